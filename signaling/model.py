@@ -1,0 +1,132 @@
+"""The session model: programmes, forms, people, and the rules on who may be in one.
+
+Pure: no I/O. ``parse_new_session`` turns a ``POST /api/v1/sessions`` body into
+a :class:`SessionSpec` or raises :class:`~signaling.schema.Invalid` naming the
+field, so nothing half-created is ever stored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from signaling import schema
+from signaling.schema import Invalid
+
+PROGRAMMES = ("training", "tutoring")
+ROLES = ("instructor", "learner")
+# training: 名师直播讲堂 lecture, 一对一实时研修 one_to_one, 开放式检课 review.
+# tutoring: 一对一实时辅导 one_to_one, 一对多互动课堂 classroom.
+FORMS: dict[str, tuple[str, ...]] = {
+    "training": ("lecture", "one_to_one", "review"),
+    "tutoring": ("one_to_one", "classroom"),
+}
+BROADCAST_FORMS = ("lecture", "classroom")
+# "每次检课指导教师不超过3位" (seed 001, 四(三)3).
+MAX_REVIEWERS = 3
+MAX_PEOPLE = 2000
+MAX_SESSION_LENGTH = timedelta(hours=12)
+ID_PATTERN = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    role: str
+    school: str = ""
+    district: str = ""
+
+    def public(self) -> dict[str, str]:
+        """What other participants may see: no school or district."""
+        return {"id": self.id, "name": self.name, "role": self.role}
+
+    def record(self) -> dict[str, str]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "role": self.role,
+            "school": self.school,
+            "district": self.district,
+        }
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    programme: str
+    form: str
+    title: str
+    scheduled_start: datetime
+    scheduled_end: datetime
+    record: bool
+    people: tuple[Person, ...]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def person(self, person_id: str) -> Person | None:
+        return next((p for p in self.people if p.id == person_id), None)
+
+    @property
+    def instructors(self) -> tuple[Person, ...]:
+        return tuple(p for p in self.people if p.role == "instructor")
+
+    @property
+    def learners(self) -> tuple[Person, ...]:
+        return tuple(p for p in self.people if p.role == "learner")
+
+
+def _person(value: Any, field: str) -> Person:
+    data = schema.obj(value, field)
+    return Person(
+        id=schema.string(data, "id", parent=field, max_len=64, pattern=ID_PATTERN),
+        name=schema.string(data, "name", parent=field, max_len=60),
+        role=schema.choice(data, "role", ROLES, parent=field),
+        school=schema.string(data, "school", parent=field, max_len=120, optional=True),
+        district=schema.string(data, "district", parent=field, max_len=60, optional=True),
+    )
+
+
+def parse_new_session(body: Any) -> SessionSpec:
+    """Validate a new-session body. Rules per form:
+
+    - ``one_to_one``: exactly one instructor and one learner.
+    - ``lecture`` / ``classroom``: exactly one instructor, any number of learners.
+    - ``review``: exactly one learner (the teacher presenting a lesson) and one to
+      three reviewing instructors ("每次检课指导教师不超过3位").
+    """
+    data = schema.obj(body)
+    programme = schema.choice(data, "programme", PROGRAMMES)
+    form = schema.choice(data, "form", FORMS[programme])
+    title = schema.string(data, "title", max_len=120)
+    start = schema.timestamp(data, "scheduled_start")
+    end = schema.timestamp(data, "scheduled_end")
+    if end <= start:
+        raise Invalid("scheduled_end", "must be after scheduled_start")
+    if end - start > MAX_SESSION_LENGTH:
+        raise Invalid("scheduled_end", "a session may be scheduled for at most 12 hours")
+    record = schema.boolean(data, "record", default=False)
+    people = schema.items(data, "people", _person, max_items=MAX_PEOPLE, min_items=1)
+    seen: set[str] = set()
+    for i, person in enumerate(people):
+        if person.id in seen:
+            raise Invalid(f"people[{i}].id", f'"{person.id}" appears twice')
+        seen.add(person.id)
+    _check_roles(form, people)
+    return SessionSpec(programme, form, title, start, end, record, tuple(people))
+
+
+def _check_roles(form: str, people: list[Person]) -> None:
+    instructors = sum(p.role == "instructor" for p in people)
+    learners = len(people) - instructors
+    if form == "one_to_one" and (instructors, learners) != (1, 1):
+        raise Invalid("people", "a one_to_one session needs exactly one instructor and one learner")
+    if form in BROADCAST_FORMS and instructors != 1:
+        raise Invalid("people", f"a {form} session needs exactly one instructor")
+    if form == "review":
+        if learners != 1:
+            raise Invalid("people", "a review session needs exactly one learner (the presenter)")
+        if not 1 <= instructors <= MAX_REVIEWERS:
+            raise Invalid(
+                "people", f"a review session takes one to {MAX_REVIEWERS} reviewing instructors"
+            )

@@ -1,0 +1,296 @@
+"""Durable session data in SQLite: sessions and people, chat, whiteboard log,
+uploads, feedback and review reports.
+
+One connection, used from one worker thread, so the event loop never waits on
+disk and SQLite never sees two writers. A new session is written in a single
+transaction: either all of it exists or none of it does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from signaling.model import Person, SessionSpec
+from signaling.whiteboard import BoardOp
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY, programme TEXT NOT NULL, form TEXT NOT NULL, title TEXT NOT NULL,
+    scheduled_start TEXT NOT NULL, scheduled_end TEXT NOT NULL, record INTEGER NOT NULL,
+    created_at TEXT NOT NULL, started_at TEXT, ended_at TEXT
+);
+CREATE TABLE IF NOT EXISTS people (
+    session_id TEXT NOT NULL REFERENCES sessions(id), id TEXT NOT NULL, name TEXT NOT NULL,
+    role TEXT NOT NULL, school TEXT NOT NULL, district TEXT NOT NULL, ord INTEGER NOT NULL,
+    PRIMARY KEY (session_id, id)
+);
+CREATE INDEX IF NOT EXISTS people_by_person ON people(id);
+CREATE TABLE IF NOT EXISTS chat (
+    session_id TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (session_id, id)
+);
+CREATE TABLE IF NOT EXISTS board_ops (
+    session_id TEXT NOT NULL, seq INTEGER NOT NULL, ts TEXT NOT NULL, by TEXT NOT NULL,
+    op TEXT NOT NULL, PRIMARY KEY (session_id, seq)
+);
+CREATE TABLE IF NOT EXISTS uploads (
+    id TEXT PRIMARY KEY, session_id TEXT NOT NULL, person TEXT NOT NULL,
+    content_type TEXT NOT NULL, bytes INTEGER NOT NULL, created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feedback (
+    session_id TEXT NOT NULL, person TEXT NOT NULL, submitted_at TEXT NOT NULL,
+    body TEXT NOT NULL, PRIMARY KEY (session_id, person)
+);
+CREATE TABLE IF NOT EXISTS reports (
+    session_id TEXT NOT NULL, person TEXT NOT NULL, submitted_at TEXT NOT NULL,
+    body TEXT NOT NULL, PRIMARY KEY (session_id, person)
+);
+"""
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    id: str
+    spec: SessionSpec
+    created_at: str
+    started_at: str | None
+    ended_at: str | None
+
+    @property
+    def state(self) -> str:
+        if self.ended_at:
+            return "ended"
+        return "live" if self.started_at else "scheduled"
+
+    def wire(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.spec.title,
+            "programme": self.spec.programme,
+            "form": self.spec.form,
+            "state": self.state,
+            "record": self.spec.record,
+            "scheduled_start": iso(self.spec.scheduled_start),
+            "scheduled_end": iso(self.spec.scheduled_end),
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+        }
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._db: sqlite3.Connection | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def open(self) -> None:
+        def _open() -> None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.executescript(SCHEMA)
+            self._db = db
+
+        await self._run(_open)
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._run(self._db.close)
+            self._db = None
+        self._pool.shutdown(wait=True)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        assert self._db is not None, "store is not open"
+        return self._db
+
+    def _tx(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params in statements:
+                db.execute(sql, params)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    async def create_session(self, session_id: str, spec: SessionSpec, created_at: str) -> None:
+        statements: list[tuple[str, tuple[Any, ...]]] = [
+            (
+                "INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,NULL,NULL)",
+                (
+                    session_id,
+                    spec.programme,
+                    spec.form,
+                    spec.title,
+                    iso(spec.scheduled_start),
+                    iso(spec.scheduled_end),
+                    int(spec.record),
+                    created_at,
+                ),
+            )
+        ]
+        statements += [
+            (
+                "INSERT INTO people VALUES (?,?,?,?,?,?,?)",
+                (session_id, p.id, p.name, p.role, p.school, p.district, i),
+            )
+            for i, p in enumerate(spec.people)
+        ]
+        await self._run(self._tx, statements)
+
+    async def session(self, session_id: str) -> StoredSession | None:
+        def _get() -> StoredSession | None:
+            row = self.db.execute("SELECT * FROM sessions WHERE id=?", (session_id,)).fetchone()
+            if row is None:
+                return None
+            people = self.db.execute(
+                "SELECT id, name, role, school, district FROM people WHERE session_id=? "
+                "ORDER BY ord",
+                (session_id,),
+            ).fetchall()
+            spec = SessionSpec(
+                programme=row[1],
+                form=row[2],
+                title=row[3],
+                scheduled_start=datetime.fromisoformat(row[4].replace("Z", "+00:00")),
+                scheduled_end=datetime.fromisoformat(row[5].replace("Z", "+00:00")),
+                record=bool(row[6]),
+                people=tuple(Person(*p) for p in people),
+            )
+            return StoredSession(row[0], spec, row[7], row[8], row[9])
+
+        result: StoredSession | None = await self._run(_get)
+        return result
+
+    async def sessions_of(self, person_id: str) -> list[str]:
+        def _get() -> list[str]:
+            rows = self.db.execute(
+                "SELECT session_id FROM people WHERE id=? ORDER BY session_id", (person_id,)
+            )
+            return [r[0] for r in rows]
+
+        result: list[str] = await self._run(_get)
+        return result
+
+    async def mark_started(self, session_id: str, at: str) -> None:
+        await self._run(
+            self._tx,
+            [
+                (
+                    "UPDATE sessions SET started_at=? WHERE id=? AND started_at IS NULL",
+                    (at, session_id),
+                )
+            ],
+        )
+
+    async def mark_ended(self, session_id: str, at: str) -> None:
+        await self._run(
+            self._tx,
+            [("UPDATE sessions SET ended_at=? WHERE id=? AND ended_at IS NULL", (at, session_id))],
+        )
+
+    async def add_chat(self, session_id: str, message: dict[str, Any]) -> None:
+        body = json.dumps(message, ensure_ascii=False)
+        await self._run(
+            self._tx, [("INSERT INTO chat VALUES (?,?,?)", (session_id, message["id"], body))]
+        )
+
+    async def chat(self, session_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        def _get() -> list[dict[str, Any]]:
+            rows = self.db.execute(
+                "SELECT body FROM chat WHERE session_id=? ORDER BY rowid DESC LIMIT ?",
+                (session_id, limit),
+            ).fetchall()
+            return [json.loads(r[0]) for r in reversed(rows)]
+
+        result: list[dict[str, Any]] = await self._run(_get)
+        return result
+
+    async def add_board_op(self, session_id: str, entry: BoardOp) -> None:
+        params = (session_id, entry.seq, entry.ts, entry.by, json.dumps(entry.op))
+        await self._run(self._tx, [("INSERT INTO board_ops VALUES (?,?,?,?,?)", params)])
+
+    async def board_log(self, session_id: str) -> list[BoardOp]:
+        def _get() -> list[BoardOp]:
+            rows = self.db.execute(
+                "SELECT seq, ts, by, op FROM board_ops WHERE session_id=? ORDER BY seq",
+                (session_id,),
+            )
+            return [BoardOp(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+        result: list[BoardOp] = await self._run(_get)
+        return result
+
+    async def add_upload(
+        self, upload_id: str, session_id: str, person: str, content_type: str, size: int, at: str
+    ) -> None:
+        params = (upload_id, session_id, person, content_type, size, at)
+        await self._run(self._tx, [("INSERT INTO uploads VALUES (?,?,?,?,?,?)", params)])
+
+    async def upload(self, upload_id: str) -> dict[str, Any] | None:
+        def _get() -> dict[str, Any] | None:
+            row = self.db.execute(
+                "SELECT session_id, person, content_type, bytes FROM uploads WHERE id=?",
+                (upload_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            keys = ("session_id", "person", "content_type", "bytes")
+            return dict(zip(keys, row, strict=True))
+
+        result: dict[str, Any] | None = await self._run(_get)
+        return result
+
+    async def put_submission(
+        self, table: str, session_id: str, person: str, at: str, body: dict[str, Any]
+    ) -> bool:
+        """Store a feedback form or review report; False if one was already there."""
+        assert table in ("feedback", "reports")
+
+        def _put() -> bool:
+            try:
+                self._tx(
+                    [
+                        (
+                            f"INSERT INTO {table} VALUES (?,?,?,?)",
+                            (session_id, person, at, json.dumps(body, ensure_ascii=False)),
+                        )
+                    ]
+                )
+            except sqlite3.IntegrityError:
+                return False
+            return True
+
+        result: bool = await self._run(_put)
+        return result
+
+    async def submissions(self, table: str, session_id: str) -> dict[str, dict[str, Any]]:
+        assert table in ("feedback", "reports")
+
+        def _get() -> dict[str, dict[str, Any]]:
+            rows = self.db.execute(
+                f"SELECT person, submitted_at, body FROM {table} WHERE session_id=?",
+                (session_id,),
+            )
+            return {r[0]: {"submitted_at": r[1], **json.loads(r[2])} for r in rows}
+
+        result: dict[str, dict[str, Any]] = await self._run(_get)
+        return result
