@@ -13,11 +13,11 @@ import json
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from signaling.model import Person, SessionSpec
+from signaling.timefmt import iso, parse
 from signaling.whiteboard import BoardOp
 
 T = TypeVar("T")
@@ -83,10 +83,6 @@ class StoredSession:
             "started_at": self.started_at,
             "ended_at": self.ended_at,
         }
-
-
-def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Store:
@@ -170,8 +166,8 @@ class Store:
                 programme=row[1],
                 form=row[2],
                 title=row[3],
-                scheduled_start=datetime.fromisoformat(row[4].replace("Z", "+00:00")),
-                scheduled_end=datetime.fromisoformat(row[5].replace("Z", "+00:00")),
+                scheduled_start=parse(row[4]),
+                scheduled_end=parse(row[5]),
                 record=bool(row[6]),
                 people=tuple(Person(*p) for p in people),
             )

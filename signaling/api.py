@@ -1,0 +1,85 @@
+"""Platform REST API v1 (bearer API key): create, inspect and end sessions, and
+read their records. Documented by ``/api/v1/openapi.json`` (signaling/openapi.py).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from signaling.http_util import check_api_key, error, invalid, json_body, services
+from signaling.model import parse_new_session
+from signaling.records import session_record
+from signaling.room import EndSession
+from signaling.schema import Invalid
+from signaling.timefmt import iso_at
+
+routes = web.RouteTableDef()
+
+
+def base_url(request: web.Request) -> str:
+    configured = services(request).config.public_url
+    return configured or f"{request.scheme}://{request.host}"
+
+
+@routes.post("/api/v1/sessions")
+async def create_session(request: web.Request) -> web.Response:
+    if (denied := check_api_key(request)) is not None:
+        return denied
+    try:
+        spec = parse_new_session(await json_body(request))
+    except Invalid as exc:
+        return invalid(exc)
+    created = await services(request).create_session(spec, base_url(request))
+    return web.json_response(created, status=201)
+
+
+@routes.get("/api/v1/sessions/{id}")
+async def get_session(request: web.Request) -> web.Response:
+    if (denied := check_api_key(request)) is not None:
+        return denied
+    svc = services(request)
+    session = await svc.store.session(request.match_info["id"])
+    if session is None:
+        return error(404, "not_found", "no such session")
+    room = svc.router.running(session.id)
+    body = session.wire()
+    body["state"] = room.state if room is not None else session.state
+    body["present"] = room.present() if room is not None else []
+    body["people"] = (
+        room.people_wire()
+        if room is not None
+        else [{**p.public(), "present": False} for p in session.spec.people]
+    )
+    return web.json_response(body)
+
+
+@routes.post("/api/v1/sessions/{id}/end")
+async def end_session(request: web.Request) -> web.Response:
+    if (denied := check_api_key(request)) is not None:
+        return denied
+    svc = services(request)
+    session = await svc.store.session(request.match_info["id"])
+    if session is None:
+        return error(404, "not_found", "no such session")
+    room = svc.router.running(session.id)
+    if room is not None:
+        await room.submit(EndSession(None))
+    elif session.state != "ended":
+        svc.journal.end_session(session.id)
+        await svc.store.mark_ended(session.id, _now(request))
+    return web.json_response({"session_id": session.id, "state": "ended"})
+
+
+@routes.get("/api/v1/sessions/{id}/record")
+async def get_record(request: web.Request) -> web.Response:
+    if (denied := check_api_key(request)) is not None:
+        return denied
+    svc = services(request)
+    session = await svc.store.session(request.match_info["id"])
+    if session is None:
+        return error(404, "not_found", "no such session")
+    return web.json_response(await session_record(svc, session))
+
+
+def _now(request: web.Request) -> str:
+    return iso_at(services(request).clock.time())

@@ -1,0 +1,137 @@
+"""The aiohttp application factory.
+
+Resources (store, journal, rooms) are opened and closed by one cleanup context,
+in dependency order, and reached by handlers through a typed app key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import socketio
+from aiohttp import web
+
+from recorder.journal import Journal
+from rtc.clock import Clock, SystemClock
+from rtc.ice import parse_ice_servers
+from rtc.room import MediaRoom
+from signaling import api, openapi, participant_api
+from signaling.config import Config
+from signaling.http_util import SERVICES
+from signaling.namespace import SessionNamespace, SioOutbox
+from signaling.room import RoomDeps
+from signaling.router.local import LocalRouter
+from signaling.services import Services
+from signaling.store import Store
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+SOCKET_IO_CLIENT = WEB_DIR / "node_modules" / "socket.io-client" / "dist" / "socket.io.esm.min.js"
+MAX_SOCKET_MESSAGE = 256 * 1024
+
+
+def create_app(config: Config, clock: Clock | None = None) -> web.Application:
+    clock = clock or SystemClock()
+    app = web.Application(client_max_size=9 * 1024 * 1024)
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        transports=["websocket"],  # no long-polling: several nodes need no sticky sessions
+        max_http_buffer_size=MAX_SOCKET_MESSAGE,
+        cors_allowed_origins=[],
+        logger=False,
+        engineio_logger=False,
+    )
+    sio.attach(app)
+    outbox = SioOutbox(sio)
+    ice_servers = parse_ice_servers(list(config.ice_servers))
+    ice_hosts = list(config.ice_hosts) or None
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        store = Store(config.data_dir / "opentutor.sqlite")
+        journal = Journal(config.data_dir / "journal.sqlite", clock=clock)
+        await store.open()
+        await journal.open()
+        services_ref: list[Services] = []
+
+        def deps_for(router: LocalRouter) -> RoomDeps:
+            return RoomDeps(
+                store=store,
+                journal=journal,
+                outbox=outbox,
+                media=lambda events: MediaRoom(
+                    events, clock=clock, ice_servers=ice_servers, host_addresses=ice_hosts
+                ),
+                clock=clock,
+                sign_url=lambda path: services_ref[0].sign_url(path),
+                grace_s=config.grace_s,
+                on_closed=router.closed,
+            )
+
+        router = LocalRouter(store, deps_for)
+        svc = Services(config=config, clock=clock, store=store, journal=journal, router=router)
+        services_ref.append(svc)
+        app[SERVICES] = svc
+        sio.register_namespace(SessionNamespace(svc))
+        yield
+        await router.close()
+        await journal.close()
+        await store.close()
+
+    app.cleanup_ctx.append(resources)
+    app.add_routes(api.routes)
+    app.add_routes(participant_api.routes)
+    app.add_routes(
+        [
+            web.get("/api/v1/openapi.json", openapi.handler),
+            web.get("/healthz", _health),
+            web.get("/join", _join_page),
+            web.get("/", _index),
+            web.get("/vendor/socket.io.esm.min.js", _socket_io_client),
+        ]
+    )
+    if WEB_DIR.exists():
+        app.router.add_static("/static/", WEB_DIR, follow_symlinks=False)
+    app.middlewares.append(_security_headers)
+    return app
+
+
+@web.middleware
+async def _security_headers(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")  # join tokens live in URLs
+    return response
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def _join_page(request: web.Request) -> web.StreamResponse:
+    index = WEB_DIR / "index.html"
+    if not index.exists():
+        return web.Response(status=503, text="web client missing: run the setup (npm ci in web/)")
+    response = web.FileResponse(index)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def _index(request: web.Request) -> web.Response:
+    return web.Response(
+        text="opentutor is running. Open a join link (/join?token=…) from the platform or "
+        "the demo output. API: /api/v1/openapi.json\n",
+        content_type="text/plain",
+    )
+
+
+async def _socket_io_client(request: web.Request) -> web.StreamResponse:
+    if not SOCKET_IO_CLIENT.exists():
+        return web.Response(status=503, text="run `npm ci` in web/ (socket.io-client missing)")
+    response = web.FileResponse(SOCKET_IO_CLIENT)
+    response.content_type = "text/javascript"
+    return response

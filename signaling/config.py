@@ -1,0 +1,139 @@
+"""Server configuration: flags, then ``OPENTUTOR_<NAME>`` environment variables,
+then defaults. Secrets that are not given are generated once and kept in the
+data directory, so join links survive a restart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("data")
+    api_key: str = ""
+    token_secret: str = ""
+    tls_self_signed: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    ice_servers: tuple[str, ...] = ()
+    ice_hosts: tuple[str, ...] = ()  # restrict ICE host candidates to these addresses
+    public_ip: str = ""
+    public_url: str = ""  # base of join links; default: derived from the request
+    grace_s: float = 30.0
+    calendar: Path | None = None
+    demo: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def secret(self) -> bytes:
+        return self.token_secret.encode()
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_self_signed or self.tls_cert is not None
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    a = parser.add_argument
+    a("--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 for a LAN)")
+    a("--port", type=int, help="port (default 8080)")
+    a("--data-dir", help="where SQLite files, uploads and generated secrets live (default ./data)")
+    a("--api-key", help="bearer key of the platform REST API (default: generated, kept)")
+    a("--token-secret", help="HMAC secret of join tokens (default: generated, kept)")
+    a("--tls-self-signed", action="store_true", default=None, help="serve HTTPS, self-signed")
+    a("--tls-cert", help="certificate file (PEM) for HTTPS")
+    a("--tls-key", help="private key file (PEM) for HTTPS")
+    a("--ice-server", action="append", dest="ice_servers", help="stun:/turn: URL; repeatable")
+    a("--ice-host", action="append", dest="ice_hosts", help="only offer this host address")
+    a("--public-ip", help="address to advertise in ICE candidates (server behind NAT)")
+    a("--public-url", help="base URL of join links, e.g. https://tutor.example.org")
+    a("--calendar", help="calendar TOML for credits (default: the shipped sample)")
+
+
+def _env_list(value: str) -> tuple[str, ...]:
+    return tuple(v for v in (s.strip() for s in value.replace(",", " ").split()) if v)
+
+
+def from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Config:
+    """Merge flags over ``OPENTUTOR_*`` variables over defaults; fill generated secrets."""
+    env = os.environ if env is None else env
+
+    def pick(name: str) -> str | None:
+        flag = getattr(args, name, None)
+        if flag is not None and flag != []:
+            return flag if isinstance(flag, str) else json.dumps(flag)
+        return env.get(f"OPENTUTOR_{name.upper()}")
+
+    def flag_list(name: str) -> tuple[str, ...]:
+        flag = getattr(args, name, None)
+        if flag:
+            return tuple(flag)
+        return _env_list(env.get(f"OPENTUTOR_{name.upper()}", ""))
+
+    def truthy(name: str) -> bool:
+        flag = getattr(args, name, None)
+        if flag is not None:
+            return bool(flag)
+        return env.get(f"OPENTUTOR_{name.upper()}", "").lower() in ("1", "true", "yes", "on")
+
+    data_dir = Path(pick("data_dir") or "data")
+    cert, key = pick("tls_cert"), pick("tls_key")
+    if (cert is None) != (key is None):
+        raise SystemExit("--tls-cert and --tls-key go together")
+    calendar = pick("calendar")
+    config = Config(
+        host=pick("host") or "127.0.0.1",
+        port=int(pick("port") or 8080),
+        data_dir=data_dir,
+        api_key=pick("api_key") or "",
+        token_secret=pick("token_secret") or "",
+        tls_self_signed=truthy("tls_self_signed"),
+        tls_cert=Path(cert) if cert else None,
+        tls_key=Path(key) if key else None,
+        ice_servers=flag_list("ice_servers"),
+        ice_hosts=flag_list("ice_hosts"),
+        public_ip=pick("public_ip") or "",
+        public_url=(pick("public_url") or "").rstrip("/"),
+        calendar=Path(calendar) if calendar else None,
+    )
+    return with_secrets(config)
+
+
+def with_secrets(config: Config) -> Config:
+    """Fill in a missing API key or token secret from ``data_dir/secrets.json``,
+    generating and saving them (mode 0600) the first time."""
+    if config.api_key and config.token_secret:
+        return config
+    path = config.data_dir / "secrets.json"
+    kept: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    changed = False
+    for name in ("api_key", "token_secret"):
+        if not kept.get(name):
+            kept[name] = secrets.token_urlsafe(32)
+            changed = True
+    if changed:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(kept))
+    return Config(
+        **{
+            **config.__dict__,
+            "api_key": config.api_key or kept["api_key"],
+            "token_secret": config.token_secret or kept["token_secret"],
+        }
+    )
+
+
+def parse_serve(argv: Sequence[str]) -> Config:
+    parser = argparse.ArgumentParser(prog="opentutor serve")
+    add_serve_arguments(parser)
+    return from_args(parser.parse_args(list(argv)))

@@ -1,0 +1,111 @@
+"""socket.io handlers: check the token, validate each event, hand it to the room.
+
+Handlers never reach into a room's state: they turn events into commands and
+return the room's answer as the ack. Connecting is joining; the token is
+verified before the room is even looked up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import socketio
+
+from signaling import messages, tokens
+from signaling.room import Disconnected, FromClient, Join, RoomError, Welcome
+from signaling.schema import Invalid
+from signaling.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def _refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
+    return socketio.exceptions.ConnectionRefusedError({"code": code, "message": message})
+
+
+class SioOutbox:
+    """The room's :class:`~signaling.room.Outbox` over a python-socketio server."""
+
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self._sio = sio
+
+    async def emit(self, event: str, data: Any, *, to: str) -> None:
+        await self._sio.emit(event, data, to=to)
+
+    async def broadcast(self, room: str, event: str, data: Any, *, skip: str | None = None) -> None:
+        await self._sio.emit(event, data, room=room, skip_sid=skip)
+
+    async def enter(self, sid: str, room: str) -> None:
+        await self._sio.enter_room(sid, room)
+
+    async def disconnect(self, sid: str) -> None:
+        await self._sio.disconnect(sid)
+
+
+class SessionNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    def __init__(self, services: Services) -> None:
+        super().__init__("/")
+        self._services = services
+        # Which session and person each local connection speaks for. Connection
+        # metadata only: who is *in* a session is the room's business.
+        self._who: dict[str, tuple[str, str]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            grant = tokens.verify(
+                self._services.config.secret, token, now=self._services.clock.time()
+            )
+        except tokens.TokenError as exc:
+            raise _refuse(exc.code, exc.message) from None
+        room = await self._services.router.room(grant.session)
+        if room is None:
+            session = await self._services.store.session(grant.session)
+            if session is None:
+                raise _refuse("unknown_session", "this session does not exist")
+            raise _refuse("ended", "this session has ended")
+        try:
+            await room.submit(Join(grant.person, sid))
+        except RoomError as exc:
+            raise _refuse(exc.code, exc.message) from None
+        self._who[sid] = (grant.session, grant.person)
+        # The welcome must follow socket.io's CONNECT packet, which is sent after
+        # this handler returns; as a room command it also sees every earlier change.
+        task = asyncio.create_task(room.submit(Welcome(grant.person, sid)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        who = self._who.pop(sid, None)
+        if who is None:
+            return
+        room = self._services.router.running(who[0])
+        if room is not None:
+            room.post(Disconnected(sid))
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event in ("connect", "disconnect"):
+            return await super().trigger_event(event, *args)
+        sid, payload = args[0], (args[1] if len(args) > 1 else None)
+        try:
+            return {"ok": True, **(await self._dispatch(sid, event, payload) or {})}
+        except Invalid as exc:
+            error = {"code": "invalid", "message": str(exc), "field": exc.field}
+        except RoomError as exc:
+            error = exc.wire()
+        await self.emit("error", {"event": event, **error}, to=sid)
+        return {"ok": False, "error": error}
+
+    async def _dispatch(self, sid: str, event: str, payload: Any) -> dict[str, Any] | None:
+        who = self._who.get(sid)
+        if who is None:
+            raise RoomError("not_joined", "this connection is not in a session")
+        command = messages.parse(event, payload)
+        room = self._services.router.running(who[0])
+        if room is None:
+            raise RoomError("ended", "this session has ended")
+        result: dict[str, Any] | None = await room.submit(FromClient(who[1], sid, command))
+        return result

@@ -1,0 +1,248 @@
+"""The OpenAPI 3.1 description of REST v1, served at ``/api/v1/openapi.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "Invalid input (the message names the field)",
+        401: "Missing or wrong key",
+        403: "Forbidden",
+        404: "Unknown id",
+        409: "Conflict",
+        413: "Too large",
+        415: "Unsupported type",
+    }
+    return {str(c): _json(_ERROR, text[c]) for c in codes}
+
+
+PERSON = {
+    "type": "object",
+    "required": ["id", "name", "role"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[A-Za-z0-9_.:@-]{1,64}$"},
+        "name": {"type": "string", "maxLength": 60},
+        "role": {"enum": ["instructor", "learner"]},
+        "school": {"type": "string", "maxLength": 120},
+        "district": {"type": "string", "maxLength": 60},
+    },
+}
+NEW_SESSION = {
+    "type": "object",
+    "required": ["programme", "form", "title", "scheduled_start", "scheduled_end", "people"],
+    "properties": {
+        "programme": {"enum": ["training", "tutoring"]},
+        "form": {
+            "enum": ["one_to_one", "lecture", "review", "classroom"],
+            "description": "training: lecture|one_to_one|review; tutoring: one_to_one|classroom",
+        },
+        "title": {"type": "string", "maxLength": 120},
+        "scheduled_start": {"type": "string", "format": "date-time"},
+        "scheduled_end": {"type": "string", "format": "date-time"},
+        "record": {"type": "boolean", "default": False},
+        "people": {"type": "array", "items": PERSON, "minItems": 1, "maxItems": 2000},
+    },
+}
+INTERVALS = {
+    "type": "object",
+    "additionalProperties": {
+        "type": "array",
+        "items": {"type": "array", "items": {"type": "string", "format": "date-time"}},
+    },
+}
+RECORD = {
+    "type": "object",
+    "required": ["session_id", "programme", "form", "people", "active", "feedback", "reports"],
+    "properties": {
+        "session_id": {"type": "string"},
+        "programme": {"type": "string"},
+        "form": {"type": "string"},
+        "people": {"type": "array", "items": PERSON},
+        "active": INTERVALS,
+        "replay": INTERVALS,
+        "feedback": {"type": "object"},
+        "reports": {"type": "object"},
+    },
+}
+ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "opentutor platform API", "version": "1"},
+    "servers": [{"url": "/api/v1"}],
+    "components": {
+        "securitySchemes": {
+            "apiKey": {"type": "http", "scheme": "bearer", "description": "platform API key"},
+            "joinToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+        },
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "required": ["code", "message"],
+                        "properties": {
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                            "field": {"type": "string"},
+                        },
+                    }
+                },
+            },
+            "NewSession": NEW_SESSION,
+            "Record": RECORD,
+        },
+    },
+    "security": [{"apiKey": []}],
+    "paths": {
+        "/sessions": {
+            "post": {
+                "summary": "Create a session; one join URL per person",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/NewSession"}}
+                    },
+                },
+                "responses": {
+                    "201": _json(
+                        {
+                            "type": "object",
+                            "required": ["session_id", "join_urls"],
+                            "properties": {
+                                "session_id": {"type": "string"},
+                                "join_urls": {
+                                    "type": "object",
+                                    "additionalProperties": {"type": "string"},
+                                },
+                            },
+                        },
+                        "Created",
+                    ),
+                    **_errors(400, 401),
+                },
+            }
+        },
+        "/sessions/{id}": {
+            "get": {
+                "summary": "State and who is present now",
+                "parameters": ID,
+                "responses": {"200": _json({"type": "object"}), **_errors(401, 404)},
+            }
+        },
+        "/sessions/{id}/end": {
+            "post": {
+                "summary": "End the session for everyone",
+                "parameters": ID,
+                "responses": {"200": _json({"type": "object"}), **_errors(401, 404)},
+            }
+        },
+        "/sessions/{id}/record": {
+            "get": {
+                "summary": "The session record: people, server-observed active intervals, "
+                "feedback, reports",
+                "parameters": ID,
+                "responses": {
+                    "200": _json({"$ref": "#/components/schemas/Record"}),
+                    **_errors(401, 404),
+                },
+            }
+        },
+        "/me": {
+            "get": {
+                "summary": "The joining person and session",
+                "security": [{"joinToken": []}],
+                "responses": {"200": _json({"type": "object"}), **_errors(401, 404)},
+            }
+        },
+        "/me/uploads": {
+            "post": {
+                "summary": "Upload a picture (JPEG, PNG, WebP, GIF; ≤ 8 MiB) for chat or the board",
+                "security": [{"joinToken": []}],
+                "requestBody": {
+                    "content": {
+                        f"image/{t}": {"schema": {"type": "string", "format": "binary"}}
+                        for t in ("jpeg", "png", "webp", "gif")
+                    }
+                },
+                "responses": {"201": _json({"type": "object"}, "Stored"), **_errors(401, 413, 415)},
+            }
+        },
+        "/me/feedback": {
+            "post": {
+                "summary": "The programme's feedback form (learners, within 7 days after the end)",
+                "security": [{"joinToken": []}],
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["rating", "satisfaction", "text"],
+                                "properties": {
+                                    "rating": {"type": "integer", "minimum": 1, "maximum": 5},
+                                    "satisfaction": {
+                                        "enum": [
+                                            "very_satisfied",
+                                            "satisfied",
+                                            "neutral",
+                                            "dissatisfied",
+                                            "very_dissatisfied",
+                                        ]
+                                    },
+                                    "text": {"type": "string", "minLength": 200},
+                                },
+                            }
+                        }
+                    }
+                },
+                "responses": {
+                    "201": _json({"type": "object"}, "Stored"),
+                    **_errors(400, 401, 403, 409),
+                },
+            }
+        },
+        "/me/report": {
+            "post": {
+                "summary": "A reviewer's review report (review sessions)",
+                "security": [{"joinToken": []}],
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["text"],
+                                "properties": {
+                                    "text": {"type": "string", "maxLength": 20000},
+                                    "attachments": {
+                                        "type": "array",
+                                        "items": {"type": "string"},
+                                        "maxItems": 10,
+                                    },
+                                },
+                            }
+                        }
+                    }
+                },
+                "responses": {
+                    "201": _json({"type": "object"}, "Stored"),
+                    **_errors(400, 401, 403, 409),
+                },
+            }
+        },
+    },
+}
+
+
+async def handler(request: web.Request) -> web.Response:
+    return web.json_response(DOCUMENT)

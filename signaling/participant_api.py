@@ -1,0 +1,193 @@
+"""Participant endpoints (join token as bearer): who am I, picture uploads, the
+programme's feedback form and review reports, and signed picture downloads.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+
+from signaling import schema, signed_urls
+from signaling.http_util import error, invalid, json_body, participant, services
+from signaling.messages import UPLOAD_ID
+from signaling.schema import Invalid
+from signaling.timefmt import iso_at, parse
+
+routes = web.RouteTableDef()
+
+MAX_UPLOAD = 8 * 1024 * 1024
+# Content is checked by its first bytes, not by what the browser claims.
+MAGIC = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+    "image/webp": (b"RIFF",),
+}
+# "需在7天内对获得的研修服务提供反馈和评价 … 不少于200字" (seed 001, 四(四)2).
+FEEDBACK_WINDOW = timedelta(days=7)
+FEEDBACK_MIN_CHARS = 200
+SATISFACTION = ("very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied")
+_SPACE = re.compile(r"\s+")
+
+
+def feedback_chars(text: str) -> int:
+    """Characters that count toward the 200: Unicode code points, whitespace not counted."""
+    return len(_SPACE.sub("", text))
+
+
+@routes.get("/api/v1/me")
+async def me(request: web.Request) -> web.Response:
+    grant = participant(request)
+    if isinstance(grant, web.Response):
+        return grant
+    svc = services(request)
+    session = await svc.store.session(grant.session)
+    if session is None or (person := session.spec.person(grant.person)) is None:
+        return error(404, "unknown_session", "this session does not exist")
+    feedback = (await svc.store.submissions("feedback", session.id)).get(person.id)
+    return web.json_response(
+        {
+            "person": person.public(),
+            "session": session.wire(),
+            "feedback_open": _feedback_open(session.ended_at, svc.clock.time())
+            and person.role == "learner"
+            and feedback is None,
+            "feedback": feedback,
+        }
+    )
+
+
+def _feedback_open(ended_at: str | None, now: float) -> bool:
+    if ended_at is None:
+        return False
+    return now <= (parse(ended_at) + FEEDBACK_WINDOW).timestamp()
+
+
+@routes.post("/api/v1/me/uploads")
+async def upload(request: web.Request) -> web.Response:
+    grant = participant(request)
+    if isinstance(grant, web.Response):
+        return grant
+    content_type = request.content_type
+    if content_type not in MAGIC:
+        return error(415, "unsupported_type", "pictures only: JPEG, PNG, WebP or GIF")
+    if request.content_length is not None and request.content_length > MAX_UPLOAD:
+        return error(413, "too_large", "a picture may be at most 8 MiB")
+    data = await request.content.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        return error(413, "too_large", "a picture may be at most 8 MiB")
+    if not any(data.startswith(m) for m in MAGIC[content_type]) or (
+        content_type == "image/webp" and data[8:12] != b"WEBP"
+    ):
+        return error(415, "not_a_picture", f"the file is not a {content_type} picture")
+    svc = services(request)
+    upload_id = "u_" + secrets.token_urlsafe(18)
+    folder = svc.config.data_dir / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / upload_id).write_bytes(data)
+    now = iso_at(svc.clock.time())
+    await svc.store.add_upload(upload_id, grant.session, grant.person, content_type, len(data), now)
+    return web.json_response(
+        {"id": upload_id, "url": svc.sign_url(f"/uploads/{upload_id}")}, status=201
+    )
+
+
+@routes.get("/uploads/{id}")
+async def download(request: web.Request) -> web.StreamResponse:
+    upload_id = request.match_info["id"]
+    svc = services(request)
+    ok = UPLOAD_ID.fullmatch(upload_id) and signed_urls.check(
+        svc.config.secret,
+        f"/uploads/{upload_id}",
+        request.query.get("exp"),
+        request.query.get("sig"),
+        now=svc.clock.time(),
+    )
+    if not ok:
+        return error(403, "forbidden", "this link is not valid (or has expired)")
+    meta = await svc.store.upload(upload_id)
+    if meta is None:
+        return error(404, "not_found", "no such picture")
+    response = web.FileResponse(svc.config.data_dir / "uploads" / upload_id)
+    response.content_type = meta["content_type"]
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@routes.post("/api/v1/me/feedback")
+async def feedback(request: web.Request) -> web.Response:
+    grant = participant(request)
+    if isinstance(grant, web.Response):
+        return grant
+    svc = services(request)
+    session = await svc.store.session(grant.session)
+    if session is None:
+        return error(404, "unknown_session", "this session does not exist")
+    if grant.role != "learner":
+        return error(403, "forbidden", "feedback is given by learners")
+    if session.ended_at is None:
+        return error(409, "not_ended", "feedback opens when the session has ended")
+    if not _feedback_open(session.ended_at, svc.clock.time()):
+        return error(409, "closed", "feedback is accepted for 7 days after the session")
+    try:
+        body = _parse_feedback(await json_body(request))
+    except Invalid as exc:
+        return invalid(exc)
+    return await _store_submission(request, "feedback", grant.session, grant.person, body)
+
+
+def _parse_feedback(value: Any) -> dict[str, Any]:
+    data = schema.obj(value)
+    text = schema.string(data, "text", max_len=10_000)
+    if feedback_chars(text) < FEEDBACK_MIN_CHARS:
+        raise Invalid("text", f"needs at least {FEEDBACK_MIN_CHARS} characters (收获、反思、建议)")
+    return {
+        "rating": schema.integer(data, "rating", lo=1, hi=5),
+        "satisfaction": schema.choice(data, "satisfaction", SATISFACTION),
+        "text": text,
+    }
+
+
+@routes.post("/api/v1/me/report")
+async def report(request: web.Request) -> web.Response:
+    grant = participant(request)
+    if isinstance(grant, web.Response):
+        return grant
+    svc = services(request)
+    session = await svc.store.session(grant.session)
+    if session is None:
+        return error(404, "unknown_session", "this session does not exist")
+    if session.spec.form != "review" or grant.role != "instructor":
+        return error(403, "forbidden", "review reports are written by the reviewers of a review")
+    try:
+        data = schema.obj(await json_body(request))
+        text = schema.string(data, "text", max_len=20_000)
+        attachments = schema.items(data, "attachments", _attachment_id, max_items=10)
+    except Invalid as exc:
+        return invalid(exc)
+    for i, upload_id in enumerate(attachments):
+        meta = await svc.store.upload(upload_id)
+        if meta is None or meta["session_id"] != session.id:
+            return error(400, "invalid", "not uploaded in this session", f"attachments[{i}]")
+    body = {"text": text, "attachments": attachments}
+    return await _store_submission(request, "reports", grant.session, grant.person, body)
+
+
+def _attachment_id(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not UPLOAD_ID.fullmatch(value):
+        raise Invalid(field, "must be an upload id")
+    return value
+
+
+async def _store_submission(
+    request: web.Request, table: str, session_id: str, person: str, body: dict[str, Any]
+) -> web.Response:
+    svc = services(request)
+    at = iso_at(svc.clock.time())
+    if not await svc.store.put_submission(table, session_id, person, at, body):
+        return error(409, "already_submitted", "this was already submitted")
+    return web.json_response({"submitted_at": at}, status=201)

@@ -1,0 +1,38 @@
+"""The session record: what a session was, who was really there, and what they said.
+
+Its shape is the input of the credits engine (issue 3): ``session_id``,
+``programme``, ``form``, ``people``, ``active`` (person → ``[[start, end]]`` ISO
+UTC from the presence journal), ``replay``, ``feedback``, ``reports``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from signaling.services import Services
+from signaling.store import StoredSession
+from signaling.timefmt import iso_at
+
+
+async def session_record(svc: Services, session: StoredSession) -> dict[str, Any]:
+    intervals = svc.journal.intervals(session.id, now=svc.clock.time())
+    active = {
+        person: [[iso_at(start), iso_at(end)] for start, end in spans]
+        for person, spans in intervals.items()
+        if spans
+    }
+    return {
+        "session_id": session.id,
+        "programme": session.spec.programme,
+        "form": session.spec.form,
+        "title": session.spec.title,
+        "scheduled_start": session.wire()["scheduled_start"],
+        "scheduled_end": session.wire()["scheduled_end"],
+        "started_at": session.started_at,
+        "ended_at": session.ended_at,
+        "people": [p.record() for p in session.spec.people],
+        "active": active,
+        "replay": {},
+        "feedback": await svc.store.submissions("feedback", session.id),
+        "reports": await svc.store.submissions("reports", session.id),
+    }

@@ -1,0 +1,486 @@
+"""A live session room: the one owner of a session's state.
+
+Every change (join, leave, offer, grant, chat, board op, media event, end) is a
+command in one queue drained by one task, so no two changes interleave and no
+handler sees half-applied state. Callers ``submit`` and await the result;
+media callbacks ``post`` without waiting. Broadcasts go out through the
+:class:`Outbox`; socket.io rooms deliver them but are never the record of who
+is here: ``self._people`` is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from rtc.clock import Clock
+from rtc.room import Answer, MediaRoom, StreamInfo
+from signaling import messages as m
+from signaling.participants import Participant
+from signaling.roles import may_undo
+from signaling.store import Store, StoredSession
+from signaling.timefmt import iso_at
+from signaling.whiteboard import Board, BoardOp
+
+log = logging.getLogger(__name__)
+
+
+class RoomError(Exception):
+    """A command was refused; nothing changed."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.field = code, message, field
+
+    def wire(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field:
+            error["field"] = self.field
+        return error
+
+
+class Outbox(Protocol):
+    """How a room reaches browsers (socket.io locally; a router across nodes)."""
+
+    async def emit(self, event: str, data: Any, *, to: str) -> None: ...
+    async def broadcast(
+        self, room: str, event: str, data: Any, *, skip: str | None = None
+    ) -> None: ...
+    async def enter(self, sid: str, room: str) -> None: ...
+    async def disconnect(self, sid: str) -> None: ...
+
+
+class PresenceSink(Protocol):
+    """The presence journal as the room sees it: it only reports observations."""
+
+    def observe(self, session_id: str, person: str, kind: str, detail: str = "") -> None: ...
+    def end_session(self, session_id: str) -> None: ...
+
+
+class MediaFactory(Protocol):
+    def __call__(self, events: Any) -> MediaRoom: ...
+
+
+@dataclass(frozen=True)
+class RoomDeps:
+    store: Store
+    journal: PresenceSink
+    outbox: Outbox
+    media: MediaFactory
+    clock: Clock
+    sign_url: Callable[[str], str]  # "/uploads/u_…" → signed, expiring URL
+    grace_s: float = 30.0
+    on_closed: Callable[[str], Awaitable[None]] | None = None
+
+
+# Commands the room owner runs (client commands come wrapped in ``FromClient``).
+@dataclass(frozen=True)
+class Join:
+    person: str
+    sid: str
+
+
+@dataclass(frozen=True)
+class Welcome:
+    person: str
+    sid: str
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    sid: str
+
+
+@dataclass(frozen=True)
+class GraceOver:
+    person: str
+    generation: int
+
+
+@dataclass(frozen=True)
+class FromClient:
+    person: str
+    sid: str
+    command: m.Command
+
+
+@dataclass(frozen=True)
+class EndSession:
+    by: str | None
+
+
+@dataclass(frozen=True)
+class MediaNote:
+    """Something the media layer observed, applied to room state in order."""
+
+    person: str
+    kind: str  # "media_up" | "media_down" | "transport" | "renegotiate" | "tracks"
+    data: Any = None
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    resumed: bool
+
+
+@dataclass
+class _Queued:
+    command: Any
+    future: asyncio.Future[Any] | None = field(default=None)
+
+
+def now_iso(clock: Clock) -> str:
+    return iso_at(clock.time())
+
+
+class _MediaEvents:
+    """rtc → room. Presence observations go straight to the journal (its own owner);
+    anything that changes room state is posted to the room's queue."""
+
+    def __init__(self, room: Room) -> None:
+        self._room = room
+
+    def _journal(self, person: str, kind: str, detail: str = "") -> None:
+        self._room.deps.journal.observe(self._room.id, person, kind, detail)
+
+    def media_up(self, person: str, kind: str) -> None:
+        self._journal(person, "media_up", kind)
+        self._room.post(MediaNote(person, "media_up", kind))
+
+    def media_down(self, person: str, kind: str) -> None:
+        self._journal(person, "media_down", kind)
+        self._room.post(MediaNote(person, "media_down", kind))
+
+    def transport(self, person: str, up: bool) -> None:
+        self._journal(person, "transport_up" if up else "transport_down")
+
+    def traffic(self, person: str) -> None:
+        self._journal(person, "traffic")
+
+    def renegotiate(self, person: str, streams: list[StreamInfo]) -> None:
+        self._room.post(MediaNote(person, "renegotiate", streams))
+
+    def tracks_changed(self, person: str, tracks: dict[str, StreamInfo]) -> None:
+        self._room.post(MediaNote(person, "tracks", tracks))
+
+
+def _streams_wire(streams: list[StreamInfo]) -> list[dict[str, str]]:
+    return [{"person": s.person, "kind": s.kind} for s in streams]
+
+
+def _tracks_wire(tracks: dict[str, StreamInfo]) -> dict[str, dict[str, str]]:
+    return {mid: {"person": s.person, "kind": s.kind} for mid, s in tracks.items()}
+
+
+class Room:
+    def __init__(self, session: StoredSession, board_log: list[BoardOp], deps: RoomDeps) -> None:
+        self.id = session.id
+        self.session = session
+        self.deps = deps
+        self.board = Board.replay(board_log)
+        self._people = {p.id: Participant(p, session.spec.form) for p in session.spec.people}
+        self._state = session.state
+        self._queue: asyncio.Queue[_Queued] = asyncio.Queue()
+        self._media = deps.media(_MediaEvents(self))
+        self._task: asyncio.Task[None] | None = None
+        self._timers: set[asyncio.Task[None]] = set()
+        self._handlers: dict[type, Callable[[Any], Awaitable[Any]]] = {
+            Join: self._join,
+            Welcome: self._welcome,
+            Disconnected: self._disconnected,
+            GraceOver: self._grace_over,
+            FromClient: self._from_client,
+            EndSession: self._end,
+            MediaNote: self._media_note,
+        }
+        self._client_handlers: dict[type, Callable[[Participant, Any], Awaitable[Any]]] = {
+            m.Offer: self._offer,
+            m.Ice: self._ice,
+            m.Hand: self._hand,
+            m.GrantCmd: self._grant,
+            m.Chat: self._chat,
+            m.BoardCmd: self._board,
+            m.MediaIntent: self._intent,
+            m.End: lambda p, c: self._end(EndSession(p.id)),
+            m.Leave: self._leave,
+        }
+
+    # -- running -------------------------------------------------------------------------
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"room:{self.id}")
+
+    async def stop(self) -> None:
+        for timer in list(self._timers):
+            timer.cancel()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._media.close()
+
+    async def submit(self, command: Any) -> Any:
+        """Run ``command`` on the owner task and return its result (or raise its error)."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Queued(command, future))
+        return await future
+
+    def post(self, command: Any) -> None:
+        """Queue ``command`` without waiting for it."""
+        self._queue.put_nowait(_Queued(command))
+
+    async def _run(self) -> None:
+        while True:
+            item = await self._queue.get()
+            try:
+                result = await self._handlers[type(item.command)](item.command)
+            except Exception as exc:  # a failing command must not kill the room
+                if not isinstance(exc, RoomError):
+                    log.exception("room %s: %r failed", self.id, item.command)
+                if item.future is not None and not item.future.done():
+                    item.future.set_exception(exc)
+            else:
+                if item.future is not None and not item.future.done():
+                    item.future.set_result(result)
+
+    # -- reading ---------------------------------------------------------------------------
+    @property
+    def state(self) -> str:
+        return self._state
+
+    def present(self) -> list[str]:
+        return [p.id for p in self._people.values() if p.present]
+
+    def people_wire(self) -> list[dict[str, Any]]:
+        return [p.wire() for p in self._people.values()]
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _participant(self, person: str) -> Participant:
+        participant = self._people.get(person)
+        if participant is None:
+            raise RoomError("unknown_person", f'"{person}" is not part of this session', "person")
+        return participant
+
+    async def _announce(self, participant: Participant) -> None:
+        await self.deps.outbox.broadcast(self.id, "person", participant.wire())
+
+    def _session_wire(self) -> dict[str, Any]:
+        return {**self.session.wire(), "state": self._state}
+
+    def _board_wire(self) -> dict[str, Any]:
+        return self.board.visible(lambda upload: self.deps.sign_url(f"/uploads/{upload}"))
+
+    # -- lifecycle commands ---------------------------------------------------------------
+    async def _join(self, cmd: Join) -> JoinResult:
+        if self._state == "ended":
+            raise RoomError("ended", "this session has ended")
+        participant = self._participant(cmd.person)
+        old_sid = participant.sid
+        resumed = participant.joined_once
+        participant.sid = cmd.sid
+        participant.generation += 1
+        participant.joined_once = True
+        if old_sid is not None and old_sid != cmd.sid:
+            await self.deps.outbox.emit("replaced", {}, to=old_sid)
+            await self.deps.outbox.disconnect(old_sid)
+        if resumed:
+            # A new peer connection replaces the old one: aiortc has no ICE restart.
+            await self._media.reset(participant.id)
+        self._media.set_publish(participant.id, participant.caps.publish)
+        self.deps.journal.observe(self.id, participant.id, "signal_up", cmd.sid)
+        if self._state == "scheduled":
+            self._state = "live"
+            await self.deps.store.mark_started(self.id, now_iso(self.deps.clock))
+        return JoinResult(resumed)
+
+    async def _welcome(self, cmd: Welcome) -> None:
+        participant = self._participant(cmd.person)
+        if participant.sid != cmd.sid:
+            return  # replaced before the welcome went out
+        await self.deps.outbox.enter(cmd.sid, self.id)
+        welcome = {
+            "you": participant.wire(),
+            "caps": participant.caps.wire(),
+            "session": self._session_wire(),
+            "people": self.people_wire(),
+            "board": self._board_wire(),
+            "chat": await self.deps.store.chat(self.id),
+            "resumed": participant.generation > 1,
+        }
+        await self.deps.outbox.emit("welcome", welcome, to=cmd.sid)
+        await self.deps.outbox.broadcast(self.id, "person", participant.wire(), skip=cmd.sid)
+
+    async def _disconnected(self, cmd: Disconnected) -> None:
+        participant = next((p for p in self._people.values() if p.sid == cmd.sid), None)
+        if participant is None:
+            return  # an old tab, already replaced
+        participant.sid = None
+        self.deps.journal.observe(self.id, participant.id, "signal_down", cmd.sid)
+        await self._announce(participant)
+        generation = participant.generation
+        timer = asyncio.create_task(self._grace_timer(participant.id, generation))
+        self._timers.add(timer)
+        timer.add_done_callback(self._timers.discard)
+
+    async def _grace_timer(self, person: str, generation: int) -> None:
+        await asyncio.sleep(self.deps.grace_s)
+        self.post(GraceOver(person, generation))
+
+    async def _grace_over(self, cmd: GraceOver) -> None:
+        participant = self._people[cmd.person]
+        if participant.generation == cmd.generation and participant.sid is None:
+            await self._media.remove(participant.id)
+
+    async def _leave(self, participant: Participant, cmd: m.Leave) -> dict[str, Any]:
+        sid = participant.sid
+        participant.sid = None
+        participant.generation += 1
+        participant.hand = False
+        self.deps.journal.observe(self.id, participant.id, "signal_down", "leave")
+        await self._media.remove(participant.id)
+        await self._announce(participant)
+        if sid is not None:
+            await self.deps.outbox.disconnect(sid)
+        return {}
+
+    async def _end(self, cmd: EndSession) -> dict[str, Any]:
+        if cmd.by is not None and not self._participant(cmd.by).caps.end:
+            raise RoomError("forbidden", "only an instructor may end the session")
+        if self._state == "ended":
+            return {}
+        self._state = "ended"
+        self.deps.journal.end_session(self.id)
+        await self.deps.store.mark_ended(self.id, now_iso(self.deps.clock))
+        await self.deps.outbox.broadcast(self.id, "ended", {"by": cmd.by, "feedback": True})
+        await self._media.close()
+        sids = [p.sid for p in self._people.values() if p.sid is not None]
+        for participant in self._people.values():
+            participant.sid = None
+        for sid in sids:
+            await self.deps.outbox.disconnect(sid)
+        if self.deps.on_closed is not None:
+            asyncio.get_running_loop().call_soon(
+                lambda: asyncio.ensure_future(self._closed())  # after this command returns
+            )
+        return {}
+
+    async def _closed(self) -> None:
+        assert self.deps.on_closed is not None
+        await self.deps.on_closed(self.id)
+
+    # -- media -------------------------------------------------------------------------------
+    async def _media_note(self, note: MediaNote) -> None:
+        participant = self._people.get(note.person)
+        if participant is None or self._state == "ended":
+            return
+        if note.kind in ("media_up", "media_down"):
+            participant.observed[note.data] = note.kind == "media_up"
+            await self._announce(participant)
+        elif note.kind == "renegotiate" and participant.sid is not None:
+            data = {"streams": _streams_wire(note.data)}
+            await self.deps.outbox.emit("renegotiate", data, to=participant.sid)
+        elif note.kind == "tracks" and participant.sid is not None:
+            await self.deps.outbox.emit("tracks", _tracks_wire(note.data), to=participant.sid)
+
+    # -- client commands ------------------------------------------------------------------------
+    async def _from_client(self, cmd: FromClient) -> Any:
+        participant = self._participant(cmd.person)
+        if participant.sid != cmd.sid:
+            raise RoomError("stale", "this connection was replaced by a newer one")
+        if self._state == "ended":
+            raise RoomError("ended", "this session has ended")
+        return await self._client_handlers[type(cmd.command)](participant, cmd.command)
+
+    async def _offer(self, participant: Participant, cmd: m.Offer) -> dict[str, Any]:
+        try:
+            answer: Answer = await self._media.offer(participant.id, cmd.sdp)
+        except ValueError as exc:
+            raise RoomError("bad_sdp", f"the offer was refused: {exc}", "sdp") from exc
+        return {"sdp": answer.sdp, "tracks": _tracks_wire(answer.tracks)}
+
+    async def _ice(self, participant: Participant, cmd: m.Ice) -> dict[str, Any]:
+        try:
+            await self._media.add_ice_candidate(
+                participant.id, cmd.candidate, cmd.sdp_mid, cmd.sdp_mline_index
+            )
+        except ValueError as exc:
+            raise RoomError("bad_candidate", str(exc), "candidate") from exc
+        return {}
+
+    async def _hand(self, participant: Participant, cmd: m.Hand) -> dict[str, Any]:
+        if participant.person.role != "learner":
+            raise RoomError("forbidden", "only learners raise a hand")
+        if participant.hand != cmd.up:
+            participant.hand = cmd.up
+            await self._announce(participant)
+        return {}
+
+    async def _grant(self, participant: Participant, cmd: m.GrantCmd) -> dict[str, Any]:
+        if not participant.caps.grant:
+            raise RoomError("forbidden", "you may not grant the stage or the pen here")
+        target = self._participant(cmd.person)
+        if target.person.role != "learner":
+            raise RoomError(
+                "bad_target", "only learners are granted the stage or the pen", "person"
+            )
+        target.grant(cmd.what, cmd.on)
+        self._media.set_publish(target.id, target.caps.publish)
+        if target.sid is not None:
+            await self.deps.outbox.emit("caps", target.caps.wire(), to=target.sid)
+        await self._announce(target)
+        return {}
+
+    async def _chat(self, participant: Participant, cmd: m.Chat) -> dict[str, Any]:
+        image = None
+        if cmd.image is not None:
+            upload = await self.deps.store.upload(cmd.image)
+            if upload is None or upload["session_id"] != self.id:
+                raise RoomError("unknown_upload", "that picture was not uploaded here", "image")
+            image = self.deps.sign_url(f"/uploads/{cmd.image}")
+        message = {
+            "id": secrets.token_urlsafe(8),
+            "from": participant.id,
+            "name": participant.person.name,
+            "text": cmd.text,
+            "image": image,
+            "ts": now_iso(self.deps.clock),
+        }
+        await self.deps.store.add_chat(self.id, message)
+        await self.deps.outbox.broadcast(self.id, "chat", message)
+        return {"id": message["id"]}
+
+    async def _board(self, participant: Participant, cmd: m.BoardCmd) -> dict[str, Any]:
+        if not participant.caps.draw:
+            raise RoomError("forbidden", "you do not have the pen")
+        op = cmd.op
+        if op["type"] == "stroke" and self.board.has_stroke(op["id"]):
+            raise RoomError("duplicate", "a stroke with that id exists", "op.id")
+        if op["type"] == "undo":
+            author = self.board.author_of(op["id"])
+            if author is None:
+                raise RoomError("unknown_stroke", "no such stroke on the board", "op.id")
+            if not may_undo(participant.person.role, author, participant.id):
+                raise RoomError("forbidden", "you may only undo your own strokes")
+        # In a one_to_one both sides own the page; elsewhere the instructor does.
+        page_op = op["type"] in ("clear", "background") and self.session.spec.form != "one_to_one"
+        if page_op and participant.person.role != "instructor":
+            raise RoomError("forbidden", "only the instructor clears or sets the page")
+        if op["type"] == "background" and op["image"] is not None:
+            upload = await self.deps.store.upload(op["image"])
+            if upload is None or upload["session_id"] != self.id:
+                raise RoomError("unknown_upload", "that picture was not uploaded here", "op.image")
+        entry = self.board.append(participant.id, now_iso(self.deps.clock), op)
+        await self.deps.store.add_board_op(self.id, entry)
+        wire = entry.wire()
+        if op["type"] == "background" and op["image"] is not None:
+            wire["op"] = {**op, "url": self.deps.sign_url(f"/uploads/{op['image']}")}
+        await self.deps.outbox.broadcast(self.id, "board", wire)
+        return {"seq": entry.seq}
+
+    async def _intent(self, participant: Participant, cmd: m.MediaIntent) -> dict[str, Any]:
+        participant.intent = {"audio": cmd.audio, "video": cmd.video}
+        return {}
