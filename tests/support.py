@@ -1,0 +1,139 @@
+"""Helpers for tests that talk to a real server: REST calls and socket.io clients."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import aiohttp
+import socketio
+from aiohttp import web
+
+from signaling.app import create_app
+from signaling.config import Config
+
+API_KEY = "test-api-key"
+SECRET = "test-token-secret"
+
+ONE_TO_ONE: dict[str, Any] = {
+    "programme": "training", "form": "one_to_one", "title": "函数图像答疑",
+    "scheduled_start": "2026-03-02T10:00:00Z", "scheduled_end": "2099-03-02T11:00:00Z",
+    "record": False,
+    "people": [
+        {"id": "t1", "name": "王老师", "role": "instructor", "school": "S1", "district": "通州"},
+        {"id": "s1", "name": "李同学", "role": "learner", "school": "S7", "district": "密云"},
+    ],
+}
+
+
+def lecture(learners: int = 3) -> dict[str, Any]:
+    body = copy.deepcopy(ONE_TO_ONE)
+    body["form"] = "lecture"
+    body["people"] = [ONE_TO_ONE["people"][0]] + [
+        {"id": f"s{i}", "name": f"学员{i}", "role": "learner"} for i in range(1, learners + 1)
+    ]
+    return body
+
+
+def token_of(join_url: str) -> str:
+    return parse_qs(urlparse(join_url).query)["token"][0]
+
+
+@dataclass
+class ServerHandle:
+    base: str
+    runner: web.AppRunner
+    http: aiohttp.ClientSession
+    data_dir: Path
+    clients: list[socketio.AsyncClient] = field(default_factory=list)
+
+    @property
+    def app(self) -> web.Application:
+        return self.runner.app
+
+    async def api(self, method: str, path: str, body: Any = None, key: str | None = API_KEY,
+                  token: str | None = None) -> tuple[int, Any]:
+        headers = {}
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key}"
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        async with self.http.request(method, self.base + path, json=body, headers=headers) as r:
+            return r.status, await r.json(content_type=None)
+
+    async def create(self, body: dict[str, Any] | None = None) -> tuple[str, dict[str, str]]:
+        status, created = await self.api("POST", "/api/v1/sessions", body or ONE_TO_ONE)
+        assert status == 201, created
+        tokens = {pid: token_of(url) for pid, url in created["join_urls"].items()}
+        return created["session_id"], tokens
+
+    async def connect(self, token: str | None) -> Peer:
+        peer = Peer(socketio.AsyncClient(reconnection=False))
+        self.clients.append(peer.sio)
+        await peer.connect(self.base, token)
+        return peer
+
+    async def stop(self) -> None:
+        for client in self.clients:
+            if client.connected:
+                await client.disconnect()
+        await self.http.close()
+        await self.runner.cleanup()
+
+
+class Peer:
+    """A socket.io client that records every event it receives, in order."""
+
+    def __init__(self, sio: socketio.AsyncClient) -> None:
+        self.sio = sio
+        self.events: list[tuple[str, Any]] = []
+        self._changed = asyncio.Event()
+        self.refused: Any = None
+
+        @sio.on("*")  # type: ignore[misc]
+        async def any_event(event: str, data: Any = None) -> None:
+            self.events.append((event, data))
+            self._changed.set()
+
+        @sio.event  # type: ignore[misc]
+        async def connect_error(data: Any) -> None:
+            self.refused = data
+            self._changed.set()
+
+    async def connect(self, base: str, token: str | None) -> None:
+        auth = {"token": token} if token is not None else {}
+        try:
+            await self.sio.connect(base, auth=auth, transports=["websocket"], wait_timeout=10)
+        except socketio.exceptions.ConnectionError:
+            return
+
+    async def call(self, event: str, data: Any = None) -> Any:
+        return await self.sio.call(event, data if data is not None else {}, timeout=15)
+
+    def named(self, event: str) -> list[Any]:
+        return [d for e, d in self.events if e == event]
+
+    async def wait_for(self, event: str, count: int = 1, timeout: float = 10) -> list[Any]:
+        async def _wait() -> list[Any]:
+            while len(self.named(event)) < count:
+                self._changed.clear()
+                await self._changed.wait()
+            return self.named(event)
+
+        return await asyncio.wait_for(_wait(), timeout)
+
+
+async def start_app(data_dir: Path, *, port: int, host: str = "127.0.0.1",
+                    ice_hosts: tuple[str, ...] = ("127.0.0.1",), grace_s: float = 2.0) -> ServerHandle:
+    config = Config(
+        host=host, port=port, data_dir=data_dir, api_key=API_KEY, token_secret=SECRET,
+        ice_hosts=ice_hosts, grace_s=grace_s,
+    )
+    runner = web.AppRunner(create_app(config), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return ServerHandle(f"http://{host}:{port}", runner, aiohttp.ClientSession(), data_dir)
