@@ -9,18 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from recorder.journal import iso_intervals
 from signaling.services import Services
 from signaling.store import StoredSession
-from signaling.timefmt import iso_at
 
 
 async def session_record(svc: Services, session: StoredSession) -> dict[str, Any]:
-    intervals = svc.journal.intervals(session.id, now=svc.clock.time())
-    active = {
-        person: [[iso_at(start), iso_at(end)] for start, end in spans]
-        for person, spans in intervals.items()
-        if spans
-    }
+    active = iso_intervals(svc.journal.intervals(session.id, now=svc.clock.time()))
     return {
         "session_id": session.id,
         "programme": session.spec.programme,
