@@ -1,0 +1,687 @@
+"""Credits engine: effective minutes → study hours (学时/学分), points (积分) and pay.
+
+Implements issue 3 on top of the programmes' published rules (seed 001 section
+四(四)(五) for teacher training, seed 000 for student tutoring). Every number is a
+field of the :class:`~recorder.policy.Policy`; the formulas are here.
+
+Per session (:func:`compute_session`): the effective set E of the form, clipped to
+open hours; effective minutes = floor(total seconds / 60) once, on the total; the
+form's limits; per-person minutes, study minutes, review study hours and points
+(exact fractions, each person's session total rounded half-up to 2 decimals once,
+at the end); pay = rounded points × point value.
+
+Per batch (:func:`compute_statement`): sessions in start order (earliest active
+timestamp of anyone, ties by ``session_id``), with the term caps applied in that
+order, summed per person per term (points, pay, sessions) and per calendar year
+(学时 = floor(minutes / 45) + review hours, 学分 = min(1, floor(学时 / 20))).
+
+Choices where the issue is silent (what a district administrator would expect):
+
+- ``counted`` is true when the session's effective time met the form's minimum and is
+  not zero; for a review it means the discussion reached 45 min (report hours and
+  points do not depend on it).
+- ``minutes`` per person: instructors and one_to_one learners get the counted minutes;
+  lecture learners their viewing minutes; classroom learners their live minutes inside E
+  (never more than the counted minutes); everyone in a review the discussion minutes.
+- Two extra keys in each person's result: ``study_hours`` (whole 学时 a review grants
+  directly) and, on the session, ``term``. Reductions appear in ``breakdown`` as
+  negative parts (``same_school_or_district``, ``term_cap``) so the parts add up.
+- Breakdown parts are shown rounded to 2 decimals; the total is rounded once from the
+  exact sum, so the shown parts can differ from the total by 0.01.
+- Feedback is valid when submitted no earlier than the session's start and at most
+  7×24 h after its end (so a learner who submits while the instructor is still online
+  is not penalised).
+- The school/district rule compares the one_to_one learner with the instructor; in a
+  lecture it only makes a learner an ineligible viewer (live and performance parts are
+  paid); in a review it compares each reviewer with the learner.
+- A session belongs to the term holding its start's local date; if none does but some
+  effective time falls in a term, that term. A session in no term is grouped under
+  ``"(no term)"`` in the statement.
+- The session caps count only sessions that would earn points (> 0 after rounding); the
+  tutoring cap works on rounded points, so its cut is exact to the fen.
+- The 学时 year is the local year of the session's start, as the issue says, also for
+  replay minutes watched in a later year.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from recorder.calendar import Calendar
+from recorder.intervals import IntervalSet, intersect, prefix, total, union
+from recorder.policy import FormPolicy, Policy
+from recorder.records import (
+    Feedback,
+    Person,
+    RecordError,
+    SessionRecord,
+    parse_record,
+    validate_all,
+)
+
+US_PER_MINUTE = 60_000_000
+NO_TERM = "(no term)"
+_ZERO = Fraction(0)
+_FORM_WORDS = {
+    "one_to_one": "one-to-one session",
+    "lecture": "lecture",
+    "review": "review",
+    "classroom": "classroom session",
+}
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+
+
+def minutes_of(intervals: IntervalSet) -> int:
+    """"研修时长以分钟为单位，不足1分钟部分不计入": floor once, on the total."""
+    return total(intervals) // US_PER_MINUTE
+
+
+def round_half_up(value: Fraction) -> Fraction:
+    """Round to 2 decimals, halves away from zero (points are never negative in totals)."""
+    sign = -1 if value < 0 else 1
+    hundredths = (abs(value) * 100 + Fraction(1, 2)).__floor__()
+    return Fraction(sign * hundredths, 100)
+
+
+def fmt2(value: Fraction) -> str:
+    """Exact 2-decimal text of a value already rounded to hundredths (or rounded here)."""
+    rounded = round_half_up(value)
+    hundredths = int(rounded * 100)
+    sign = "-" if hundredths < 0 else ""
+    whole, cents = divmod(abs(hundredths), 100)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+def _ordinal(n: int) -> str:
+    return _ORDINALS[n - 1] if n <= len(_ORDINALS) else f"{n}th"
+
+
+@dataclass
+class PersonOutcome:
+    """One person's figures for one session. ``points`` is exact until :meth:`finish`."""
+
+    role: str
+    minutes: int = 0
+    study_minutes: int = 0
+    study_hours: int = 0
+    points: Fraction = _ZERO
+    parts: dict[str, Fraction] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, name: str, value: Fraction) -> None:
+        self.parts[name] = value
+        self.points += value
+
+
+@dataclass(frozen=True)
+class SessionSets:
+    """The interval sets behind a session's figures (µs), for audits and the timeline."""
+
+    open: IntervalSet  # open hours on the dates the session touched
+    raw: IntervalSet  # the form's effective set before clipping
+    effective: IntervalSet  # E = raw ∩ open
+    counted: IntervalSet  # what counted: E, its first max minutes, or nothing
+
+
+@dataclass
+class SessionOutcome:
+    """Everything computed for one session; :meth:`to_json` gives the issue's shape."""
+
+    record: SessionRecord
+    start: int | None
+    term: str | None
+    year: int | None
+    effective_minutes: int
+    counted: bool
+    sets: SessionSets
+    people: dict[str, PersonOutcome]
+    point_value: Fraction
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "session_id": self.record.session_id,
+            "term": self.term,
+            "effective_minutes": self.effective_minutes,
+            "counted": self.counted,
+            "people": {
+                pid: {
+                    "minutes": p.minutes,
+                    "study_minutes": p.study_minutes,
+                    "study_hours": p.study_hours,
+                    "points": fmt2(p.points),
+                    "pay_cny": fmt2(p.points * self.point_value),
+                    "breakdown": {k: fmt2(v) for k, v in p.parts.items()},
+                    "notes": list(p.notes),
+                }
+                for pid, p in self.people.items()
+            },
+        }
+
+
+# --- the effective set ----------------------------------------------------------------
+
+
+def session_sets(record: SessionRecord, policy: Policy, calendar: Calendar) -> SessionSets:
+    """E for the form, clipped to open hours, and the counted part of it.
+
+    Issue: one_to_one = instructor ∩ learner; lecture, classroom = the instructor's
+    set; review = learner ∩ every reviewer ("所有指导教师与学员教师还须同时开展一次……互动研讨").
+    """
+    start, end = record.start, record.end
+    if start is None or end is None:
+        return SessionSets((), (), (), ())
+    open_set = calendar.open_intervals(policy.open_hours, start, end)
+    instructors = [record.active.get(p.id, ()) for p in record.instructors]
+    learners = [record.active.get(p.id, ()) for p in record.learners]
+    if record.form in ("one_to_one", "review"):
+        raw = intersect(*learners, *instructors)
+    else:
+        raw = instructors[0]
+    effective = intersect(raw, open_set)
+    limits = policy.forms[record.form].limits
+    minutes = minutes_of(effective)
+    if minutes == 0 or (limits.min_minutes is not None and minutes < limits.min_minutes):
+        counted: IntervalSet = ()
+    elif limits.max_minutes is not None and minutes > limits.max_minutes:
+        counted = prefix(effective, limits.max_minutes * US_PER_MINUTE)
+    else:
+        counted = effective
+    return SessionSets(open_set, raw, effective, counted)
+
+
+# --- per session ----------------------------------------------------------------------
+
+
+def _feedback_problem(
+    fb: Feedback | None, record: SessionRecord, policy: Policy
+) -> str | None:
+    """Why a learner's feedback is not valid, or ``None`` when it is.
+
+    Seed: "被指导教师参与研修后，需在7天内……提供反馈和评价，包括评分……不少于200字的收获".
+    """
+    if fb is None:
+        return "no feedback"
+    start, end = record.start, record.end
+    if start is None or end is None:
+        return "feedback for a session with no active time"
+    if fb.submitted_at < start:
+        return "feedback before the session started"
+    window = policy.feedback_window_hours
+    if fb.submitted_at - end > window * 3_600_000_000:
+        span = f"{window // 24} days" if window % 24 == 0 else f"{window} hours"
+        return f"feedback after {span}"
+    chars = sum(1 for ch in fb.text if not ch.isspace())
+    if chars < policy.feedback_min_chars:
+        unit = "character" if chars == 1 else "characters"
+        return f"feedback {chars} {unit}, under {policy.feedback_min_chars}"
+    return None
+
+
+def _place_rule(policy: Policy, a: Person, b: Person) -> str | None:
+    """"同校、同区教师之间研修不记录积分": the words of the note, or ``None``."""
+    school = policy.same_school_no_points and a.school != "" and a.school == b.school
+    district = policy.same_district_no_points and a.district != "" and a.district == b.district
+    if school and district:
+        return "same school and district"
+    if school:
+        return "same school"
+    if district:
+        return "same district"
+    return None
+
+
+def _zero_for_place(person: PersonOutcome, why: str) -> None:
+    if person.points:
+        person.add("same_school_or_district", -person.points)
+    person.notes.append(f"{why}: no points")
+
+
+def evaluate(record: object, policy: Policy, calendar: Calendar) -> SessionOutcome:
+    """Compute one session's figures (no term caps: those need the whole term)."""
+    rec = _validated(record, policy)
+    form = policy.forms[rec.form]
+    sets = session_sets(rec, policy, calendar)
+    start = rec.start
+    people = {p.id: PersonOutcome(p.role) for p in rec.people}
+    term = year = None
+    if start is not None:
+        day = calendar.local_date(start)
+        year = day.year
+        found = calendar.term_of(day)
+        if found is None and sets.effective:
+            found = calendar.term_of(calendar.local_date(sets.effective[0][0]))
+        term = found.name if found else None
+
+    eff_raw = minutes_of(sets.effective)
+    eff = minutes_of(sets.counted)
+    counted = bool(sets.counted)
+    shared = _session_notes(rec, form, sets, eff_raw, eff, counted)
+    for person in people.values():
+        person.notes.extend(shared)
+
+    if rec.form == "review":
+        _review(rec, policy, form, people, eff, counted)
+    elif rec.form == "lecture":
+        _lecture(rec, policy, calendar, form, sets, people, eff)
+    else:
+        _pair(rec, policy, form, sets, people, eff)
+
+    for person in people.values():
+        person.points = round_half_up(person.points)
+    return SessionOutcome(
+        rec, start, term, year, eff, counted, sets, people, policy.point_value_cny
+    )
+
+
+def _validated(record: object, policy: Policy) -> SessionRecord:
+    review = policy.forms.get("review")
+    rec = parse_record(record, max_reviewers=review.max_reviewers if review else 3)
+    _check_policy(rec, policy)
+    return rec
+
+
+def _check_policy(rec: SessionRecord, policy: Policy) -> None:
+    """The record must belong to the policy's programme and use one of its forms."""
+    if rec.programme != policy.programme:
+        raise RecordError(
+            "programme", f"the record is {rec.programme!r} but the policy is {policy.programme!r}"
+        )
+    if rec.form not in policy.forms:
+        raise RecordError("form", f"{rec.form!r} is not a form of the {policy.programme} policy")
+    review = policy.forms.get("review")
+    if rec.form == "review" and review and len(rec.instructors) > review.max_reviewers:
+        raise RecordError(
+            "people", f"a review has at most {review.max_reviewers} reviewers "
+            f"(got {len(rec.instructors)})"
+        )
+
+
+def _session_notes(
+    rec: SessionRecord, form: FormPolicy, sets: SessionSets, eff_raw: int, eff: int, counted: bool
+) -> list[str]:
+    """Session-wide reductions, in plain words, for everyone's notes."""
+    notes: list[str] = []
+    if rec.start is None:
+        return ["no active time recorded: not counted"]
+    if rec.form in ("one_to_one", "review"):
+        everyone = union(*(rec.active.get(p.id, ()) for p in rec.people))
+        apart = minutes_of(everyone) - minutes_of(sets.raw)
+        if apart > 0:
+            who = (
+                "instructor and learner not both present"
+                if rec.form == "one_to_one"
+                else "learner and all reviewers not all present"
+            )
+            notes.append(f"{who}: {apart} min")
+    outside = minutes_of(sets.raw) - eff_raw
+    if outside > 0:
+        notes.append(f"outside open hours: {outside} min")
+    lim = form.limits
+    if not counted:
+        if rec.form == "review":
+            notes.append(
+                f"discussion below minimum {lim.min_minutes} min: no discussion hours or points"
+            )
+        elif lim.min_minutes is not None:
+            notes.append(f"below minimum {lim.min_minutes} min: not counted")
+        else:
+            notes.append("no effective time: not counted")
+    elif eff < eff_raw:
+        notes.append(f"above maximum {lim.max_minutes} min: {eff_raw - eff} min not counted")
+    return notes
+
+
+def _learner_feedback(
+    rec: SessionRecord, policy: Policy, learner: Person, out: PersonOutcome
+) -> Feedback | None:
+    """The learner's feedback if valid; otherwise note why (and what it costs)."""
+    fb = rec.feedback.get(learner.id)
+    problem = _feedback_problem(fb, rec, policy)
+    if problem is None:
+        return fb
+    cost = "no study hours" if policy.study else "not valid"
+    out.notes.append(f"{problem}: {cost}")
+    return None
+
+
+def _pair(
+    rec: SessionRecord,
+    policy: Policy,
+    form: FormPolicy,
+    sets: SessionSets,
+    people: dict[str, PersonOutcome],
+    eff: int,
+) -> None:
+    """one_to_one (both programmes) and classroom: 6·h + rate(r)·h.
+
+    Seed: "研修时长按照每小时可获得6个积分记录，学员评价后根据满意度和质量等综合因素付给指导教师
+    6-10个积分"; a classroom uses the mean of the valid ratings.
+    """
+    teacher = rec.instructors[0]
+    t_out = people[teacher.id]
+    study = policy.study is not None
+    t_out.minutes = eff
+    t_out.study_minutes = eff if study else 0
+    ratings = []
+    for learner in rec.learners:
+        out = people[learner.id]
+        if rec.form == "one_to_one":
+            out.minutes = eff
+        else:
+            live = minutes_of(intersect(rec.active.get(learner.id, ()), sets.effective))
+            out.minutes = min(live, eff)
+        fb = _learner_feedback(rec, policy, learner, out)
+        if fb is not None:
+            ratings.append(fb.rating)
+            out.study_minutes = out.minutes if study and rec.form == "one_to_one" else 0
+    if eff == 0:
+        return
+    hours = Fraction(eff, 60)
+    rate = form.rating_points_per_hour
+    assert rate is not None  # the policy loader guarantees it for these forms
+    t_out.add("duration", form.duration_points_per_hour * hours)
+    if ratings:
+        t_out.add("rating", rate.rate(Fraction(sum(ratings), len(ratings))) * hours)
+    else:
+        t_out.add("rating", rate.without_feedback * hours)
+        t_out.notes.append(
+            "no valid feedback: no rating points"
+            if not rate.without_feedback
+            else f"no valid feedback: rating at {fmt2(rate.without_feedback)} points per hour"
+        )
+    if rec.form == "one_to_one":
+        why = _place_rule(policy, teacher, rec.learners[0])
+        if why:
+            _zero_for_place(t_out, why)
+
+
+def _lecture(
+    rec: SessionRecord,
+    policy: Policy,
+    calendar: Calendar,
+    form: FormPolicy,
+    sets: SessionSets,
+    people: dict[str, PersonOutcome],
+    eff: int,
+) -> None:
+    """Lecture: 30·h live + perf·h + v·h.
+
+    Seed: "直播时长按照每小时30个积分记录；研修绩效……每小时可获得11-15个积分；完成观看（观看直播或
+    录像均可）学员10人以内每小时1个积分，每增加10人增加1个积分，上限为15积分（完成观看学员人数按照
+    所有学员的有效观看累计总时长除以讲堂有效时长计算）".
+    """
+    teacher = rec.instructors[0]
+    t_out = people[teacher.id]
+    study = policy.study is not None
+    t_out.minutes = eff
+    t_out.study_minutes = eff if study else 0
+    ratings: list[int] = []
+    eligible_minutes = 0
+    ineligible = 0
+    for learner in rec.learners:
+        out = people[learner.id]
+        live = minutes_of(intersect(rec.active.get(learner.id, ()), sets.effective))
+        replay = rec.replay.get(learner.id, ())
+        replay_min = 0
+        if replay:
+            window = calendar.open_intervals(policy.open_hours, replay[0][0], replay[-1][1])
+            replay_min = minutes_of(intersect(replay, window))
+            if minutes_of(replay) > replay_min:
+                out.notes.append(
+                    f"replay outside open hours: {minutes_of(replay) - replay_min} min"
+                )
+        viewing = min(live + replay_min, eff)
+        if eff and live + replay_min > eff:
+            out.notes.append(
+                f"viewing above the lecture's {eff} counted min: "
+                f"{live + replay_min - eff} min not counted"
+            )
+        out.minutes = viewing
+        fb = _learner_feedback(rec, policy, learner, out)
+        if fb is not None:
+            ratings.append(fb.rating)
+            out.study_minutes = viewing if study else 0
+        if _place_rule(policy, teacher, learner):
+            ineligible += 1
+        else:
+            eligible_minutes += viewing
+    if eff == 0:
+        return
+    hours = Fraction(eff, 60)
+    perf = form.performance_points_per_hour
+    assert perf is not None  # the policy loader guarantees it for lectures
+    t_out.add("live", form.live_points_per_hour * hours)
+    if ratings:
+        t_out.add("performance", perf.rate(Fraction(sum(ratings), len(ratings))) * hours)
+    else:
+        t_out.add("performance", perf.without_feedback * hours)
+        t_out.notes.append(
+            f"no valid feedback: performance at {fmt2(perf.without_feedback)} points per hour"
+        )
+    viewers = eligible_minutes // eff
+    groups = -(-viewers // form.viewers_per_point)  # ceil: 1–10 viewers → 1, 11–20 → 2 …
+    if groups > form.viewer_points_per_hour_max:
+        t_out.notes.append(
+            f"{viewers} viewers: viewer points capped at "
+            f"{form.viewer_points_per_hour_max} per hour"
+        )
+        groups = form.viewer_points_per_hour_max
+    t_out.add("viewers", groups * hours)
+    if ineligible:
+        t_out.notes.append(
+            f"same school or district: {ineligible} learner(s) not counted as viewers"
+        )
+
+
+def _review(
+    rec: SessionRecord,
+    policy: Policy,
+    form: FormPolicy,
+    people: dict[str, PersonOutcome],
+    eff: int,
+    discussion_ok: bool,
+) -> None:
+    """Open lesson review: per reviewer report + discussion; learner's hours.
+
+    Seed: "一次开放式检课60个积分，出具检课报告和互动研讨各30个积分"; "一次活动双方均记录2学时，
+    其中检课报告记1学时、互动研讨计1学时"; "一次互动研讨不足45分钟则不计入绩效".
+    """
+    learner = rec.learners[0]
+    study = policy.study is not None
+    any_report = False
+    for reviewer in rec.instructors:
+        out = people[reviewer.id]
+        out.minutes = eff
+        has_report = reviewer.id in rec.reports
+        any_report = any_report or has_report
+        if has_report:
+            out.add("report", form.report_points)
+            out.study_hours += form.report_hours if study else 0
+        else:
+            out.notes.append("no report submitted: no report hour or points")
+        if discussion_ok:
+            out.add("discussion", form.discussion_points)
+            out.study_hours += form.discussion_hours if study else 0
+        why = _place_rule(policy, reviewer, learner)
+        if why:
+            _zero_for_place(out, why)
+    l_out = people[learner.id]
+    l_out.minutes = eff
+    if _learner_feedback(rec, policy, learner, l_out) is not None and study:
+        if any_report:
+            l_out.study_hours += form.report_hours
+        else:
+            l_out.notes.append("no reviewer submitted a report: no report hour")
+        if discussion_ok:
+            l_out.study_hours += form.discussion_hours
+
+
+def compute_session(record: object, policy: Policy, calendar: Calendar) -> dict[str, Any]:
+    """One session's result as a plain JSON-serialisable dict (term caps not applied).
+
+    ``record`` is a decoded JSON object (validated here) or a parsed
+    :class:`~recorder.records.SessionRecord`. Raises :class:`RecordError` on bad input.
+    """
+    return evaluate(record, policy, calendar).to_json()
+
+
+# --- per term and year ----------------------------------------------------------------
+
+
+def order_key(record: SessionRecord) -> tuple[bool, int, str]:
+    """"ordered by session start (earliest active timestamp of anyone; ties by session_id)"."""
+    start = record.start
+    return (start is None, start if start is not None else 0, record.session_id)
+
+
+@dataclass
+class _Totals:
+    points: Fraction = _ZERO
+    sessions: int = 0
+
+
+@dataclass
+class _Year:
+    minutes: int = 0
+    hours: int = 0
+
+
+class StatementBuilder:
+    """Applies the term caps in session order and sums per person. Memory grows with
+    people and terms, not sessions, so a stream of millions of sessions fits.
+
+    Seed (training): "指导教师每学期3类研修服务形态各可开设不超过2次"; (tutoring):
+    "每学期绩效的积分上限为5000分".
+    """
+
+    def __init__(self, policy: Policy, calendar: Calendar) -> None:
+        self.policy = policy
+        self.calendar = calendar
+        self._last: tuple[bool, int, str] | None = None
+        self._form_counts: dict[tuple[str, str | None, str], int] = {}
+        self._terms: dict[str, dict[str | None, _Totals]] = {}
+        self._years: dict[str, dict[int, _Year]] = {}
+
+    def add(self, record: object) -> SessionOutcome:
+        """Evaluate the next session (in start order), apply caps, and accumulate."""
+        outcome = evaluate(record, self.policy, self.calendar)
+        key = order_key(outcome.record)
+        if self._last is not None and key <= self._last:
+            raise ValueError(
+                f"session {outcome.record.session_id!r} is out of order: add sessions by start"
+            )
+        self._last = key
+        self._apply_caps(outcome)
+        for pid, person in outcome.people.items():
+            totals = self._terms.setdefault(pid, {}).setdefault(outcome.term, _Totals())
+            totals.points += person.points
+            totals.sessions += 1
+            if self.policy.study is not None and outcome.year is not None:
+                year = self._years.setdefault(pid, {}).setdefault(outcome.year, _Year())
+                year.minutes += person.study_minutes
+                year.hours += person.study_hours
+        return outcome
+
+    def _apply_caps(self, outcome: SessionOutcome) -> None:
+        policy = self.policy
+        form = outcome.record.form
+        for pid, person in outcome.people.items():
+            if person.role != "instructor" or person.points <= 0:
+                continue
+            per_form = policy.sessions_per_form_per_term
+            if per_form is not None:
+                key = (pid, outcome.term, form)
+                count = self._form_counts.get(key, 0) + 1
+                self._form_counts[key] = count
+                if count > per_form:
+                    person.add("term_cap", -person.points)
+                    person.notes.append(
+                        f"{_ordinal(count)} {_FORM_WORDS.get(form, form)} this term: no points"
+                    )
+                    continue
+            cap = policy.points_per_term
+            if cap is not None:
+                used = self._terms.get(pid, {}).get(outcome.term, _Totals()).points
+                remaining = max(cap - used, _ZERO)
+                if person.points > remaining:
+                    cut = person.points - remaining
+                    person.add("term_cap", -cut)
+                    person.notes.append(
+                        f"term cap {fmt2(cap)} points reached: no points"
+                        if remaining == 0
+                        else f"term cap {fmt2(cap)} points: {fmt2(cut)} points over the cap "
+                        "not paid"
+                    )
+
+    def result(self) -> dict[str, Any]:
+        """The statement: people → id → terms → name → points, pay_cny, sessions;
+        years → year → study_hours, credits."""
+        policy = self.policy
+        order = {t.name: i for i, t in enumerate(self.calendar.terms)}
+        people: dict[str, Any] = {}
+        for pid in sorted(self._terms):
+            terms = self._terms[pid]
+            names = sorted(terms, key=lambda n: (n is None, order.get(n or "", 0)))
+            entry: dict[str, Any] = {
+                "terms": {
+                    (name if name is not None else NO_TERM): {
+                        "points": fmt2(terms[name].points),
+                        "pay_cny": fmt2(terms[name].points * policy.point_value_cny),
+                        "sessions": terms[name].sessions,
+                    }
+                    for name in names
+                },
+                "years": {},
+            }
+            study = policy.study
+            if study is not None:
+                for year, y in sorted(self._years.get(pid, {}).items()):
+                    hours = y.minutes // study.minutes_per_hour + y.hours
+                    credits = min(study.max_credits_per_year, hours // study.hours_per_credit)
+                    entry["years"][str(year)] = {"study_hours": hours, "credits": credits}
+            people[pid] = entry
+        return {"people": people}
+
+
+def validate_batch(
+    numbered: Iterable[tuple[int, object]], policy: Policy
+) -> list[SessionRecord]:
+    """Validate ``(line number, record)`` pairs against the policy, all before computing
+    anything, and return them in start order. The first bad one raises, naming its line."""
+    review = policy.forms.get("review")
+    parsed = validate_all(
+        numbered,
+        max_reviewers=review.max_reviewers if review else 3,
+        check=lambda rec: _check_policy(rec, policy),
+    )
+    return sorted(parsed, key=order_key)
+
+
+def compute_sessions(
+    records: Iterable[object], policy: Policy, calendar: Calendar
+) -> Iterator[SessionOutcome]:
+    """Every session of a batch in start order, with term caps applied (for audits).
+
+    The whole batch is validated before the first outcome is produced.
+    """
+    ordered = validate_batch(enumerate(records, start=1), policy)
+    builder = StatementBuilder(policy, calendar)
+    for rec in ordered:
+        yield builder.add(rec)
+
+
+def compute_statement(
+    records: Iterable[object], policy: Policy, calendar: Calendar
+) -> dict[str, Any]:
+    """Per-person totals per term and per year for a batch of session records.
+
+    Records are decoded JSON objects or parsed records, in any order. The whole batch is
+    validated first; a bad record raises :class:`RecordError` and nothing is computed.
+    """
+    builder = StatementBuilder(policy, calendar)
+    for rec in validate_batch(enumerate(records, start=1), policy):
+        builder.add(rec)
+    return builder.result()

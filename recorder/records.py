@@ -1,0 +1,315 @@
+"""Session records: parse and validate before anything is computed.
+
+A record is the JSON object the issue defines (``session_id``, ``programme``,
+``form``, ``people``, ``active``, optional ``replay``, ``feedback``,
+``reports``); many records are JSON Lines. Unknown extra fields are ignored.
+A malformed record raises :class:`RecordError` whose message starts with the
+field path, e.g. ``people[1].role: must be "instructor" or "learner"``; for a
+batch the message starts with the line number. A batch is validated entirely
+before any computation, so it never half-applies.
+
+Timestamps are ISO-8601 with an offset and become exact integer microseconds
+since the Unix epoch (no float ever touches them).
+
+Choices where the issue is silent:
+
+- ``one_to_one``: exactly one instructor and one learner. ``lecture`` and ``classroom``:
+  exactly one instructor, any number of learners. ``review``: exactly one learner and
+  1–3 reviewers (people with role ``instructor``); more than the policy's maximum is invalid.
+- ``school`` and ``district`` are required (non-empty) for training, where the same
+  school/district rule needs them, and optional for tutoring.
+- ``active``, ``replay``, ``feedback`` and ``reports`` may only name people of the
+  session; ``replay`` and ``feedback`` only learners, ``reports`` only instructors.
+  A person missing from ``active`` was never present. ``replay`` is used for lectures
+  only and ``reports`` for reviews only; elsewhere they are accepted and ignored.
+- An interval whose end is before its start is invalid; an empty one (end = start) is dropped.
+- In a batch, two records with the same ``session_id`` are invalid.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from recorder.calendar import to_us
+from recorder.intervals import IntervalSet, normalize
+
+FORMS: Mapping[str, tuple[str, ...]] = {
+    "training": ("lecture", "one_to_one", "review"),
+    "tutoring": ("one_to_one", "classroom"),
+}
+ROLES = ("instructor", "learner")
+
+
+class RecordError(ValueError):
+    """A session record is malformed. ``field`` is the path of the offending field."""
+
+    def __init__(self, field: str, problem: str, *, line: int | None = None) -> None:
+        self.field = field
+        self.problem = problem
+        self.line = line
+        prefix = f"line {line}: " if line is not None else ""
+        super().__init__(f"{prefix}{field}: {problem}" if field else f"{prefix}{problem}")
+
+    def at_line(self, line: int) -> RecordError:
+        return RecordError(self.field, self.problem, line=line)
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: str
+    role: str  # "instructor" | "learner"
+    school: str
+    district: str
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    submitted_at: int  # µs since the epoch
+    rating: int  # 1..5
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A validated session record. Interval sets are in normal form, in µs."""
+
+    session_id: str
+    programme: str
+    form: str
+    people: tuple[Person, ...]
+    active: Mapping[str, IntervalSet]
+    replay: Mapping[str, IntervalSet]
+    feedback: Mapping[str, Feedback]
+    reports: Mapping[str, int]  # reviewer id → submitted_at µs
+
+    @property
+    def instructors(self) -> tuple[Person, ...]:
+        return tuple(p for p in self.people if p.role == "instructor")
+
+    @property
+    def learners(self) -> tuple[Person, ...]:
+        return tuple(p for p in self.people if p.role == "learner")
+
+    @property
+    def start(self) -> int | None:
+        """Earliest active timestamp of anyone, or ``None`` if nobody was ever active."""
+        starts = [ivs[0][0] for ivs in self.active.values() if ivs]
+        return min(starts) if starts else None
+
+    @property
+    def end(self) -> int | None:
+        """"The session's end (the latest end of any active interval)"."""
+        ends = [ivs[-1][1] for ivs in self.active.values() if ivs]
+        return max(ends) if ends else None
+
+
+def _str(obj: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str:
+    value = obj.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise RecordError(f"{where}{key}", "must be a non-empty string")
+    return value
+
+
+def parse_timestamp(value: object, where: str) -> int:
+    """ISO-8601 with an offset → integer µs since the epoch."""
+    if not isinstance(value, str):
+        raise RecordError(where, "must be an ISO-8601 timestamp string")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise RecordError(where, f"not an ISO-8601 timestamp: {value!r}") from exc
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise RecordError(where, f"timestamp needs a UTC offset (e.g. Z or +08:00): {value!r}")
+    return to_us(moment)
+
+
+def _intervals(value: object, where: str) -> IntervalSet:
+    if not isinstance(value, list):
+        raise RecordError(where, "must be a list of [start, end] pairs")
+    pairs = []
+    for i, pair in enumerate(value):
+        at = f"{where}[{i}]"
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise RecordError(at, "must be a pair [start, end]")
+        start = parse_timestamp(pair[0], f"{at}[0]")
+        end = parse_timestamp(pair[1], f"{at}[1]")
+        if end < start:
+            raise RecordError(at, "end is before start")
+        pairs.append((start, end))
+    return normalize(pairs)
+
+
+def _person_map(
+    obj: Mapping[str, Any], key: str, people: Mapping[str, Person], role: str | None
+) -> dict[str, Any]:
+    value = obj.get(key, {})
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RecordError(key, "must be an object keyed by person id")
+    for pid in value:
+        person = people.get(pid)
+        if person is None:
+            raise RecordError(f"{key}.{pid}", "not a person of this session")
+        if role is not None and person.role != role:
+            raise RecordError(f"{key}.{pid}", f"only a {role} may have {key}")
+    return value
+
+
+def parse_record(obj: object, *, max_reviewers: int = 3) -> SessionRecord:
+    """Validate one decoded JSON object and return a :class:`SessionRecord`.
+
+    ``max_reviewers`` is the policy's limit; seed: "每次检课指导教师不超过3位".
+    """
+    if isinstance(obj, SessionRecord):
+        return obj
+    if not isinstance(obj, dict):
+        raise RecordError("", "a session record must be a JSON object")
+    session_id = _str(obj, "session_id", "")
+    programme = obj.get("programme")
+    if not isinstance(programme, str) or programme not in FORMS:
+        raise RecordError("programme", 'must be "training" or "tutoring"')
+    form = obj.get("form")
+    if not isinstance(form, str) or form not in FORMS[programme]:
+        allowed = " or ".join(f'"{f}"' for f in FORMS[programme])
+        raise RecordError("form", f"for {programme} must be {allowed}")
+
+    raw_people = obj.get("people")
+    if not isinstance(raw_people, list) or not raw_people:
+        raise RecordError("people", "must be a non-empty list")
+    people: dict[str, Person] = {}
+    for i, raw in enumerate(raw_people):
+        where = f"people[{i}]."
+        if not isinstance(raw, dict):
+            raise RecordError(f"people[{i}]", "must be an object")
+        pid = _str(raw, "id", where)
+        if pid in people:
+            raise RecordError(f"{where}id", f"duplicate person id {pid!r}")
+        role = raw.get("role")
+        if role not in ROLES:
+            raise RecordError(f"{where}role", 'must be "instructor" or "learner"')
+        needs_place = programme == "training"
+        school = _str(raw, "school", where, required=needs_place)
+        district = _str(raw, "district", where, required=needs_place)
+        people[pid] = Person(pid, role, school, district)
+    _check_roles(form, people.values(), max_reviewers)
+
+    raw_active = obj.get("active")
+    if not isinstance(raw_active, dict):
+        raise RecordError("active", "must be an object keyed by person id")
+    _person_map(obj, "active", people, None)
+    active = {pid: _intervals(v, f"active.{pid}") for pid, v in raw_active.items()}
+
+    raw_replay = _person_map(obj, "replay", people, "learner")
+    replay = {pid: _intervals(v, f"replay.{pid}") for pid, v in raw_replay.items()}
+
+    feedback: dict[str, Feedback] = {}
+    for pid, raw in _person_map(obj, "feedback", people, "learner").items():
+        where = f"feedback.{pid}"
+        if not isinstance(raw, dict):
+            raise RecordError(where, "must be an object with submitted_at, rating, text")
+        rating = raw.get("rating")
+        if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+            raise RecordError(f"{where}.rating", "must be a whole number from 1 to 5")
+        text = raw.get("text", "")
+        if not isinstance(text, str):
+            raise RecordError(f"{where}.text", "must be a string")
+        submitted = parse_timestamp(raw.get("submitted_at"), f"{where}.submitted_at")
+        feedback[pid] = Feedback(submitted, rating, text)
+
+    reports: dict[str, int] = {}
+    for pid, raw in _person_map(obj, "reports", people, "instructor").items():
+        if not isinstance(raw, dict):
+            raise RecordError(f"reports.{pid}", "must be an object with submitted_at")
+        reports[pid] = parse_timestamp(raw.get("submitted_at"), f"reports.{pid}.submitted_at")
+
+    return SessionRecord(
+        session_id, programme, form, tuple(people.values()), active, replay, feedback, reports
+    )
+
+
+def _check_roles(form: str, people: Iterable[Person], max_reviewers: int) -> None:
+    roles = [p.role for p in people]
+    instructors, learners = roles.count("instructor"), roles.count("learner")
+    if form == "one_to_one" and (instructors, learners) != (1, 1):
+        raise RecordError(
+            "people", f"a one_to_one session has exactly 1 instructor and 1 learner "
+            f"(got {instructors} and {learners})"
+        )
+    if form in ("lecture", "classroom") and instructors != 1:
+        raise RecordError("people", f"a {form} has exactly 1 instructor (got {instructors})")
+    if form == "review":
+        if learners != 1:
+            raise RecordError("people", f"a review has exactly 1 learner (got {learners})")
+        if instructors < 1:
+            raise RecordError("people", "a review needs at least 1 reviewer (role instructor)")
+        if instructors > max_reviewers:
+            raise RecordError(
+                "people", f"a review has at most {max_reviewers} reviewers (got {instructors})"
+            )
+
+
+def parse_json_record(text: str, *, max_reviewers: int = 3) -> SessionRecord:
+    """Parse one record from JSON text (a single object; a single JSON line is fine)."""
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RecordError("", f"not valid JSON: {exc.msg} (line {exc.lineno})") from exc
+    return parse_record(obj, max_reviewers=max_reviewers)
+
+
+def parse_json_lines(
+    lines: Iterable[str], *, max_reviewers: int = 3
+) -> list[SessionRecord]:
+    """Parse and validate every line of a JSON Lines batch; blank lines are skipped.
+
+    All-or-nothing: the first bad line raises (its number in the message) and
+    nothing is returned, so no caller can act on half a batch.
+    """
+    return validate_all(
+        ((n, _decode_line(line, n)) for n, line in enumerate(lines, start=1) if line.strip()),
+        max_reviewers=max_reviewers,
+    )
+
+
+def _decode_line(line: str, number: int) -> object:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise RecordError("", f"not valid JSON: {exc.msg}", line=number) from exc
+
+
+def validate_all(
+    numbered: Iterable[tuple[int, object]],
+    *,
+    max_reviewers: int = 3,
+    check: Callable[[SessionRecord], None] | None = None,
+) -> list[SessionRecord]:
+    """Validate ``(line number, record)`` pairs; reject duplicates; all or nothing.
+
+    ``check`` adds caller rules (e.g. the record matches the policy's programme).
+    """
+    records: list[SessionRecord] = []
+    seen: dict[str, int] = {}
+    for number, obj in numbered:
+        try:
+            record = parse_record(obj, max_reviewers=max_reviewers)
+            if check is not None:
+                check(record)
+        except RecordError as exc:
+            raise exc.at_line(number) from exc
+        first = seen.get(record.session_id)
+        if first is not None:
+            raise RecordError(
+                "session_id", f"duplicate {record.session_id!r} (first on line {first})",
+                line=number,
+            )
+        seen[record.session_id] = number
+        records.append(record)
+    return records
