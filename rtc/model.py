@@ -1,0 +1,133 @@
+"""The media layer's vocabulary: what the signaling room hands in and gets back.
+
+Everything here is plain data (frozen dataclasses, read-only mappings) or a
+protocol, so the signaling layer can hold on to it without reaching into
+aiortc. :mod:`rtc.room` re-exports the names the signaling layer uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Protocol
+
+KINDS = ("audio", "video")
+
+
+@dataclass(frozen=True, order=True)
+class StreamInfo:
+    """One forwarded stream: a person's audio or video."""
+
+    person: str
+    kind: str  # "audio" | "video"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The SDP answer for one offer, plus what each receiving transceiver carries
+    (mid → stream). Transceivers that carry nothing yet are left out."""
+
+    sdp: str
+    tracks: dict[str, StreamInfo]
+
+
+class OfferError(ValueError):
+    """An offer (or ICE candidate) the media layer cannot accept. A ValueError,
+    so the signaling layer's "bad input" handling applies."""
+
+
+class MediaEvents(Protocol):
+    """Implemented by the signaling room. Called on the event loop; must not block.
+
+    Order per person: ``transport(p, True)`` comes before any ``traffic(p)`` and
+    ``media_up(p, …)``; ``media_down`` for a person's streams comes before their
+    ``transport(p, False)``. ``transport`` alternates, starting with ``True``.
+    """
+
+    def media_up(self, person: str, kind: str) -> None:
+        """Forwarded packets of this published track started to arrive."""
+
+    def media_down(self, person: str, kind: str) -> None:
+        """The track ended, was revoked, or no packets arrived for a while."""
+
+    def transport(self, person: str, up: bool) -> None:
+        """ICE + DTLS connected (``True``), or failed / closed (``False``)."""
+
+    def traffic(self, person: str) -> None:
+        """Authenticated evidence of life from the device (SRTP, SRTCP, an
+        authenticated STUN check). At most once per person per second."""
+
+    def renegotiate(self, person: str, streams: list[StreamInfo]) -> None:
+        """This person should send a new offer with at least as many receiving
+        transceivers per kind as ``streams`` lists (all streams they should receive).
+        May arrive while their own offer is in flight: apply the answer, then offer again."""
+
+    def tracks_changed(self, person: str, tracks: dict[str, StreamInfo]) -> None:
+        """The mid → stream map changed without renegotiation (full new map)."""
+
+
+def _empty() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class SlotSnapshot:
+    """A receiving transceiver of a person: what it carries and what went through it."""
+
+    mid: str
+    kind: str
+    stream: StreamInfo | None
+    frames_sent: int
+    frames_dropped: int
+    queued: int
+
+
+@dataclass(frozen=True)
+class SourceSnapshot:
+    """One published track as the server sees it."""
+
+    kind: str
+    forwarding: bool  # allowed to publish this kind (stage grant)
+    up: bool  # packets arriving now (media_up sent, media_down not yet)
+    frames_in: int
+    bytes_in: int
+    keyframes_in: int
+    subscribers: int
+    pli_requested: int
+    pli_sent: int
+
+
+@dataclass(frozen=True)
+class PersonSnapshot:
+    person: str
+    connection: str  # aiortc connectionState, or "none" without a peer connection
+    transport_up: bool
+    allowed: frozenset[str]
+    sources: Mapping[str, SourceSnapshot] = field(default_factory=_empty)  # kind →
+    slots: Mapping[str, SlotSnapshot] = field(default_factory=_empty)  # mid →
+    rtp_in: int = 0
+    rtcp_in: int = 0
+    stun_in: int = 0
+
+    @property
+    def published(self) -> frozenset[str]:
+        """Kinds that are forwarded to others now (allowed and arriving)."""
+        return frozenset(k for k, s in self.sources.items() if s.forwarding and s.up)
+
+    @property
+    def subscriptions(self) -> Mapping[str, StreamInfo]:
+        """mid → stream for the receiving transceivers that carry something."""
+        return MappingProxyType(
+            {mid: s.stream for mid, s in self.slots.items() if s.stream is not None}
+        )
+
+
+@dataclass(frozen=True)
+class RoomSnapshot:
+    people: Mapping[str, PersonSnapshot]
+    streams: tuple[StreamInfo, ...]  # every forwarded stream, publisher order
+
+    def streams_for(self, person: str) -> list[StreamInfo]:
+        """What ``person`` should receive: every forwarded stream except their own."""
+        return [s for s in self.streams if s.person != person]

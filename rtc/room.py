@@ -1,0 +1,304 @@
+"""A session's media graph: who publishes what, who receives what.
+
+One :class:`MediaRoom` per session. Its only caller is the signaling room's owner
+task, so there is no locking here beyond aiortc's own; events go back through the
+:class:`~rtc.model.MediaEvents` the signaling room implements.
+
+Who receives what: every person receives every forwarded stream except their own. A
+stream is a person's audio or video that their browser negotiated as a sending line
+*and* that the server allows them to publish (:meth:`MediaRoom.set_publish`). When a
+stream appears, each other person gets it on a free receiving slot of that kind
+(``tracks_changed``) or, without one, is asked for a new offer (``renegotiate``). When
+one goes away (revoked, left, stopped publishing) its slots are detached at once and
+the new map is sent with ``tracks_changed``; slots are reused later.
+
+A reconnect (:meth:`MediaRoom.reset`, then a new offer) keeps the person's streams:
+subscribers keep their slots, see a pause, and resume at the next keyframe (asked
+for as soon as the new connection delivers frames).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from types import MappingProxyType
+
+from aiortc import RTCIceServer, RTCRtpReceiver
+
+from .clock import Clock
+from .forward import Source, check_aiortc
+from .model import (
+    KINDS,
+    Answer,
+    MediaEvents,
+    OfferError,
+    PersonSnapshot,
+    RoomSnapshot,
+    SourceSnapshot,
+    StreamInfo,
+)
+from .participant import Participant
+
+__all__ = [
+    "Answer",
+    "MediaEvents",
+    "MediaRoom",
+    "OfferError",
+    "PersonSnapshot",
+    "RoomSnapshot",
+    "StreamInfo",
+]
+
+log = logging.getLogger(__name__)
+
+MEDIA_IDLE = 3.0  # seconds without frames before media_down
+WATCH_INTERVAL = 0.5
+
+
+class MediaRoom:
+    def __init__(
+        self,
+        events: MediaEvents,
+        *,
+        clock: Clock,
+        ice_servers: list[RTCIceServer] | None = None,
+        host_addresses: list[str] | None = None,
+        media_idle: float = MEDIA_IDLE,
+    ) -> None:
+        check_aiortc()
+        self._events = _SafeEvents(events)
+        self._clock = clock
+        self._ice_servers = list(ice_servers or [])
+        self._host_addresses = list(host_addresses) if host_addresses else None
+        self._media_idle = media_idle
+        self._people: dict[str, Participant] = {}
+        self._sources: dict[tuple[str, str], Source] = {}
+        self._watchdog: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # ------------------------------------------------------------ public API
+
+    async def offer(self, person: str, sdp: str) -> Answer:
+        """Apply ``person``'s offer (the first one creates their peer connection)."""
+        if self._closed:
+            raise OfferError("the media room is closed")
+        self._start_watchdog()
+        participant = self._participant(person)
+        answer = await participant.negotiate(sdp)
+        participant.asked = None
+        self._sync(offering=person)
+        participant.told = participant.mapping()
+        return Answer(sdp=answer, tracks=dict(participant.told))
+
+    async def add_ice_candidate(
+        self,
+        person: str,
+        candidate: str | None,
+        sdp_mid: str | None,
+        sdp_mline_index: int | None,
+    ) -> None:
+        participant = self._people.get(person)
+        if participant is None:
+            raise OfferError(f"no peer connection for {person!r}")
+        await participant.add_ice_candidate(candidate, sdp_mid, sdp_mline_index)
+
+    def set_publish(self, person: str, kinds: frozenset[str]) -> None:
+        """What ``person`` may publish. Revoking stops forwarding at once."""
+        unknown = set(kinds) - set(KINDS)
+        if unknown:
+            raise ValueError(f"unknown media kinds {sorted(unknown)}")
+        participant = self._participant(person)
+        participant.allowed = frozenset(kinds)
+        for kind in KINDS:
+            source = self._sources.get((person, kind))
+            if source is not None:
+                source.set_forwarding(kind in participant.allowed)
+        self._sync()
+
+    async def reset(self, person: str) -> None:
+        """Drop ``person``'s peer connection but keep them (and their streams)."""
+        participant = self._people.get(person)
+        if participant is not None:
+            await participant.close()
+            self._sync()
+
+    async def remove(self, person: str) -> None:
+        participant = self._people.pop(person, None)
+        if participant is not None:
+            await participant.close()
+        for kind in KINDS:
+            source = self._sources.pop((person, kind), None)
+            if source is not None:
+                source.close()
+        self._sync()
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
+            self._watchdog = None
+        for person in list(self._people):
+            await self.remove(person)
+        for source in self._sources.values():
+            source.close()
+        self._sources.clear()
+
+    def snapshot(self) -> RoomSnapshot:
+        people = {}
+        for person, p in self._people.items():
+            sources = {
+                kind: SourceSnapshot(
+                    kind=kind,
+                    forwarding=s.forwarding,
+                    up=s.up,
+                    frames_in=s.frames_in,
+                    bytes_in=s.bytes_in,
+                    keyframes_in=s.keyframes_in,
+                    subscribers=s.subscribers,
+                    pli_requested=s.pli_requested,
+                    pli_sent=s.pli_sent,
+                )
+                for kind in KINDS
+                if (s := self._sources.get((person, kind))) is not None
+            }
+            people[person] = PersonSnapshot(
+                person=person,
+                connection=p.connection,
+                transport_up=p.transport_up,
+                allowed=p.allowed,
+                sources=MappingProxyType(sources),
+                slots=MappingProxyType({mid: s.snapshot() for mid, s in p.slots.items()}),
+                rtp_in=p.rtp_in,
+                rtcp_in=p.rtcp_in,
+                stun_in=p.stun_in,
+            )
+        return RoomSnapshot(people=MappingProxyType(people), streams=tuple(self._streams()))
+
+    # ------------------------------------------------- hooks from participants
+
+    def publishing(self, person: str, kind: str, receiver: RTCRtpReceiver) -> None:
+        source = self._sources.get((person, kind))
+        if source is None:
+            source = Source(person, kind, self._clock, self._media_changed)
+            self._sources[(person, kind)] = source
+        participant = self._people.get(person)
+        source.set_forwarding(participant is not None and kind in participant.allowed)
+        source.bind(receiver)
+
+    def unpublished(self, person: str, kind: str) -> None:
+        source = self._sources.pop((person, kind), None)
+        if source is not None:
+            source.close()
+
+    def disconnected(self, person: str) -> None:
+        for kind in KINDS:
+            source = self._sources.get((person, kind))
+            if source is not None:
+                source.unbind()
+
+    # --------------------------------------------------------------- internals
+
+    def _participant(self, person: str) -> Participant:
+        participant = self._people.get(person)
+        if participant is None:
+            participant = Participant(
+                person,
+                self._events,
+                self,
+                clock=self._clock,
+                ice_servers=self._ice_servers,
+                host_addresses=self._host_addresses,
+            )
+            self._people[person] = participant
+        return participant
+
+    def _media_changed(self, source: Source, up: bool) -> None:
+        if up:
+            self._events.media_up(source.person, source.kind)
+        else:
+            self._events.media_down(source.person, source.kind)
+
+    def _streams(self) -> list[StreamInfo]:
+        return [
+            StreamInfo(person, kind)
+            for person in self._people
+            for kind in KINDS
+            if (s := self._sources.get((person, kind))) is not None and s.forwarding
+        ]
+
+    def _sync(self, offering: str | None = None) -> None:
+        """Bring every connected person's slots in line with the streams."""
+        streams = self._streams()
+        for person, participant in list(self._people.items()):
+            if participant.pc is None:
+                continue
+            wanted = [s for s in streams if s.person != person]
+            for slot in participant.slots.values():
+                if slot.stream is not None and slot.stream not in wanted:
+                    slot.track.attach(None)
+            have = {s.stream for s in participant.slots.values() if s.stream is not None}
+            unplaced: list[StreamInfo] = []
+            for stream in wanted:
+                if stream in have:
+                    continue
+                free = participant.free_slot(stream.kind)
+                if free is None:
+                    unplaced.append(stream)
+                else:
+                    free.track.attach(self._sources[(stream.person, stream.kind)])
+            mapping = participant.mapping()
+            if person != offering and participant.told is not None and mapping != participant.told:
+                participant.told = mapping
+                self._events.tracks_changed(person, dict(mapping))
+            if not unplaced:
+                participant.asked = None
+            elif participant.asked != tuple(wanted):
+                participant.asked = tuple(wanted)
+                self._events.renegotiate(person, list(wanted))
+
+    def _start_watchdog(self) -> None:
+        if self._watchdog is None:
+            self._watchdog = asyncio.ensure_future(self._watch())
+
+    async def _watch(self) -> None:
+        """media_down for a published track that stopped delivering frames."""
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            now = self._clock.monotonic()
+            for source in list(self._sources.values()):
+                source.check_idle(now, self._media_idle)
+
+
+class _SafeEvents:
+    """Calls the signaling room's callbacks; a callback that raises is logged, never
+    allowed to break the forward path."""
+
+    def __init__(self, events: MediaEvents) -> None:
+        self._events = events
+
+    def _call(self, name: str, *args: object) -> None:
+        try:
+            getattr(self._events, name)(*args)
+        except Exception:
+            log.exception("MediaEvents.%s%r raised", name, args)
+
+    def media_up(self, person: str, kind: str) -> None:
+        self._call("media_up", person, kind)
+
+    def media_down(self, person: str, kind: str) -> None:
+        self._call("media_down", person, kind)
+
+    def transport(self, person: str, up: bool) -> None:
+        self._call("transport", person, up)
+
+    def traffic(self, person: str) -> None:
+        self._call("traffic", person)
+
+    def renegotiate(self, person: str, streams: list[StreamInfo]) -> None:
+        self._call("renegotiate", person, streams)
+
+    def tracks_changed(self, person: str, tracks: dict[str, StreamInfo]) -> None:
+        self._call("tracks_changed", person, tracks)
