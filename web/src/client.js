@@ -1,0 +1,564 @@
+// The one go-between of the UI and the protocol. It holds a plain state object
+// that only `reduce` changes, turns protocol events into reducer events, and
+// offers `actions` to the UI. The UI subscribes and renders; it never talks to
+// the protocol itself.
+//
+// State shape (everything plain data, safe to structuredClone):
+//
+// {
+//   phase: "connecting" | "live" | "reconnecting" | "ended" | "error",
+//   error: null | {code, message},      // why phase is "error": no_token, bad_token, expired,
+//                                       //   full, unknown_session, replaced, disconnected
+//   joinedOnce: bool,                   // a welcome arrived at least once (connecting → reconnecting)
+//   resumed: bool,                      // the last welcome resumed a grace-period identity
+//   lang: "zh-CN" | "en",
+//   me: null | {id, name, role, present, hand, stage, pen, media, school?, district?},
+//   caps: {publish: ["audio"|"video"], draw, grant, end, report},
+//   session: null | {id, title, programme, form, state, record, scheduled_start, scheduled_end},
+//   people: [person],                   // arrival order; present:false kept and shown as gone
+//   board: {seq, background, strokes: [stroke], pending: [stroke]}   (see whiteboard.js)
+//   chat: {items: [{id, from, name, text, image, ts}], sending: int, unread: int},
+//   media: {
+//     local: {audio, video, screen},    // what we are sending now
+//     starting: bool,                   // asking for camera/microphone
+//     denied: null | "denied" | "insecure" | "notfound" | "busy" | "error",
+//     audioOnly: bool,                  // the learner chose not to send video
+//     remote: {[personId]: {audio, video}},   // media flowing from each remote person
+//     soundBlocked: bool,               // autoplay refused sound; show "tap to enable sound"
+//     pc: "new" | "connecting" | "connected" | "disconnected" | "failed" | "closed",
+//   },
+//   tools: {tool: "pen" | "eraser", color: "#rrggbb", width: int},
+//   panel: "chat" | "people" | "report",
+//   feedback: {open: null | bool, submitted: bool, submitted_at: null | iso, sending: bool, error: null | {code, message}},
+//   report: {submitted_at: null | iso, sending: bool, uploading: int, error: null | {code, message},
+//            attachments: [{id, url}]},
+//   notices: [{id, level: "info" | "error", key, params?, code?, message?}],
+// }
+
+import {
+  emptyBoard,
+  applyBoardEvent,
+  applyBoardState,
+  addPending,
+  dropPending,
+  lastStrokeBy,
+  newStrokeId,
+  COLORS,
+  PEN_WIDTHS,
+} from "./whiteboard.js";
+import { composeText, problems } from "./feedback.js";
+import { t } from "./i18n.js";
+
+export const NO_CAPS = Object.freeze({ publish: [], draw: false, grant: false, end: false, report: false });
+
+export function initialState({ lang = "zh-CN" } = {}) {
+  return {
+    phase: "connecting",
+    error: null,
+    joinedOnce: false,
+    resumed: false,
+    lang,
+    me: null,
+    caps: NO_CAPS,
+    session: null,
+    people: [],
+    board: emptyBoard(),
+    chat: { items: [], sending: 0, unread: 0 },
+    media: {
+      local: { audio: false, video: false, screen: false },
+      starting: false,
+      denied: null,
+      audioOnly: false,
+      remote: {},
+      soundBlocked: false,
+      pc: "new",
+    },
+    tools: { tool: "pen", color: COLORS[0], width: PEN_WIDTHS[1] },
+    panel: "chat",
+    feedback: { open: null, submitted: false, submitted_at: null, sending: false, error: null },
+    report: { submitted_at: null, sending: false, uploading: 0, error: null, attachments: [] },
+    notices: [],
+  };
+}
+
+const FINAL = new Set(["ended", "error"]);
+
+function upsert(people, person) {
+  const i = people.findIndex((p) => p.id === person.id);
+  if (i < 0) return people.concat(person);
+  const next = people.slice();
+  next[i] = { ...people[i], ...person };
+  return next;
+}
+
+function mergeChat(items, more) {
+  const seen = new Set(items.map((c) => c.id));
+  const add = more.filter((c) => c && !seen.has(c.id));
+  return add.length ? items.concat(add) : items;
+}
+
+function withMedia(state, patch) {
+  return { ...state, media: { ...state.media, ...patch } };
+}
+
+function ended(state) {
+  return {
+    ...withMedia(state, { local: { audio: false, video: false, screen: false }, remote: {}, pc: "closed" }),
+    phase: "ended",
+    session: state.session ? { ...state.session, state: "ended" } : state.session,
+  };
+}
+
+/** The one place state changes. Pure: (state, event) → state. */
+export function reduce(state, ev) {
+  switch (ev.type) {
+    case "lang":
+      return { ...state, lang: ev.lang };
+
+    case "me": {
+      // GET /api/v1/me: who I am, the session, the feedback window.
+      const d = ev.data || {};
+      const fb = d.feedback || null;
+      let next = {
+        ...state,
+        me: { ...(d.person || {}), ...(state.me || {}) },
+        session: { ...(d.session || {}), ...(state.session || {}) },
+        feedback: {
+          ...state.feedback,
+          open: !!d.feedback_open,
+          submitted: !!fb || state.feedback.submitted,
+          submitted_at: (fb && fb.submitted_at) || state.feedback.submitted_at,
+        },
+      };
+      if (d.session && d.session.state === "ended" && state.phase !== "error") next = ended(next);
+      return next;
+    }
+
+    case "connecting":
+      if (FINAL.has(state.phase)) return state;
+      return { ...state, phase: state.joinedOnce ? "reconnecting" : "connecting" };
+
+    case "welcome": {
+      if (FINAL.has(state.phase)) return state;
+      const m = ev.data;
+      let next = {
+        ...state,
+        phase: "live",
+        error: null,
+        joinedOnce: true,
+        resumed: !!m.resumed,
+        me: { ...(state.me || {}), ...m.you },
+        caps: { ...NO_CAPS, ...m.caps },
+        session: { ...(state.session || {}), ...m.session },
+        people: m.people || [],
+        board: applyBoardState(state.board, m.board),
+        chat: { ...state.chat, items: mergeChat([], m.chat || []) },
+      };
+      if (m.session && m.session.state === "ended") next = ended(next);
+      return next;
+    }
+
+    case "person": {
+      const p = ev.data;
+      if (!p || !p.id) return state;
+      const next = { ...state, people: upsert(state.people, p) };
+      if (state.me && p.id === state.me.id) next.me = { ...state.me, ...p };
+      return next;
+    }
+
+    case "caps":
+      return { ...state, caps: { ...NO_CAPS, ...ev.data } };
+
+    case "chat": {
+      const items = mergeChat(state.chat.items, [ev.data]);
+      if (items === state.chat.items) return state;
+      const mine = state.me && ev.data.from === state.me.id;
+      const unread = state.panel === "chat" || mine ? state.chat.unread : state.chat.unread + 1;
+      return { ...state, chat: { ...state.chat, items, unread } };
+    }
+
+    case "chat_sending":
+      return { ...state, chat: { ...state.chat, sending: Math.max(0, state.chat.sending + ev.delta) } };
+
+    case "board":
+      return { ...state, board: applyBoardEvent(state.board, ev.data) };
+
+    case "board_state":
+      return { ...state, board: applyBoardState(state.board, ev.data) };
+
+    case "stroke_pending":
+      return { ...state, board: addPending(state.board, ev.stroke) };
+
+    case "stroke_failed":
+      return { ...state, board: dropPending(state.board, ev.id) };
+
+    case "ended": {
+      const learner = state.me && state.me.role === "learner";
+      const next = ended(state);
+      const open = learner && ev.data && ev.data.feedback ? true : state.feedback.open;
+      return { ...next, feedback: { ...next.feedback, open } };
+    }
+
+    case "replaced":
+      return { ...withMedia(state, { remote: {}, local: { audio: false, video: false, screen: false } }), phase: "error", error: { code: "replaced", message: "" } };
+
+    case "disconnected":
+      if (FINAL.has(state.phase)) return state;
+      if (ev.willReconnect) return { ...withMedia(state, { remote: {}, pc: "closed" }), phase: state.joinedOnce ? "reconnecting" : "connecting" };
+      return { ...withMedia(state, { remote: {}, pc: "closed" }), phase: "error", error: { code: "disconnected", message: ev.reason || "" } };
+
+    case "connect_error":
+      if (FINAL.has(state.phase) || !ev.fatal) return state;
+      if (ev.code === "ended") return ended(state);
+      return { ...state, phase: "error", error: { code: ev.code, message: ev.message || "" } };
+
+    case "notice":
+      return { ...state, notices: state.notices.concat(ev.notice).slice(-4) };
+
+    case "notice_done":
+      return { ...state, notices: state.notices.filter((n) => n.id !== ev.id) };
+
+    case "local":
+      return withMedia(state, { local: { audio: !!ev.data.audio, video: !!ev.data.video, screen: !!ev.data.screen } });
+
+    case "media_starting":
+      return withMedia(state, { starting: !!ev.on });
+
+    case "media_denied":
+      return withMedia(state, { denied: ev.reason || null });
+
+    case "audio_only":
+      return withMedia(state, { audioOnly: !!ev.on });
+
+    case "remote":
+      return withMedia(state, { remote: ev.data || {} });
+
+    case "pc_state":
+      return withMedia(state, { pc: ev.state });
+
+    case "sound_blocked":
+      return state.media.soundBlocked ? state : withMedia(state, { soundBlocked: true });
+
+    case "sound_enabled":
+      return withMedia(state, { soundBlocked: false });
+
+    case "tools":
+      return { ...state, tools: { ...state.tools, ...ev.patch } };
+
+    case "panel":
+      return { ...state, panel: ev.panel, chat: ev.panel === "chat" ? { ...state.chat, unread: 0 } : state.chat };
+
+    case "feedback_status":
+      return { ...state, feedback: { ...state.feedback, ...ev.patch } };
+
+    case "report_status":
+      return { ...state, report: { ...state.report, ...ev.patch } };
+
+    case "report_attach":
+      return { ...state, report: { ...state.report, attachments: state.report.attachments.concat(ev.item) } };
+
+    case "report_detach":
+      return { ...state, report: { ...state.report, attachments: state.report.attachments.filter((a) => a.id !== ev.id) } };
+
+    default:
+      return state;
+  }
+}
+
+/**
+ * Wire a Protocol to a state store.
+ * @param {object} o
+ * @param {import("./protocol.js").Protocol} o.protocol
+ * @param {(file: Blob) => Promise<Blob>} o.prepareImage  downscale before upload
+ * @param {(lang: string) => Promise<string>} o.loadLang
+ * @param {(lang: string) => void} o.rememberLang
+ * @param {string} o.lang
+ */
+export function createClient({ protocol, prepareImage = async (f) => f, loadLang, rememberLang, lang = "zh-CN" }) {
+  let state = initialState({ lang });
+  const subscribers = new Set();
+  const uploaded = new Map(); // upload id -> url we were given
+  let noticeId = 0;
+
+  function dispatch(ev) {
+    const next = reduce(state, ev);
+    if (next === state) return;
+    state = next;
+    for (const fn of [...subscribers]) fn(state);
+  }
+
+  function notify(level, key, extra = {}) {
+    noticeId += 1;
+    const id = noticeId;
+    dispatch({ type: "notice", notice: { id, level, key, ...extra } });
+    setTimeout(() => dispatch({ type: "notice_done", id }), level === "error" ? 7000 : 4000);
+  }
+
+  function fail(err) {
+    notify("error", "error.action", { code: (err && err.code) || "failed", message: (err && err.message) || "" });
+  }
+
+  // ---- publishing follows the caps -----------------------------------------
+  let lastAllowed = null;
+  let publishing = Promise.resolve();
+
+  function syncPublishing() {
+    publishing = publishing.then(async () => {
+      if (state.phase !== "live") return;
+      const allowed = [...(state.caps.publish || [])].sort().join(",");
+      if (allowed === lastAllowed) return;
+      const had = lastAllowed;
+      lastAllowed = allowed;
+      if (!allowed) {
+        if (had) protocol.stopLocal();
+        return;
+      }
+      const set = new Set(state.caps.publish);
+      dispatch({ type: "media_starting", on: true });
+      try {
+        const res = await protocol.startLocal({ audio: set.has("audio"), video: set.has("video") && !state.media.audioOnly });
+        dispatch({ type: "media_denied", reason: res.denied });
+      } finally {
+        dispatch({ type: "media_starting", on: false });
+      }
+    });
+    return publishing;
+  }
+
+  // ---- protocol → reducer ---------------------------------------------------
+  const on = (type, fn) => protocol.on(type, fn);
+  on("connecting", () => dispatch({ type: "connecting" }));
+  on("welcome", (data) => {
+    dispatch({ type: "welcome", data });
+    syncPublishing();
+  });
+  on("caps", (data) => {
+    dispatch({ type: "caps", data });
+    syncPublishing();
+  });
+  for (const type of ["person", "chat", "board", "board_state", "remote"]) on(type, (data) => dispatch({ type, data }));
+  on("local", (data) => dispatch({ type: "local", data }));
+  on("pc_state", (s) => dispatch({ type: "pc_state", state: s }));
+  on("ended", (data) => {
+    dispatch({ type: "ended", data });
+    lastAllowed = null;
+    protocol.me().then((d) => dispatch({ type: "me", data: d }), () => {});
+  });
+  on("replaced", () => dispatch({ type: "replaced" }));
+  on("disconnected", (d) => dispatch({ type: "disconnected", ...d }));
+  on("connect_error", (d) => dispatch({ type: "connect_error", ...d }));
+  on("server_error", (d) => notify("error", "error.action", { code: d.code, message: d.message }));
+  on("screen_ended", () => notify("info", "notice.screen_stopped"));
+
+  function mediaUrl(ref) {
+    return uploaded.get(ref) || protocol.mediaUrl(ref);
+  }
+
+  async function uploadPicture(file) {
+    if (!file || !/^image\//.test(file.type || "")) throw Object.assign(new Error("not an image"), { code: "not_image" });
+    const blob = await prepareImage(file);
+    const up = await protocol.upload(blob);
+    uploaded.set(up.id, up.url);
+    return up;
+  }
+
+  const me = () => (state.me && state.me.id) || null;
+
+  const actions = {
+    async start({ token }) {
+      if (!token) {
+        dispatch({ type: "connect_error", code: "no_token", message: "", fatal: true });
+        return;
+      }
+      protocol.me().then(
+        (data) => dispatch({ type: "me", data }),
+        (err) => {
+          if (err.status === 401 || err.status === 403 || err.status === 404) {
+            const code = ["expired", "ended", "unknown_session"].includes(err.code) ? err.code : "bad_token";
+            if (code !== "ended") protocol.close();
+            dispatch({ type: "connect_error", code, message: err.message, fatal: true });
+          }
+        },
+      );
+      protocol.connect();
+    },
+
+    leave() {
+      protocol.leave();
+    },
+
+    async toggleMic() {
+      const res = await protocol.setMic(!state.media.local.audio);
+      if (res.denied) dispatch({ type: "media_denied", reason: res.denied });
+    },
+
+    async toggleCamera() {
+      if (state.media.local.screen) return;
+      const on = !state.media.local.video;
+      dispatch({ type: "audio_only", on: !on });
+      const res = await protocol.setCamera(on);
+      if (res.denied) dispatch({ type: "media_denied", reason: res.denied });
+    },
+
+    async toggleScreen() {
+      try {
+        if (state.media.local.screen) await protocol.stopScreen();
+        else await protocol.startScreen();
+      } catch (err) {
+        if (err && err.name !== "NotAllowedError" && err.name !== "AbortError") fail(err);
+      }
+    },
+
+    canShareScreen: () => protocol.canShareScreen(),
+
+    raiseHand() {
+      const up = !(state.me && state.me.hand);
+      return protocol.hand(up).catch(fail);
+    },
+
+    grant(person, what, on) {
+      return protocol.grant(person, what, on).catch(fail);
+    },
+
+    async sendChat(text) {
+      const body = String(text || "").trim();
+      if (!body) return false;
+      try {
+        const ack = await protocol.chat({ text: body.slice(0, 2000) });
+        if (ack && ack.chat && ack.chat.id) dispatch({ type: "chat", data: ack.chat });
+        return true;
+      } catch (err) {
+        fail(err);
+        return false;
+      }
+    },
+
+    async sendImage(file) {
+      dispatch({ type: "chat_sending", delta: 1 });
+      try {
+        const up = await uploadPicture(file);
+        const ack = await protocol.chat({ image: up.id });
+        if (ack && ack.chat && ack.chat.id) dispatch({ type: "chat", data: ack.chat });
+      } catch (err) {
+        fail(err);
+      } finally {
+        dispatch({ type: "chat_sending", delta: -1 });
+      }
+    },
+
+    drawStroke(stroke) {
+      if (!state.caps.draw) return;
+      const id = newStrokeId();
+      const op = { type: "stroke", id, tool: stroke.tool, color: stroke.color, width: stroke.width, points: stroke.points };
+      dispatch({ type: "stroke_pending", stroke: { ...op, by: me(), seq: 0 } });
+      protocol.board(op).catch((err) => {
+        dispatch({ type: "stroke_failed", id });
+        fail(err);
+      });
+    },
+
+    undo() {
+      const id = lastStrokeBy(state.board, me());
+      if (id) protocol.board({ type: "undo", id }).catch(fail);
+    },
+
+    clearBoard() {
+      return protocol.board({ type: "clear" }).catch(fail);
+    },
+
+    async setBackground(file) {
+      try {
+        const up = await uploadPicture(file);
+        await protocol.board({ type: "background", image: up.id });
+      } catch (err) {
+        fail(err);
+      }
+    },
+
+    clearBackground() {
+      return protocol.board({ type: "background", image: null }).catch(fail);
+    },
+
+    endSession() {
+      return protocol.end().catch(fail);
+    },
+
+    soundBlocked() {
+      dispatch({ type: "sound_blocked" });
+    },
+
+    soundEnabled() {
+      dispatch({ type: "sound_enabled" });
+    },
+
+    setTools(patch) {
+      dispatch({ type: "tools", patch });
+    },
+
+    setPanel(panel) {
+      dispatch({ type: "panel", panel });
+    },
+
+    async setLang(l) {
+      const got = await loadLang(l);
+      rememberLang(got);
+      dispatch({ type: "lang", lang: got });
+    },
+
+    async submitFeedback(form) {
+      if (problems(form).length || state.feedback.sending) return;
+      dispatch({ type: "feedback_status", patch: { sending: true, error: null } });
+      const headings = { gain: t("feedback.gain"), reflection: t("feedback.reflection"), suggestion: t("feedback.suggestion") };
+      try {
+        const res = await protocol.feedback({ rating: form.rating, satisfaction: form.satisfaction, text: composeText(form.parts, headings) });
+        dispatch({ type: "feedback_status", patch: { sending: false, submitted: true, submitted_at: (res && res.submitted_at) || new Date().toISOString() } });
+      } catch (err) {
+        const already = err.status === 409;
+        dispatch({ type: "feedback_status", patch: { sending: false, submitted: already || state.feedback.submitted, error: already ? null : { code: err.code, message: err.message } } });
+      }
+    },
+
+    async attachToReport(file) {
+      dispatch({ type: "report_status", patch: { uploading: state.report.uploading + 1 } });
+      try {
+        const up = await uploadPicture(file);
+        dispatch({ type: "report_attach", item: { id: up.id, url: up.url } });
+      } catch (err) {
+        fail(err);
+      } finally {
+        dispatch({ type: "report_status", patch: { uploading: Math.max(0, state.report.uploading - 1) } });
+      }
+    },
+
+    detachFromReport(id) {
+      dispatch({ type: "report_detach", id });
+    },
+
+    async submitReport(text) {
+      const body = String(text || "").trim();
+      if (!body || state.report.sending) return false;
+      dispatch({ type: "report_status", patch: { sending: true, error: null } });
+      try {
+        const res = await protocol.report({ text: body, attachments: state.report.attachments.map((a) => a.id) });
+        dispatch({ type: "report_status", patch: { sending: false, submitted_at: (res && res.submitted_at) || new Date().toISOString() } });
+        return true;
+      } catch (err) {
+        dispatch({ type: "report_status", patch: { sending: false, error: { code: err.code, message: err.message } } });
+        return false;
+      }
+    },
+  };
+
+  return {
+    getState: () => state,
+    subscribe(fn) {
+      subscribers.add(fn);
+      return () => subscribers.delete(fn);
+    },
+    dispatch,
+    actions,
+    mediaUrl,
+    localStream: () => protocol.localStream,
+    streamFor: (person) => protocol.streamFor(person),
+  };
+}

@@ -1,0 +1,42 @@
+// Entry point of /join?token=…: load the language, wire protocol → client →
+// UI, and expose a read-only state snapshot for end-to-end tests.
+
+import { loadLang, storedLang, rememberLang, setDictionary, DEFAULT_LANG } from "./i18n.js";
+
+const params = new URLSearchParams(location.search);
+
+async function startLang() {
+  try {
+    return await loadLang(storedLang());
+  } catch {
+    try {
+      return await loadLang(DEFAULT_LANG);
+    } catch {
+      setDictionary(DEFAULT_LANG, {});
+      return DEFAULT_LANG;
+    }
+  }
+}
+
+const lang = await startLang();
+const root = document.getElementById("app");
+
+if (params.has("preview")) {
+  const { runPreview } = await import("./ui/preview.js");
+  runPreview(params.get("preview"), lang);
+} else {
+  const [{ Protocol }, { createClient }, { prepareImage }, { mountApp }] = await Promise.all([
+    import("./protocol.js"),
+    import("./client.js"),
+    import("./images.js"),
+    import("./ui/app.js"),
+  ]);
+  const token = params.get("token") || "";
+  // Phones get lighter capture and bitrate; touch laptops are not phones.
+  const phone = matchMedia("(pointer: coarse)").matches && Math.min(screen.width, screen.height) < 820;
+  const protocol = new Protocol({ token, ice: params.get("ice") || "hybrid", phone });
+  const client = createClient({ protocol, prepareImage, loadLang, rememberLang, lang });
+  mountApp(root, client);
+  window.opentutor = Object.freeze({ state: () => structuredClone(client.getState()) });
+  client.actions.start({ token });
+}

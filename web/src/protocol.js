@@ -1,0 +1,682 @@
+// The connection to the server: socket.io signaling, one RTCPeerConnection,
+// local and remote media, and the participant HTTP calls. Built against
+// docs/protocol.md. No DOM access here: the owner (client.js) listens to the
+// events below and decides what the user sees.
+//
+// Events emitted (protocol.on(type, fn)):
+//   connecting {attempt}            socket is (re)connecting
+//   connected {}                    socket up; `welcome` follows
+//   disconnected {reason, willReconnect}
+//   connect_error {code, message, fatal}
+//   welcome | person | caps | tracks | chat | board | board_state | ended | replaced
+//                                   the server's events, payload as on the wire
+//   server_error {event, code, message}   the server's `error` event
+//   remote {[personId]: {audio, video}}   which remote media is flowing now
+//   local {audio, video, screen}          what we are sending now
+//   pc_state "new"|"connecting"|"connected"|"disconnected"|"failed"|"closed"
+//   screen_ended {}                 the browser's "stop sharing" was used
+//
+// The client is always the SDP offerer. The server has no ICE restart, so a
+// reconnect (or a failed transport) means a fresh peer connection and offer.
+
+import { io } from "socket.io-client";
+
+const ACK_TIMEOUT_MS = 15000;
+const FATAL_CODES = new Set(["no_token", "bad_token", "expired", "ended", "full", "unknown_session"]);
+
+export class HttpError extends Error {
+  constructor(status, error) {
+    super((error && error.message) || `HTTP ${status}`);
+    this.status = status;
+    this.code = (error && error.code) || (status === 0 ? "network" : `http_${status}`);
+    this.field = error && error.field;
+  }
+}
+
+export class AckError extends Error {
+  constructor(event, error) {
+    super((error && error.message) || `${event} failed`);
+    this.event = event;
+    this.code = (error && error.code) || "failed";
+    this.field = error && error.field;
+  }
+}
+
+/** How many recvonly transceivers of each kind an offer needs (at least one
+ * of each, so a receive-only phone still brings up a transport the server
+ * can see). Pure. */
+export function wantedReceivers(streams) {
+  const want = { audio: 1, video: 1 };
+  const count = { audio: 0, video: 0 };
+  for (const s of streams || []) if (s && (s.kind === "audio" || s.kind === "video")) count[s.kind] += 1;
+  return { audio: Math.max(want.audio, count.audio), video: Math.max(want.video, count.video) };
+}
+
+/** Group a mid→{person, kind} map by person. Pure. */
+export function tracksByPerson(tracks) {
+  const out = {};
+  for (const [mid, t] of Object.entries(tracks || {})) {
+    if (!t || !t.person) continue;
+    (out[t.person] ||= []).push({ mid, kind: t.kind });
+  }
+  return out;
+}
+
+export class Protocol {
+  /**
+   * @param {object} o
+   * @param {string} o.token        the join token from the link
+   * @param {string} [o.origin]     server origin (default: this page's)
+   * @param {"hybrid"|"trickle"|"gather"} [o.ice]  how candidates reach the server
+   * @param {boolean} [o.phone]     pick lighter capture settings
+   */
+  constructor({ token, origin, ice = "hybrid", phone = false, env = globalThis } = {}) {
+    this.token = token;
+    this.origin = origin || (env.location && env.location.origin) || "";
+    this.iceMode = ice;
+    this.phone = phone;
+    this.env = env;
+    this.listeners = new Map();
+    this.socket = null;
+    this.pc = null;
+    this.iceServers = [];
+    this.tracks = {}; // mid -> {person, kind}
+    this.wanted = { audio: 1, video: 1 };
+    this.remoteStreams = new Map(); // person -> MediaStream
+    this.localStream = null;
+    this.send = { audio: null, video: null }; // tracks we publish
+    this.camera = null; // the camera track while screen sharing
+    this.screen = null;
+    this.tx = { audio: null, video: null };
+    this.negotiating = false;
+    this.negotiateAgain = false;
+    this.joined = false;
+    this.pending = new Set(); // reject functions of requests awaiting an ack
+  }
+
+  // ---- tiny emitter --------------------------------------------------------
+  on(type, fn) {
+    if (!this.listeners.has(type)) this.listeners.set(type, new Set());
+    this.listeners.get(type).add(fn);
+    return () => this.listeners.get(type).delete(fn);
+  }
+
+  emit(type, payload) {
+    for (const fn of [...(this.listeners.get(type) || [])]) {
+      try {
+        fn(payload);
+      } catch (err) {
+        console.error(`opentutor: listener of ${type} failed`, err);
+      }
+    }
+  }
+
+  // ---- HTTP ----------------------------------------------------------------
+  async http(method, path, body, contentType) {
+    const headers = { Authorization: `Bearer ${this.token}` };
+    if (contentType) headers["Content-Type"] = contentType;
+    let res;
+    try {
+      res = await this.env.fetch(this.origin + path, { method, headers, body });
+    } catch {
+      throw new HttpError(0, { code: "network", message: "network error" });
+    }
+    let data = null;
+    try {
+      data = await res.json();
+    } catch {
+      data = null;
+    }
+    if (!res.ok) throw new HttpError(res.status, data && data.error);
+    return data;
+  }
+
+  me() {
+    return this.http("GET", "/api/v1/me");
+  }
+
+  /** Upload a picture (Blob). Answers {id, url}. */
+  upload(blob) {
+    return this.http("POST", "/api/v1/me/uploads", blob, blob.type || "image/jpeg");
+  }
+
+  feedback(body) {
+    return this.http("POST", "/api/v1/me/feedback", JSON.stringify(body), "application/json");
+  }
+
+  report(body) {
+    return this.http("POST", "/api/v1/me/report", JSON.stringify(body), "application/json");
+  }
+
+  /** A URL for an uploaded picture: server URLs are used as they are; a bare
+   * upload id (as in a `background` op) becomes /uploads/{id}?token=… */
+  mediaUrl(ref) {
+    if (!ref) return null;
+    if (/^(https?:|data:|blob:|\/)/.test(ref)) return ref;
+    return `${this.origin}/uploads/${encodeURIComponent(ref)}?token=${encodeURIComponent(this.token)}`;
+  }
+
+  // ---- socket.io -----------------------------------------------------------
+  connect() {
+    if (this.socket) return;
+    this.emit("connecting", { attempt: 0 });
+    const socket = io(this.origin || undefined, {
+      path: "/socket.io",
+      transports: ["websocket"],
+      auth: { token: this.token },
+      reconnectionDelay: 1000,
+      reconnectionDelayMax: 5000,
+    });
+    this.socket = socket;
+
+    socket.on("connect", () => this.emit("connected", {}));
+    socket.on("connect_error", (err) => {
+      const code = err && err.data && err.data.code;
+      const fatal = !socket.active || FATAL_CODES.has(code);
+      this.emit("connect_error", {
+        code: code || "network",
+        message: (err && err.data && err.data.message) || (err && err.message) || "",
+        fatal,
+      });
+    });
+    socket.on("disconnect", (reason) => {
+      this.joined = false;
+      for (const reject of [...this.pending]) reject(new AckError("", { code: "offline", message: reason }));
+      this.pending.clear();
+      this.closePc();
+      // "io server disconnect" (ended, replaced) and our own disconnect do not
+      // reconnect; everything else is a network problem socket.io retries.
+      this.emit("disconnected", { reason, willReconnect: socket.active });
+    });
+    socket.io.on("reconnect_attempt", (attempt) => this.emit("connecting", { attempt }));
+
+    socket.on("welcome", (msg) => {
+      this.joined = true;
+      if (msg && Array.isArray(msg.ice_servers)) this.iceServers = msg.ice_servers;
+      this.tracks = {};
+      this.emit("welcome", msg);
+      this.negotiate(); // a fresh peer connection for every (re)join
+    });
+    socket.on("renegotiate", (msg) => {
+      this.wanted = wantedReceivers(msg && msg.streams);
+      this.negotiate();
+    });
+    socket.on("tracks", (map) => this.setTracks(map));
+    for (const ev of ["person", "caps", "chat", "board", "board_state"]) {
+      socket.on(ev, (msg) => this.emit(ev, msg));
+    }
+    socket.on("ended", (msg) => {
+      this.stopLocal();
+      this.closePc();
+      this.emit("ended", msg || {});
+    });
+    socket.on("replaced", () => {
+      this.stopLocal();
+      this.closePc();
+      this.emit("replaced", {});
+    });
+    socket.on("error", (msg) => this.emit("server_error", msg || {}));
+  }
+
+  /** Leave now (no grace period) and close everything. */
+  leave() {
+    if (this.socket && this.socket.connected) this.socket.emit("leave", {});
+    this.close();
+  }
+
+  close() {
+    this.stopLocal();
+    this.closePc();
+    if (this.socket) {
+      this.socket.disconnect();
+      this.socket = null;
+    }
+  }
+
+  /** Emit an event and resolve with the ack, or reject with AckError. */
+  request(event, payload = {}) {
+    return new Promise((resolve, reject) => {
+      if (!this.socket || !this.socket.connected) {
+        reject(new AckError(event, { code: "offline", message: "not connected" }));
+        return;
+      }
+      const fail = (err) => {
+        this.pending.delete(fail);
+        reject(err);
+      };
+      this.pending.add(fail);
+      this.socket.timeout(ACK_TIMEOUT_MS).emit(event, payload, (err, ack) => {
+        if (!this.pending.delete(fail)) return; // already failed by a disconnect
+        if (err) reject(new AckError(event, { code: "timeout", message: "no answer" }));
+        else if (ack && ack.ok) resolve(ack);
+        else reject(new AckError(event, ack && ack.error));
+      });
+    });
+  }
+
+  hand(up) {
+    return this.request("hand", { up: !!up });
+  }
+
+  grant(person, what, on) {
+    return this.request("grant", { person, what, on: !!on });
+  }
+
+  chat(msg) {
+    return this.request("chat", msg);
+  }
+
+  board(op) {
+    return this.request("board", { op });
+  }
+
+  end() {
+    return this.request("end", {});
+  }
+
+  announceMedia() {
+    const local = this.localState();
+    if (this.socket && this.socket.connected) {
+      this.request("media", { audio: local.audio, video: local.video }).catch(() => {});
+    }
+  }
+
+  // ---- peer connection -----------------------------------------------------
+  ensurePc() {
+    if (this.pc) return this.pc;
+    const PC = this.env.RTCPeerConnection;
+    const pc = new PC({ iceServers: this.iceServers, bundlePolicy: "max-bundle" });
+    this.pc = pc;
+    this.tx = { audio: null, video: null };
+    pc.iceState = { sdpTaken: false, answered: false, queue: [], endSent: false, gathered: false };
+    pc.addEventListener("icecandidate", (e) => this.onCandidate(pc, e.candidate));
+    pc.addEventListener("icegatheringstatechange", () => {
+      if (pc.iceGatheringState === "complete") this.onCandidate(pc, null);
+    });
+    pc.addEventListener("connectionstatechange", () => {
+      if (pc !== this.pc) return;
+      this.emit("pc_state", pc.connectionState);
+      if (pc.connectionState === "failed") this.restartPcSoon();
+    });
+    pc.addEventListener("track", (e) => {
+      if (pc !== this.pc) return;
+      const track = e.track;
+      track.addEventListener("mute", () => this.emitRemote());
+      track.addEventListener("unmute", () => this.emitRemote());
+      track.addEventListener("ended", () => this.emitRemote());
+      this.rebuildRemote();
+    });
+    // Publish what we already have (after a reconnect the camera keeps running).
+    for (const kind of ["audio", "video"]) {
+      if (this.send[kind]) this.addSender(kind, this.send[kind]);
+    }
+    this.emit("pc_state", pc.connectionState);
+    return pc;
+  }
+
+  closePc() {
+    const pc = this.pc;
+    if (!pc) return;
+    this.pc = null;
+    this.tx = { audio: null, video: null };
+    try {
+      pc.close();
+    } catch {
+      /* already closed */
+    }
+    this.tracks = {};
+    this.rebuildRemote();
+    this.emit("pc_state", "closed");
+  }
+
+  restartPcSoon() {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      if (!this.joined || !this.pc || this.pc.connectionState !== "failed") return;
+      this.closePc();
+      this.negotiate();
+    }, 2000);
+  }
+
+  addSender(kind, track) {
+    const pc = this.pc;
+    const stream = this.ensureLocalStream();
+    const maxBitrate = kind === "video" ? (this.phone ? 450000 : 900000) : 48000;
+    this.tx[kind] = pc.addTransceiver(track, {
+      direction: "sendonly",
+      streams: [stream],
+      sendEncodings: [{ maxBitrate }],
+    });
+  }
+
+  onCandidate(pc, candidate) {
+    const st = pc.iceState;
+    if (candidate === null) {
+      st.gathered = true;
+      if (st.endSent) return;
+      if (st.answered) {
+        st.endSent = true;
+        this.sendIce(pc, { candidate: null });
+      }
+      return;
+    }
+    // Candidates found before we read the offer's SDP are already inside it.
+    if (!st.sdpTaken || this.iceMode === "gather") return;
+    const msg = {
+      candidate: candidate.candidate,
+      sdpMid: candidate.sdpMid,
+      sdpMLineIndex: candidate.sdpMLineIndex,
+    };
+    if (!msg.candidate) return; // Chrome's empty end-of-generation marker
+    if (st.answered) this.sendIce(pc, msg);
+    else st.queue.push(msg);
+  }
+
+  sendIce(pc, msg) {
+    if (pc !== this.pc) return;
+    this.request("ice", msg).catch(() => {});
+  }
+
+  waitGathering(pc, ms) {
+    if (pc.iceGatheringState === "complete" || ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        pc.removeEventListener("icegatheringstatechange", check);
+        resolve();
+      };
+      const check = () => pc.iceGatheringState === "complete" && done();
+      const timer = setTimeout(done, ms);
+      pc.addEventListener("icegatheringstatechange", check);
+    });
+  }
+
+  /** Send a new offer; calls made while one is in flight coalesce into one more. */
+  async negotiate() {
+    if (!this.joined) return;
+    if (this.negotiating) {
+      this.negotiateAgain = true;
+      return;
+    }
+    this.negotiating = true;
+    try {
+      do {
+        this.negotiateAgain = false;
+        await this.offerOnce();
+      } while (this.negotiateAgain && this.joined);
+    } catch (err) {
+      if (this.joined) {
+        this.emit("server_error", { event: "offer", code: err.code || "negotiation", message: err.message });
+        // Try again with a fresh peer connection after a pause.
+        setTimeout(() => {
+          if (!this.joined) return;
+          this.closePc();
+          this.negotiate();
+        }, 3000);
+      }
+    } finally {
+      this.negotiating = false;
+      if (this.negotiateAgain && this.joined) this.negotiate();
+    }
+  }
+
+  async offerOnce() {
+    const pc = this.ensurePc();
+    const have = { audio: 0, video: 0 };
+    for (const t of pc.getTransceivers()) {
+      if (t.direction === "recvonly" && t.receiver && t.receiver.track) have[t.receiver.track.kind] += 1;
+    }
+    for (const kind of ["audio", "video"]) {
+      for (let i = have[kind]; i < this.wanted[kind]; i += 1) pc.addTransceiver(kind, { direction: "recvonly" });
+    }
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const first = !pc.iceState.sdpTaken;
+    if (first) {
+      const wait = { gather: 5000, hybrid: 800, trickle: 0 }[this.iceMode] ?? 800;
+      await this.waitGathering(pc, wait);
+    }
+    const sdp = pc.localDescription.sdp;
+    pc.iceState.sdpTaken = true;
+    const ack = await this.request("offer", { sdp });
+    if (pc !== this.pc) return; // torn down while we waited
+    await pc.setRemoteDescription({ type: "answer", sdp: ack.sdp });
+    const st = pc.iceState;
+    if (!st.answered) {
+      st.answered = true;
+      for (const msg of st.queue.splice(0)) this.sendIce(pc, msg);
+      if (st.gathered && !st.endSent) {
+        st.endSent = true;
+        this.sendIce(pc, { candidate: null });
+      }
+    }
+    this.setTracks(ack.tracks || {});
+  }
+
+  setTracks(map) {
+    this.tracks = { ...(map || {}) };
+    this.emit("tracks", this.tracks);
+    this.rebuildRemote();
+  }
+
+  /** Regroup received tracks into one MediaStream per remote person. The
+   * streams are kept across changes so video elements need no new srcObject. */
+  rebuildRemote() {
+    const pc = this.pc;
+    const byPerson = tracksByPerson(this.tracks);
+    const transceivers = pc ? pc.getTransceivers() : [];
+    const MS = this.env.MediaStream;
+    for (const [person, entries] of Object.entries(byPerson)) {
+      let stream = this.remoteStreams.get(person);
+      if (!stream && MS) {
+        stream = new MS();
+        this.remoteStreams.set(person, stream);
+      }
+      if (!stream) continue;
+      const wantedTracks = new Set();
+      for (const { mid } of entries) {
+        const t = transceivers.find((x) => x.mid === mid);
+        if (t && t.receiver && t.receiver.track) wantedTracks.add(t.receiver.track);
+      }
+      for (const tr of stream.getTracks()) if (!wantedTracks.has(tr)) stream.removeTrack(tr);
+      for (const tr of wantedTracks) if (!stream.getTracks().includes(tr)) stream.addTrack(tr);
+    }
+    for (const [person, stream] of this.remoteStreams) {
+      if (!byPerson[person]) {
+        for (const tr of stream.getTracks()) stream.removeTrack(tr);
+        this.remoteStreams.delete(person);
+      }
+    }
+    this.emitRemote();
+  }
+
+  emitRemote() {
+    const out = {};
+    for (const [person, stream] of this.remoteStreams) {
+      const live = (kind) => stream.getTracks().some((t) => t.kind === kind && t.readyState === "live" && !t.muted);
+      out[person] = { audio: live("audio"), video: live("video") };
+    }
+    this.emit("remote", out);
+  }
+
+  streamFor(person) {
+    return this.remoteStreams.get(person) || null;
+  }
+
+  // ---- local media ---------------------------------------------------------
+  ensureLocalStream() {
+    if (!this.localStream && this.env.MediaStream) this.localStream = new this.env.MediaStream();
+    return this.localStream;
+  }
+
+  localState() {
+    const on = (t) => !!t && t.readyState === "live" && t.enabled;
+    return { audio: on(this.send.audio), video: on(this.send.video), screen: !!this.screen };
+  }
+
+  emitLocal() {
+    this.emit("local", this.localState());
+  }
+
+  videoConstraints() {
+    return this.phone
+      ? { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 15, max: 20 }, facingMode: "user" }
+      : { width: { ideal: 960 }, height: { ideal: 540 }, frameRate: { ideal: 20, max: 25 } };
+  }
+
+  /** Ask for camera and/or microphone. Resolves {audio, video, denied}; denied
+   * is null or "insecure" | "denied" | "notfound" | "busy" | "error". Never throws. */
+  async acquire({ audio, video }) {
+    const md = this.env.navigator && this.env.navigator.mediaDevices;
+    if (!md || !md.getUserMedia) return { audio: false, video: false, denied: "insecure" };
+    const constraints = {
+      audio: audio ? { echoCancellation: true, noiseSuppression: true, autoGainControl: true } : false,
+      video: video ? this.videoConstraints() : false,
+    };
+    if (!constraints.audio && !constraints.video) return { audio: false, video: false, denied: null };
+    let stream = null;
+    let denied = null;
+    try {
+      stream = await md.getUserMedia(constraints);
+    } catch (err) {
+      denied = mediaErrorReason(err);
+      // No camera (or it is busy): fall back to the microphone alone.
+      if (denied !== "denied" && constraints.audio && constraints.video) {
+        try {
+          stream = await md.getUserMedia({ audio: constraints.audio, video: false });
+        } catch (err2) {
+          denied = mediaErrorReason(err2);
+        }
+      }
+    }
+    const got = { audio: false, video: false, denied };
+    if (!stream) return got;
+    for (const track of stream.getTracks()) {
+      got[track.kind] = true;
+      if (track.kind === "video") track.contentHint = "motion";
+      await this.setSendTrack(track.kind, track);
+    }
+    return got;
+  }
+
+  /** Start publishing what the caps allow. */
+  async startLocal({ audio, video }) {
+    const res = await this.acquire({ audio: audio && !this.send.audio, video: video && !this.send.video });
+    this.emitLocal();
+    this.announceMedia();
+    return res;
+  }
+
+  async setSendTrack(kind, track) {
+    const old = this.send[kind];
+    const stream = this.ensureLocalStream();
+    if (old && old !== track && stream) stream.removeTrack(old);
+    if (track && stream && !stream.getTracks().includes(track)) stream.addTrack(track);
+    this.send[kind] = track;
+    if (!this.pc) return;
+    const tx = this.tx[kind];
+    if (tx) {
+      try {
+        await tx.sender.replaceTrack(track);
+        return;
+      } catch {
+        /* fall through: a new transceiver */
+      }
+    }
+    if (track) {
+      this.addSender(kind, track);
+      this.negotiate();
+    }
+  }
+
+  /** Microphone on/off: muting keeps the track (silence still proves the link). */
+  async setMic(on) {
+    let res = { denied: null };
+    if (on && !this.send.audio) res = await this.acquire({ audio: true, video: false });
+    else if (this.send.audio) this.send.audio.enabled = !!on;
+    this.emitLocal();
+    this.announceMedia();
+    return res;
+  }
+
+  /** Camera on/off: off releases the camera (light off, no bandwidth). */
+  async setCamera(on) {
+    let res = { denied: null };
+    if (on) {
+      if (this.screen) {
+        this.cameraWanted = true;
+      } else if (!this.send.video) {
+        res = await this.acquire({ audio: false, video: true });
+      }
+    } else {
+      this.cameraWanted = false;
+      if (!this.screen && this.send.video) {
+        const track = this.send.video;
+        await this.setSendTrack("video", null);
+        track.stop();
+      }
+    }
+    this.emitLocal();
+    this.announceMedia();
+    return res;
+  }
+
+  canShareScreen() {
+    const md = this.env.navigator && this.env.navigator.mediaDevices;
+    return !!(md && md.getDisplayMedia) && !this.phone;
+  }
+
+  /** Share the screen in place of the camera (same video sender). */
+  async startScreen() {
+    const md = this.env.navigator.mediaDevices;
+    const stream = await md.getDisplayMedia({ video: { frameRate: { ideal: 10, max: 15 } }, audio: false });
+    const track = stream.getVideoTracks()[0];
+    track.contentHint = "detail";
+    this.cameraWanted = !!this.send.video && !this.screen;
+    if (this.send.video && !this.screen) {
+      this.camera = this.send.video;
+      this.camera.stop(); // release the camera while sharing
+    }
+    this.screen = track;
+    track.addEventListener("ended", () => {
+      if (this.screen === track) this.stopScreen().then(() => this.emit("screen_ended", {}));
+    });
+    await this.setSendTrack("video", track);
+    this.emitLocal();
+    this.announceMedia();
+  }
+
+  async stopScreen() {
+    const track = this.screen;
+    if (!track) return;
+    this.screen = null;
+    track.stop();
+    this.camera = null;
+    await this.setSendTrack("video", null);
+    if (this.cameraWanted) await this.acquire({ audio: false, video: true });
+    this.emitLocal();
+    this.announceMedia();
+  }
+
+  stopLocal() {
+    for (const kind of ["audio", "video"]) {
+      const t = this.send[kind];
+      if (t) t.stop();
+      this.send[kind] = null;
+      if (this.tx[kind]) this.tx[kind].sender.replaceTrack(null).catch(() => {});
+    }
+    if (this.screen) this.screen.stop();
+    this.screen = null;
+    this.camera = null;
+    if (this.localStream) for (const t of this.localStream.getTracks()) this.localStream.removeTrack(t);
+    this.emitLocal();
+  }
+}
+
+function mediaErrorReason(err) {
+  const name = err && err.name;
+  if (name === "NotAllowedError" || name === "SecurityError" || name === "PermissionDeniedError") return "denied";
+  if (name === "NotFoundError" || name === "OverconstrainedError" || name === "DevicesNotFoundError") return "notfound";
+  if (name === "NotReadableError" || name === "AbortError" || name === "TrackStartError") return "busy";
+  return "error";
+}

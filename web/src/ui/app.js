@@ -1,0 +1,155 @@
+// The page shell: one layout for every role. CSS decides the arrangement
+// (≥ 900 px: console with video column, board and side panel; narrower:
+// stacked for a phone in portrait); role and caps decide which controls show.
+
+import { h, icon, setText, show } from "./dom.js";
+import { t, translateTree } from "../i18n.js";
+import { mountStatus } from "./status.js";
+import { mountVideos } from "./videos.js";
+import { mountBoard } from "./board.js";
+import { mountChat } from "./chat.js";
+import { mountParticipants } from "./participants.js";
+import { mountControls } from "./controls.js";
+import { mountReport } from "./report.js";
+import { mountEnded } from "./feedback.js";
+
+export function mountApp(root, client) {
+  const { actions } = client;
+  root.textContent = "";
+
+  const title = h("h1", { class: "title" });
+  const subtitle = h("p", { class: "subtitle" });
+  const langBtn = h(
+    "button",
+    { class: "btn ghost small", type: "button", "data-testid": "lang-switch", onclick: () => actions.setLang(client.getState().lang === "en" ? "zh-CN" : "en") },
+    icon("globe"),
+    h("span", { class: "label", i18n: "app.switch_lang" }),
+  );
+  const endBtn = h("button", { class: "btn danger small", type: "button", "data-testid": "end-button", hidden: true }, icon("power"), h("span", { class: "label", i18n: "controls.end" }));
+  const statusSlot = h("div", { class: "status-slot" });
+  const header = h(
+    "header",
+    { class: "topbar" },
+    h("div", { class: "brand" }, h("span", { class: "logo", "aria-hidden": "true" }, "学"), h("div", { class: "titles" }, title, subtitle)),
+    h("div", { class: "topbar-actions" }, statusSlot, langBtn, endBtn),
+  );
+
+  const banners = h("div", { class: "banners", role: "status", "aria-live": "polite" });
+  const stage = h("section", { class: "stage", "aria-label": "video" });
+  const controls = h("nav", { class: "controls" });
+  const boardArea = h("section", { class: "board-area" });
+
+  // Side panel with tabs: chat, people, report (reviewers only).
+  const tabs = h("div", { class: "tabs", role: "tablist" });
+  const panels = {
+    chat: h("div", { class: "panel panel-chat", role: "tabpanel" }),
+    people: h("div", { class: "panel panel-people", role: "tabpanel" }),
+    report: h("div", { class: "panel panel-report", role: "tabpanel" }),
+  };
+  const tabButtons = {};
+  for (const [name, ico] of [["chat", "chat"], ["people", "people"], ["report", "report"]]) {
+    const badge = h("span", { class: "badge", hidden: true });
+    tabButtons[name] = h(
+      "button",
+      { class: "tab", type: "button", role: "tab", "data-tab": name, onclick: () => actions.setPanel(name) },
+      icon(ico),
+      h("span", { class: "label", i18n: `tabs.${name}` }),
+      badge,
+    );
+    tabButtons[name].badge = badge;
+    tabs.append(tabButtons[name]);
+  }
+  const side = h("aside", { class: "side" }, tabs, panels.chat, panels.people, panels.report);
+
+  const room = h("main", { class: "room" }, stage, controls, boardArea, side);
+  const endedView = h("section", { class: "ended-view" });
+  const errorView = h("section", { class: "error-view" });
+  const toasts = h("div", { class: "toasts", "aria-live": "assertive" });
+
+  const dialog = h("dialog", { class: "confirm" });
+  root.append(header, banners, room, endedView, errorView, toasts, dialog);
+
+  /** A calm confirmation dialog (window.confirm blocks and looks alarming). */
+  function confirmDialog({ titleKey, bodyKey, okKey, testid }) {
+    return new Promise((resolve) => {
+      dialog.textContent = "";
+      const close = (ok) => {
+        dialog.close();
+        resolve(ok);
+      };
+      dialog.append(
+        h("h2", { i18n: titleKey }),
+        h("p", { i18n: bodyKey }),
+        h(
+          "div",
+          { class: "dialog-actions" },
+          h("button", { class: "btn ghost", type: "button", i18n: "dialog.cancel", onclick: () => close(false) }),
+          h("button", { class: "btn danger", type: "button", i18n: okKey, "data-testid": testid, onclick: () => close(true) }),
+        ),
+      );
+      dialog.onclose = () => resolve(false);
+      dialog.showModal();
+    });
+  }
+
+  endBtn.addEventListener("click", async () => {
+    if (await confirmDialog({ titleKey: "end.title", bodyKey: "end.body", okKey: "end.confirm", testid: "end-confirm" })) actions.endSession();
+  });
+
+  const parts = [
+    mountStatus({ pill: statusSlot, banners, toasts, errorView }, client),
+    mountVideos(stage, client),
+    mountControls(controls, client),
+    mountBoard(boardArea, client, { confirmDialog }),
+    mountChat(panels.chat, client),
+    mountParticipants(panels.people, client),
+    mountReport(panels.report, client),
+    mountEnded(endedView, client),
+  ];
+
+  let prev = null;
+  let scheduled = false;
+  function render() {
+    scheduled = false;
+    const s = client.getState();
+    if (prev && s.lang !== prev.lang) translateTree(root);
+    root.dataset.phase = s.phase;
+    root.dataset.role = (s.me && s.me.role) || "";
+    root.dataset.form = (s.session && s.session.form) || "";
+    const session = s.session || {};
+    setText(title, session.title || t("app.name"));
+    const bits = [];
+    if (session.form) bits.push(t(`form.${session.form}`));
+    if (s.me && s.me.name) bits.push(s.me.name);
+    setText(subtitle, bits.join(" · "));
+    document.title = session.title ? `${session.title} · ${t("app.name")}` : t("app.name");
+    show(endBtn, !!s.caps.end && s.phase !== "ended" && s.phase !== "error");
+
+    const hasReport = !!s.caps.report;
+    show(tabButtons.report, hasReport);
+    const panel = s.panel === "report" && !hasReport ? "chat" : s.panel;
+    for (const [name, el] of Object.entries(panels)) show(el, name === panel);
+    for (const [name, btn] of Object.entries(tabButtons)) btn.setAttribute("aria-selected", String(name === panel));
+    const unread = s.chat.unread;
+    show(tabButtons.chat.badge, unread > 0);
+    setText(tabButtons.chat.badge, unread > 99 ? "99+" : unread);
+    const hands = s.people.filter((p) => p.present !== false && p.hand).length;
+    show(tabButtons.people.badge, hands > 0);
+    setText(tabButtons.people.badge, hands);
+
+    for (const part of parts) part(s, prev);
+    prev = s;
+  }
+  // Coalesce bursts of events into one render per frame; the timer keeps a
+  // hidden tab (rAF paused, e.g. while sharing another window) up to date.
+  const run = () => scheduled && render();
+  client.subscribe(() => {
+    if (!scheduled) {
+      scheduled = true;
+      requestAnimationFrame(run);
+      setTimeout(run, 60);
+    }
+  });
+  render();
+  return { render };
+}

@@ -1,0 +1,64 @@
+// The action bar: microphone, camera, screen share, raise hand. A learner
+// sees the media buttons only when allowed to publish (one_to_one, review,
+// or on stage in a lecture/classroom).
+
+import { h, icon, setIcon, setText, show } from "./dom.js";
+import { t } from "../i18n.js";
+
+function button(testid, iconName, onclick) {
+  const label = h("span", { class: "label" });
+  const el = h("button", { class: "ctl", type: "button", "data-testid": testid, onclick }, icon(iconName), label);
+  el.labelEl = label;
+  return el;
+}
+
+export function mountControls(bar, client) {
+  const { actions } = client;
+  const mic = button("mic-button", "mic", () => actions.toggleMic());
+  const cam = button("camera-button", "cam", () => actions.toggleCamera());
+  const screen = button("screen-button", "screen", () => actions.toggleScreen());
+  const hand = button("hand-button", "hand", () => actions.raiseHand());
+  const stageNote = h("p", { class: "stage-note", hidden: true });
+  bar.append(mic, cam, screen, hand, stageNote);
+
+  return (s) => {
+    const live = s.phase === "live" || s.phase === "reconnecting";
+    const pub = new Set(s.caps.publish || []);
+    const local = s.media.local;
+    const role = s.me && s.me.role;
+    const form = s.session && s.session.form;
+    const broadcast = form === "lecture" || form === "classroom";
+
+    show(mic, live && pub.has("audio"));
+    setIcon(mic, local.audio ? "mic" : "micOff");
+    mic.classList.toggle("off", !local.audio);
+    mic.setAttribute("aria-pressed", String(local.audio));
+    setText(mic.labelEl, t(local.audio ? "controls.mic_on" : "controls.mic_off"));
+    mic.disabled = s.media.starting;
+
+    const camOn = local.video && !local.screen;
+    show(cam, live && pub.has("video"));
+    setIcon(cam, camOn ? "cam" : "camOff");
+    cam.classList.toggle("off", !camOn);
+    cam.setAttribute("aria-pressed", String(camOn));
+    setText(cam.labelEl, t(camOn ? "controls.cam_on" : "controls.cam_off"));
+    cam.disabled = s.media.starting || local.screen;
+
+    show(screen, live && pub.has("video") && actions.canShareScreen());
+    screen.classList.toggle("active", local.screen);
+    screen.setAttribute("aria-pressed", String(local.screen));
+    setText(screen.labelEl, t(local.screen ? "controls.screen_stop" : "controls.screen_start"));
+
+    const up = !!(s.me && s.me.hand);
+    show(hand, live && role === "learner" && broadcast);
+    hand.classList.toggle("active", up);
+    hand.setAttribute("aria-pressed", String(up));
+    setText(hand.labelEl, t(up ? "controls.hand_down" : "controls.hand_up"));
+
+    // Tell a learner in a lecture what being on stage means.
+    const onStage = role === "learner" && broadcast && pub.size > 0;
+    show(stageNote, live && onStage);
+    if (onStage) setText(stageNote, t("controls.on_stage"));
+    bar.hidden = !live || (!pub.size && !(role === "learner" && broadcast));
+  };
+}

@@ -1,0 +1,82 @@
+// Who is here: raised hands first, then who is on stage, then everyone else;
+// people who left stay at the bottom, greyed. Instructors of a lecture or
+// classroom grant and revoke stage (microphone + camera) and pen here.
+
+import { h, icon, initial, setText, show, syncList } from "./dom.js";
+import { t } from "../i18n.js";
+
+/** Sort order for the list. Pure. */
+export function rank(p) {
+  if (p.present === false) return 5;
+  if (p.role === "instructor") return 0;
+  if (p.hand) return 1;
+  if (p.stage) return 2;
+  if (p.pen) return 3;
+  return 4;
+}
+
+export function mountParticipants(panel, client) {
+  const { actions } = client;
+  const summary = h("p", { class: "people-summary" });
+  const list = h("ul", { class: "people-list" });
+  panel.append(summary, list);
+
+  let grant = false;
+  let me = null;
+
+  function create(p) {
+    const avatar = h("span", { class: "avatar" });
+    const name = h("span", { class: "name" });
+    const tags = h("span", { class: "tags" });
+    const stageBtn = h("button", { class: "chip", type: "button", "data-testid": "grant-stage", "data-person": p.id });
+    const penBtn = h("button", { class: "chip", type: "button", "data-testid": "grant-pen", "data-person": p.id });
+    stageBtn.addEventListener("click", () => actions.grant(p.id, "stage", stageBtn.dataset.on !== "true"));
+    penBtn.addEventListener("click", () => actions.grant(p.id, "pen", penBtn.dataset.on !== "true"));
+    const grants = h("div", { class: "grants" }, stageBtn, penBtn);
+    const li = h("li", { class: "person", "data-person": p.id }, avatar, h("div", { class: "who" }, name, tags), grants);
+    li.parts = { avatar, name, tags, stageBtn, penBtn, grants };
+    return li;
+  }
+
+  function tag(cls, key, ico) {
+    return h("span", { class: `tag ${cls}` }, ico ? icon(ico) : null, t(key));
+  }
+
+  function update(li, p) {
+    const { avatar, name, tags, stageBtn, penBtn, grants } = li.parts;
+    li.classList.toggle("gone", p.present === false);
+    li.classList.toggle("hand", !!p.hand && p.present !== false);
+    setText(avatar, initial(p.name));
+    setText(name, p.id === me ? `${p.name} (${t("people.me")})` : p.name);
+    tags.textContent = "";
+    if (p.role === "instructor") tags.append(tag("role", "people.instructor"));
+    if (p.present === false) tags.append(tag("gone", "people.gone"));
+    else {
+      if (p.hand) tags.append(tag("hand", "people.hand", "hand"));
+      if (p.stage && p.role !== "instructor") tags.append(tag("stage", "people.on_stage", "mic"));
+      if (p.pen && p.role !== "instructor") tags.append(tag("pen", "people.pen", "pen"));
+    }
+    const canGrant = grant && p.role === "learner" && p.present !== false;
+    show(grants, canGrant);
+    stageBtn.dataset.on = String(!!p.stage);
+    penBtn.dataset.on = String(!!p.pen);
+    stageBtn.classList.toggle("on", !!p.stage);
+    penBtn.classList.toggle("on", !!p.pen);
+    setText(stageBtn, t(p.stage ? "people.revoke_stage" : "people.grant_stage"));
+    setText(penBtn, t(p.pen ? "people.revoke_pen" : "people.grant_pen"));
+  }
+
+  return (s, prev) => {
+    if (prev && prev.people === s.people && prev.caps === s.caps && prev.lang === s.lang && prev.me === s.me) return;
+    grant = !!s.caps.grant;
+    me = s.me && s.me.id;
+    const people = s.people
+      .map((p, i) => ({ p, i }))
+      .sort((a, b) => rank(a.p) - rank(b.p) || a.i - b.i)
+      .map((x) => x.p);
+    syncList(list, people, (p) => p.id, create, update);
+    const present = s.people.filter((p) => p.present !== false).length;
+    const hands = s.people.filter((p) => p.present !== false && p.hand).length;
+    setText(summary, hands ? t("people.summary_hands", { n: present, hands }) : t("people.summary", { n: present }));
+  };
+}

@@ -1,0 +1,78 @@
+// The review report (检课报告) a reviewing instructor writes during or after
+// an open-lesson review: text plus optional pictures, sent to
+// POST /api/v1/me/report. One form per page; the ended view borrows it so a
+// draft survives the end of the session.
+
+import { h, icon, setText, show, syncList } from "./dom.js";
+import { t } from "../i18n.js";
+
+const forms = new WeakMap();
+
+export function reportForm(client) {
+  if (forms.has(client)) return forms.get(client);
+  const { actions } = client;
+  const text = h("textarea", { class: "report-text", rows: "10", maxlength: "20000", "data-testid": "report-text", i18nPlaceholder: "report.placeholder" });
+  const attachInput = h("input", { type: "file", accept: "image/*", multiple: true, hidden: true, "data-testid": "report-attach" });
+  attachInput.addEventListener("change", () => {
+    const files = [...(attachInput.files || [])];
+    attachInput.value = "";
+    for (const f of files.slice(0, 10)) actions.attachToReport(f);
+  });
+  const attachBtn = h("label", { class: "btn ghost small", role: "button", tabindex: "0" }, icon("clip"), h("span", { class: "label", i18n: "report.attach" }), attachInput);
+  const thumbs = h("ul", { class: "attachments" });
+  const uploading = h("span", { class: "muted small", hidden: true, i18n: "report.uploading" });
+  const status = h("p", { class: "form-status" });
+  const submit = h("button", { class: "btn primary", type: "submit", "data-testid": "report-submit" }, h("span", { class: "label", i18n: "report.submit" }));
+  const form = h(
+    "form",
+    { class: "report-form", "data-testid": "report-form" },
+    h("h3", { i18n: "report.title" }),
+    h("p", { class: "muted small", i18n: "report.help" }),
+    text,
+    h("div", { class: "attach-row" }, attachBtn, uploading),
+    thumbs,
+    h("div", { class: "form-actions" }, status, submit),
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    await actions.submitReport(text.value);
+  });
+  text.addEventListener("input", () => (submit.disabled = !text.value.trim() || client.getState().report.sending));
+
+  function update(s) {
+    const r = s.report;
+    syncList(
+      thumbs,
+      r.attachments,
+      (a) => a.id,
+      (a) =>
+        h(
+          "li",
+          {},
+          h("img", { src: client.mediaUrl(a.url || a.id), alt: "" }),
+          h("button", { class: "icon-btn small", type: "button", i18nAria: "report.remove", onclick: () => actions.detachFromReport(a.id) }, icon("close")),
+        ),
+      () => {},
+    );
+    show(uploading, r.uploading > 0);
+    submit.disabled = r.sending || !text.value.trim();
+    status.classList.toggle("error", !!r.error);
+    if (r.error) setText(status, t("report.error", { message: r.error.message || r.error.code }));
+    else if (r.sending) setText(status, t("report.sending"));
+    else if (r.submitted_at) setText(status, t("report.submitted", { time: new Date(r.submitted_at).toLocaleString(s.lang) }));
+    else setText(status, "");
+  }
+
+  const api = { el: form, update };
+  forms.set(client, api);
+  return api;
+}
+
+export function mountReport(panel, client) {
+  const rf = reportForm(client);
+  return (s) => {
+    if (!s.caps.report) return;
+    if (s.phase !== "ended" && rf.el.parentNode !== panel) panel.append(rf.el);
+    rf.update(s);
+  };
+}

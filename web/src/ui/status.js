@@ -1,0 +1,86 @@
+// Connection status: the pill in the top bar (data-testid="status"), the
+// banners under it (reconnecting, camera/mic denied, media trouble, sound),
+// short notices, and the full-page card when the link cannot be used.
+
+import { h, icon, setText, show } from "./dom.js";
+import { t } from "../i18n.js";
+import { unlockSound } from "./videos.js";
+
+const PILL_STATE = { connecting: "connecting", live: "live", reconnecting: "reconnecting", ended: "ended", error: "error" };
+
+const ERROR_TITLES = {
+  no_token: "error.invalid_link",
+  bad_token: "error.invalid_link",
+  unknown_session: "error.invalid_link",
+  expired: "error.expired",
+  full: "error.full",
+  replaced: "error.replaced",
+  disconnected: "error.disconnected",
+};
+
+export function mountStatus({ pill, banners, toasts, errorView }, client) {
+  const dot = h("span", { class: "dot", "aria-hidden": "true" });
+  const label = h("span", { class: "label" });
+  const status = h("span", { class: "status-pill", "data-testid": "status", "data-state": "connecting", role: "status" }, dot, label);
+  pill.append(status);
+
+  // Banners: created once, shown when their condition holds.
+  const reconnecting = h("div", { class: "banner warn", hidden: true }, icon("wifi"), h("span", { class: "text" }));
+  const deniedText = h("div", { class: "text" });
+  const denied = h("div", { class: "banner info", hidden: true }, icon("camOff"), deniedText);
+  const mediaTrouble = h("div", { class: "banner warn", hidden: true }, icon("alert"), h("span", { class: "text", i18n: "banner.media_trouble" }));
+  const soundBtn = h(
+    "button",
+    { class: "btn primary", type: "button", "data-testid": "sound-button", onclick: () => unlockSound(client) },
+    icon("sound"),
+    h("span", { class: "label", i18n: "banner.enable_sound" }),
+  );
+  const sound = h("div", { class: "banner sound", hidden: true }, h("span", { class: "text", i18n: "banner.sound_blocked" }), soundBtn);
+  banners.append(reconnecting, sound, denied, mediaTrouble);
+
+  const errIcon = h("div", { class: "card-icon" }, icon("alert"));
+  const errTitle = h("h2");
+  const errBody = h("p", { class: "muted" });
+  const errDetail = h("p", { class: "detail" });
+  const errAction = h("button", { class: "btn primary", type: "button", onclick: () => location.reload() }, h("span", { class: "label", i18n: "error.retry" }));
+  errorView.append(h("div", { class: "card" }, errIcon, errTitle, errBody, errDetail, errAction));
+
+  return (s, prev) => {
+    const lang = !prev || prev.lang !== s.lang;
+    if (lang || !prev || prev.phase !== s.phase) {
+      status.dataset.state = PILL_STATE[s.phase] || "connecting";
+      setText(label, t(`status.${s.phase}`));
+    }
+
+    // Banners.
+    show(reconnecting, s.phase === "reconnecting");
+    if (s.phase === "reconnecting") setText(reconnecting.querySelector(".text"), t("banner.reconnecting"));
+    const wantsToPublish = (s.caps.publish || []).length > 0;
+    show(denied, s.phase === "live" && !!s.media.denied && wantsToPublish);
+    if (s.media.denied) setText(deniedText, t(`banner.denied.${s.media.denied}`));
+    show(mediaTrouble, s.phase === "live" && (s.media.pc === "failed" || s.media.pc === "disconnected"));
+    show(sound, s.media.soundBlocked && s.phase === "live");
+
+    // Notices (toasts).
+    if (lang || !prev || prev.notices !== s.notices) {
+      toasts.textContent = "";
+      for (const n of s.notices) {
+        let text = t(n.key, n.params);
+        if (n.code) {
+          const specific = t(`error.code.${n.code}`);
+          text = specific !== `error.code.${n.code}` ? specific : n.message ? `${text} (${n.message})` : text;
+        }
+        toasts.append(h("div", { class: `toast ${n.level}` }, icon(n.level === "error" ? "alert" : "check"), h("span", {}, text)));
+      }
+    }
+
+    // The page for a link that cannot be used.
+    if (s.phase === "error" && (lang || !prev || prev.error !== s.error)) {
+      const code = (s.error && s.error.code) || "disconnected";
+      setText(errTitle, t(ERROR_TITLES[code] || "error.disconnected"));
+      setText(errBody, t(`error.body.${ERROR_TITLES[code] ? code : "disconnected"}`));
+      setText(errDetail, s.error && s.error.message ? s.error.message : "");
+      show(errAction, code === "replaced" || code === "disconnected");
+    }
+  };
+}

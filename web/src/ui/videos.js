@@ -1,0 +1,126 @@
+// Video tiles: one per remote person whose media reaches us, plus our own
+// preview. Elements are kept per person so a re-render never restarts a video.
+//
+// Autoplay: a video first tries to play with sound; if the browser refuses
+// (no user gesture yet) it plays muted and the "tap to enable sound" banner
+// appears. One tap unmutes every remote video.
+
+import { h, icon, initial, setIcon, setText, show, syncList } from "./dom.js";
+import { t } from "../i18n.js";
+
+let soundUnlocked = false;
+
+function play(video, client) {
+  video.muted = !soundUnlocked && video.dataset.forceMuted === "1";
+  const p = video.play();
+  if (!p || !p.catch) return;
+  p.catch((err) => {
+    if (err && err.name === "NotAllowedError" && !video.muted) {
+      video.muted = true;
+      video.dataset.forceMuted = "1";
+      client.actions.soundBlocked();
+      video.play().catch(() => {});
+    }
+  });
+}
+
+/** Called from a click: unmute and play every remote video. */
+export function unlockSound(client) {
+  soundUnlocked = true;
+  for (const v of document.querySelectorAll('video[data-testid="remote-video"]')) {
+    v.muted = false;
+    v.dataset.forceMuted = "0";
+    v.play().catch(() => {});
+  }
+  client.actions.soundEnabled();
+}
+
+export function mountVideos(stage, client) {
+  const remoteList = h("div", { class: "tiles" });
+  const placeholder = h("div", { class: "tile placeholder" }, h("div", { class: "placeholder-text" }));
+
+  const localVideo = h("video", { "data-testid": "local-video", autoplay: true, playsinline: true, muted: true });
+  localVideo.muted = true; // the attribute alone does not mute in every browser
+  const localAvatar = h("div", { class: "avatar" });
+  const localName = h("span", { class: "name" });
+  const localMic = h("span", { class: "mic-state" });
+  const localTile = h("div", { class: "tile local", hidden: true }, localVideo, localAvatar, h("div", { class: "tile-label" }, localMic, localName));
+
+  stage.append(remoteList, placeholder, localTile);
+
+  // A stream gets a new track → make sure the element plays it.
+  const onTrack = (video) => () => play(video, client);
+
+  function createTile(item) {
+    const video = h("video", { "data-testid": "remote-video", "data-person": item.id, autoplay: true, playsinline: true });
+    const avatar = h("div", { class: "avatar" });
+    const name = h("span", { class: "name" });
+    const mic = h("span", { class: "mic-state" });
+    const tile = h("div", { class: "tile remote", "data-person": item.id }, video, avatar, h("div", { class: "tile-label" }, mic, name));
+    tile.parts = { video, avatar, name, mic };
+    video.addEventListener("loadedmetadata", () => play(video, client));
+    return tile;
+  }
+
+  function updateTile(tile, item) {
+    const { video, avatar, name, mic } = tile.parts;
+    const stream = client.streamFor(item.id);
+    if (stream && video.srcObject !== stream) {
+      if (video.srcObject && video.srcObject.removeEventListener) video.srcObject.removeEventListener("addtrack", video.trackHandler);
+      video.srcObject = stream;
+      video.trackHandler = onTrack(video);
+      stream.addEventListener("addtrack", video.trackHandler);
+      play(video, client);
+    } else if (stream && video.paused) {
+      play(video, client);
+    }
+    tile.classList.toggle("no-video", !item.media.video);
+    tile.classList.toggle("instructor", item.role === "instructor");
+    setText(avatar, initial(item.name));
+    setText(name, item.name || "");
+    setIcon(mic, item.media.audio ? "mic" : "micOff");
+    mic.classList.toggle("off", !item.media.audio);
+  }
+
+  return (s, prev) => {
+    const byId = new Map(s.people.map((p) => [p.id, p]));
+    const items = Object.entries(s.media.remote)
+      .filter(([id]) => !s.me || id !== s.me.id)
+      .map(([id, media]) => {
+        const p = byId.get(id) || { id, name: "", role: "learner" };
+        return { id, name: p.name, role: p.role, media, order: p.role === "instructor" ? 0 : 1 };
+      })
+      .sort((a, b) => a.order - b.order);
+    syncList(remoteList, items, (x) => x.id, createTile, updateTile);
+    stage.dataset.count = String(items.length);
+
+    // Placeholder when nobody's video is here yet (not for a lecturer, whose audience stays unseen).
+    const role = s.me && s.me.role;
+    const form = s.session && s.session.form;
+    const lecturer = role === "instructor" && (form === "lecture" || form === "classroom");
+    const waiting = items.length === 0 && s.phase === "live" && !lecturer;
+    show(placeholder, waiting);
+    if (waiting) {
+      const others = s.people.filter((p) => p.present !== false && (!s.me || p.id !== s.me.id));
+      const teacherHere = others.some((p) => p.role === "instructor");
+      const key = role === "learner" ? (teacherHere ? "stage.connecting_video" : "stage.waiting_teacher") : others.length ? "stage.connecting_video" : "stage.waiting_others";
+      setText(placeholder.firstChild, t(key));
+    }
+
+    // Our own preview.
+    const local = s.media.local;
+    const publishing = local.audio || local.video || local.screen || (s.caps.publish || []).length > 0;
+    show(localTile, publishing && s.phase !== "ended" && s.phase !== "error");
+    if (!prev || prev.media.local !== local || localVideo.srcObject !== client.localStream()) {
+      const stream = client.localStream();
+      if (stream && localVideo.srcObject !== stream) localVideo.srcObject = stream;
+      if (stream) localVideo.play().catch(() => {});
+    }
+    localTile.classList.toggle("no-video", !local.video);
+    localTile.classList.toggle("mirror", local.video && !local.screen);
+    setText(localAvatar, initial(s.me && s.me.name));
+    setText(localName, t("stage.me"));
+    setIcon(localMic, local.audio ? "mic" : "micOff");
+    localMic.classList.toggle("off", !local.audio);
+  };
+}
