@@ -425,7 +425,6 @@ class Source:
     def add_sink(self, sink: ForwardTrack) -> None:
         if sink not in self._sinks:
             self._sinks = (*self._sinks, sink)
-            self.request_keyframe()
 
     def remove_sink(self, sink: ForwardTrack) -> None:
         self._sinks = tuple(s for s in self._sinks if s is not sink)
@@ -523,6 +522,9 @@ class ForwardTrack(MediaStreamTrack):
         self.source: Source | None = None
         self.frames_sent = 0
         self.frames_dropped = 0
+        # Until the sender first asks for a frame (its transport is up), frames would
+        # only go stale here: drop them quietly and ask for a keyframe then.
+        self._started = False
 
     def attach(self, source: Source | None) -> None:
         if source is self.source:
@@ -532,6 +534,8 @@ class ForwardTrack(MediaStreamTrack):
             self.source = source
             self.restart()
             source.add_sink(self)
+            if self._started:
+                source.request_keyframe()
 
     def detach(self) -> None:
         if self.source is not None:
@@ -557,6 +561,8 @@ class ForwardTrack(MediaStreamTrack):
     def push(self, packet: av.Packet[Any], keyframe: bool) -> bool:
         """Queue one frame; never blocks. Returns whether this slot still waits for a
         keyframe (the source then asks the publisher for one)."""
+        if not self._started:
+            return False
         if self._waiting_keyframe:
             if not keyframe:
                 self.frames_dropped += 1
@@ -583,6 +589,9 @@ class ForwardTrack(MediaStreamTrack):
         return False
 
     async def recv(self) -> av.Packet[Any]:
+        if not self._started:
+            self._started = True
+            self.request_keyframe()
         while not self._queue:
             if self.readyState != "live":
                 raise MediaStreamError

@@ -1,0 +1,73 @@
+"""ICE servers from URLs; host candidates restricted per peer connection."""
+
+from __future__ import annotations
+
+import re
+
+import aioice.ice
+import pytest
+from aiortc import RTCPeerConnection
+
+from rtc.ice import (
+    host_addresses_of,
+    parse_ice_server,
+    parse_ice_servers,
+    restrict_host_addresses,
+    rtc_configuration,
+)
+
+pytestmark = pytest.mark.timeout(20)
+
+
+def test_stun_and_turn_urls() -> None:
+    stun = parse_ice_server("stun:stun.example.org:3478")
+    assert (stun.urls, stun.username, stun.credential) == ("stun:stun.example.org:3478", None, None)
+    turn = parse_ice_server("turn:alice:s3cret@turn.example.org:3478?transport=tcp")
+    assert turn.urls == "turn:turn.example.org:3478?transport=tcp"
+    assert (turn.username, turn.credential) == ("alice", "s3cret")
+    odd = parse_ice_server("turns:a%40b:p%3Aw@[2001:db8::1]:5349")
+    assert (odd.urls, odd.username, odd.credential) == ("turns:[2001:db8::1]:5349", "a@b", "p:w")
+    assert parse_ice_servers([]) == []
+    assert len(parse_ice_servers(["stun:h", "turn:u:p@h"])) == 2
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["", "http://x", "stun:", "turn:host:3478", "stun:u:p@host", "turn:user@host", "stun:h:99999",
+     "stun:h:port"],
+)
+def test_bad_urls_are_refused(url: str) -> None:
+    with pytest.raises(ValueError):
+        parse_ice_server(url)
+
+
+def test_configuration_never_falls_back_to_a_public_stun_server() -> None:
+    config = rtc_configuration()
+    assert config.iceServers == []
+    assert rtc_configuration(parse_ice_servers(["stun:h:1"])).iceServers is not None
+
+
+async def test_host_candidates_only_on_the_given_address() -> None:
+    assert "127.0.0.1" not in aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True)
+    pc = RTCPeerConnection(rtc_configuration())
+    try:
+        pc.addTransceiver("audio")
+        pc.addTransceiver("video")
+        restrict_host_addresses(pc, ["127.0.0.1"])
+        restrict_host_addresses(pc, ["127.0.0.1"])  # twice is harmless
+        assert host_addresses_of(pc) == [("127.0.0.1",)]  # max-bundle: one ICE connection
+        await pc.setLocalDescription(await pc.createOffer())
+        hosts = {m.split()[4] for m in re.findall(r"a=candidate:(.*)", pc.localDescription.sdp)}
+        assert hosts == {"127.0.0.1"}
+    finally:
+        await pc.close()
+
+
+async def test_restriction_takes_literal_addresses() -> None:
+    pc = RTCPeerConnection(rtc_configuration())
+    pc.addTransceiver("audio")
+    with pytest.raises(ValueError):
+        restrict_host_addresses(pc, ["localhost"])
+    restrict_host_addresses(pc, None)  # None: aioice's own choice, nothing installed
+    assert host_addresses_of(pc) == [None]
+    await pc.close()
