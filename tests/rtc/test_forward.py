@@ -77,7 +77,7 @@ async def pc() -> AsyncIterator[RTCPeerConnection]:
 async def started_receiver(pc: RTCPeerConnection, kind: str, codec: RTCRtpCodecParameters) -> Any:
     receiver = pc.addTransceiver(kind, direction="recvonly").receiver
     receiver._track = RemoteStreamTrack(kind=kind)  # what setRemoteDescription does
-    encoding = RTCRtpDecodingParameters(ssrc=SSRC, payloadType=codec.payloadType)
+    encoding = RTCRtpDecodingParameters(ssrc=SSRC, payloadType=int(codec.payloadType or 0))
     return receiver, RTCRtpReceiveParameters(codecs=[codec], encodings=[encoding])
 
 
@@ -144,7 +144,7 @@ async def test_receiver_frames_reach_every_sink_without_a_decoder(pc: RTCPeerCon
         got = [await sink.recv() for _ in range(4)]  # the 5th waits for a 6th's first packet
         assert [bytes(p) for p in got] == [whole(f) for f in frames[:4]]
         assert [p.is_keyframe for p in got] == [True, False, False, False]
-        assert [p.pts - got[0].pts for p in got] == [0, 3000, 6000, 9000]
+        assert [int(p.pts or 0) - int(got[0].pts or 0) for p in got] == [0, 3000, 6000, 9000]
         assert got[0].time_base == fractions.Fraction(1, 90000)
     assert source.frames_in == 4 and source.keyframes_in == 1
 
@@ -250,13 +250,13 @@ async def test_timestamps_go_forward_across_a_reconnect(pc: RTCPeerConnection) -
     source.bind(first)
     await first.receive(params)
     await feed(first, frames[:4])
-    before = [(await sink.recv()).pts for _ in range(sink.queued)]
+    before = [int((await sink.recv()).pts or 0) for _ in range(sink.queued)]
     clock.advance(2.0)  # the publisher's browser reconnects; its new stream starts over
     second, params = await started_receiver(pc, "video", VP8)
     source.bind(second)
     await second.receive(params)
     await feed(second, frames[4:], seq=7, ts=0)
-    after = [(await sink.recv()).pts for _ in range(sink.queued)]
+    after = [int((await sink.recv()).pts or 0) for _ in range(sink.queued)]
     assert after and after[0] > before[-1]
     assert after == sorted(after)
 
