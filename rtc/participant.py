@@ -178,7 +178,9 @@ class Participant:
                 slot = self.slots.get(mid)
                 if slot is None:
                     slot = self._new_slot(t, mid, codec is not None)
-                if not slot.usable or direction != "recvonly":
+                # A slot the browser no longer only receives on carries nothing more.
+                slot.usable = slot.usable and direction == "recvonly"
+                if not slot.usable:
                     slot.track.attach(None)
                 t.direction = "sendonly" if slot.usable else "inactive"
             else:

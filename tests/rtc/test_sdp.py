@@ -1,0 +1,196 @@
+"""Answers to browser-shaped offers (Chrome's codec list, trickle ICE), and bad input."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from aiortc.sdp import SessionDescription
+
+from rtc.model import OfferError, StreamInfo
+from rtc.room import MediaRoom
+from tests.rtc.clients import Client, Events
+
+pytestmark = pytest.mark.timeout(20)
+
+FINGERPRINT = ":".join(f"{i:02X}" for i in range(32))
+
+HEAD = """v=0
+o=- 4611731400430051336 2 IN IP4 127.0.0.1
+s=-
+t=0 0
+a=group:BUNDLE {mids}
+a=extmap-allow-mixed
+a=msid-semantic: WMS s1
+"""
+
+COMMON = f"""c=IN IP4 0.0.0.0
+a=rtcp:9 IN IP4 0.0.0.0
+a=ice-ufrag:{{ufrag}}
+a=ice-pwd:Wq1Xh0pLk7Q2n4Rz8Ty3Uv5a
+a=ice-options:trickle
+a=fingerprint:sha-256 {FINGERPRINT}
+a=setup:actpass
+a=mid:{{mid}}
+"""
+
+AUDIO = """m=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126
+{common}a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level
+a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time
+a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01
+a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid
+a={direction}
+a=msid:s1 a1
+a=rtcp-mux
+a=rtpmap:111 opus/48000/2
+a=rtcp-fb:111 transport-cc
+a=fmtp:111 minptime=10;useinbandfec=1
+a=rtpmap:63 red/48000/2
+a=fmtp:63 111/111
+a=rtpmap:9 G722/8000
+a=rtpmap:0 PCMU/8000
+a=rtpmap:8 PCMA/8000
+a=rtpmap:13 CN/8000
+a=rtpmap:110 telephone-event/48000
+a=rtpmap:126 telephone-event/8000
+a=ssrc:1111 cname:chrome
+a=ssrc:1111 msid:s1 a1
+"""
+
+VIDEO_CODECS = {
+    "vp8": """a=rtpmap:96 VP8/90000
+a=rtcp-fb:96 goog-remb
+a=rtcp-fb:96 transport-cc
+a=rtcp-fb:96 ccm fir
+a=rtcp-fb:96 nack
+a=rtcp-fb:96 nack pli
+a=rtpmap:97 rtx/90000
+a=fmtp:97 apt=96
+""",
+    "h264": """a=rtpmap:102 H264/90000
+a=rtcp-fb:102 goog-remb
+a=rtcp-fb:102 nack
+a=rtcp-fb:102 nack pli
+a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f
+a=rtpmap:103 rtx/90000
+a=fmtp:103 apt=102
+""",
+    "vp9": """a=rtpmap:98 VP9/90000
+a=rtcp-fb:98 nack pli
+a=fmtp:98 profile-id=0
+a=rtpmap:99 rtx/90000
+a=fmtp:99 apt=98
+a=rtpmap:116 red/90000
+a=rtpmap:117 rtx/90000
+a=fmtp:117 apt=116
+a=rtpmap:118 ulpfec/90000
+""",
+}
+PTS = {"vp8": "96 97", "h264": "102 103", "vp9": "98 99 116 117 118"}
+
+
+def video(common: str, direction: str, codecs: tuple[str, ...], ssrcs: bool) -> str:
+    pts = " ".join(PTS[c] for c in codecs)
+    body = "".join(VIDEO_CODECS[c] for c in codecs)
+    out = f"""m=video 9 UDP/TLS/RTP/SAVPF {pts}
+{common}a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time
+a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid
+a={direction}
+a=rtcp-mux
+a=rtcp-rsize
+{body}"""
+    if ssrcs:
+        out += """a=ssrc-group:FID 2222 3333
+a=ssrc:2222 cname:chrome
+a=ssrc:3333 cname:chrome
+"""
+    return out
+
+
+def chrome_offer(lines: list[tuple[str, str, tuple[str, ...]]], ufrag: str = "Ab3d") -> str:
+    """``lines``: (kind, direction, video codecs) per m-line, mids 0, 1, …"""
+    sdp = HEAD.format(mids=" ".join(str(i) for i in range(len(lines))))
+    for mid, (kind, direction, codecs) in enumerate(lines):
+        common = COMMON.format(ufrag=ufrag, mid=mid)
+        if kind == "audio":
+            sdp += AUDIO.format(common=common, direction=direction)
+        else:
+            sdp += video(common, direction, codecs, ssrcs=direction != "recvonly")
+    return sdp.replace("\n", "\r\n")
+
+
+def answer_lines(sdp: str) -> list[tuple[str, str, list[str]]]:
+    """(kind, direction, codec names) per m-line of an answer."""
+    parsed = SessionDescription.parse(sdp)
+    return [(m.kind, str(m.direction), [c.mimeType for c in m.rtp.codecs]) for m in parsed.media]
+
+
+ALL = ("vp8", "h264", "vp9")
+
+
+async def test_chrome_offer_gets_opus_vp8_and_the_right_directions(
+    room: MediaRoom, client: Callable[..., Client]
+) -> None:
+    room.set_publish("A", frozenset({"audio", "video"}))
+    a = client("A", audio=True, video=True)
+    await a.negotiate()
+    answer = await room.offer(
+        "T",
+        chrome_offer(
+            [("audio", "sendrecv", ()), ("video", "sendrecv", ALL), ("audio", "recvonly", ()),
+             ("video", "recvonly", ALL)]
+        ),
+    )
+    assert answer_lines(answer.sdp) == [
+        ("audio", "recvonly", ["audio/opus"]),
+        ("video", "recvonly", ["video/VP8", "video/rtx"]),
+        ("audio", "sendonly", ["audio/opus"]),
+        ("video", "sendonly", ["video/VP8", "video/rtx"]),
+    ]
+    assert answer.tracks == {"2": StreamInfo("A", "audio"), "3": StreamInfo("A", "video")}
+    hosts = {m.split()[4] for m in re.findall(r"a=candidate:(.*)", answer.sdp)}
+    assert hosts == {"127.0.0.1"}
+    assert "a=end-of-candidates" in answer.sdp  # the server does not trickle
+    # Trickled candidates in the browser's format; "" ends them.
+    await room.add_ice_candidate(
+        "T", "candidate:842163049 1 udp 2122260223 127.0.0.1 9 typ host generation 0 "
+        "ufrag Ab3d network-id 1", "0", 0
+    )
+    await room.add_ice_candidate("T", "", "0", 0)
+    with pytest.raises(OfferError):
+        await room.add_ice_candidate("T", "candidate:garbage", "0", 0)
+    with pytest.raises(ValueError):  # OfferError is a ValueError for the signaling layer
+        await room.add_ice_candidate("nobody", "", "0", 0)
+
+
+async def test_a_publisher_without_vp8_is_answered_inactive(room: MediaRoom) -> None:
+    room.set_publish("T", frozenset({"audio", "video"}))
+    answer = await room.offer(
+        "T", chrome_offer([("audio", "sendrecv", ()), ("video", "sendrecv", ("h264",))])
+    )
+    assert [(k, d) for k, d, _ in answer_lines(answer.sdp)] == [
+        ("audio", "recvonly"), ("video", "inactive")
+    ]
+    assert room.snapshot().streams == (StreamInfo("T", "audio"),)
+
+
+async def test_an_offer_with_new_ice_credentials_replaces_the_connection(
+    room: MediaRoom, events: Events
+) -> None:
+    await room.offer("T", chrome_offer([("audio", "recvonly", ())], ufrag="One1"))
+    first = room._people["T"].pc
+    await room.offer("T", chrome_offer([("audio", "recvonly", ())], ufrag="One1"))
+    assert room._people["T"].pc is first  # same browser connection: renegotiation
+    await room.offer("T", chrome_offer([("audio", "recvonly", ())], ufrag="Two2"))
+    assert room._people["T"].pc is not first  # a reloaded page: a new connection
+    assert first is not None and first.connectionState == "closed"
+
+
+@pytest.mark.parametrize(
+    "sdp", ["", "hello", "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"]
+)
+async def test_bad_offers_are_refused_with_a_value_error(room: MediaRoom, sdp: str) -> None:
+    with pytest.raises(OfferError):
+        await room.offer("T", sdp)
+    assert room.snapshot().people["T"].connection == "none"
