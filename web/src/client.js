@@ -27,10 +27,10 @@
 //     soundBlocked: bool,               // autoplay refused sound; show "tap to enable sound"
 //     pc: "new" | "connecting" | "connected" | "disconnected" | "failed" | "closed",
 //   },
-//   tools: {tool: "pen" | "eraser", color: "#rrggbb", width: int},
+//   tools: {tool: "pen" | "eraser", color: "#rrggbb", width: int, lastPenWidth?: int},
 //   panel: "chat" | "people" | "report",
 //   feedback: {open: null | bool, submitted: bool, submitted_at: null | iso, sending: bool, error: null | {code, message}},
-//   report: {submitted_at: null | iso, sending: bool, uploading: int, error: null | {code, message},
+//   report: {submitted_at: null | iso | "earlier", sending: bool, uploading: int, error: null | {code, message},
 //            attachments: [{id, url}]},
 //   notices: [{id, level: "info" | "error", key, params?, code?, message?}],
 // }
@@ -513,8 +513,9 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
         const res = await protocol.feedback({ rating: form.rating, satisfaction: form.satisfaction, text: composeText(form.parts, headings) });
         dispatch({ type: "feedback_status", patch: { sending: false, submitted: true, submitted_at: (res && res.submitted_at) || new Date().toISOString() } });
       } catch (err) {
-        const already = err.status === 409;
-        dispatch({ type: "feedback_status", patch: { sending: false, submitted: already || state.feedback.submitted, error: already ? null : { code: err.code, message: err.message } } });
+        if (err.code === "already_submitted") dispatch({ type: "feedback_status", patch: { sending: false, submitted: true, error: null } });
+        else if (err.code === "closed") dispatch({ type: "feedback_status", patch: { sending: false, open: false, error: null } });
+        else dispatch({ type: "feedback_status", patch: { sending: false, error: { code: err.code, message: err.message } } });
       }
     },
 
@@ -536,14 +537,15 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
 
     async submitReport(text) {
       const body = String(text || "").trim();
-      if (!body || state.report.sending) return false;
+      if (!body || state.report.sending || state.report.submitted_at) return false;
       dispatch({ type: "report_status", patch: { sending: true, error: null } });
       try {
         const res = await protocol.report({ text: body, attachments: state.report.attachments.map((a) => a.id) });
         dispatch({ type: "report_status", patch: { sending: false, submitted_at: (res && res.submitted_at) || new Date().toISOString() } });
         return true;
       } catch (err) {
-        dispatch({ type: "report_status", patch: { sending: false, error: { code: err.code, message: err.message } } });
+        if (err.code === "already_submitted") dispatch({ type: "report_status", patch: { sending: false, submitted_at: "earlier" } });
+        else dispatch({ type: "report_status", patch: { sending: false, error: { code: err.code, message: err.message } } });
         return false;
       }
     },

@@ -148,12 +148,13 @@ export class Protocol {
     return this.http("POST", "/api/v1/me/report", JSON.stringify(body), "application/json");
   }
 
-  /** A URL for an uploaded picture: server URLs are used as they are; a bare
-   * upload id (as in a `background` op) becomes /uploads/{id}?token=… */
+  /** A URL for a picture. The server hands out signed URLs (upload answer,
+   * chat.image, board.background, a background op's `url`); those are used as
+   * they are. A bare upload id cannot be fetched without its signature: null. */
   mediaUrl(ref) {
     if (!ref) return null;
     if (/^(https?:|data:|blob:|\/)/.test(ref)) return ref;
-    return `${this.origin}/uploads/${encodeURIComponent(ref)}?token=${encodeURIComponent(this.token)}`;
+    return null;
   }
 
   // ---- socket.io -----------------------------------------------------------

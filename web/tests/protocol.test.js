@@ -18,9 +18,9 @@ test("the mid map groups by person", () => {
   assert.deepEqual(byPerson.t1.map((x) => x.kind).sort(), ["audio", "video"]);
 });
 
-test("upload references become URLs carrying the join token", () => {
+test("signed picture URLs are used as they are; bare upload ids are not fetchable", () => {
   const p = new Protocol({ token: "a.b.c", origin: "https://tutor.example", env: {} });
-  assert.equal(p.mediaUrl("u_abcdefgh"), "https://tutor.example/uploads/u_abcdefgh?token=a.b.c");
+  assert.equal(p.mediaUrl("u_abcdefgh"), null);
   assert.equal(p.mediaUrl("/uploads/u_x?exp=1&sig=2"), "/uploads/u_x?exp=1&sig=2");
   assert.equal(p.mediaUrl(null), null);
 });

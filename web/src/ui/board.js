@@ -58,8 +58,11 @@ export function mountBoard(area, client, { confirmDialog }) {
     for (const sw of swatches) sw.setAttribute("aria-pressed", String(tools.tool === "pen" && tools.color === sw.dataset.color));
     for (const w of widths) w.setAttribute("aria-pressed", String(tools.tool === "pen" && Number(w.dataset.width) === tools.width));
     undo.disabled = !lastStrokeBy(s.board, s.me && s.me.id);
+    // The server lets both sides of a one_to_one set the page; elsewhere the instructor.
+    const ownsPage = instructor || (s.session && s.session.form === "one_to_one");
     show(clear, instructor);
-    show(bgRemove, !!s.board.background);
+    show(bgBtn, ownsPage);
+    show(bgRemove, ownsPage && !!s.board.background);
 
     if (!prev || prev.board !== s.board) view.render(visibleStrokes(s.board));
     const url = s.board.background ? client.mediaUrl(s.board.background) : null;

@@ -18,14 +18,14 @@ function feedbackForm(client) {
   let key = null;
 
   const stars = RATINGS.map((n) => {
-    const input = h("input", { type: "radio", name: "rating", value: String(n), class: "visually-hidden", "data-testid": `feedback-rating-${n}` });
+    const input = h("input", { type: "radio", name: "rating", value: String(n), class: "cover", "data-testid": `feedback-rating-${n}` });
     const label = h("label", { class: "star", "data-n": String(n) }, input, icon("star"), h("span", { class: "visually-hidden" }, String(n)));
     label.input = input;
     return label;
   });
   const ratingText = h("span", { class: "rating-text muted" });
   const choices = SATISFACTION.map((v) => {
-    const input = h("input", { type: "radio", name: "satisfaction", value: v, class: "visually-hidden", "data-testid": `feedback-satisfaction-${v}` });
+    const input = h("input", { type: "radio", name: "satisfaction", value: v, class: "cover", "data-testid": `feedback-satisfaction-${v}` });
     const label = h("label", { class: "choice" }, input, h("span", { i18n: `feedback.satisfaction.${v}` }));
     label.input = input;
     return label;

@@ -50,15 +50,20 @@ export function reportForm(client) {
           "li",
           {},
           h("img", { src: client.mediaUrl(a.url || a.id), alt: "" }),
-          h("button", { class: "icon-btn small", type: "button", i18nAria: "report.remove", onclick: () => actions.detachFromReport(a.id) }, icon("close")),
+          h("button", { class: "icon-btn small", type: "button", i18nAria: "report.remove", onclick: () => !client.getState().report.submitted_at && actions.detachFromReport(a.id) }, icon("close")),
         ),
       () => {},
     );
     show(uploading, r.uploading > 0);
-    submit.disabled = r.sending || !text.value.trim();
+    const done = !!r.submitted_at;
+    text.readOnly = done;
+    attachInput.disabled = done;
+    show(attachBtn, !done);
+    submit.disabled = r.sending || done || !text.value.trim();
     status.classList.toggle("error", !!r.error);
     if (r.error) setText(status, t("report.error", { message: r.error.message || r.error.code }));
     else if (r.sending) setText(status, t("report.sending"));
+    else if (r.submitted_at === "earlier") setText(status, t("report.submitted_earlier"));
     else if (r.submitted_at) setText(status, t("report.submitted", { time: new Date(r.submitted_at).toLocaleString(s.lang) }));
     else setText(status, "");
   }

@@ -98,9 +98,10 @@ export function mountVideos(stage, client) {
     const role = s.me && s.me.role;
     const form = s.session && s.session.form;
     const lecturer = role === "instructor" && (form === "lecture" || form === "classroom");
-    const waiting = items.length === 0 && s.phase === "live" && !lecturer;
+    const waiting = items.length === 0 && (s.phase === "live" || s.phase === "reconnecting") && !lecturer;
     show(placeholder, waiting);
-    if (waiting) {
+    if (waiting && s.phase === "reconnecting") setText(placeholder.firstChild, t("stage.reconnecting"));
+    else if (waiting) {
       const others = s.people.filter((p) => p.present !== false && (!s.me || p.id !== s.me.id));
       const teacherHere = others.some((p) => p.role === "instructor");
       const key = role === "learner" ? (teacherHere ? "stage.connecting_video" : "stage.waiting_teacher") : others.length ? "stage.connecting_video" : "stage.waiting_others";
