@@ -21,9 +21,10 @@ from aiortc.codecs.opus import OpusEncoder
 from aiortc.codecs.vpx import Vp8Encoder
 
 from rtc import forward
+from rtc.clock import SystemClock
 from rtc.model import StreamInfo
 from rtc.room import MediaRoom
-from tests.rtc.clients import HEIGHT, WIDTH, Client, Events, until
+from tests.rtc.clients import HEIGHT, LOOPBACK, WIDTH, Client, Events, PatternVideo, until
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -341,3 +342,27 @@ async def test_slow_subscriber_does_not_stall_the_others(
     stuck.set()
     decoded = c.frames("A", "video")
     await until(lambda: c.frames("A", "video") >= decoded + 15, 4, "C again")
+
+
+async def test_a_track_gone_quiet_goes_down_and_comes_back_up(events: Events) -> None:
+    room = MediaRoom(events, clock=SystemClock(), host_addresses=LOOPBACK, media_idle=0.6)
+    a = Client("A", room, audio=True, video=True)
+    b = Client("B", room)
+    try:
+        room.set_publish("A", AV)
+        await a.negotiate()
+        await b.negotiate(room.snapshot().streams_for("B"))
+        await until(lambda: b.frames("A", "video") >= 10, 8, "B decoding A")
+        sender = next(s for s in a.pc.getSenders() if s.track is a.video_track)
+        sender.replaceTrack(None)  # the phone turned its camera off; audio goes on
+        await until(lambda: events.last("media_down", "A") is not None, 3, "media_down")
+        assert events.of("A")[-1] == ("media_down", "video")
+        assert room.snapshot().people["A"].published == {"audio"}
+        assert room.snapshot().streams == (A_AUDIO, A_VIDEO)  # still granted: slot kept
+        sender.replaceTrack(PatternVideo())  # and back on
+        await until(lambda: events.of("A")[-1] == ("media_up", "video"), 3, "media_up")
+        assert room.snapshot().people["A"].published == AV
+    finally:
+        await a.close()
+        await b.close()
+        await room.close()
