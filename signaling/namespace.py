@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 
 def _refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
-    return socketio.exceptions.ConnectionRefusedError({"code": code, "message": message})
+    # The browser sees ``err.message`` and ``err.data = {code, message}`` in connect_error.
+    return socketio.exceptions.ConnectionRefusedError(message, {"code": code, "message": message})
 
 
 class SioOutbox:
@@ -30,6 +31,7 @@ class SioOutbox:
 
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self._sio = sio
+        self._later: set[asyncio.Task[None]] = set()
 
     async def emit(self, event: str, data: Any, *, to: str) -> None:
         await self._sio.emit(event, data, to=to)
@@ -40,8 +42,18 @@ class SioOutbox:
     async def enter(self, sid: str, room: str) -> None:
         await self._sio.enter_room(sid, room)
 
-    async def disconnect(self, sid: str) -> None:
-        await self._sio.disconnect(sid)
+    async def disconnect(self, sid: str, *, after: float = 0.0) -> None:
+        if after <= 0:
+            await self._sio.disconnect(sid)
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(after)
+            await self._sio.disconnect(sid)
+
+        task = asyncio.create_task(later())
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
 
 
 class SessionNamespace(socketio.AsyncNamespace):  # type: ignore[misc]

@@ -52,7 +52,7 @@ class Outbox(Protocol):
         self, room: str, event: str, data: Any, *, skip: str | None = None
     ) -> None: ...
     async def enter(self, sid: str, room: str) -> None: ...
-    async def disconnect(self, sid: str) -> None: ...
+    async def disconnect(self, sid: str, *, after: float = 0.0) -> None: ...
 
 
 class PresenceSink(Protocol):
@@ -361,7 +361,8 @@ class Room:
         for participant in self._people.values():
             participant.sid = None
         for sid in sids:
-            await self.deps.outbox.disconnect(sid)
+            # Later, so the acks and the "ended" event reach the browsers first.
+            await self.deps.outbox.disconnect(sid, after=1.0)
         if self.deps.on_closed is not None:
             asyncio.get_running_loop().call_soon(
                 lambda: asyncio.ensure_future(self._closed())  # after this command returns

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -19,9 +20,14 @@ from signaling.config import Config
 API_KEY = "test-api-key"
 SECRET = "test-token-secret"
 
+_NOW = datetime.now(UTC)
 ONE_TO_ONE: dict[str, Any] = {
-    "programme": "training", "form": "one_to_one", "title": "函数图像答疑",
-    "scheduled_start": "2026-03-02T10:00:00Z", "scheduled_end": "2099-03-02T11:00:00Z",
+    "programme": "training",
+    "form": "one_to_one",
+    "title": "函数图像答疑",
+    # Around now: join links expire 8 days after the scheduled end.
+    "scheduled_start": (_NOW - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    "scheduled_end": (_NOW + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
     "record": False,
     "people": [
         {"id": "t1", "name": "王老师", "role": "instructor", "school": "S1", "district": "通州"},
@@ -55,8 +61,14 @@ class ServerHandle:
     def app(self) -> web.Application:
         return self.runner.app
 
-    async def api(self, method: str, path: str, body: Any = None, key: str | None = API_KEY,
-                  token: str | None = None) -> tuple[int, Any]:
+    async def api(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        key: str | None = API_KEY,
+        token: str | None = None,
+    ) -> tuple[int, Any]:
         headers = {}
         if key is not None:
             headers["Authorization"] = f"Bearer {key}"
@@ -101,7 +113,7 @@ class Peer:
 
         @sio.event  # type: ignore[misc]
         async def connect_error(data: Any) -> None:
-            self.refused = data
+            self.refused = data.get("data") if isinstance(data, dict) else data
             self._changed.set()
 
     async def connect(self, base: str, token: str | None) -> None:
@@ -127,11 +139,22 @@ class Peer:
         return await asyncio.wait_for(_wait(), timeout)
 
 
-async def start_app(data_dir: Path, *, port: int, host: str = "127.0.0.1",
-                    ice_hosts: tuple[str, ...] = ("127.0.0.1",), grace_s: float = 2.0) -> ServerHandle:
+async def start_app(
+    data_dir: Path,
+    *,
+    port: int,
+    host: str = "127.0.0.1",
+    ice_hosts: tuple[str, ...] = ("127.0.0.1",),
+    grace_s: float = 2.0,
+) -> ServerHandle:
     config = Config(
-        host=host, port=port, data_dir=data_dir, api_key=API_KEY, token_secret=SECRET,
-        ice_hosts=ice_hosts, grace_s=grace_s,
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        api_key=API_KEY,
+        token_secret=SECRET,
+        ice_hosts=ice_hosts,
+        grace_s=grace_s,
     )
     runner = web.AppRunner(create_app(config), access_log=None)
     await runner.setup()

@@ -15,7 +15,11 @@ async def test_create_returns_join_urls_for_everyone(server: ServerHandle) -> No
     assert all(u.startswith(server.base + "/join?token=") for u in created["join_urls"].values())
     status, session = await server.api("GET", f"/api/v1/sessions/{created['session_id']}")
     assert status == 200
-    assert (session["state"], session["present"], session["form"]) == ("scheduled", [], "one_to_one")
+    assert (session["state"], session["present"], session["form"]) == (
+        "scheduled",
+        [],
+        "one_to_one",
+    )
 
 
 async def test_missing_or_wrong_key_is_401(server: ServerHandle) -> None:
@@ -25,11 +29,17 @@ async def test_missing_or_wrong_key_is_401(server: ServerHandle) -> None:
 
 
 async def test_bad_body_is_400_naming_the_field_and_stores_nothing(server: ServerHandle) -> None:
-    bad = {**ONE_TO_ONE, "people": [ONE_TO_ONE["people"][0], {"id": "s1", "name": "x", "role": "kid"}]}
+    bad = {
+        **ONE_TO_ONE,
+        "people": [ONE_TO_ONE["people"][0], {"id": "s1", "name": "x", "role": "kid"}],
+    }
     status, body = await server.api("POST", "/api/v1/sessions", bad)
     assert status == 400 and body["error"]["field"] == "people[1].role"
-    async with server.http.post(server.base + "/api/v1/sessions", data=b"{not json",
-                                headers={"Authorization": f"Bearer {API_KEY}"}) as r:
+    async with server.http.post(
+        server.base + "/api/v1/sessions",
+        data=b"{not json",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    ) as r:
         assert r.status == 400
     db = sqlite3.connect(server.data_dir / "opentutor.sqlite")
     assert db.execute("SELECT count(*) FROM sessions").fetchone() == (0,)
@@ -37,8 +47,11 @@ async def test_bad_body_is_400_naming_the_field_and_stores_nothing(server: Serve
 
 
 async def test_unknown_ids_are_404(server: ServerHandle) -> None:
-    for method, path in [("GET", "/api/v1/sessions/s_nope"), ("POST", "/api/v1/sessions/s_nope/end"),
-                         ("GET", "/api/v1/sessions/s_nope/record")]:
+    for method, path in [
+        ("GET", "/api/v1/sessions/s_nope"),
+        ("POST", "/api/v1/sessions/s_nope/end"),
+        ("GET", "/api/v1/sessions/s_nope/record"),
+    ]:
         assert (await server.api(method, path))[0] == 404
 
 
@@ -57,4 +70,6 @@ async def test_end_and_record_of_a_session_nobody_joined(server: ServerHandle) -
 async def test_openapi_document_is_served(server: ServerHandle) -> None:
     status, doc = await server.api("GET", "/api/v1/openapi.json", key=None)
     assert status == 200 and doc["openapi"].startswith("3.")
-    assert {"/sessions", "/sessions/{id}", "/sessions/{id}/end", "/sessions/{id}/record"} <= set(doc["paths"])
+    assert {"/sessions", "/sessions/{id}", "/sessions/{id}/end", "/sessions/{id}/record"} <= set(
+        doc["paths"]
+    )

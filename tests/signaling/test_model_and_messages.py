@@ -13,8 +13,11 @@ from signaling.roles import Grants, caps_for, may_undo
 from signaling.schema import Invalid
 
 BODY: dict[str, Any] = {
-    "programme": "training", "form": "one_to_one", "title": "函数图像答疑",
-    "scheduled_start": "2026-03-02T10:00:00Z", "scheduled_end": "2026-03-02T11:00:00Z",
+    "programme": "training",
+    "form": "one_to_one",
+    "title": "函数图像答疑",
+    "scheduled_start": "2026-03-02T10:00:00Z",
+    "scheduled_end": "2026-03-02T11:00:00Z",
     "record": False,
     "people": [
         {"id": "t1", "name": "王老师", "role": "instructor", "school": "S1", "district": "通州"},
@@ -74,7 +77,12 @@ def test_not_an_object() -> None:
 
 def test_caps_follow_form_role_and_grants() -> None:
     learner = caps_for("lecture", "learner", Grants())
-    assert (learner.publish, learner.draw, learner.grant, learner.end) == (frozenset(), False, False, False)
+    assert (learner.publish, learner.draw, learner.grant, learner.end) == (
+        frozenset(),
+        False,
+        False,
+        False,
+    )
     staged = caps_for("lecture", "learner", Grants(stage=True, pen=True))
     assert staged.publish == {"audio", "video"} and staged.draw
     teacher = caps_for("classroom", "instructor", Grants())
@@ -85,15 +93,25 @@ def test_caps_follow_form_role_and_grants() -> None:
     assert may_undo("instructor", "s1", "t1")
 
 
-STROKE = {"type": "stroke", "id": "k1", "tool": "pen", "color": "#112233", "width": 3,
-          "points": [[0.1, 0.2], [0.3, 0.4]]}
+STROKE = {
+    "type": "stroke",
+    "id": "k1",
+    "tool": "pen",
+    "color": "#112233",
+    "width": 3,
+    "points": [[0.1, 0.2], [0.3, 0.4]],
+}
 
 
 @pytest.mark.parametrize(
     ("event", "payload", "expected"),
     [
         ("hand", {"up": True}, messages.Hand(True)),
-        ("grant", {"person": "s1", "what": "pen", "on": False}, messages.GrantCmd("s1", "pen", False)),
+        (
+            "grant",
+            {"person": "s1", "what": "pen", "on": False},
+            messages.GrantCmd("s1", "pen", False),
+        ),
         ("chat", {"text": "你好"}, messages.Chat("你好", None)),
         ("chat", {"image": "u_abcdefgh12"}, messages.Chat("", "u_abcdefgh12")),
         ("ice", {"candidate": None}, messages.Ice(None, None, None)),

@@ -13,14 +13,27 @@ from tests.support import SECRET, ServerHandle, lecture
 
 def png() -> bytes:
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
     raw = b"\x00\xff\x00\x00"
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
-STROKE = {"type": "stroke", "id": "k1", "tool": "pen", "color": "#d03030", "width": 4,
-          "points": [[0.1, 0.1], [0.5, 0.5]]}
+STROKE = {
+    "type": "stroke",
+    "id": "k1",
+    "tool": "pen",
+    "color": "#d03030",
+    "width": 4,
+    "points": [[0.1, 0.1], [0.5, 0.5]],
+}
 
 
 async def test_refusals_change_nothing(server: ServerHandle) -> None:
@@ -28,8 +41,12 @@ async def test_refusals_change_nothing(server: ServerHandle) -> None:
     header, payload, sig = toks["s1"].split(".")
     expired = tokens.issue(SECRET.encode(), tokens.Grant("s1", session_id, "learner", "x", 0, 1))
     unknown = tokens.issue(SECRET.encode(), tokens.Grant("s1", "s_gone", "learner", "x", 0, 2**40))
-    cases = {None: "no_token", f"{header}.{payload}x.{sig}": "bad_token", expired: "expired",
-             unknown: "unknown_session"}
+    cases = {
+        None: "no_token",
+        f"{header}.{payload}x.{sig}": "bad_token",
+        expired: "expired",
+        unknown: "unknown_session",
+    }
     for token, code in cases.items():
         peer = await server.connect(token)
         assert not peer.sio.connected
@@ -59,15 +76,26 @@ async def test_server_decides_what_a_role_may_do(server: ServerHandle) -> None:
     teacher, learner = await server.connect(toks["t1"]), await server.connect(toks["s1"])
     await learner.wait_for("welcome")
     (welcome,) = learner.named("welcome")
-    assert welcome["caps"] == {"publish": [], "draw": False, "grant": False, "end": False, "report": False}
-    for event, data in [("grant", {"person": "s1", "what": "stage", "on": True}), ("end", {}),
-                        ("board", {"op": STROKE})]:
+    assert welcome["caps"] == {
+        "publish": [],
+        "draw": False,
+        "grant": False,
+        "end": False,
+        "report": False,
+    }
+    for event, data in [
+        ("grant", {"person": "s1", "what": "stage", "on": True}),
+        ("end", {}),
+        ("board", {"op": STROKE}),
+    ]:
         ack = await learner.call(event, data)
         assert ack["ok"] is False and ack["error"]["code"] == "forbidden", (event, ack)
     assert len(learner.named("error")) == 3
     bad = await learner.call("hand", {"up": "please"})
-    assert bad == {"ok": False, "error": {"code": "invalid", "message": "up: must be true or false",
-                                          "field": "up"}}
+    assert bad == {
+        "ok": False,
+        "error": {"code": "invalid", "message": "up: must be true or false", "field": "up"},
+    }
     assert (await learner.call("hand", {"up": True}))["ok"]
     hands = await teacher.wait_for("person")
     assert hands[-1]["hand"] is True
@@ -80,17 +108,24 @@ async def test_server_decides_what_a_role_may_do(server: ServerHandle) -> None:
     assert (await learner.call("board", {"op": STROKE}))["ok"]
 
 
-async def test_chat_with_picture_and_board_reach_everyone_and_late_joiners(server: ServerHandle) -> None:
+async def test_chat_with_picture_and_board_reach_everyone_and_late_joiners(
+    server: ServerHandle,
+) -> None:
     _, toks = await server.create()
     teacher, student = await server.connect(toks["t1"]), await server.connect(toks["s1"])
     await student.wait_for("welcome")
-    async with server.http.post(server.base + "/api/v1/me/uploads", data=png(), headers={
-            "Authorization": f"Bearer {toks['s1']}", "Content-Type": "image/png"}) as r:
+    async with server.http.post(
+        server.base + "/api/v1/me/uploads",
+        data=png(),
+        headers={"Authorization": f"Bearer {toks['s1']}", "Content-Type": "image/png"},
+    ) as r:
         assert r.status == 201
         upload = await r.json()
-    async with server.http.post(server.base + "/api/v1/me/uploads", data=b"GIF89a not a png",
-                                headers={"Authorization": f"Bearer {toks['s1']}",
-                                         "Content-Type": "image/png"}) as r:
+    async with server.http.post(
+        server.base + "/api/v1/me/uploads",
+        data=b"GIF89a not a png",
+        headers={"Authorization": f"Bearer {toks['s1']}", "Content-Type": "image/png"},
+    ) as r:
         assert r.status == 415
     assert (await student.call("chat", {"text": "这道题", "image": upload["id"]}))["ok"]
     (message,) = await teacher.wait_for("chat")
@@ -101,7 +136,9 @@ async def test_chat_with_picture_and_board_reach_everyone_and_late_joiners(serve
         assert r.status == 403  # unsigned
     assert (await teacher.call("board", {"op": STROKE}))["ok"]
     assert (await teacher.call("board", {"op": {**STROKE, "id": "k2"}}))["ok"]
-    assert (await student.call("board", {"op": {"type": "undo", "id": "k1"}}))["error"]["code"] == "forbidden"
+    assert (await student.call("board", {"op": {"type": "undo", "id": "k1"}}))["error"][
+        "code"
+    ] == "forbidden"
     assert (await teacher.call("board", {"op": {"type": "undo", "id": "k1"}}))["ok"]
     ops = await student.wait_for("board", 3)
     assert [o["seq"] for o in ops] == [1, 2, 3] and ops[0]["by"] == "t1"
@@ -112,7 +149,9 @@ async def test_chat_with_picture_and_board_reach_everyone_and_late_joiners(serve
     assert welcome["chat"][-1]["text"] == "这道题" and welcome["resumed"] is True
 
 
-async def test_reconnect_keeps_grants_and_a_second_tab_replaces_the_first(server: ServerHandle) -> None:
+async def test_reconnect_keeps_grants_and_a_second_tab_replaces_the_first(
+    server: ServerHandle,
+) -> None:
     session_id, toks = await server.create(lecture(1))
     teacher, learner = await server.connect(toks["t1"]), await server.connect(toks["s1"])
     await learner.wait_for("welcome")
@@ -135,8 +174,12 @@ async def test_end_session_then_feedback_rules(server: ServerHandle) -> None:
     session_id, toks = await server.create()
     teacher, student = await server.connect(toks["t1"]), await server.connect(toks["s1"])
     await student.wait_for("welcome")
-    early = await server.api("POST", "/api/v1/me/feedback", {"rating": 5, "satisfaction": "satisfied",
-                                                            "text": "好" * 200}, token=toks["s1"])
+    early = await server.api(
+        "POST",
+        "/api/v1/me/feedback",
+        {"rating": 5, "satisfaction": "satisfied", "text": "好" * 200},
+        token=toks["s1"],
+    )
     assert early[0] == 409
     assert (await teacher.call("end"))["ok"]
     (ended,) = await student.wait_for("ended")
@@ -160,7 +203,8 @@ async def test_review_reports_are_stored_in_the_record(server: ServerHandle) -> 
     body = lecture(1)
     body["form"] = "review"
     body["people"] = [{"id": f"r{i}", "name": f"专家{i}", "role": "instructor"} for i in (1, 2)] + [
-        {"id": "p1", "name": "学员教师", "role": "learner"}]
+        {"id": "p1", "name": "学员教师", "role": "learner"}
+    ]
     session_id, toks = await server.create(body)
     report = {"text": "教学设计清晰，建议加强课堂互动。", "attachments": []}
     assert (await server.api("POST", "/api/v1/me/report", report, token=toks["p1"]))[0] == 403

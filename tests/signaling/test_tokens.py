@@ -14,8 +14,14 @@ NOW = 1_800_000_000
 
 
 def grant(**kw: object) -> tokens.Grant:
-    base = dict(person="t1", session="s_a", role="instructor", name="王老师",
-                issued_at=NOW, expires_at=NOW + 3600)
+    base = dict(
+        person="t1",
+        session="s_a",
+        role="instructor",
+        name="王老师",
+        issued_at=NOW,
+        expires_at=NOW + 3600,
+    )
     base.update(kw)
     return tokens.Grant(**base)  # type: ignore[arg-type]
 
@@ -27,8 +33,14 @@ def test_round_trip_keeps_every_claim() -> None:
 
 @pytest.mark.parametrize(
     ("token", "code"),
-    [(None, "no_token"), ("", "no_token"), (42, "bad_token"), ("a.b", "bad_token"),
-     ("x" * 5000, "bad_token"), ("a.b.c", "bad_token")],
+    [
+        (None, "no_token"),
+        ("", "no_token"),
+        (42, "bad_token"),
+        ("a.b", "bad_token"),
+        ("x" * 5000, "bad_token"),
+        ("a.b.c", "bad_token"),
+    ],
 )
 def test_missing_or_malformed(token: object, code: str) -> None:
     with pytest.raises(tokens.TokenError) as err:

@@ -6,8 +6,14 @@ from signaling.whiteboard import Board
 
 
 def stroke(sid: str) -> dict[str, object]:
-    return {"type": "stroke", "id": sid, "tool": "pen", "color": "#000000", "width": 2,
-            "points": [[0.5, 0.5]]}
+    return {
+        "type": "stroke",
+        "id": sid,
+        "tool": "pen",
+        "color": "#000000",
+        "width": 2,
+        "points": [[0.5, 0.5]],
+    }
 
 
 def test_log_is_ordered_and_undo_clear_background_apply() -> None:

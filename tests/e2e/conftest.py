@@ -1,0 +1,109 @@
+"""End-to-end fixtures: a real ``opentutor serve`` process and Debian's Chromium
+driven by Playwright with fake camera and microphone.
+
+Under ``./scripts/test`` as root this runs inside a network namespace created for
+the run (OPENTUTOR_TEST_NETNS): Chromium never offers loopback candidates, so
+media flows over the namespace's own veth addresses, which exist nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, async_playwright
+
+from tests.conftest import free_port
+from tests.support import API_KEY, SECRET
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+@dataclass
+class RunningServer:
+    base: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def opentutor_server(tmp_path: Path) -> Iterator[RunningServer]:
+    port = free_port()
+    data_dir = tmp_path / "data"
+    log = tmp_path / "server.log"
+    args = [
+        sys.executable,
+        "-m",
+        "signaling.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--api-key",
+        API_KEY,
+        "--token-secret",
+        SECRET,
+        "--no-demo",
+    ]
+    if os.environ.get("OPENTUTOR_TEST_NETNS"):
+        args += ["--ice-host", "10.213.0.1"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1):
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail("server did not start:\n" + log.read_text())
+            time.sleep(0.1)
+    yield RunningServer(base, data_dir, process, log)
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(executable).exists():
+        pytest.fail("Debian's chromium is not installed: run ./scripts/test, which installs it")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield browser
+        await browser.close()
