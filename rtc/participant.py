@@ -260,7 +260,6 @@ class Participant:
     def _create_pc(self) -> RTCPeerConnection:
         pc = RTCPeerConnection(rtc_configuration(self._ice_servers))
         self.pc = pc
-        self._next_traffic = 0.0
         pc.on("connectionstatechange", lambda: self._state_changed(pc))
         queue: asyncio.Queue[object] = asyncio.Queue()
         self._ice_queue = queue
@@ -279,7 +278,6 @@ class Participant:
         if state == "connected" and not self.transport_up:
             self.transport_up = True
             self._events.transport(self.person, True)
-            self._next_traffic = 0.0
             self._evidence()  # the DTLS handshake that just finished is evidence too
         elif state in ("failed", "closed"):
             self._spawn(self._close_if_current(pc))
@@ -314,6 +312,7 @@ class Participant:
     # ------------------------------------------------------- traffic evidence
 
     def _evidence(self) -> None:
+        # The limit holds per person, across reconnects: the clock is not reset.
         now = self._clock.monotonic()
         if now >= self._next_traffic and self.transport_up:
             self._next_traffic = now + TRAFFIC_INTERVAL

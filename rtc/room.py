@@ -108,6 +108,8 @@ class MediaRoom:
         unknown = set(kinds) - set(KINDS)
         if unknown:
             raise ValueError(f"unknown media kinds {sorted(unknown)}")
+        if self._closed:
+            return
         participant = self._participant(person)
         participant.allowed = frozenset(kinds)
         for kind in KINDS:
@@ -231,6 +233,8 @@ class MediaRoom:
 
     def _sync(self, offering: str | None = None) -> None:
         """Bring every connected person's slots in line with the streams."""
+        if self._closed:
+            return  # tearing down: nobody needs new maps
         streams = self._streams()
         for person, participant in list(self._people.items()):
             if participant.pc is None:

@@ -295,6 +295,8 @@ async def test_reconnect_by_reset_and_new_offer(
     await b2.negotiate(room.snapshot().streams_for("B"))
     await until(lambda: b2.frames("A", "video") >= 10, 5, "B again")
     assert events.of("B")[-1] == ("transport", True)
+    traffic = events.times("traffic", "B")  # ≤ 1 per second, across the reconnect too
+    assert all(t2 - t1 >= 0.99 for t1, t2 in itertools.pairwise(traffic))
 
     # The publisher reconnects: subscribers keep their slot and resume on a keyframe.
     mid = b2.mid_of("A", "video")
