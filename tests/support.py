@@ -129,14 +129,14 @@ class Peer:
     def named(self, event: str) -> list[Any]:
         return [d for e, d in self.events if e == event]
 
-    async def wait_for(self, event: str, count: int = 1, timeout: float = 10) -> list[Any]:
+    async def wait_for(self, event: str, count: int = 1, within: float = 10) -> list[Any]:
         async def _wait() -> list[Any]:
             while len(self.named(event)) < count:
                 self._changed.clear()
                 await self._changed.wait()
             return self.named(event)
 
-        return await asyncio.wait_for(_wait(), timeout)
+        return await asyncio.wait_for(_wait(), within)
 
 
 async def start_app(

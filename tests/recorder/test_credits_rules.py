@@ -341,6 +341,17 @@ CASES = [
          review({"R1": ("S1", "Tongzhou")}, discussion=[span(MON, "18:00", "18:50")],
                 reports=("R1",), learner_fb=False),
          {"R1.points": "60.00", "L.study_hours": 0, "L.notes": [NO_FB]}),
+    Case("the worked example of docs/credits.md", "docs/credits.md",
+         # together 17:55:00–18:48:40, open from 18:00 → 48 min 40 s → 48; h = 0.8;
+         # 6 × 0.8 + 10 × 0.8 = 12.80; union 17:50:00–18:50:30 = 60 min, together 53 → 7 min
+         one_to_one([span(MON, "17:50:00", "18:50:30")], [span(MON, "17:55:00", "18:48:40")],
+                    fb=feedback(at("2022-03-10", "20:00"), 5, "很有收获" * 57 + "非常好"),
+                    learner="t2"),
+         {"effective_minutes": 48, "t1.points": "12.80", "t1.pay_cny": "128.00",
+          "t1.study_minutes": 48, "t2.study_minutes": 48,
+          "t1.breakdown": {"duration": "4.80", "rating": "8.00"},
+          "t1.notes": ["instructor and learner not both present: 7 min",
+                       "outside open hours: 5 min"]}),
     # --- tutoring classroom and rounding ------------------------------------------------
     Case("classroom: mean rating; 0.625 rounds half-up to 0.63", "issue: round half-up once",
          # ratings 1, 2 → mean 1.5 → rate 6.5; (6 + 6.5) × 3/60 = 0.625 → 0.63 (not 0.62)

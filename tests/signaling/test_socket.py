@@ -51,7 +51,7 @@ async def test_refusals_change_nothing(server: ServerHandle) -> None:
         peer = await server.connect(token)
         assert not peer.sio.connected
         assert peer.refused["code"] == code, (token, peer.refused)
-    status, session = await server.api("GET", f"/api/v1/sessions/{session_id}")
+    _, session = await server.api("GET", f"/api/v1/sessions/{session_id}")
     assert (session["state"], session["present"]) == ("scheduled", [])
 
 
