@@ -27,7 +27,9 @@ export function mountStatus({ pill, banners, toasts, errorView }, client) {
   // Banners: created once, shown when their condition holds.
   const reconnecting = h("div", { class: "banner warn", hidden: true }, icon("wifi"), h("span", { class: "text" }));
   const deniedText = h("div", { class: "text" });
-  const denied = h("div", { class: "banner info", hidden: true }, icon("camOff"), deniedText);
+  let dismissed = null; // the denial the user closed
+  const deniedClose = h("button", { class: "icon-btn small", type: "button", i18nAria: "dialog.close", onclick: () => { dismissed = client.getState().media.denied; show(denied, false); } }, icon("close"));
+  const denied = h("div", { class: "banner info", hidden: true }, icon("camOff"), deniedText, deniedClose);
   const mediaTrouble = h("div", { class: "banner warn", hidden: true }, icon("alert"), h("span", { class: "text", i18n: "banner.media_trouble" }));
   const soundBtn = h(
     "button",
@@ -56,7 +58,7 @@ export function mountStatus({ pill, banners, toasts, errorView }, client) {
     show(reconnecting, s.phase === "reconnecting");
     if (s.phase === "reconnecting") setText(reconnecting.querySelector(".text"), t("banner.reconnecting"));
     const wantsToPublish = (s.caps.publish || []).length > 0;
-    show(denied, s.phase === "live" && !!s.media.denied && wantsToPublish);
+    show(denied, s.phase === "live" && !!s.media.denied && s.media.denied !== dismissed && wantsToPublish);
     if (s.media.denied) setText(deniedText, t(`banner.denied.${s.media.denied}`));
     show(mediaTrouble, s.phase === "live" && (s.media.pc === "failed" || s.media.pc === "disconnected"));
     show(sound, s.media.soundBlocked && s.phase === "live");

@@ -103,9 +103,14 @@ export function mountVideos(stage, client) {
     if (waiting && s.phase === "reconnecting") setText(placeholder.firstChild, t("stage.reconnecting"));
     else if (waiting) {
       const others = s.people.filter((p) => p.present !== false && (!s.me || p.id !== s.me.id));
-      const teacherHere = others.some((p) => p.role === "instructor");
-      const key = role === "learner" ? (teacherHere ? "stage.connecting_video" : "stage.waiting_teacher") : others.length ? "stage.connecting_video" : "stage.waiting_others";
-      setText(placeholder.firstChild, t(key));
+      const teacher = others.find((p) => p.role === "instructor");
+      const expected = role === "learner" ? teacher : others[0];
+      const sending = others.find((p) => p.media && (p.media.audio || p.media.video));
+      let text;
+      if (!expected) text = t(role === "learner" ? "stage.waiting_teacher" : "stage.waiting_others");
+      else if (sending) text = t("stage.connecting_video");
+      else text = t("stage.no_media", { name: expected.name });
+      setText(placeholder.firstChild, text);
     }
 
     // Our own preview.
