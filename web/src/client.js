@@ -333,10 +333,24 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
     syncPublishing();
   });
   on("caps", (data) => {
+    const before = state.caps;
     dispatch({ type: "caps", data });
+    // A learner's camera may switch on because of the teacher: say so.
+    const had = (before.publish || []).length > 0;
+    const has = (state.caps.publish || []).length > 0;
+    if (has !== had) notify("info", has ? "notice.on_stage" : "notice.off_stage");
+    if (!!state.caps.draw !== !!before.draw) notify("info", state.caps.draw ? "notice.pen_on" : "notice.pen_off");
     syncPublishing();
   });
-  for (const type of ["person", "chat", "board", "board_state", "remote"]) on(type, (data) => dispatch({ type, data }));
+  on("person", (data) => {
+    const before = state.people.find((p) => p.id === data.id);
+    dispatch({ type: "person", data });
+    // Tell an instructor who can grant that a hand went up, wherever the list is.
+    if (state.caps.grant && data.hand && data.present !== false && !(before && before.hand)) {
+      notify("info", "notice.hand", { params: { name: data.name } });
+    }
+  });
+  for (const type of ["chat", "board", "board_state", "remote"]) on(type, (data) => dispatch({ type, data }));
   on("local", (data) => dispatch({ type: "local", data }));
   on("pc_state", (s) => dispatch({ type: "pc_state", state: s }));
   on("ended", (data) => {

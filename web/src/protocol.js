@@ -207,9 +207,11 @@ export class Protocol {
       socket.on(ev, (msg) => this.emit(ev, msg));
     }
     socket.on("ended", (msg) => {
+      this.joined = false;
       this.stopLocal();
       this.closePc();
       this.emit("ended", msg || {});
+      setTimeout(() => this.socket && this.socket.disconnect(), 1000);
     });
     socket.on("replaced", () => {
       this.stopLocal();

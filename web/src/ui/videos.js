@@ -88,7 +88,11 @@ export function mountVideos(stage, client) {
       .filter(([id]) => !s.me || id !== s.me.id)
       .map(([id, media]) => {
         const p = byId.get(id) || { id, name: "", role: "learner" };
-        return { id, name: p.name, role: p.role, media, order: p.role === "instructor" ? 0 : 1 };
+        // A track the sender stopped keeps "flowing" here for a while; the server's
+        // observation (person.media) says sooner when the camera went off.
+        const seen = p.media || { audio: true, video: true };
+        const shown = { audio: media.audio && seen.audio !== false, video: media.video && seen.video !== false };
+        return { id, name: p.name, role: p.role, media: shown, order: p.role === "instructor" ? 0 : 1 };
       })
       .sort((a, b) => a.order - b.order);
     syncList(remoteList, items, (x) => x.id, createTile, updateTile);
