@@ -39,7 +39,7 @@ export function mountParticipants(panel, client) {
   }
 
   function tag(cls, key, ico) {
-    return h("span", { class: `tag ${cls}` }, ico ? icon(ico) : null, t(key));
+    return h("span", { class: `tag tag-${cls}` }, ico ? icon(ico) : null, t(key));
   }
 
   function update(li, p) {
