@@ -443,6 +443,9 @@ export class Protocol {
     pc.iceState.sdpTaken = true;
     const ack = await this.request("offer", { sdp });
     if (pc !== this.pc) return; // torn down while we waited
+    // Take the answer's mid map now, in stream order: a `tracks` event that arrives
+    // while the answer is being applied is newer and must win over it.
+    this.tracks = { ...(ack.tracks || {}) };
     await pc.setRemoteDescription({ type: "answer", sdp: ack.sdp });
     const st = pc.iceState;
     if (!st.answered) {
@@ -453,7 +456,7 @@ export class Protocol {
         this.sendIce(pc, { candidate: null });
       }
     }
-    this.setTracks(ack.tracks || {});
+    this.setTracks(this.tracks);
   }
 
   setTracks(map) {
