@@ -92,6 +92,7 @@ from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 
 from .clock import Clock
 from .keyframes import KeyframeRelay
+from .model import FrameTap
 
 log = logging.getLogger(__name__)
 
@@ -371,6 +372,7 @@ class Source:
         self.pli_sent = 0
         self.last_frame: float | None = None
         self._sinks: tuple[ForwardTrack, ...] = ()
+        self.taps: tuple[FrameTap, ...] = ()  # set by the room: recorders and the like
         self._receiver: RTCRtpReceiver | None = None
         self._epoch = 0
         self._base: int | None = None  # pts offset of the current binding
@@ -471,13 +473,15 @@ class Source:
             return
         self._set_up(True)
         pts = self._pts(frame.timestamp, now)
-        sinks = self._sinks
-        if not sinks:
+        sinks, taps = self._sinks, self.taps
+        if not sinks and not taps:
             return
         packet = av.Packet(data)
         packet.pts = pts
         packet.time_base = self._time_base
         packet.is_keyframe = key
+        for tap in taps:
+            tap.frame(self.person, self.kind, codec.name, packet, key)
         waiting = False
         for sink in sinks:
             if sink.push(packet, key):

@@ -37,6 +37,18 @@ class OfferError(ValueError):
     so the signaling layer's "bad input" handling applies."""
 
 
+class FrameTap(Protocol):
+    """Sees every forwarded encoded frame of a room, e.g. the recorder (Galène's
+    habit: the disk writer is just another participant). Called on the event loop
+    for each frame of a granted stream, with the same ``av.Packet`` the subscribers
+    get (pts on the room's timeline, ``time_base`` 1/90000 video, 1/48000 audio):
+    it must not mutate it and must not block; hand the work to a queue/thread."""
+
+    def frame(self, person: str, kind: str, codec: str, packet: Any, keyframe: bool) -> None:
+        """``codec`` is the RTP codec name: ``"VP8"``, ``"opus"`` (or ``"H264"``)."""
+        ...
+
+
 class MediaEvents(Protocol):
     """Implemented by the signaling room. Called on the event loop; must not block.
 

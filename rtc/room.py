@@ -31,6 +31,7 @@ from .forward import Source, check_aiortc
 from .model import (
     KINDS,
     Answer,
+    FrameTap,
     MediaEvents,
     OfferError,
     PersonSnapshot,
@@ -42,6 +43,7 @@ from .participant import Participant
 
 __all__ = [
     "Answer",
+    "FrameTap",
     "MediaEvents",
     "MediaRoom",
     "OfferError",
@@ -74,6 +76,7 @@ class MediaRoom:
         self._media_idle = media_idle
         self._people: dict[str, Participant] = {}
         self._sources: dict[tuple[str, str], Source] = {}
+        self._taps: tuple[FrameTap, ...] = ()
         self._watchdog: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -148,6 +151,21 @@ class MediaRoom:
             source.close()
         self._sources.clear()
 
+    def add_tap(self, tap: FrameTap) -> None:
+        """Give ``tap`` every forwarded frame from now on (a recorder). Video sources
+        are asked for a keyframe so that what it sees starts decodable."""
+        if tap in self._taps:
+            return
+        self._taps = (*self._taps, tap)
+        for source in self._sources.values():
+            source.taps = self._taps
+            source.request_keyframe()
+
+    def remove_tap(self, tap: FrameTap) -> None:
+        self._taps = tuple(t for t in self._taps if t is not tap)
+        for source in self._sources.values():
+            source.taps = self._taps
+
     def snapshot(self) -> RoomSnapshot:
         people = {}
         for person, p in self._people.items():
@@ -185,6 +203,7 @@ class MediaRoom:
         source = self._sources.get((person, kind))
         if source is None:
             source = Source(person, kind, self._clock, self._media_changed)
+            source.taps = self._taps
             self._sources[(person, kind)] = source
         participant = self._people.get(person)
         source.set_forwarding(participant is not None and kind in participant.allowed)
