@@ -67,6 +67,14 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
                 clock=clock,
                 sign_url=lambda path: services_ref[0].sign_url(path),
                 grace_s=config.grace_s,
+                browser_ice=tuple(
+                    {
+                        "urls": server.urls,
+                        "username": server.username,
+                        "credential": server.credential,
+                    }
+                    for server in ice_servers
+                ),
                 on_closed=router.closed,
             )
 

@@ -75,6 +75,8 @@ class RoomDeps:
     clock: Clock
     sign_url: Callable[[str], str]  # "/uploads/u_…" → signed, expiring URL
     grace_s: float = 30.0
+    # ICE servers for browsers ({urls, username, credential}), the same the server uses.
+    browser_ice: tuple[dict[str, Any], ...] = ()
     on_closed: Callable[[str], Awaitable[None]] | None = None
 
 
@@ -185,6 +187,7 @@ class Room:
         self.board = Board.replay(board_log)
         self._people = {p.id: Participant(p, session.spec.form) for p in session.spec.people}
         self._state = session.state
+        self._started_at = session.started_at
         self._queue: asyncio.Queue[_Queued] = asyncio.Queue()
         self._media = deps.media(_MediaEvents(self))
         self._task: asyncio.Task[None] | None = None
@@ -269,7 +272,7 @@ class Room:
         await self.deps.outbox.broadcast(self.id, "person", participant.wire())
 
     def _session_wire(self) -> dict[str, Any]:
-        return {**self.session.wire(), "state": self._state}
+        return {**self.session.wire(), "state": self._state, "started_at": self._started_at}
 
     def _board_wire(self) -> dict[str, Any]:
         return self.board.visible(lambda upload: self.deps.sign_url(f"/uploads/{upload}"))
@@ -294,7 +297,8 @@ class Room:
         self.deps.journal.observe(self.id, participant.id, "signal_up", cmd.sid)
         if self._state == "scheduled":
             self._state = "live"
-            await self.deps.store.mark_started(self.id, now_iso(self.deps.clock))
+            self._started_at = now_iso(self.deps.clock)
+            await self.deps.store.mark_started(self.id, self._started_at)
         return JoinResult(resumed)
 
     async def _welcome(self, cmd: Welcome) -> None:
@@ -310,6 +314,7 @@ class Room:
             "board": self._board_wire(),
             "chat": await self.deps.store.chat(self.id),
             "resumed": participant.generation > 1,
+            "ice_servers": list(self.deps.browser_ice),
         }
         await self.deps.outbox.emit("welcome", welcome, to=cmd.sid)
         await self.deps.outbox.broadcast(self.id, "person", participant.wire(), skip=cmd.sid)
