@@ -48,6 +48,11 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     outbox = SioOutbox(sio)
     ice_servers = parse_ice_servers(list(config.ice_servers))
     ice_hosts = list(config.ice_hosts) or None
+    # Browsers get the same STUN/TURN servers; absent credentials are left out, not null.
+    browser_ice = tuple(
+        {k: v for k, v in vars(server).items() if k in ("urls", "username", "credential") and v}
+        for server in ice_servers
+    )
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         store = Store(config.data_dir / "opentutor.sqlite")
@@ -67,14 +72,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
                 clock=clock,
                 sign_url=lambda path: services_ref[0].sign_url(path),
                 grace_s=config.grace_s,
-                browser_ice=tuple(
-                    {
-                        "urls": server.urls,
-                        "username": server.username,
-                        "credential": server.credential,
-                    }
-                    for server in ice_servers
-                ),
+                browser_ice=browser_ice,
                 on_closed=router.closed,
             )
 
