@@ -4,6 +4,7 @@ read their records. Documented by ``/api/v1/openapi.json`` (signaling/openapi.py
 
 from __future__ import annotations
 
+import aiohttp
 from aiohttp import web
 
 from signaling.http_util import check_api_key, error, invalid, json_body, services
@@ -41,6 +42,8 @@ async def get_session(request: web.Request) -> web.Response:
     session = await svc.store.session(request.match_info["id"])
     if session is None:
         return error(404, "not_found", "no such session")
+    if (elsewhere := await _elsewhere(request, session.id)) is not None:
+        return elsewhere
     room = svc.router.running(session.id)
     body = session.wire()
     body["state"] = room.state if room is not None else session.state
@@ -61,6 +64,8 @@ async def end_session(request: web.Request) -> web.Response:
     session = await svc.store.session(request.match_info["id"])
     if session is None:
         return error(404, "not_found", "no such session")
+    if (elsewhere := await _elsewhere(request, session.id)) is not None:
+        return elsewhere
     room = svc.router.running(session.id)
     if room is not None:
         await room.submit(EndSession(None))
@@ -79,6 +84,28 @@ async def get_record(request: web.Request) -> web.Response:
     if session is None:
         return error(404, "not_found", "no such session")
     return web.json_response(await session_record(svc, session))
+
+
+async def _elsewhere(request: web.Request, session_id: str) -> web.Response | None:
+    """If another node runs this session's room, ask that node and pass its answer on.
+
+    Live state lives with the room. Proxying rather than redirecting keeps the
+    platform's API key on our side: careful HTTP clients drop ``Authorization`` on a
+    redirect to another origin."""
+    url = await services(request).router.owner_url(session_id)
+    if url is None:
+        return None
+    headers = {"Authorization": request.headers.get("Authorization", "")}
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as http,
+        http.request(
+            request.method, url + request.path_qs, headers=headers, data=await request.read()
+        ) as answer,
+    ):
+        return web.Response(
+            status=answer.status, body=await answer.read(), content_type=answer.content_type
+        )
 
 
 def _now(request: web.Request) -> str:

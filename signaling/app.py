@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+import redis.asyncio as aioredis
 import socketio
 from aiohttp import web
 
@@ -22,7 +24,9 @@ from signaling.config import Config
 from signaling.http_util import SERVICES
 from signaling.namespace import SessionNamespace, SioOutbox
 from signaling.room import RoomDeps
+from signaling.router.base import Router
 from signaling.router.local import LocalRouter
+from signaling.router.redis import RedisRouter
 from signaling.services import Services
 from signaling.store import Store
 
@@ -56,29 +60,37 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         store = Store(config.data_dir / "opentutor.sqlite")
-        journal = Journal(config.data_dir / "journal.sqlite", clock=clock)
+        journal = Journal(config.data_dir / "journal.sqlite", clock=clock, node_id=config.node_id)
         await store.open()
         await journal.open()
-        services_ref: list[Services] = []
-
-        def deps_for(router: LocalRouter) -> RoomDeps:
-            return RoomDeps(
-                store=store,
-                journal=journal,
-                outbox=outbox,
-                media=lambda events: MediaRoom(
-                    events, clock=clock, ice_servers=ice_servers, host_addresses=ice_hosts
-                ),
-                clock=clock,
-                sign_url=lambda path: services_ref[0].sign_url(path),
-                grace_s=config.grace_s,
-                browser_ice=browser_ice,
-                on_closed=router.closed,
+        # Rooms reach the router (to say they closed) and the services (to sign URLs)
+        # through these, which exist only once everything is built.
+        late: dict[str, Any] = {}
+        deps = RoomDeps(
+            store=store,
+            journal=journal,
+            outbox=outbox,
+            media=lambda events: MediaRoom(
+                events, clock=clock, ice_servers=ice_servers, host_addresses=ice_hosts
+            ),
+            clock=clock,
+            sign_url=lambda path: late["services"].sign_url(path),
+            grace_s=config.grace_s,
+            browser_ice=browser_ice,
+            on_closed=lambda session_id: late["router"].closed(session_id),
+        )
+        router: Router = LocalRouter(store, deps)
+        if config.redis_url:
+            redis_router = RedisRouter(
+                LocalRouter(store, deps),
+                aioredis.Redis.from_url(config.redis_url),
+                node_id=config.node_id,
+                node_url=config.node_url,
             )
-
-        router = LocalRouter(store, deps_for)
+            await redis_router.start()
+            router = redis_router
         svc = Services(config=config, clock=clock, store=store, journal=journal, router=router)
-        services_ref.append(svc)
+        late.update(services=svc, router=router)
         app[SERVICES] = svc
         sio.register_namespace(SessionNamespace(svc))
         yield

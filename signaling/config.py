@@ -10,7 +10,7 @@ import json
 import os
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
@@ -30,12 +30,20 @@ class Config:
     public_url: str = ""  # base of join links; default: derived from the request
     grace_s: float = 30.0
     calendar: Path | None = None
+    redis_url: str = ""  # several nodes: sessions are placed through this Redis
+    node_id: str = "local"
     demo: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def secret(self) -> bytes:
         return self.token_secret.encode()
+
+    @property
+    def node_url(self) -> str:
+        """Where other nodes send browsers and API calls for rooms running here."""
+        scheme = "https" if self.tls else "http"
+        return self.public_url or f"{scheme}://{self.host}:{self.port}"
 
     @property
     def tls(self) -> bool:
@@ -57,6 +65,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     a("--public-ip", help="address to advertise in ICE candidates (server behind NAT)")
     a("--public-url", help="base URL of join links, e.g. https://tutor.example.org")
     a("--calendar", help="calendar TOML for credits (default: the shipped sample)")
+    a("--redis-url", help="redis://… to run several nodes; sessions are placed through it")
+    a("--node-id", help="this node's name among several (default: host:port)")
 
 
 def _env_list(value: str) -> tuple[str, ...]:
@@ -104,7 +114,11 @@ def from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) ->
         public_ip=pick("public_ip") or "",
         public_url=(pick("public_url") or "").rstrip("/"),
         calendar=Path(calendar) if calendar else None,
+        redis_url=pick("redis_url") or "",
+        node_id=pick("node_id") or "",
     )
+    if not config.node_id:
+        config = replace(config, node_id=f"{config.host}:{config.port}")
     return with_secrets(config)
 
 
@@ -124,12 +138,10 @@ def with_secrets(config: Config) -> Config:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
         path.write_text(json.dumps(kept))
-    return Config(
-        **{
-            **config.__dict__,
-            "api_key": config.api_key or kept["api_key"],
-            "token_secret": config.token_secret or kept["token_secret"],
-        }
+    return replace(
+        config,
+        api_key=config.api_key or kept["api_key"],
+        token_secret=config.token_secret or kept["token_secret"],
     )
 
 

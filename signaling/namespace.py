@@ -15,6 +15,7 @@ import socketio
 
 from signaling import messages, tokens
 from signaling.room import Disconnected, FromClient, Join, RoomError, Welcome
+from signaling.router.base import RoomElsewhere
 from signaling.schema import Invalid
 from signaling.services import Services
 
@@ -73,7 +74,14 @@ class SessionNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             )
         except tokens.TokenError as exc:
             raise _refuse(exc.code, exc.message) from None
-        room = await self._services.router.room(grant.session)
+        try:
+            room = await self._services.router.room(grant.session)
+        except RoomElsewhere as moved:
+            # Media must terminate where the room runs: send the browser there.
+            raise socketio.exceptions.ConnectionRefusedError(
+                "this session runs on another node",
+                {"code": "moved", "message": "this session runs on another node", "url": moved.url},
+            ) from None
         if room is None:
             session = await self._services.store.session(grant.session)
             if session is None:

@@ -63,10 +63,13 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc.wait(timeout=10)
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[ServerHandle]:
-    """The real app (in this process, on a free 127.0.0.1 port), ICE on loopback only."""
-    handle = await start_app(tmp_path / "data", port=free_port())
+@pytest.fixture(params=["local", "redis"])
+async def server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ServerHandle]:
+    """The real app (in this process, on a free 127.0.0.1 port), ICE on loopback only,
+    once with the single-node router and once with the Redis router (LiveKit's habit:
+    the same scenarios against both)."""
+    redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
+    handle = await start_app(tmp_path / "data", port=free_port(), redis_url=redis_url)
     try:
         yield handle
     finally:

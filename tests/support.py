@@ -146,6 +146,8 @@ async def start_app(
     host: str = "127.0.0.1",
     ice_hosts: tuple[str, ...] = ("127.0.0.1",),
     grace_s: float = 2.0,
+    redis_url: str = "",
+    node_id: str = "local",
 ) -> ServerHandle:
     config = Config(
         host=host,
@@ -155,6 +157,8 @@ async def start_app(
         token_secret=SECRET,
         ice_hosts=ice_hosts,
         grace_s=grace_s,
+        redis_url=redis_url,
+        node_id=node_id,
     )
     runner = web.AppRunner(create_app(config), access_log=None)
     await runner.setup()

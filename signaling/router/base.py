@@ -12,10 +12,25 @@ from typing import Protocol
 from signaling.room import Room
 
 
+class RoomElsewhere(Exception):
+    """The session's room runs on another node; ``url`` is that node's base URL
+    (``None`` when the owner is known but not reachable right now)."""
+
+    def __init__(self, session_id: str, url: str | None) -> None:
+        super().__init__(f"session {session_id} runs on {url or 'another node'}")
+        self.session_id = session_id
+        self.url = url
+
+
 class Router(Protocol):
     async def room(self, session_id: str) -> Room | None:
         """The running room for ``session_id``, created on first use; ``None`` if no
-        such session exists or it has ended."""
+        such session exists or it has ended. Raises :class:`RoomElsewhere` when
+        another node owns it."""
+        ...
+
+    async def owner_url(self, session_id: str) -> str | None:
+        """The base URL of the node running ``session_id`` if that is not this node."""
         ...
 
     def running(self, session_id: str) -> Room | None:

@@ -8,21 +8,26 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable
 
 from signaling.room import Room, RoomDeps
 from signaling.store import Store
 
 
 class LocalRouter:
-    def __init__(self, store: Store, deps_for: Callable[[LocalRouter], RoomDeps]) -> None:
+    def __init__(self, store: Store, deps: RoomDeps) -> None:
         self._store = store
         self._rooms: dict[str, Room] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._deps = deps_for(self)
+        self._deps = deps
+
+    async def owner_url(self, session_id: str) -> str | None:
+        return None  # one node: every room is here
 
     def running(self, session_id: str) -> Room | None:
         return self._rooms.get(session_id)
+
+    def running_ids(self) -> list[str]:
+        return list(self._rooms)
 
     async def room(self, session_id: str) -> Room | None:
         room = self._rooms.get(session_id)

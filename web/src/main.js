@@ -35,6 +35,8 @@ if (params.has("preview")) {
   // Phones get lighter capture and bitrate; touch laptops are not phones.
   const phone = matchMedia("(pointer: coarse)").matches && Math.min(screen.width, screen.height) < 820;
   const protocol = new Protocol({ token, ice: params.get("ice") || "hybrid", phone });
+  // Several nodes: the session's room runs on another one; the same link works there.
+  protocol.on("moved", ({ url }) => location.replace(new URL(location.pathname + location.search, url).href));
   const client = createClient({ protocol, prepareImage, loadLang, rememberLang, lang });
   mountApp(root, client);
   window.opentutor = Object.freeze({ state: () => structuredClone(client.getState()) });

@@ -8,6 +8,7 @@
 //   connected {}                    socket up; `welcome` follows
 //   disconnected {reason, willReconnect}
 //   connect_error {code, message, fatal}
+//   moved {url}                     the session runs on another node: go to url + this path
 //   welcome | person | caps | tracks | chat | board | board_state | ended | replaced
 //                                   the server's events, payload as on the wire
 //   server_error {event, code, message}   the server's `error` event
@@ -173,6 +174,12 @@ export class Protocol {
     socket.on("connect", () => this.emit("connected", {}));
     socket.on("connect_error", (err) => {
       const code = err && err.data && err.data.code;
+      if (code === "moved" && err.data.url) {
+        // Several nodes: this session's room runs elsewhere, and media must go there.
+        socket.disconnect();
+        this.emit("moved", { url: err.data.url });
+        return;
+      }
       const fatal = !socket.active || FATAL_CODES.has(code);
       this.emit("connect_error", {
         code: code || "network",
