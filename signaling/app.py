@@ -19,7 +19,7 @@ from recorder.journal import Journal
 from rtc.clock import Clock, SystemClock
 from rtc.ice import parse_ice_servers
 from rtc.room import MediaRoom
-from signaling import api, openapi, participant_api
+from signaling import api, credits_api, openapi, participant_api
 from signaling.config import Config
 from signaling.http_util import SERVICES
 from signaling.namespace import SessionNamespace, SioOutbox
@@ -92,6 +92,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
         svc = Services(config=config, clock=clock, store=store, journal=journal, router=router)
         late.update(services=svc, router=router)
         app[SERVICES] = svc
+        app[credits_api.CALENDAR] = credits_api.load_configured_calendar(config.calendar)
         sio.register_namespace(SessionNamespace(svc))
         yield
         await router.close()
@@ -100,6 +101,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
 
     app.cleanup_ctx.append(resources)
     app.add_routes(api.routes)
+    app.add_routes(credits_api.routes)
     app.add_routes(participant_api.routes)
     app.add_routes(
         [

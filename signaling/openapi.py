@@ -159,6 +159,30 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
+        "/sessions/{id}/credits": {
+            "get": {
+                "summary": "Effective minutes, points, pay and study minutes of a session, "
+                "with the rules that reduced anything in words (final once ended)",
+                "parameters": ID,
+                "responses": {"200": _json({"type": "object"}), **_errors(401, 404)},
+            }
+        },
+        "/people/{id}/statement": {
+            "get": {
+                "summary": "A person's totals over ended sessions, per programme: points and "
+                "pay per term, study hours and credits per year",
+                "parameters": [
+                    *ID,
+                    {
+                        "name": "term",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "responses": {"200": _json({"type": "object"}), **_errors(400, 401)},
+            }
+        },
         "/me": {
             "get": {
                 "summary": "The joining person and session",
