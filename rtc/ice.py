@@ -132,3 +132,29 @@ def restrict_host_addresses(pc: RTCPeerConnection, addresses: Sequence[str] | No
 def host_addresses_of(pc: RTCPeerConnection) -> list[tuple[str, ...] | None]:
     """The restriction installed on each of ``pc``'s ICE connections (for tests)."""
     return [getattr(c, _RESTRICTED, None) for c in ice_connections(pc)]
+
+
+def announce_address(sdp: str, public_ip: str) -> str:
+    """Add, after each host candidate of ``sdp``, the same candidate on ``public_ip``.
+
+    For a server behind 1:1 NAT (a cloud VM): the browser can only reach the public
+    address, and packets sent there arrive on the local socket the host candidate
+    names, so the port is kept. The copy gets its own foundation and a slightly lower
+    priority, so a browser on the same network still prefers the local address.
+    """
+    if not public_ip:
+        return sdp
+    out: list[str] = []
+    for line in sdp.split("\r\n"):
+        out.append(line)
+        if not line.startswith("a=candidate:"):
+            continue
+        fields = line[len("a=candidate:") :].split()
+        # foundation component transport priority address port "typ" type ...
+        if len(fields) < 8 or fields[6] != "typ" or fields[7] != "host" or fields[4] == public_ip:
+            continue
+        fields[0] = f"{fields[0]}p"
+        fields[3] = str(max(1, int(fields[3]) - 1))
+        fields[4] = public_ip
+        out.append("a=candidate:" + " ".join(fields))
+    return "\r\n".join(out)

@@ -28,6 +28,7 @@ from aiortc import RTCIceServer, RTCRtpReceiver
 
 from .clock import Clock
 from .forward import Source, check_aiortc
+from .ice import announce_address
 from .model import (
     KINDS,
     Answer,
@@ -67,6 +68,7 @@ class MediaRoom:
         ice_servers: list[RTCIceServer] | None = None,
         host_addresses: list[str] | None = None,
         media_idle: float = MEDIA_IDLE,
+        public_ip: str = "",
     ) -> None:
         check_aiortc()
         self._events = _SafeEvents(events)
@@ -74,6 +76,7 @@ class MediaRoom:
         self._ice_servers = list(ice_servers or [])
         self._host_addresses = list(host_addresses) if host_addresses else None
         self._media_idle = media_idle
+        self._public_ip = public_ip
         self._people: dict[str, Participant] = {}
         self._sources: dict[tuple[str, str], Source] = {}
         self._taps: tuple[FrameTap, ...] = ()
@@ -92,7 +95,7 @@ class MediaRoom:
         participant.asked = None
         self._sync(offering=person)
         participant.told = participant.mapping()
-        return Answer(sdp=answer, tracks=dict(participant.told))
+        return Answer(sdp=announce_address(answer, self._public_ip), tracks=dict(participant.told))
 
     async def add_ice_candidate(
         self,

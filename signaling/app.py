@@ -71,7 +71,11 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
             journal=journal,
             outbox=outbox,
             media=lambda events: MediaRoom(
-                events, clock=clock, ice_servers=ice_servers, host_addresses=ice_hosts
+                events,
+                clock=clock,
+                ice_servers=ice_servers,
+                host_addresses=ice_hosts,
+                public_ip=config.public_ip,
             ),
             clock=clock,
             sign_url=lambda path: late["services"].sign_url(path),

@@ -33,8 +33,16 @@ def test_stun_and_turn_urls() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["", "http://x", "stun:", "turn:host:3478", "stun:u:p@host", "turn:user@host", "stun:h:99999",
-     "stun:h:port"],
+    [
+        "",
+        "http://x",
+        "stun:",
+        "turn:host:3478",
+        "stun:u:p@host",
+        "turn:user@host",
+        "stun:h:99999",
+        "stun:h:port",
+    ],
 )
 def test_bad_urls_are_refused(url: str) -> None:
     with pytest.raises(ValueError):
@@ -71,3 +79,25 @@ async def test_restriction_takes_literal_addresses() -> None:
     restrict_host_addresses(pc, None)  # None: aioice's own choice, nothing installed
     assert host_addresses_of(pc) == [None]
     await pc.close()
+
+
+def test_public_ip_is_announced_beside_each_host_candidate() -> None:
+    from rtc.ice import announce_address
+
+    sdp = "\r\n".join(
+        [
+            "v=0",
+            "a=candidate:abc 1 udp 2130706431 10.0.0.5 40000 typ host",
+            "a=candidate:def 1 udp 1694498815 198.51.100.7 40000 typ srflx "
+            "raddr 10.0.0.5 rport 40000",
+            "a=end-of-candidates",
+            "",
+        ]
+    )
+    out = announce_address(sdp, "203.0.113.9").split("\r\n")
+    assert out[1:3] == [
+        "a=candidate:abc 1 udp 2130706431 10.0.0.5 40000 typ host",
+        "a=candidate:abcp 1 udp 2130706430 203.0.113.9 40000 typ host",
+    ]
+    assert sum("203.0.113.9" in line for line in out) == 1  # srflx lines are left alone
+    assert announce_address(sdp, "") == sdp
