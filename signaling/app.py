@@ -80,6 +80,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
             clock=clock,
             sign_url=lambda path: late["services"].sign_url(path),
             grace_s=config.grace_s,
+            idle_end_s=config.idle_end_s,
             browser_ice=browser_ice,
             on_closed=lambda session_id: late["router"].closed(session_id),
         )

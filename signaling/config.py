@@ -29,6 +29,7 @@ class Config:
     public_ip: str = ""
     public_url: str = ""  # base of join links; default: derived from the request
     grace_s: float = 30.0
+    idle_end_s: float = 1800.0  # an empty session ends after this (at once past its end)
     calendar: Path | None = None
     redis_url: str = ""  # several nodes: sessions are placed through this Redis
     node_id: str = "local"

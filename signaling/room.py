@@ -75,6 +75,8 @@ class RoomDeps:
     clock: Clock
     sign_url: Callable[[str], str]  # "/uploads/u_…" → signed, expiring URL
     grace_s: float = 30.0
+    # An empty room ends itself: at once when past its scheduled end, else after this.
+    idle_end_s: float = 1800.0
     # ICE servers for browsers ({urls, username, credential}), the same the server uses.
     browser_ice: tuple[dict[str, Any], ...] = ()
     on_closed: Callable[[str], Awaitable[None]] | None = None
@@ -102,6 +104,11 @@ class Disconnected:
 class GraceOver:
     person: str
     generation: int
+
+
+@dataclass(frozen=True)
+class IdleCheck:
+    token: int
 
 
 @dataclass(frozen=True)
@@ -192,11 +199,13 @@ class Room:
         self._media = deps.media(_MediaEvents(self))
         self._task: asyncio.Task[None] | None = None
         self._timers: set[asyncio.Task[None]] = set()
+        self._idle_token = 0  # bumped by every join: a pending idle check then lapses
         self._handlers: dict[type, Callable[[Any], Awaitable[Any]]] = {
             Join: self._join,
             Welcome: self._welcome,
             Disconnected: self._disconnected,
             GraceOver: self._grace_over,
+            IdleCheck: self._idle_check,
             FromClient: self._from_client,
             EndSession: self._end,
             MediaNote: self._media_note,
@@ -287,6 +296,7 @@ class Room:
         participant.sid = cmd.sid
         participant.generation += 1
         participant.joined_once = True
+        self._idle_token += 1
         if old_sid is not None and old_sid != cmd.sid:
             await self.deps.outbox.emit("replaced", {}, to=old_sid)
             await self.deps.outbox.disconnect(old_sid)
@@ -326,19 +336,39 @@ class Room:
         participant.sid = None
         self.deps.journal.observe(self.id, participant.id, "signal_down", cmd.sid)
         await self._announce(participant)
-        generation = participant.generation
-        timer = asyncio.create_task(self._grace_timer(participant.id, generation))
+        self._after(self.deps.grace_s, GraceOver(participant.id, participant.generation))
+
+    def _after(self, delay: float, command: Any) -> None:
+        """Post ``command`` to this room after ``delay`` seconds (cancelled on stop)."""
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            self.post(command)
+
+        timer = asyncio.create_task(later())
         self._timers.add(timer)
         timer.add_done_callback(self._timers.discard)
-
-    async def _grace_timer(self, person: str, generation: int) -> None:
-        await asyncio.sleep(self.deps.grace_s)
-        self.post(GraceOver(person, generation))
 
     async def _grace_over(self, cmd: GraceOver) -> None:
         participant = self._people[cmd.person]
         if participant.generation == cmd.generation and participant.sid is None:
             await self._media.remove(participant.id)
+            self._check_empty()
+
+    def _check_empty(self) -> None:
+        """Teachers close the tab rather than press "end": an empty room past its
+        scheduled end ends now (and learners' feedback opens); before that, it ends
+        after ``idle_end_s`` if nobody comes back."""
+        if self._state == "ended" or any(p.present for p in self._people.values()):
+            return
+        if self.deps.clock.time() >= self.session.spec.scheduled_end.timestamp():
+            self.post(EndSession(None))
+        else:
+            self._after(self.deps.idle_end_s, IdleCheck(self._idle_token))
+
+    async def _idle_check(self, cmd: IdleCheck) -> None:
+        if cmd.token == self._idle_token and not any(p.present for p in self._people.values()):
+            await self._end(EndSession(None))
 
     async def _leave(self, participant: Participant, cmd: m.Leave) -> dict[str, Any]:
         sid = participant.sid
@@ -349,7 +379,8 @@ class Room:
         await self._media.remove(participant.id)
         await self._announce(participant)
         if sid is not None:
-            await self.deps.outbox.disconnect(sid)
+            await self.deps.outbox.disconnect(sid, after=1.0)  # after the ack
+        self._check_empty()
         return {}
 
     async def _end(self, cmd: EndSession) -> dict[str, Any]:

@@ -148,6 +148,7 @@ async def start_app(
     grace_s: float = 2.0,
     redis_url: str = "",
     node_id: str = "local",
+    idle_end_s: float = 1800.0,
 ) -> ServerHandle:
     config = Config(
         host=host,
@@ -159,6 +160,7 @@ async def start_app(
         grace_s=grace_s,
         redis_url=redis_url,
         node_id=node_id,
+        idle_end_s=idle_end_s,
     )
     runner = web.AppRunner(create_app(config), access_log=None)
     await runner.setup()
