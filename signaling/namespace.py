@@ -14,12 +14,18 @@ from typing import Any
 import socketio
 
 from signaling import messages, tokens
+from signaling.ratelimit import TokenBucket
 from signaling.room import Disconnected, FromClient, Join, RoomError, Welcome
 from signaling.router.base import RoomElsewhere
 from signaling.schema import Invalid
 from signaling.services import Services
 
 log = logging.getLogger(__name__)
+
+# Generous for a person (ICE candidates come in bursts, strokes on each pen lift),
+# small for a script.
+EVENTS_PER_S = 20.0
+EVENT_BURST = 60.0
 
 
 def _refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
@@ -64,6 +70,7 @@ class SessionNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         # Which session and person each local connection speaks for. Connection
         # metadata only: who is *in* a session is the room's business.
         self._who: dict[str, tuple[str, str]] = {}
+        self._buckets: dict[str, TokenBucket] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -100,6 +107,7 @@ class SessionNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         who = self._who.pop(sid, None)
+        self._buckets.pop(sid, None)
         if who is None:
             return
         room = self._services.router.running(who[0])
@@ -123,6 +131,9 @@ class SessionNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         who = self._who.get(sid)
         if who is None:
             raise RoomError("not_joined", "this connection is not in a session")
+        bucket = self._buckets.setdefault(sid, TokenBucket(EVENTS_PER_S, EVENT_BURST))
+        if not bucket.allow(self._services.clock.monotonic()):
+            raise RoomError("rate_limited", "too many messages: slow down")
         command = messages.parse(event, payload)
         room = self._services.router.running(who[0])
         if room is None:
