@@ -41,6 +41,10 @@ Choices where the issue is silent (what a district administrator would expect):
   tutoring cap works on rounded points, so its cut is exact to the fen.
 - The 学时 year is the local year of the session's start, as the issue says, also for
   replay minutes watched in a later year.
+- In the statement, ``sessions`` counts every session of that term the person took part
+  in, paid or not; ``years`` is empty for a programme without study hours (tutoring).
+- A review's report hour and report points do not depend on open hours or the term (the
+  issue grants them for a submitted report); only the discussion is clipped.
 """
 
 from __future__ import annotations
@@ -81,9 +85,11 @@ def minutes_of(intervals: IntervalSet) -> int:
 
 def round_half_up(value: Fraction) -> Fraction:
     """Round to 2 decimals, halves away from zero (points are never negative in totals)."""
-    sign = -1 if value < 0 else 1
-    hundredths = (abs(value) * 100 + Fraction(1, 2)).__floor__()
-    return Fraction(sign * hundredths, 100)
+    num, den = value.numerator, value.denominator
+    if den <= 100 and 100 % den == 0:
+        return value  # already whole hundredths (the common case after the first rounding)
+    hundredths = (abs(num) * 200 + den) // (2 * den)  # floor(|x|·100 + 1/2), in integers
+    return Fraction(-hundredths if num < 0 else hundredths, 100)
 
 
 def fmt2(value: Fraction) -> str:
@@ -213,7 +219,9 @@ def _feedback_problem(
     if fb.submitted_at - end > window * 3_600_000_000:
         span = f"{window // 24} days" if window % 24 == 0 else f"{window} hours"
         return f"feedback after {span}"
-    chars = sum(1 for ch in fb.text if not ch.isspace())
+    # Code points that are not whitespace: str.split() splits on exactly the characters
+    # str.isspace() calls whitespace, so the joined pieces are what counts.
+    chars = len("".join(fb.text.split()))
     if chars < policy.feedback_min_chars:
         unit = "character" if chars == 1 else "characters"
         return f"feedback {chars} {unit}, under {policy.feedback_min_chars}"
@@ -270,7 +278,8 @@ def evaluate(record: object, policy: Policy, calendar: Calendar) -> SessionOutco
         _pair(rec, policy, form, sets, people, eff)
 
     for person in people.values():
-        person.points = round_half_up(person.points)
+        if person.points:
+            person.points = round_half_up(person.points)
     return SessionOutcome(
         rec, start, term, year, eff, counted, sets, people, policy.point_value_cny
     )
@@ -423,7 +432,8 @@ def _lecture(
     ineligible = 0
     for learner in rec.learners:
         out = people[learner.id]
-        live = minutes_of(intersect(rec.active.get(learner.id, ()), sets.effective))
+        present = rec.active.get(learner.id, ())
+        live = minutes_of(intersect(present, sets.effective)) if present else 0
         replay = rec.replay.get(learner.id, ())
         replay_min = 0
         if replay:
@@ -575,12 +585,24 @@ class StatementBuilder:
             )
         self._last = key
         self._apply_caps(outcome)
+        study = self.policy.study is not None
         for pid, person in outcome.people.items():
-            totals = self._terms.setdefault(pid, {}).setdefault(outcome.term, _Totals())
-            totals.points += person.points
+            terms = self._terms.get(pid)
+            if terms is None:
+                terms = self._terms[pid] = {}
+            totals = terms.get(outcome.term)
+            if totals is None:
+                totals = terms[outcome.term] = _Totals()
+            if person.points:
+                totals.points += person.points
             totals.sessions += 1
-            if self.policy.study is not None and outcome.year is not None:
-                year = self._years.setdefault(pid, {}).setdefault(outcome.year, _Year())
+            if study and outcome.year is not None:
+                years = self._years.get(pid)
+                if years is None:
+                    years = self._years[pid] = {}
+                year = years.get(outcome.year)
+                if year is None:
+                    year = years[outcome.year] = _Year()
                 year.minutes += person.study_minutes
                 year.hours += person.study_hours
         return outcome

@@ -31,6 +31,8 @@ def normalize(intervals: Iterable[Interval]) -> IntervalSet:
     Raises ``ValueError`` for an interval whose end is before its start, because
     that is a malformed record, not an empty presence.
     """
+    if type(intervals) is tuple and _already_normal(intervals):
+        return intervals  # the common case: a set this module produced
     items = []
     for start, end in intervals:
         if end < start:
@@ -51,6 +53,20 @@ def normalize(intervals: Iterable[Interval]) -> IntervalSet:
             cur_start, cur_end = start, end
     merged.append((cur_start, cur_end))
     return tuple(merged)
+
+
+def _already_normal(intervals: tuple[Interval, ...]) -> bool:
+    previous_end = None
+    for item in intervals:
+        if type(item) is not tuple or len(item) != 2:
+            return False
+        start, end = item
+        if type(start) is not int or type(end) is not int or not start < end:
+            return False
+        if previous_end is not None and start <= previous_end:
+            return False
+        previous_end = end
+    return True
 
 
 def union(*sets: Iterable[Interval]) -> IntervalSet:

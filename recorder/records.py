@@ -85,26 +85,12 @@ class SessionRecord:
     replay: Mapping[str, IntervalSet]
     feedback: Mapping[str, Feedback]
     reports: Mapping[str, int]  # reviewer id → submitted_at µs
-
-    @property
-    def instructors(self) -> tuple[Person, ...]:
-        return tuple(p for p in self.people if p.role == "instructor")
-
-    @property
-    def learners(self) -> tuple[Person, ...]:
-        return tuple(p for p in self.people if p.role == "learner")
-
-    @property
-    def start(self) -> int | None:
-        """Earliest active timestamp of anyone, or ``None`` if nobody was ever active."""
-        starts = [ivs[0][0] for ivs in self.active.values() if ivs]
-        return min(starts) if starts else None
-
-    @property
-    def end(self) -> int | None:
-        """"The session's end (the latest end of any active interval)"."""
-        ends = [ivs[-1][1] for ivs in self.active.values() if ivs]
-        return max(ends) if ends else None
+    # Earliest active timestamp of anyone / "the latest end of any active interval";
+    # None when nobody was ever active.
+    start: int | None
+    end: int | None
+    instructors: tuple[Person, ...]  # in the order of ``people``
+    learners: tuple[Person, ...]
 
 
 def _str(obj: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str:
@@ -229,8 +215,13 @@ def parse_record(obj: object, *, max_reviewers: int = 3) -> SessionRecord:
             raise RecordError(f"reports.{pid}", "must be an object with submitted_at")
         reports[pid] = parse_timestamp(raw.get("submitted_at"), f"reports.{pid}.submitted_at")
 
+    starts = [ivs[0][0] for ivs in active.values() if ivs]
+    ends = [ivs[-1][1] for ivs in active.values() if ivs]
     return SessionRecord(
-        session_id, programme, form, tuple(people.values()), active, replay, feedback, reports
+        session_id, programme, form, tuple(people.values()), active, replay, feedback, reports,
+        min(starts) if starts else None, max(ends) if ends else None,
+        tuple(p for p in people.values() if p.role == "instructor"),
+        tuple(p for p in people.values() if p.role == "learner"),
     )
 
 

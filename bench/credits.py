@@ -1,0 +1,196 @@
+"""Credits benchmark: a statement for a term of synthetic sessions.
+
+    python -m bench.credits                     # 2,000,000 sessions (the programme's scale)
+    python -m bench.credits --sessions 20000    # a quick run
+
+Sessions are generated in start order, in batches, as the decoded JSON records the
+session server hands over (ISO-8601 timestamps), spread over the open hours of the
+sample calendar's 2022-spring term: 75 % one_to_one, 15 % lectures (5–40 learners,
+some watching the replay), 10 % reviews (1–3 reviewers), 14,600 instructors and
+100,000 learners. Each batch is timed twice on the same records:
+
+- *statement*: the real thing, ``StatementBuilder.add`` per record: validation, the
+  effective set, open hours, limits, points, term caps, per-person sums;
+- *baseline*: a trivial per-session loop that only parses every active timestamp and
+  sums the raw seconds, the least any computation over the records must do.
+
+It prints sessions per second for both and their ratio, and the peak resident memory,
+which stays bounded because only one batch of records is alive at a time and the
+statement keeps per-person totals, not sessions. No timing assertions live in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from recorder.calendar import SAMPLE_CALENDAR, Calendar, load_calendar
+from recorder.credits import StatementBuilder
+from recorder.policy import load_policy
+
+TERM = "2022-spring"
+INSTRUCTORS = 14_600
+LEARNERS = 100_000
+DISTRICTS = ("Tongzhou", "Miyun", "Yanqing", "Mentougou", "Huairou", "Pinggu", "Fangshan")
+TEXT = "本次研修收获很大，" * 30  # ≥ 200 characters
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _place(pid: int) -> tuple[str, str]:
+    return f"S{pid % 646}", DISTRICTS[pid % len(DISTRICTS)]
+
+
+def _person(pid: str, number: int, role: str) -> dict[str, str]:
+    school, district = _place(number)
+    return {"id": pid, "role": role, "school": school, "district": district}
+
+
+def open_starts(calendar: Calendar, count: int) -> Iterator[float]:
+    """``count`` start instants spread evenly over the term's open hours, in order
+    (a generator, so two million sessions need no list of starts)."""
+    policy = load_policy("training")
+    term = next(t for t in calendar.terms if t.name == TERM)
+    windows: list[tuple[int, int]] = []
+    day = term.start
+    while day <= term.end:
+        # Keep 95 min free before the window closes so most sessions fit inside.
+        for a, b in calendar.windows_on(policy.open_hours, day):
+            windows.append((a, b - 95 * 60_000_000))
+        day += timedelta(days=1)
+    step = sum(b - a for a, b in windows) / count
+    position, consumed, w = 0.0, 0, 0
+    for _ in range(count):
+        while position >= consumed + (windows[w][1] - windows[w][0]):
+            consumed += windows[w][1] - windows[w][0]
+            w += 1
+        yield (windows[w][0] + position - consumed) / 1_000_000
+        position += step
+
+
+def make_session(n: int, t0: float, rng: random.Random) -> dict[str, Any]:
+    """One synthetic record starting exactly at ``t0`` (the instructor joins first)."""
+    sid = f"b{n:08d}"
+    kind = rng.random()
+    teacher = rng.randrange(INSTRUCTORS)
+    end_fb = t0 + 86_400.0
+    if kind < 0.75:
+        length = rng.uniform(5, 70) * 60
+        learner = rng.randrange(LEARNERS)
+        lid = f"l{learner}"
+        people = [_person(f"t{teacher}", teacher, "instructor"), _person(lid, learner, "learner")]
+        active = {f"t{teacher}": [[_iso(t0), _iso(t0 + length)]],
+                  lid: [[_iso(t0 + rng.uniform(0, 90)), _iso(t0 + length - rng.uniform(0, 60))]]}
+        feedback = {lid: {"submitted_at": _iso(end_fb), "rating": rng.randint(1, 5),
+                          "text": TEXT}} if rng.random() < 0.8 else {}
+        return {"session_id": sid, "programme": "training", "form": "one_to_one",
+                "people": people, "active": active, "feedback": feedback}
+    if kind < 0.90:
+        length = rng.uniform(55, 95) * 60
+        learners = rng.sample(range(LEARNERS), rng.randint(5, 40))
+        people = [_person(f"t{teacher}", teacher, "instructor")]
+        active = {f"t{teacher}": [[_iso(t0), _iso(t0 + length)]]}
+        replay: dict[str, list[list[str]]] = {}
+        feedback = {}
+        for number in learners:
+            lid = f"l{number}"
+            people.append(_person(lid, number, "learner"))
+            if rng.random() < 0.2:
+                replay[lid] = [[_iso(t0 + 86_400), _iso(t0 + 86_400 + rng.uniform(10, 90) * 60)]]
+            else:
+                joined = t0 + rng.uniform(0, 600)
+                active[lid] = [[_iso(joined), _iso(joined + rng.uniform(0.3, 1.0) * length)]]
+            if rng.random() < 0.6:
+                feedback[lid] = {"submitted_at": _iso(end_fb + 86_400), "rating": rng.randint(3, 5),
+                                 "text": TEXT}
+        return {"session_id": sid, "programme": "training", "form": "lecture",
+                "people": people, "active": active, "replay": replay, "feedback": feedback}
+    learner = rng.randrange(LEARNERS)
+    lid = f"l{learner}"
+    reviewers = rng.sample(range(INSTRUCTORS), rng.randint(1, 3))
+    length = rng.uniform(30, 70) * 60
+    people = [_person(lid, learner, "learner")]
+    active = {lid: [[_iso(t0), _iso(t0 + length)]]}
+    reports = {}
+    for number in reviewers:
+        rid = f"t{number}"
+        people.append(_person(rid, number, "instructor"))
+        active[rid] = [[_iso(t0 + rng.uniform(0, 120)), _iso(t0 + length)]]
+        if rng.random() < 0.9:
+            reports[rid] = {"submitted_at": _iso(end_fb)}
+    return {"session_id": sid, "programme": "training", "form": "review", "people": people,
+            "active": active, "reports": reports,
+            "feedback": {lid: {"submitted_at": _iso(end_fb), "rating": 5, "text": TEXT}}}
+
+
+def baseline(batch: list[dict[str, Any]]) -> int:
+    """The trivial loop: parse every active timestamp, sum raw seconds."""
+    seconds = 0.0
+    for record in batch:
+        for intervals in record["active"].values():
+            for start, end in intervals:
+                seconds += (
+                    datetime.fromisoformat(end) - datetime.fromisoformat(start)
+                ).total_seconds()
+    return int(seconds)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.credits", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", type=int, default=2_000_000)
+    parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=3)
+    args = parser.parse_args(argv)
+    if args.sessions < 1 or args.batch < 1:
+        parser.error("--sessions and --batch must be positive")
+
+    calendar = load_calendar(SAMPLE_CALENDAR)
+    policy = load_policy("training")
+    rng = random.Random(args.seed)
+    starts = open_starts(calendar, args.sessions)
+    builder = StatementBuilder(policy, calendar)
+    full_s = base_s = 0.0
+    raw_seconds = 0
+    wall = time.perf_counter()
+    for first in range(0, args.sessions, args.batch):
+        batch = [make_session(n, next(starts), rng)
+                 for n in range(first, min(first + args.batch, args.sessions))]
+        t = time.perf_counter()
+        raw_seconds += baseline(batch)
+        base_s += time.perf_counter() - t
+        t = time.perf_counter()
+        for record in batch:
+            builder.add(record)
+        full_s += time.perf_counter() - t
+        del batch
+    t = time.perf_counter()
+    statement = builder.result()
+    full_s += time.perf_counter() - t
+    wall = time.perf_counter() - wall
+
+    people = statement["people"]
+    pay = sum(float(term["pay_cny"]) for p in people.values() for term in p["terms"].values())
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    n = args.sessions
+    print(f"credits benchmark: {n:,} synthetic training sessions in {TERM}, "
+          f"batches of {args.batch:,}, Python {sys.version.split()[0]}")
+    print(f"statement: {full_s:8.1f} s  {n / full_s:>10,.0f} sessions/s  "
+          f"({len(people):,} people, {pay:,.2f} CNY, {raw_seconds / 3600:,.0f} raw hours)")
+    print(f"baseline:  {base_s:8.1f} s  {n / base_s:>10,.0f} sessions/s  "
+          "(parse timestamps and sum seconds only)")
+    print(f"ratio: the statement costs {full_s / base_s:.1f}× the baseline loop")
+    print(f"peak RSS {peak_mib:,.0f} MiB; wall time with generation {wall:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
