@@ -7,7 +7,13 @@ from __future__ import annotations
 import aiohttp
 from aiohttp import web
 
-from signaling.http_util import check_api_key, error, invalid, json_body, services
+from signaling.http_util import (
+    check_api_key,
+    invalid,
+    json_body,
+    platform_session,
+    services,
+)
 from signaling.model import parse_new_session
 from signaling.records import session_record
 from signaling.room import EndSession
@@ -36,12 +42,10 @@ async def create_session(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/sessions/{id}")
 async def get_session(request: web.Request) -> web.Response:
-    if (denied := check_api_key(request)) is not None:
-        return denied
+    session = await platform_session(request)
+    if isinstance(session, web.Response):
+        return session
     svc = services(request)
-    session = await svc.store.session(request.match_info["id"])
-    if session is None:
-        return error(404, "not_found", "no such session")
     if (elsewhere := await _elsewhere(request, session.id)) is not None:
         return elsewhere
     room = svc.router.running(session.id)
@@ -58,12 +62,10 @@ async def get_session(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/sessions/{id}/end")
 async def end_session(request: web.Request) -> web.Response:
-    if (denied := check_api_key(request)) is not None:
-        return denied
+    session = await platform_session(request)
+    if isinstance(session, web.Response):
+        return session
     svc = services(request)
-    session = await svc.store.session(request.match_info["id"])
-    if session is None:
-        return error(404, "not_found", "no such session")
     if (elsewhere := await _elsewhere(request, session.id)) is not None:
         return elsewhere
     room = svc.router.running(session.id)
@@ -77,12 +79,10 @@ async def end_session(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/sessions/{id}/record")
 async def get_record(request: web.Request) -> web.Response:
-    if (denied := check_api_key(request)) is not None:
-        return denied
+    session = await platform_session(request)
+    if isinstance(session, web.Response):
+        return session
     svc = services(request)
-    session = await svc.store.session(request.match_info["id"])
-    if session is None:
-        return error(404, "not_found", "no such session")
     return web.json_response(await session_record(svc, session))
 
 

@@ -13,7 +13,7 @@ from recorder.calendar import SAMPLE_CALENDAR, Calendar, load_calendar
 from recorder.credits import compute_session, compute_statement
 from recorder.policy import load_policy
 from recorder.records import RecordError
-from signaling.http_util import check_api_key, error, services
+from signaling.http_util import check_api_key, error, platform_session, services
 from signaling.model import ID_PATTERN
 from signaling.records import session_record
 
@@ -33,12 +33,10 @@ def calendar_of(request: web.Request) -> Calendar:
 
 @routes.get("/api/v1/sessions/{id}/credits")
 async def session_credits(request: web.Request) -> web.Response:
-    if (denied := check_api_key(request)) is not None:
-        return denied
+    session = await platform_session(request)
+    if isinstance(session, web.Response):
+        return session
     svc = services(request)
-    session = await svc.store.session(request.match_info["id"])
-    if session is None:
-        return error(404, "not_found", "no such session")
     record = await session_record(svc, session)
     try:
         result = compute_session(record, load_policy(session.spec.programme), calendar_of(request))

@@ -11,6 +11,7 @@ from aiohttp import web
 from signaling import tokens
 from signaling.schema import Invalid
 from signaling.services import Services
+from signaling.store import StoredSession
 
 MAX_JSON_BODY = 1024 * 1024
 SERVICES = web.AppKey("services", Services)
@@ -56,6 +57,27 @@ def check_api_key(request: web.Request) -> web.Response | None:
     if not given or not hmac.compare_digest(given.encode(), expected.encode()):
         return error(401, "unauthorized", "a valid API key is required (Authorization: Bearer …)")
     return None
+
+
+async def platform_session(request: web.Request) -> StoredSession | web.Response:
+    """The session named in the path, for the platform (API key): or the 401/404."""
+    if (denied := check_api_key(request)) is not None:
+        return denied
+    session = await services(request).store.session(request.match_info["id"])
+    return session if session is not None else error(404, "not_found", "no such session")
+
+
+async def participant_session(
+    request: web.Request,
+) -> tuple[tokens.Grant, StoredSession] | web.Response:
+    """The join token's grant and its session: or the 401/404."""
+    grant = participant(request)
+    if isinstance(grant, web.Response):
+        return grant
+    session = await services(request).store.session(grant.session)
+    if session is None:
+        return error(404, "unknown_session", "this session does not exist")
+    return grant, session
 
 
 def participant(request: web.Request) -> tokens.Grant | web.Response:

@@ -12,7 +12,14 @@ from typing import Any
 from aiohttp import web
 
 from signaling import schema, signed_urls
-from signaling.http_util import error, invalid, json_body, participant, services
+from signaling.http_util import (
+    error,
+    invalid,
+    json_body,
+    participant,
+    participant_session,
+    services,
+)
 from signaling.messages import UPLOAD_ID
 from signaling.schema import Invalid
 from signaling.timefmt import iso_at, parse
@@ -41,13 +48,14 @@ def feedback_chars(text: str) -> int:
 
 @routes.get("/api/v1/me")
 async def me(request: web.Request) -> web.Response:
-    grant = participant(request)
-    if isinstance(grant, web.Response):
-        return grant
+    found = await participant_session(request)
+    if isinstance(found, web.Response):
+        return found
+    grant, session = found
+    person = session.spec.person(grant.person)
+    if person is None:
+        return error(404, "unknown_session", "you are not part of this session")
     svc = services(request)
-    session = await svc.store.session(grant.session)
-    if session is None or (person := session.spec.person(grant.person)) is None:
-        return error(404, "unknown_session", "this session does not exist")
     feedback = (await svc.store.submissions("feedback", session.id)).get(person.id)
     return web.json_response(
         {
@@ -120,13 +128,11 @@ async def download(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/api/v1/me/feedback")
 async def feedback(request: web.Request) -> web.Response:
-    grant = participant(request)
-    if isinstance(grant, web.Response):
-        return grant
+    found = await participant_session(request)
+    if isinstance(found, web.Response):
+        return found
+    grant, session = found
     svc = services(request)
-    session = await svc.store.session(grant.session)
-    if session is None:
-        return error(404, "unknown_session", "this session does not exist")
     if grant.role != "learner":
         return error(403, "forbidden", "feedback is given by learners")
     if session.ended_at is None:
@@ -154,13 +160,11 @@ def _parse_feedback(value: Any) -> dict[str, Any]:
 
 @routes.post("/api/v1/me/report")
 async def report(request: web.Request) -> web.Response:
-    grant = participant(request)
-    if isinstance(grant, web.Response):
-        return grant
+    found = await participant_session(request)
+    if isinstance(found, web.Response):
+        return found
+    grant, session = found
     svc = services(request)
-    session = await svc.store.session(grant.session)
-    if session is None:
-        return error(404, "unknown_session", "this session does not exist")
     if session.spec.form != "review" or grant.role != "instructor":
         return error(403, "forbidden", "review reports are written by the reviewers of a review")
     try:
