@@ -169,6 +169,13 @@ class MediaRoom:
         for source in self._sources.values():
             source.taps = self._taps
 
+    def request_keyframe(self, person: str) -> None:
+        """Ask ``person``'s camera for a keyframe (a recorder starting a segment); PLIs
+        are coalesced like a subscriber's."""
+        source = self._sources.get((person, "video"))
+        if source is not None:
+            source.request_keyframe()
+
     def snapshot(self) -> RoomSnapshot:
         people = {}
         for person, p in self._people.items():

@@ -19,10 +19,11 @@ from recorder.journal import Journal
 from rtc.clock import Clock, SystemClock
 from rtc.ice import parse_ice_servers
 from rtc.room import MediaRoom
-from signaling import api, credits_api, openapi, participant_api
+from signaling import api, credits_api, openapi, participant_api, recordings_api
 from signaling.config import Config
 from signaling.http_util import SERVICES
 from signaling.namespace import SessionNamespace, SioOutbox
+from signaling.recordings import Recordings
 from signaling.room import RoomDeps
 from signaling.router.base import Router
 from signaling.router.local import LocalRouter
@@ -63,6 +64,14 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
         journal = Journal(config.data_dir / "journal.sqlite", clock=clock, node_id=config.node_id)
         await store.open()
         await journal.open()
+        recordings = Recordings(
+            data_dir=config.data_dir,
+            secret=config.secret,
+            clock=clock,
+            retention_days=config.recordings_retention_days,
+            segment_s=config.recordings_segment_s,
+        )
+        await recordings.open()  # finishes recordings a killed server left open
         # Rooms reach the router (to say they closed) and the services (to sign URLs)
         # through these, which exist only once everything is built.
         late: dict[str, Any] = {}
@@ -83,6 +92,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
             idle_end_s=config.idle_end_s,
             browser_ice=browser_ice,
             on_closed=lambda session_id: late["router"].closed(session_id),
+            recordings=recordings,
         )
         router: Router = LocalRouter(store, deps)
         if config.redis_url:
@@ -94,13 +104,21 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
             )
             await redis_router.start()
             router = redis_router
-        svc = Services(config=config, clock=clock, store=store, journal=journal, router=router)
+        svc = Services(
+            config=config,
+            clock=clock,
+            store=store,
+            journal=journal,
+            router=router,
+            recordings=recordings,
+        )
         late.update(services=svc, router=router)
         app[SERVICES] = svc
         app[credits_api.CALENDAR] = credits_api.load_configured_calendar(config.calendar)
         sio.register_namespace(SessionNamespace(svc))
         yield
         await router.close()
+        await recordings.close()
         await journal.close()
         await store.close()
 
@@ -108,6 +126,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app.add_routes(api.routes)
     app.add_routes(credits_api.routes)
     app.add_routes(participant_api.routes)
+    app.add_routes(recordings_api.routes)
     app.add_routes(
         [
             web.get("/api/v1/openapi.json", openapi.handler),

@@ -1,5 +1,5 @@
 """The ``opentutor`` command: ``serve`` runs the server; ``credits`` computes pay
-and study hours from session records."""
+and study hours from session records; ``recording`` exports and purges recordings."""
 
 from __future__ import annotations
 
@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
         from recorder.credits_cli import add_parser
 
         add_parser(commands)
+    from signaling import recording_cli
+
+    recording_cli.add_parser(commands)
     return parser
 
 

@@ -33,6 +33,9 @@ class Config:
     calendar: Path | None = None
     redis_url: str = ""  # several nodes: sessions are placed through this Redis
     node_id: str = "local"
+    # Recordings (and exports) older than this many days are deleted; 0 keeps them.
+    recordings_retention_days: float = 90.0
+    recordings_segment_s: float = 10.0  # a SIGKILL loses at most about this much
     demo: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -68,6 +71,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     a("--calendar", help="calendar TOML for credits (default: the shipped sample)")
     a("--redis-url", help="redis://… to run several nodes; sessions are placed through it")
     a("--node-id", help="this node's name among several (default: host:port)")
+    a("--recordings-retention-days", type=float,
+      help="delete recordings this many days after they end (default 90; 0 keeps them)")
+    a("--recordings-segment-seconds", type=float, dest="recordings_segment_s",
+      help="length of recording segment files (default 10)")
 
 
 def _env_list(value: str) -> tuple[str, ...]:
@@ -117,6 +124,8 @@ def from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) ->
         calendar=Path(calendar) if calendar else None,
         redis_url=pick("redis_url") or "",
         node_id=pick("node_id") or "",
+        recordings_retention_days=float(pick("recordings_retention_days") or 90),
+        recordings_segment_s=float(pick("recordings_segment_s") or 10),
     )
     if not config.node_id:
         config = replace(config, node_id=f"{config.host}:{config.port}")

@@ -76,7 +76,12 @@ class Leave:
     pass
 
 
-Command = Offer | Ice | Hand | GrantCmd | Chat | BoardCmd | MediaIntent | End | Leave
+@dataclass(frozen=True)
+class Record:
+    on: bool  # instructors: start (True) or stop (False) the session's recording
+
+
+Command = Offer | Ice | Hand | GrantCmd | Chat | BoardCmd | MediaIntent | End | Leave | Record
 
 
 def _offer(data: dict[str, Any]) -> Offer:
@@ -163,6 +168,7 @@ PARSERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "media": lambda d: MediaIntent(schema.boolean(d, "audio"), schema.boolean(d, "video")),
     "end": lambda d: End(),
     "leave": lambda d: Leave(),
+    "record": lambda d: Record(schema.boolean(d, "on")),
 }
 
 

@@ -23,6 +23,7 @@ from rtc.room import Answer, MediaRoom, StreamInfo
 from signaling import messages as m
 from signaling.participants import Participant
 from signaling.roles import may_undo
+from signaling.room_recording import RecorderSource, RecordingNote, RoomRecording
 from signaling.store import Store, StoredSession
 from signaling.timefmt import iso_at
 from signaling.whiteboard import Board, BoardOp
@@ -80,6 +81,7 @@ class RoomDeps:
     # ICE servers for browsers ({urls, username, credential}), the same the server uses.
     browser_ice: tuple[dict[str, Any], ...] = ()
     on_closed: Callable[[str], Awaitable[None]] | None = None
+    recordings: RecorderSource | None = None  # None: this server does not record
 
 
 # Commands the room owner runs (client commands come wrapped in ``FromClient``).
@@ -200,6 +202,7 @@ class Room:
         self._task: asyncio.Task[None] | None = None
         self._timers: set[asyncio.Task[None]] = set()
         self._idle_token = 0  # bumped by every join: a pending idle check then lapses
+        self._recording = RoomRecording(self.id, deps.recordings, deps.clock)
         self._handlers: dict[type, Callable[[Any], Awaitable[Any]]] = {
             Join: self._join,
             Welcome: self._welcome,
@@ -209,6 +212,7 @@ class Room:
             FromClient: self._from_client,
             EndSession: self._end,
             MediaNote: self._media_note,
+            RecordingNote: self._recording_note,
         }
         self._client_handlers: dict[type, Callable[[Participant, Any], Awaitable[Any]]] = {
             m.Offer: self._offer,
@@ -220,6 +224,7 @@ class Room:
             m.MediaIntent: self._intent,
             m.End: lambda p, c: self._end(EndSession(p.id)),
             m.Leave: self._leave,
+            m.Record: self._record,
         }
 
     # -- running -------------------------------------------------------------------------
@@ -233,6 +238,10 @@ class Room:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        try:
+            await self._recording.stop(self._media)  # server shutdown: close the segments
+        except Exception:
+            log.exception("room %s: stopping the recording failed", self.id)
         await self._media.close()
 
     async def submit(self, command: Any) -> Any:
@@ -309,6 +318,9 @@ class Room:
             self._state = "live"
             self._started_at = now_iso(self.deps.clock)
             await self.deps.store.mark_started(self.id, self._started_at)
+        if self.session.spec.record and not self._recording.started_once:
+            with contextlib.suppress(RoomError):  # reported to instructors; the join goes on
+                await self._start_recording()
         return JoinResult(resumed)
 
     async def _welcome(self, cmd: Welcome) -> None:
@@ -325,6 +337,7 @@ class Room:
             "chat": await self.deps.store.chat(self.id),
             "resumed": participant.generation > 1,
             "ice_servers": list(self.deps.browser_ice),
+            "recording": self._recording.wire(),
         }
         await self.deps.outbox.emit("welcome", welcome, to=cmd.sid)
         await self.deps.outbox.broadcast(self.id, "person", participant.wire(), skip=cmd.sid)
@@ -389,6 +402,7 @@ class Room:
         if self._state == "ended":
             return {}
         self._state = "ended"
+        await self._stop_recording()
         self.deps.journal.end_session(self.id)
         await self.deps.store.mark_ended(self.id, now_iso(self.deps.clock))
         await self.deps.outbox.broadcast(self.id, "ended", {"by": cmd.by, "feedback": True})
@@ -521,3 +535,41 @@ class Room:
     async def _intent(self, participant: Participant, cmd: m.MediaIntent) -> dict[str, Any]:
         participant.intent = {"audio": cmd.audio, "video": cmd.video}
         return {}
+
+    # -- recording ------------------------------------------------------------------------------
+    async def _record(self, participant: Participant, cmd: m.Record) -> dict[str, Any]:
+        if participant.person.role != "instructor":
+            raise RoomError("forbidden", "only an instructor starts or stops the recording")
+        if not self._recording.available:
+            raise RoomError("unavailable", "this server does not record")
+        if cmd.on:
+            await self._start_recording()
+        else:
+            await self._stop_recording()
+        return self._recording.wire()
+
+    async def _start_recording(self) -> None:
+        def failed(code: str, message: str) -> None:  # on the loop, from the writer thread
+            self.post(RecordingNote(code, message))
+
+        try:
+            changed = await self._recording.start(self._media, failed)
+        except Exception as exc:
+            log.exception("room %s: the recording did not start", self.id)
+            await self._recording_note(RecordingNote("start_failed", str(exc)))
+            raise RoomError("recording_failed", "the recording could not start") from exc
+        if changed:  # everyone sees the indicator now (welcome carries it for later joins)
+            await self.deps.outbox.broadcast(self.id, "recording", self._recording.wire())
+
+    async def _stop_recording(self) -> None:
+        if await self._recording.stop(self._media):
+            await self.deps.outbox.broadcast(self.id, "recording", self._recording.wire())
+
+    async def _recording_note(self, note: RecordingNote) -> None:
+        """Loud failure: the instructors' consoles hear of it (the log line and the
+        counter are the recorder's; the lost span is in the recording's index)."""
+        data = {"code": note.code, "message": note.message,
+                "recording": self._recording.recording_id}
+        for p in self._people.values():
+            if p.person.role == "instructor" and p.sid is not None:
+                await self.deps.outbox.emit("recording_error", data, to=p.sid)

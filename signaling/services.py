@@ -15,6 +15,7 @@ from rtc.clock import Clock
 from signaling import signed_urls, tokens
 from signaling.config import Config
 from signaling.model import SessionSpec
+from signaling.recordings import Recordings
 from signaling.router.base import Router
 from signaling.store import Store
 from signaling.timefmt import iso_at
@@ -32,6 +33,7 @@ class Services:
     store: Store
     journal: Journal
     router: Router
+    recordings: Recordings | None = None
 
     def sign_url(self, path: str) -> str:
         expires = int(self.clock.time()) + SIGNED_URL_LIFETIME_S

@@ -149,6 +149,7 @@ async def start_app(
     redis_url: str = "",
     node_id: str = "local",
     idle_end_s: float = 1800.0,
+    recordings_segment_s: float = 10.0,
 ) -> ServerHandle:
     config = Config(
         host=host,
@@ -161,6 +162,7 @@ async def start_app(
         redis_url=redis_url,
         node_id=node_id,
         idle_end_s=idle_end_s,
+        recordings_segment_s=recordings_segment_s,
     )
     runner = web.AppRunner(create_app(config), access_log=None)
     await runner.setup()

@@ -1,0 +1,250 @@
+"""WebM segment files of encoded frames: written, read back and joined, never decoded.
+
+One file holds one track (a person's audio or video) for about ten seconds. Each
+file is complete on its own (header, clusters, cues), so a server killed while
+writing loses only the files still open. Timestamps inside are on the recording's
+clock (seconds since the recording started), so a player or the exporter can put
+any segment of any track at its place without a table of offsets.
+
+PyAV's mux-only streams (``add_mux_stream``) take the packets as they are: no codec
+context is opened, nothing is decoded or encoded. Opus is the exception on the
+writing side only in form: a WebM player needs the ``OpusHead`` in CodecPrivate and
+a mux-only stream has no extradata, so Opus streams are made from a template (a
+demuxed Opus stream, whose codec context is a *closed* decoder context that PyAV
+never opens when muxing) with the ``OpusHead`` set on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fractions
+import functools
+import heapq
+import io
+import os
+import struct
+from collections.abc import Generator, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+
+MS = fractions.Fraction(1, 1000)  # Matroska's timestamp unit
+RATES = {"audio": 48000, "video": 90000}
+# Opus as WebRTC sends it: 48 kHz, signalled as 2 channels, no pre-skip (the
+# stream starts mid-conversation), mapping family 0. RFC 7845 §5.1.
+OPUS_HEAD = b"OpusHead" + struct.pack("<BBHIhB", 1, 2, 0, 48000, 0, 0)
+CODEC_NAMES = {"vp8": "vp8", "opus": "opus", "h264": "h264"}
+
+
+def vp8_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a VP8 keyframe header (RFC 6386 §9.1), else ``None``."""
+    if len(data) < 10 or data[0] & 0x01 or data[3:6] != b"\x9d\x01\x2a":
+        return None
+    width, height = struct.unpack("<HH", data[6:10])
+    return width & 0x3FFF, height & 0x3FFF
+
+
+@functools.cache
+def _opus_template() -> tuple[Any, Any]:
+    """A demuxed Opus stream to copy stream parameters from (kept with its container)."""
+    buf = io.BytesIO()
+    out = av.open(buf, "w", format="webm")
+    stream = out.add_mux_stream("opus", rate=48000)
+    packet = av.Packet(b"\xf8\xff\xfe")  # one silent 20-ms Opus frame
+    packet.pts = packet.dts = 0
+    packet.time_base = fractions.Fraction(1, 48000)
+    packet.stream = stream
+    out.mux(packet)
+    out.close()
+    container = av.open(io.BytesIO(buf.getvalue()))
+    return container, container.streams.audio[0]
+
+
+def add_track(out: Any, kind: str, codec: str, size: tuple[int, int] | None) -> Any:
+    """A stream in ``out`` that takes ``codec`` packets without any codec running."""
+    name = CODEC_NAMES[codec.lower()]
+    if name == "opus":
+        stream = out.add_stream_from_template(_opus_template()[1])
+        stream.codec_context.extradata = OPUS_HEAD
+        stream.codec_context.sample_rate = 48000
+        stream.codec_context.layout = "stereo"
+    elif kind == "video":
+        width, height = size or (640, 480)
+        stream = out.add_mux_stream(name, width=width, height=height)
+    else:
+        stream = out.add_mux_stream(name, rate=RATES[kind])
+    stream.time_base = MS
+    return stream
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    start_s: float
+    end_s: float
+    frames: int
+    bytes: int
+
+
+class SegmentWriter:
+    """One open segment file of one track. Not thread-safe: one writer thread owns it."""
+
+    def __init__(self, path: Path, kind: str, codec: str, first: bytes) -> None:
+        self.path = path
+        self.kind = kind
+        self._rate = RATES[kind]
+        self._tb = fractions.Fraction(1, self._rate)
+        self._step = 0.02 if kind == "audio" else 1 / 30
+        size = vp8_size(first) if kind == "video" and codec.lower() == "vp8" else None
+        self._partial = path.with_suffix(".part")
+        self._out = av.open(str(self._partial), "w", format="webm")
+        self._stream = add_track(self._out, kind, codec, size)
+        self.start_s: float | None = None
+        self.last_s: float | None = None
+        self._last_pts = -1
+        self.frames = 0
+
+    def write(self, data: bytes, t: float, keyframe: bool) -> bool:
+        """Add one frame at ``t`` seconds; ``False`` (dropped) if it is not after the last."""
+        pts = round(t * self._rate)
+        if pts <= self._last_pts or t < 0:
+            return False
+        packet = av.Packet(data)
+        packet.pts = packet.dts = pts
+        packet.time_base = self._tb
+        packet.is_keyframe = keyframe
+        packet.stream = self._stream
+        self._out.mux(packet)
+        if self.start_s is None:
+            self.start_s = t
+        if self.last_s is not None:
+            self._step = min(max(t - self.last_s, 0.005), 0.1)
+        self.last_s = t
+        self._last_pts = pts
+        self.frames += 1
+        return True
+
+    def close(self) -> SegmentInfo | None:
+        """Finish the file (cues, duration), make it durable, then give it its name:
+        a file under its final name is always complete."""
+        self._out.close()
+        if self.frames == 0 or self.start_s is None or self.last_s is None:
+            self._partial.unlink(missing_ok=True)
+            return None
+        fd = os.open(self._partial, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(self._partial, self.path)
+        return SegmentInfo(self.start_s, self.last_s + self._step, self.frames,
+                           self.path.stat().st_size)
+
+    def abandon(self) -> None:
+        with contextlib.suppress(Exception):  # the file is being thrown away anyway
+            self._out.close()
+        self._partial.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One encoded frame read back from a segment: time in seconds on the recording clock."""
+
+    t: float
+    data: bytes
+    keyframe: bool
+
+
+def read_frames(path: Path) -> Generator[Frame, None, None]:
+    """The frames of one segment file, in order. A truncated file yields what it holds."""
+    with av.open(str(path)) as container:
+        stream = container.streams[0]
+        tb = stream.time_base or MS
+        try:
+            for packet in container.demux(stream):
+                if packet.pts is None or packet.size == 0:
+                    continue
+                yield Frame(float(packet.pts * tb), bytes(packet), bool(packet.is_keyframe))
+        except av.error.FFmpegError:
+            return  # cut off: keep what came before
+
+
+def salvage(partial: Path, final: Path, kind: str, codec: str) -> SegmentInfo | None:
+    """Rewrite the readable start of a segment cut off by a crash as a complete file."""
+    frames = read_frames(partial)
+    writer: SegmentWriter | None = None
+    try:
+        for frame in frames:
+            if writer is None:
+                if kind == "video" and not frame.keyframe:
+                    continue
+                writer = SegmentWriter(final, kind, codec, frame.data)
+            writer.write(frame.data, frame.t, frame.keyframe)
+    except (av.error.FFmpegError, OSError):
+        if writer is not None:
+            writer.abandon()
+        return None
+    return writer.close() if writer is not None else None
+
+
+@dataclass(frozen=True)
+class TrackFiles:
+    """A track's segment files, in time order, for joining or exporting."""
+
+    track: str
+    kind: str
+    codec: str
+    files: tuple[Path, ...]
+
+
+def track_frames(files: Iterable[Path]) -> Iterator[Frame]:
+    for path in files:
+        yield from read_frames(path)
+
+
+def _numbered(i: int, frames: Iterator[Frame]) -> Iterator[tuple[float, int, Frame]]:
+    for frame in frames:
+        yield frame.t, i, frame
+
+
+def _first(path: Path) -> Frame | None:
+    frames = read_frames(path)
+    try:
+        return next(frames, None)
+    finally:
+        frames.close()  # closes the file
+
+
+def join(tracks: list[TrackFiles], out_path: Path) -> int:
+    """Remux every track's segments into one Matroska/WebM file (all tracks, one clock,
+    interleaved by time). Returns the file's size. Nothing is decoded."""
+    partial = out_path.with_suffix(".part")
+    out = av.open(str(partial), "w", format="webm")
+    try:
+        streams = []
+        for track in tracks:
+            first = _first(track.files[0]) if track.files else None
+            size = vp8_size(first.data) if first is not None and track.kind == "video" else None
+            streams.append((add_track(out, track.kind, track.codec, size), RATES[track.kind]))
+        merged = heapq.merge(
+            *(_numbered(i, track_frames(track.files)) for i, track in enumerate(tracks)),
+            key=lambda item: (item[0], item[1]),
+        )
+        last = [-1] * len(tracks)
+        for _, i, frame in merged:
+            stream, rate = streams[i]
+            pts = round(frame.t * rate)
+            if pts <= last[i]:
+                continue
+            last[i] = pts
+            packet = av.Packet(frame.data)
+            packet.pts = packet.dts = pts
+            packet.time_base = fractions.Fraction(1, rate)
+            packet.is_keyframe = frame.keyframe
+            packet.stream = stream
+            out.mux(packet)
+    finally:
+        out.close()
+    os.replace(partial, out_path)
+    return out_path.stat().st_size
