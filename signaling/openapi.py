@@ -6,6 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
+from signaling.openapi_recordings import RECORD_FIELDS, RECORDING_PATHS, RECORDING_SCHEMAS
+
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
 
@@ -70,6 +72,7 @@ RECORD = {
         "people": {"type": "array", "items": PERSON},
         "active": INTERVALS,
         "replay": INTERVALS,
+        **RECORD_FIELDS,
         "feedback": {"type": "object"},
         "reports": {"type": "object"},
     },
@@ -102,10 +105,12 @@ DOCUMENT: dict[str, Any] = {
             },
             "NewSession": NEW_SESSION,
             "Record": RECORD,
+            **RECORDING_SCHEMAS,
         },
     },
     "security": [{"apiKey": []}],
     "paths": {
+        **RECORDING_PATHS,
         "/sessions": {
             "post": {
                 "summary": "Create a session; one join URL per person",

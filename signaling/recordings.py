@@ -259,11 +259,14 @@ def manifest(
         if op.get("type") == "background" and op.get("image"):
             op["url"] = sign_upload(f"/uploads/{op['image']}")
         ops.append({"t": at(entry.ts), "seq": entry.seq, "by": entry.by, "op": op})
-    messages = [
-        {**message, "t": at(message["ts"])}
-        for message in chat
-        if parse(message["ts"]).timestamp() <= end_wall
-    ]
+    messages = []
+    for message in chat:
+        if parse(message["ts"]).timestamp() > end_wall:
+            continue
+        item = {**message, "t": at(message["ts"])}
+        if item.get("image"):  # the stored link expires in days; a replay may come later
+            item["image"] = sign_upload(urlsplit(str(item["image"])).path)
+        messages.append(item)
     who = presenter(rec, spec)
     return {
         "id": rec.id,

@@ -220,6 +220,12 @@ async def test_recorded_session_listed_signed_replayed_exported_purged(
         frames = sum(1 for _ in container.decode(video=0))
     assert abs(frames / 15 - item["duration_s"]) < 1.0
 
+    # Every recording endpoint is described for the platform.
+    _, doc = await server.api("GET", "/api/v1/openapi.json", key=None)
+    for documented in ("/sessions/{id}/recordings", "/sessions/{id}/exports", "/exports/{job}",
+                       "/exports/{job}/download", "/me/recordings", "/metrics/recording"):
+        assert documented in doc["paths"]
+
     # Retention: the purge command deletes it and says so.
     status, metrics = await server.api("GET", "/api/v1/metrics/recording")
     assert status == 200 and metrics["segments"] >= 2 and "errors" in metrics

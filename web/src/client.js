@@ -33,6 +33,7 @@
 //   report: {submitted_at: null | iso | "earlier", sending: bool, uploading: int, error: null | {code, message},
 //            attachments: [{id, url}]},
 //   notices: [{id, level: "info" | "error", key, params?, code?, message?}],
+//   recording: {on: bool, since: null | iso},   // the server is recording now (badge)
 // }
 
 import {
@@ -78,6 +79,7 @@ export function initialState({ lang = "zh-CN" } = {}) {
     feedback: { open: null, submitted: false, submitted_at: null, sending: false, error: null },
     report: { submitted_at: null, sending: false, uploading: 0, error: null, attachments: [] },
     notices: [],
+    recording: { on: false, since: null },
   };
 }
 
@@ -106,7 +108,12 @@ function ended(state) {
     ...withMedia(state, { local: { audio: false, video: false, screen: false }, remote: {}, pc: "closed" }),
     phase: "ended",
     session: state.session ? { ...state.session, state: "ended" } : state.session,
+    recording: { on: false, since: null },
   };
+}
+
+function recordingOf(data) {
+  return { on: !!(data && data.on), since: (data && data.since) || null };
 }
 
 /** The one place state changes. Pure: (state, event) → state. */
@@ -153,6 +160,7 @@ export function reduce(state, ev) {
         people: m.people || [],
         board: applyBoardState(state.board, m.board),
         chat: { ...state.chat, items: mergeChat([], m.chat || []) },
+        recording: recordingOf(m.recording),
       };
       if (m.session && m.session.state === "ended") next = ended(next);
       return next;
@@ -165,6 +173,10 @@ export function reduce(state, ev) {
       if (state.me && p.id === state.me.id) next.me = { ...state.me, ...p };
       return next;
     }
+
+    case "recording":
+      if (FINAL.has(state.phase)) return state;
+      return { ...state, recording: recordingOf(ev.data) };
 
     case "caps":
       return { ...state, caps: { ...NO_CAPS, ...ev.data } };
@@ -359,6 +371,13 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
     protocol.me().then((d) => dispatch({ type: "me", data: d }), () => {});
   });
   on("replaced", () => dispatch({ type: "replaced" }));
+  on("recording", (data) => {
+    const was = state.recording.on;
+    dispatch({ type: "recording", data });
+    // Everyone is told, not only shown a badge: participants include minors.
+    if (state.recording.on !== was) notify("info", state.recording.on ? "recording.started" : "recording.stopped");
+  });
+  on("recording_error", (d) => notify("error", "recording.error", { params: { message: (d && (d.message || d.code)) || "" } }));
   on("disconnected", (d) => dispatch({ type: "disconnected", ...d }));
   on("connect_error", (d) => dispatch({ type: "connect_error", ...d }));
   on("server_error", (d) => notify("error", "error.action", { code: d.code, message: d.message }));
@@ -491,6 +510,10 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
 
     clearBackground() {
       return protocol.board({ type: "background", image: null }).catch(fail);
+    },
+
+    toggleRecording() {
+      return protocol.record(!state.recording.on).catch(fail);
     },
 
     endSession() {

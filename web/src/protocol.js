@@ -10,6 +10,7 @@
 //   connect_error {code, message, fatal}
 //   moved {url}                     the session runs on another node: go to url + this path
 //   welcome | person | caps | tracks | chat | board | board_state | ended | replaced
+//   | recording | recording_error
 //                                   the server's events, payload as on the wire
 //   server_error {event, code, message}   the server's `error` event
 //   remote {[personId]: {audio, video}}   which remote media is flowing now
@@ -210,7 +211,7 @@ export class Protocol {
       this.negotiate();
     });
     socket.on("tracks", (map) => this.setTracks(map));
-    for (const ev of ["person", "caps", "chat", "board", "board_state"]) {
+    for (const ev of ["person", "caps", "chat", "board", "board_state", "recording", "recording_error"]) {
       socket.on(ev, (msg) => this.emit(ev, msg));
     }
     socket.on("ended", (msg) => {
@@ -282,6 +283,10 @@ export class Protocol {
 
   end() {
     return this.request("end", {});
+  }
+
+  record(on) {
+    return this.request("record", { on: !!on });
   }
 
   announceMedia() {

@@ -27,14 +27,23 @@ export function mountApp(root, client) {
   );
   const endBtn = h("button", { class: "btn danger small", type: "button", "data-testid": "end-button", hidden: true }, icon("power"), h("span", { class: "label", i18n: "controls.end" }));
   const statusSlot = h("div", { class: "status-slot" });
+  // Recording: a badge everyone sees while the server records, the instructor's switch.
+  const recBadge = h("span", { class: "rec-badge", role: "status", "data-testid": "recording-badge", hidden: true }, h("span", { class: "rec-dot", "aria-hidden": "true" }), h("span", { class: "rec-label", i18n: "recording.badge" }));
+  const recLabel = h("span", { class: "label" });
+  const recBtn = h("button", { class: "btn ghost small", type: "button", "data-testid": "record-button", hidden: true, onclick: () => actions.toggleRecording() }, icon("rec"), recLabel);
   const header = h(
     "header",
     { class: "topbar" },
     h("div", { class: "brand" }, h("span", { class: "logo", "aria-hidden": "true" }, "学"), h("div", { class: "titles" }, title, subtitle)),
-    h("div", { class: "topbar-actions" }, statusSlot, langBtn, endBtn),
+    h("div", { class: "topbar-actions" }, statusSlot, recBadge, recBtn, langBtn, endBtn),
   );
 
   const banners = h("div", { class: "banners", role: "status", "aria-live": "polite" });
+  // Said before anyone is seen or heard when the session is created to be recorded.
+  let recNoticeClosed = false;
+  const recNotice = h("div", { class: "banner info", "data-testid": "recording-notice", hidden: true }, icon("rec"), h("span", { class: "text", i18n: "recording.notice" }),
+    h("button", { class: "icon-btn small", type: "button", i18nAria: "dialog.close", onclick: () => { recNoticeClosed = true; show(recNotice, false); } }, icon("close")));
+  banners.append(recNotice);
   const stage = h("section", { class: "stage", "aria-label": "video" });
   const controls = h("nav", { class: "controls" });
   const boardArea = h("section", { class: "board-area" });
@@ -124,6 +133,12 @@ export function mountApp(root, client) {
     setText(subtitle, bits.join(" · "));
     document.title = session.title ? `${session.title} · ${t("app.name")}` : t("app.name");
     show(endBtn, !!s.caps.end && s.phase !== "ended" && s.phase !== "error");
+    const inRoom = s.phase === "connecting" || s.phase === "live" || s.phase === "reconnecting";
+    show(recBadge, inRoom && s.recording.on);
+    show(recBtn, !!s.caps.end && s.phase === "live");
+    setText(recLabel, t(s.recording.on ? "recording.stop" : "recording.start"));
+    recBtn.setAttribute("aria-pressed", String(s.recording.on));
+    show(recNotice, inRoom && !!(s.session && s.session.record) && !recNoticeClosed);
 
     const hasReport = !!s.caps.report;
     show(tabButtons.report, hasReport);

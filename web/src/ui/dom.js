@@ -115,6 +115,10 @@ const ICONS = {
   close: "M6 6l12 12 M18 6L6 18",
   stage: "M12 3.5a3.5 3.5 0 1 0 0 7 3.5 3.5 0 0 0 0-7z M5 20.5a7 7 0 0 1 14 0 M3 14l2 1.5 M21 14l-2 1.5",
   leave: "M14 4.5h5v15h-5 M10 8l-4 4 4 4 M6 12h9",
+  rec: "M12 16.5a4.5 4.5 0 1 0 0-9 4.5 4.5 0 0 0 0 9z M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z",
+  play: "M7.5 5v14l11-7z",
+  pause: "M8 5.5v13 M16 5.5v13",
+  download: "M12 4v11 M7 10.5l5 5 5-5 M4.5 19.5h15",
 };
 
 export function icon(name, cls = "icon") {
