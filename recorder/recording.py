@@ -305,21 +305,22 @@ class Recorder:
                 self._write_failed(item, failed, exc)
                 return
             open_[item.track] = current
-            since = failed.pop(item.track, None)
-            if since is not None:
-                self._gap(Gap(item.track, since, item.t, "write_failed"))
         try:
             current.writer.write(item.data, item.t, item.key)
-            current.last_write = time.monotonic()
-            STATS["frames_written"] += 1
         except Exception as exc:
             current.writer.abandon()
             del open_[item.track]
             self._write_failed(item, failed, exc)
+            return
+        current.last_write = time.monotonic()
+        STATS["frames_written"] += 1
+        since = failed.pop(item.track, None)
+        if since is not None:  # writing works again: the span in between is lost
+            self._gap(Gap(item.track, since, item.t, "write_failed"))
 
     def _write_failed(self, item: _Frame, failed: dict[str, float], exc: Exception) -> None:
         self._lossy = True
-        if item.track not in failed:
+        if item.track not in failed:  # once per failing spell, not per frame
             failed[item.track] = item.t
             self._report("write_failed", f"track {item.track}: {exc}")
         if item.track.startswith("v"):

@@ -185,7 +185,8 @@ async def test_join_page_tells_and_badge_follows_the_switch(
     browser: Browser, tmp_path: Path, artifacts: Path
 ) -> None:
     """The join page says a session is recorded; the badge shows within a second of
-    the instructor starting the recording, and goes when it stops."""
+    the instructor starting the recording, and goes when it stops; after the end the
+    learner's page links to the replay."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with running(tmp_path / "data", port, tmp_path / "server.log"):
@@ -216,6 +217,15 @@ async def test_join_page_tells_and_badge_follows_the_switch(
             assert (await teacher.peer.call("record", {"on": False}))["ok"]
             await page.wait_for_selector('[data-testid="recording-badge"]', state="hidden",
                                          timeout=1000)
+            # After the end, the learner's page offers the replay (a link signed for them).
+            assert (await teacher.peer.call("end"))["ok"]
+            link = await page.wait_for_selector('[data-testid="replay-link"]', timeout=15_000)
+            assert link is not None
+            href = await link.get_attribute("href")
+            assert href is not None and href.startswith("/replay?r=r_")
+            response = await page.goto(base + href)
+            assert response is not None and response.status == 200
+            await wait_state(page, "s.duration > 0")
         finally:
             await teacher.close()
             await phone.close()

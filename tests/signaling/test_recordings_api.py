@@ -235,3 +235,50 @@ async def test_recorded_session_listed_signed_replayed_exported_purged(
     assert code == 0
     assert not (server.data_dir / "recordings" / item["id"]).exists()
     assert await listed() == []
+
+
+async def test_a_failing_recording_is_loud(
+    server: ServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fails for a while: the instructor's console hears of it, the counter
+    moves, and the record says which span was not recorded."""
+    from recorder import recording as recording_mod
+    from recorder import segments
+
+    write = segments.SegmentWriter.write
+    broken = {"on": False}
+
+    def failing(self: segments.SegmentWriter, data: bytes, t: float, keyframe: bool) -> bool:
+        if broken["on"]:
+            raise OSError(28, "No space left on device")
+        return write(self, data, t, keyframe)
+
+    monkeypatch.setattr(segments.SegmentWriter, "write", failing)
+    errors_before = recording_mod.STATS["errors"]
+    body = copy.deepcopy(ONE_TO_ONE)
+    body["record"] = True
+    session_id, toks = await server.create(body)
+    t_peer, teacher, loop = await join_with_media(server, toks["t1"], "t1")
+    s_peer = await server.connect(toks["s1"])
+    try:
+        await asyncio.sleep(2.0)
+        broken["on"] = True
+        error = (await t_peer.wait_for("recording_error", within=5))[0]
+        assert error["code"] == "write_failed" and "No space" in error["message"]
+        assert error["recording"]
+        await asyncio.sleep(1.5)
+        broken["on"] = False
+        await asyncio.sleep(2.5)
+    finally:
+        loop.cancel()
+        await server.api("POST", f"/api/v1/sessions/{session_id}/end")
+        await teacher.close()
+    assert s_peer.named("recording_error") == [], "learners are not told of server trouble"
+    assert recording_mod.STATS["errors"] > errors_before
+    _, record = await server.api("GET", f"/api/v1/sessions/{session_id}/record")
+    (summary,) = record["recordings"]
+    assert summary["complete"] is False
+    lost = summary["unrecorded"]
+    assert lost and {u["reason"] for u in lost} == {"write_failed"}
+    for span in lost:
+        assert 1.0 <= span["end_s"] - span["start_s"] <= 4.0

@@ -34,6 +34,7 @@
 //            attachments: [{id, url}]},
 //   notices: [{id, level: "info" | "error", key, params?, code?, message?}],
 //   recording: {on: bool, since: null | iso},   // the server is recording now (badge)
+//   replays: [{id, replay_url, duration_s, complete}],   // after the end: my replay links
 // }
 
 import {
@@ -80,6 +81,7 @@ export function initialState({ lang = "zh-CN" } = {}) {
     report: { submitted_at: null, sending: false, uploading: 0, error: null, attachments: [] },
     notices: [],
     recording: { on: false, since: null },
+    replays: [],
   };
 }
 
@@ -173,6 +175,9 @@ export function reduce(state, ev) {
       if (state.me && p.id === state.me.id) next.me = { ...state.me, ...p };
       return next;
     }
+
+    case "replays":
+      return { ...state, replays: ev.items || [] };
 
     case "recording":
       if (FINAL.has(state.phase)) return state;
@@ -369,6 +374,7 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
     dispatch({ type: "ended", data });
     lastAllowed = null;
     protocol.me().then((d) => dispatch({ type: "me", data: d }), () => {});
+    loadReplays();
   });
   on("replaced", () => dispatch({ type: "replaced" }));
   on("recording", (data) => {
@@ -382,6 +388,20 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
   on("connect_error", (d) => dispatch({ type: "connect_error", ...d }));
   on("server_error", (d) => notify("error", "error.action", { code: d.code, message: d.message }));
   on("screen_ended", () => notify("info", "notice.screen_stopped"));
+
+  /** My replay links (signed for me, fetched fresh). A recording is listed a moment
+   * after the end, once its files are closed: ask again a few times. */
+  async function loadReplays(attempt = 0) {
+    let items = [];
+    try {
+      const d = await protocol.recordings();
+      items = (d && d.recordings) || [];
+    } catch {
+      return; // no links: the page works without them
+    }
+    dispatch({ type: "replays", items });
+    if (!items.length && attempt < 3) setTimeout(() => loadReplays(attempt + 1), 3000);
+  }
 
   function mediaUrl(ref) {
     return uploaded.get(ref) || protocol.mediaUrl(ref);
@@ -404,7 +424,10 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
         return;
       }
       protocol.me().then(
-        (data) => dispatch({ type: "me", data }),
+        (data) => {
+          dispatch({ type: "me", data });
+          if (data && data.session && data.session.state === "ended") loadReplays();
+        },
         (err) => {
           if (err.status === 401 || err.status === 403 || err.status === 404) {
             const code = ["expired", "ended", "unknown_session"].includes(err.code) ? err.code : "bad_token";

@@ -137,6 +137,11 @@ export class Protocol {
     return this.http("GET", "/api/v1/me");
   }
 
+  /** The session's recordings, with replay links signed for me. */
+  recordings() {
+    return this.http("GET", "/api/v1/me/recordings");
+  }
+
   /** Upload a picture (Blob). Answers {id, url}. */
   upload(blob) {
     return this.http("POST", "/api/v1/me/uploads", blob, blob.type || "image/jpeg");

@@ -140,7 +140,9 @@ export function mountEnded(view, client) {
   const closed = h("p", { class: "muted", hidden: true, i18n: "feedback.closed" });
   const fb = feedbackForm(client);
   const reportSlot = h("div", { class: "report-slot" });
-  const card = h("div", { class: "card ended-card" }, h("div", { class: "card-icon calm" }, icon("check")), title, body, thanks, closed, fb.el, reportSlot);
+  // Replay links of a recorded session (signed for this person; they open the replay page).
+  const replays = h("div", { class: "replay-links", hidden: true, "data-testid": "replay-links" });
+  const card = h("div", { class: "card ended-card" }, h("div", { class: "card-icon calm" }, icon("check")), title, body, replays, thanks, closed, fb.el, reportSlot);
   view.append(card);
 
   return (s, prev) => {
@@ -161,6 +163,15 @@ export function mountEnded(view, client) {
     }
     show(closed, learner && !fbState.submitted && fbState.open === false);
     if (!prev || prev.lang !== s.lang) fb.refresh();
+
+    if (!prev || prev.replays !== s.replays || prev.lang !== s.lang) {
+      replays.textContent = "";
+      for (const r of s.replays) {
+        const minutes = Math.max(1, Math.round((r.duration_s || 0) / 60));
+        replays.append(h("a", { class: "btn primary", href: r.replay_url, target: "_blank", rel: "noopener", "data-testid": "replay-link" }, icon("play"), h("span", { class: "label", text: t("replay.watch", { minutes }) })));
+      }
+    }
+    show(replays, s.replays.length > 0);
 
     show(reportSlot, reviewer);
     if (reviewer) {
