@@ -74,12 +74,15 @@ import asyncio
 import fractions
 import logging
 import random
-from collections import deque
+import socket
+import struct
+import time
 from collections.abc import Callable
 from typing import Any
 
 import aiortc
 import av
+import pylibsrtp
 from aioice import Connection
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs.base import Encoder
@@ -89,10 +92,13 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
+from aiortc.rtp import RTCP_RTPFB_NACK, RtcpRtpfbPacket, RtpPacket
 
+from . import reencode
 from .clock import Clock
 from .keyframes import KeyframeRelay
 from .model import FrameTap
+from .reencode import REENCODE
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +106,13 @@ AIORTC_VERSION = "1.16.0"
 CLOCK_RATES = {"audio": 48000, "video": 90000}
 TIME_BASES = {k: fractions.Fraction(1, r) for k, r in CLOCK_RATES.items()}
 FRAME_STEP = {"audio": 960, "video": 3000}  # one frame, in clock-rate units
-QUEUE_FRAMES = {"audio": 16, "video": 10}  # per subscriber slot
+CACHE_PACKETS = 1024  # per source, for NACKs: ~8 s of this lecture's video, a power of 2
+NTP_EPOCH = 2208988800  # seconds from 1900 to 1970
+RECEIVE_BUFFER = 4 * 1024 * 1024  # per ICE socket, asked of the kernel (see below)
 FORWARD_MIME = {"audio": "audio/opus", "video": "video/VP8"}
 
 _HOOKED = "_opentutor_hooked"
+_MEDIA, _RTX = 1, 2
 
 
 def check_aiortc() -> None:
@@ -146,6 +155,26 @@ def is_keyframe(codec_name: str, data: bytes) -> bool:
         chunks = data.split(b"\x00\x00\x01")[1:]
         return any(chunk and chunk[0] & 0x1F in (5, 7) for chunk in chunks)
     return True  # audio frames stand alone
+
+
+def vp8_frame_start(payload: bytes) -> tuple[bool, bool]:
+    """(first packet of a frame, that frame is a keyframe) from one VP8 RTP payload: the
+    payload descriptor's S bit with partition 0, then the frame tag's P bit (RFC 7741
+    4.2 and 4.3; RFC 6386 9.1). Runs once per publisher packet."""
+    b0 = payload[0]
+    if not b0 & 0x10 or b0 & 0x07:
+        return False, False
+    pos = 1
+    if b0 & 0x80:  # X: an extension byte says which optional fields follow
+        x = payload[1]
+        pos = 2
+        if x & 0x80:  # I: picture ID, 7 or 15 bits
+            pos += 2 if payload[pos] & 0x80 else 1
+        if x & 0x40:  # L: TL0PICIDX
+            pos += 1
+        if x & 0x30:  # T or K: TID/Y/KEYIDX
+            pos += 1
+    return True, len(payload) > pos and not payload[pos] & 0x01
 
 
 def restrict_codecs(transceiver: RTCRtpTransceiver, mime: str) -> RTCRtpCodecParameters | None:
@@ -219,6 +248,22 @@ def hook_keyframe_requests(sender: RTCRtpSender, callback: Callable[[], None]) -
     sender._send_keyframe = callback  # type: ignore[method-assign]
 
 
+def hook_nacks(sender: RTCRtpSender, callback: Callable[[list[int]], None]) -> None:
+    """Call ``callback(lost sequence numbers)`` for the subscriber's NACKs to this sender
+    instead of aiortc's ``_retransmit`` (its history is empty: packets bypass it). Every
+    other RTCP packet (receiver reports, PLI/FIR, REMB) goes to aiortc as before."""
+    original = getattr(sender, "_opentutor_rtcp", None) or sender._handle_rtcp_packet
+    sender._opentutor_rtcp = original  # type: ignore[attr-defined]
+
+    async def handle(packet: Any) -> None:
+        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            callback(list(packet.lost))
+        else:
+            await original(packet)
+
+    sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
+
+
 # ------------------------------------------------------------------------ receivers
 
 
@@ -265,6 +310,23 @@ def tap_receiver(
         receiver._RTCRtpReceiver__jitter_buffer._prefetch = 0  # type: ignore[attr-defined]
 
 
+def hook_rtp(receiver: RTCRtpReceiver, on_rtp: Callable[[RtpPacket], None]) -> None:
+    """Call ``on_rtp`` with every RTP packet that reaches ``receiver`` (SRTP removed,
+    header parsed, by ``RTCDtlsTransport._handle_rtp_data``), before aiortc's own
+    ``_handle_rtp_packet`` (statistics for receiver reports, NACKs to the publisher,
+    RTX unwrapping, jitter buffer, whole frames into the tapped decoder queue) runs on
+    it. Calling again replaces the callback."""
+    if not hasattr(receiver, "_opentutor_on_rtp"):
+        original = receiver._handle_rtp_packet
+
+        async def handle(packet: RtpPacket, arrival_time_ms: int) -> None:
+            receiver._opentutor_on_rtp(packet)  # type: ignore[attr-defined]
+            await original(packet, arrival_time_ms=arrival_time_ms)
+
+        receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
+    receiver._opentutor_on_rtp = on_rtp  # type: ignore[attr-defined]
+
+
 def media_ssrc(receiver: RTCRtpReceiver) -> int | None:
     """The publisher's media SSRC (not its RTX SSRC) most recently seen."""
     rtx: dict[int, int] = getattr(receiver, "_RTCRtpReceiver__rtx_ssrc", {})
@@ -302,6 +364,19 @@ def ice_connections(pc: RTCPeerConnection) -> list[Connection]:
         connection = dtls.transport.iceGatherer._connection
         seen.setdefault(id(connection), connection)
     return list(seen.values())
+
+
+def raise_receive_buffers(pc: RTCPeerConnection, size: int = RECEIVE_BUFFER) -> None:
+    """Ask the kernel for ``size`` bytes of receive buffer on each of ``pc``'s ICE
+    sockets (it grants up to ``net.core.rmem_max``). asyncio reads one datagram per
+    socket per loop turn, and one publisher packet costs N sends before the loop turns
+    again; a keyframe at N = 200 is ~100 ms of work, while the default 208 KiB holds
+    ~1 s of this lecture's publisher at best, less with several publishers or bursts."""
+    for connection in ice_connections(pc):
+        for protocol in getattr(connection, "_protocols", []):
+            sock = protocol.transport.get_extra_info("socket")
+            if sock is not None and sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) < size:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
 
 
 def observe_traffic(
@@ -369,6 +444,7 @@ class Source:
         self.frames_in = 0
         self.bytes_in = 0
         self.keyframes_in = 0
+        self.packets_in = 0
         self.pli_sent = 0
         self.last_frame: float | None = None
         self._sinks: tuple[ForwardTrack, ...] = ()
@@ -379,6 +455,12 @@ class Source:
         self._last_pts: int | None = None
         self._time_base = TIME_BASES[kind]
         self._relay = KeyframeRelay(clock, self._send_pli)
+        self._video = kind == "video"
+        # The last CACHE_PACKETS packets, by sequence number mod CACHE_PACKETS, for NACKs:
+        # (seq, timestamp, marker, payload); payloads are the parsed packets' own bytes.
+        self._cache: list[tuple[int, int, int, bytes] | None] = [None] * CACHE_PACKETS
+        self._payload_types: dict[int, int] = {}  # pt → _MEDIA or _RTX, from the receiver
+        self.feed: reencode.Feed | None = None  # reencode mode only
 
     # -- wiring
 
@@ -403,12 +485,18 @@ class Source:
         epoch = self._epoch
         self._receiver = receiver
         self._base = None
-        tap_receiver(
-            receiver,
-            lambda codec, frame: self._on_frame(epoch, codec, frame),
-            lambda: self._on_end(epoch),
-            self.kind,
-        )
+        self._payload_types = {}
+        self._cache = [None] * CACHE_PACKETS  # a new binding numbers its packets anew
+        if REENCODE:  # benchmark baseline: aiortc decodes; the slots' senders re-encode
+            self.feed = reencode.Feed(receiver.track)
+        else:
+            tap_receiver(
+                receiver,
+                lambda codec, frame: self._on_frame(epoch, codec, frame),
+                lambda: self._on_end(epoch),
+                self.kind,
+            )
+            hook_rtp(receiver, lambda packet: self._on_rtp(epoch, packet))
         for sink in self._sinks:
             sink.restart()
 
@@ -473,21 +561,69 @@ class Source:
             return
         self._set_up(True)
         pts = self._pts(frame.timestamp, now)
-        sinks, taps = self._sinks, self.taps
-        if not sinks and not taps:
-            return
+        taps = self.taps
+        if not taps:
+            return  # subscribers got this frame's packets already (_on_rtp)
         packet = av.Packet(data)
         packet.pts = pts
         packet.time_base = self._time_base
         packet.is_keyframe = key
         for tap in taps:
             tap.frame(self.person, self.kind, codec.name, packet, key)
+
+    def _on_rtp(self, epoch: int, packet: RtpPacket) -> None:
+        """One publisher packet to every subscriber slot (the hot path)."""
+        if epoch != self._epoch or not self.forwarding:
+            return
+        payload: bytes = packet.payload
+        seq: int = packet.sequence_number
+        what = self._payload_types.get(packet.payload_type)
+        if what is None:
+            what = self._learn_payload_type(packet.payload_type)
+        if what == _RTX:  # a retransmission the publisher sent us: forward the original
+            if len(payload) <= 2:
+                return  # padding only (bandwidth probing)
+            seq = (payload[0] << 8) | payload[1]
+            payload = payload[2:]
+        elif what != _MEDIA or not payload:
+            return
+        self.packets_in += 1
+        ts: int = packet.timestamp
+        marker: int = packet.marker
+        if self._video:
+            start, key = vp8_frame_start(payload)
+            keystart = start and key
+        else:
+            start = keystart = True
+        self._cache[seq & (CACHE_PACKETS - 1)] = (seq, ts, marker, payload)
+        sinks = self._sinks
+        if not sinks:
+            return
+        now = time.time()
         waiting = False
         for sink in sinks:
-            if sink.push(packet, key):
+            if sink.forward(seq, ts, marker, payload, keystart, now):
                 waiting = True
-        if waiting and not key:
-            self._relay.request()
+        if waiting and start and not keystart:
+            self._relay.request()  # coalesced: at most one PLI per 500 ms
+
+    def _learn_payload_type(self, pt: int) -> int:
+        codecs: dict[int, RTCRtpCodecParameters] = getattr(
+            self._receiver, "_RTCRtpReceiver__codecs", {}
+        )
+        codec = codecs.get(pt)
+        what = 0
+        if codec is not None:
+            what = _RTX if codec.mimeType.lower().endswith("/rtx") else _MEDIA
+            self._payload_types[pt] = what
+        return what
+
+    def cached(self, seq: int) -> tuple[int, int, bytes] | None:
+        """(timestamp, marker, payload) of the publisher's packet ``seq``, if still held."""
+        entry = self._cache[seq & (CACHE_PACKETS - 1)]
+        if entry is None or entry[0] != seq:
+            return None
+        return entry[1], entry[2], entry[3]
 
     def _pts(self, mapped: int, now: float) -> int:
         """Timestamps on one timeline per room, so that a subscriber slot that moves to a
@@ -511,24 +647,119 @@ class Source:
         return sent
 
 
-class ForwardTrack(MediaStreamTrack):
-    """The track of one subscriber slot (one server-side RTCRtpSender), for its whole
-    life. It yields the source's ``av.Packet`` objects unchanged; :meth:`attach` moves it
-    to another source without the sender noticing."""
+class RtpOut:
+    """Where one slot's packets go: the subscriber's SSRCs and payload types, the header
+    extension bytes aiortc would write (the mid), SRTP ``protect`` and the ICE socket.
+    Built from the slot's RTCRtpSender once its transport is up (:meth:`from_sender`)."""
 
-    def __init__(self, kind: str, capacity: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        ssrc: int,
+        pt: int,
+        rtx_ssrc: int,
+        rtx_pt: int | None,
+        extension: bytes,
+        protect: Callable[[bytes], bytes],
+        transport: Any,
+        addr: Any,
+    ) -> None:
+        self.ssrc, self.pt, self.rtx_ssrc, self.rtx_pt = ssrc, pt, rtx_ssrc, rtx_pt
+        self.b0 = 0x90 if extension else 0x80  # V=2, X when there is an extension
+        self.pt_marker = (pt, pt | 0x80)
+        self.extension = extension
+        self.pack = struct.Struct(f"!BBHII{len(extension)}s").pack
+        self.protect = protect
+        # The socket itself, not asyncio's transport: its sendto() would queue without
+        # bound in user space once the kernel's buffer is full; ours raises and drops.
+        sock = getattr(transport.get_extra_info("socket"), "_sock", None)
+        self.sendto: Callable[[bytes, Any], Any] = (
+            sock.sendto if sock is not None else transport.sendto
+        )
+        self.addr = addr
+        self.rtx_seq = random.randint(0, 0x7FFF)
+
+    @classmethod
+    def from_sender(
+        cls, sender: RTCRtpSender, codecs: list[RTCRtpCodecParameters]
+    ) -> RtpOut | None:
+        dtls = sender.transport
+        srtp = dtls._tx_srtp
+        pair = dtls.transport._connection._nominated.get(1)
+        if srtp is None or pair is None or not codecs:
+            return None
+        codec = codecs[0]
+        rtx = next(
+            (
+                c for c in codecs
+                if c.mimeType.lower().endswith("/rtx")
+                and c.parameters.get("apt") == codec.payloadType
+            ),
+            None,
+        )
+        template = RtpPacket(payload_type=int(codec.payloadType or 0))
+        template.extensions.mid = sender._RTCRtpSender__mid  # type: ignore[attr-defined]
+        raw = template.serialize(sender._RTCRtpSender__rtp_header_extensions_map)  # type: ignore[attr-defined]
+        return cls(
+            ssrc=sender._ssrc,
+            pt=int(codec.payloadType or 0),
+            rtx_ssrc=sender._rtx_ssrc,
+            rtx_pt=None if rtx is None else int(rtx.payloadType or 0),
+            extension=raw[12:],
+            protect=srtp.protect,
+            transport=pair.protocol.transport,
+            addr=pair.remote_addr,
+        )
+
+
+class ForwardTrack(MediaStreamTrack):
+    """One subscriber slot (one server-side RTCRtpSender), for its whole life.
+
+    Forward mode: :meth:`forward` rewrites each publisher packet's SSRC, payload type,
+    sequence number and timestamp for this subscriber and sends it (SRTP, then the
+    ICE socket) at once, from :meth:`Source._on_rtp`. The sender's own RTP loop only
+    calls :meth:`recv` once, which tells us the transport is up, and then waits there
+    until the slot ends. :meth:`attach` moves the slot to another source without the
+    subscriber noticing: sequence numbers and timestamps stay continuous and it resumes
+    at the next keyframe. ``reencode`` mode (benchmark only): :meth:`recv` hands the
+    sender decoded frames from the source's relay, and it encodes them.
+    """
+
+    def __init__(self, kind: str) -> None:
         super().__init__()
         self.kind = kind
-        self._capacity = capacity or QUEUE_FRAMES[kind]
-        self._queue: deque[av.Packet[Any]] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-        self._waiting_keyframe = kind == "video"
         self.source: Source | None = None
+        self.out: RtpOut | None = None
         self.frames_sent = 0
+        self.packets_sent = 0
+        self.octets_sent = 0
         self.frames_dropped = 0
-        # Until the sender first asks for a frame (its transport is up), frames would
-        # only go stale here: drop them quietly and ask for a keyframe then.
+        self.nacks_answered = 0
+        self.nacks_missed = 0
+        self._sender: RTCRtpSender | None = None
+        self._codecs: list[RTCRtpCodecParameters] = []
+        self._waiting_keyframe = True
+        self._seq_off = 0
+        self._ts_off = 0
+        self._first_in = 0  # first publisher sequence number since the last restart
+        self._last_out = 0  # highest sequence number sent (once _last_ts is set)
+        self._video = kind == "video"
+        self._last_ts: int | None = None  # timestamp and time.time() of the last packet,
+        self._last_time = 0.0  # for the sender reports
+        self._rate = CLOCK_RATES[kind]
+        self._step = FRAME_STEP[kind]
+        self._waiter: asyncio.Future[None] | None = None
+        self._proxy: MediaStreamTrack | None = None  # reencode mode only
+        # Until the sender first asks for a frame (its transport is up), packets would
+        # only go nowhere: skip them quietly and ask for a keyframe then.
         self._started = False
+
+    def use_sender(self, sender: RTCRtpSender, codecs: list[RTCRtpCodecParameters]) -> None:
+        """The RTCRtpSender this slot sends as (its SSRC, transport, mid) and the
+        negotiated codecs (the first one, and its RTX)."""
+        self._sender = sender
+        self._codecs = list(codecs)
+        hook_nacks(sender, self.answer_nack)
 
     def attach(self, source: Source | None) -> None:
         if source is self.source:
@@ -545,14 +776,14 @@ class ForwardTrack(MediaStreamTrack):
         if self.source is not None:
             self.source.remove_sink(self)
             self.source = None
-        self.frames_dropped += len(self._queue)
-        self._queue.clear()
+        self._proxy = None
 
     def restart(self) -> None:
         """Upstream changed: nothing decodes until the next keyframe."""
-        self.frames_dropped += len(self._queue)
-        self._queue.clear()
-        self._waiting_keyframe = self.kind == "video"
+        self._waiting_keyframe = True
+        if REENCODE:
+            feed = None if self.source is None else self.source.feed
+            self._proxy = None if feed is None else feed.subscribe()
 
     def request_keyframe(self) -> None:
         if self.source is not None:
@@ -560,53 +791,136 @@ class ForwardTrack(MediaStreamTrack):
 
     @property
     def queued(self) -> int:
-        return len(self._queue)
+        """Nothing waits in user space: the kernel's socket buffer is the only queue."""
+        return 0
 
-    def push(self, packet: av.Packet[Any], keyframe: bool) -> bool:
-        """Queue one frame; never blocks. Returns whether this slot still waits for a
-        keyframe (the source then asks the publisher for one)."""
-        if not self._started:
+    # -- the forward path (hot: once per publisher packet per subscriber)
+
+    def forward(
+        self, seq: int, ts: int, marker: int, payload: bytes, keystart: bool, now: float
+    ) -> bool:
+        """Send one publisher packet. Returns whether this slot waits for a keyframe."""
+        out = self.out
+        if out is None:
             return False
         if self._waiting_keyframe:
-            if not keyframe:
-                self.frames_dropped += 1
-                return True
-            self._waiting_keyframe = False
-        queue = self._queue
-        if len(queue) >= self._capacity:
-            if self.kind == "video":
-                self.frames_dropped += len(queue)
-                queue.clear()
-                if not keyframe:
+            if not keystart:
+                if marker:
                     self.frames_dropped += 1
-                    self._waiting_keyframe = True
-                    return True
-            else:
-                queue.popleft()
-                self.frames_dropped += 1
-        queue.append(packet)
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+                return True
+            self._rebase(seq, ts, now)
+        elif (seq - self._first_in) & 0xFFFF >= 0x8000:
+            return False  # older than where this slot (re)started
+        o = (seq + self._seq_off) & 0xFFFF
+        t = (ts + self._ts_off) & 0xFFFFFFFF
+        try:
+            out.sendto(
+                out.protect(
+                    out.pack(out.b0, out.pt_marker[marker], o, t, out.ssrc, out.extension)
+                    + payload
+                ),
+                out.addr,
+            )
+        except BlockingIOError:
+            # The kernel's send buffer towards this subscriber is full: it is behind (the
+            # buffer is its bounded queue). Drop; video waits for a keyframe, which the
+            # source asks for, coalesced with everyone else's requests.
+            self.frames_dropped += 1
+            if self._video:
+                self._waiting_keyframe = True
+                return True
+            return False
+        except (pylibsrtp.Error, OSError):
+            return False  # SRTP refused an old index, or the socket is gone
+        if (o - self._last_out) & 0xFFFF < 0x8000:
+            self._last_out = o
+        self._last_ts, self._last_time = t, now
+        self.packets_sent += 1
+        self.octets_sent += len(payload)
+        if marker or not self._video:
+            self.frames_sent += 1
         return False
 
-    async def recv(self) -> av.Packet[Any]:
+    def _rebase(self, seq: int, ts: int, now: float) -> None:
+        """Continue this subscriber's sequence numbers and timestamps from a new start."""
+        nxt = self._last_out + 1 if self._last_ts is not None else random.randint(0, 0x7FFF)
+        self._seq_off = (nxt - seq) & 0xFFFF
+        self._last_out = (nxt - 1) & 0xFFFF
+        if self._last_ts is None:
+            t = random.randint(0, 0xFFFFFFFF)
+        else:
+            t = self._last_ts + max(self._step, int((now - self._last_time) * self._rate))
+        self._ts_off = (t - ts) & 0xFFFFFFFF
+        self._first_in = seq
+        self._waiting_keyframe = False
+
+    def answer_nack(self, lost: list[int]) -> None:
+        """Resend what the subscriber reports lost, from the source's packet cache, as
+        RTX (a repeat on the media SSRC would be refused by SRTP's replay check)."""
+        out, source = self.out, self.source
+        if out is None or source is None or out.rtx_pt is None or self._waiting_keyframe:
+            self.nacks_missed += len(lost)
+            return
+        for o in lost:
+            seq = (o - self._seq_off) & 0xFFFF
+            cached = source.cached(seq)
+            if cached is None or (seq - self._first_in) & 0xFFFF >= 0x8000:
+                self.nacks_missed += 1
+                continue
+            ts, marker, payload = cached
+            t = (ts + self._ts_off) & 0xFFFFFFFF
+            data = out.pack(
+                out.b0, out.rtx_pt | (marker << 7), out.rtx_seq, t, out.rtx_ssrc, out.extension
+            )
+            out.rtx_seq = (out.rtx_seq + 1) & 0xFFFF
+            try:
+                out.sendto(out.protect(data + struct.pack("!H", o) + payload), out.addr)
+            except (pylibsrtp.Error, OSError):  # a full socket included: it is behind
+                continue
+            self.nacks_answered += 1
+
+    def report(self) -> None:
+        """Give aiortc's RTCP loop what it puts in this sender's SR (it never saw the
+        packets): the NTP/RTP pair of the last packet, counts. Called every 0.5 s."""
+        sender = self._sender
+        if sender is None or self._last_ts is None:
+            return
+        sender._RTCRtpSender__ntp_timestamp = int((self._last_time + NTP_EPOCH) * (1 << 32))  # type: ignore[attr-defined]
+        sender._RTCRtpSender__rtp_timestamp = self._last_ts  # type: ignore[attr-defined]
+        sender._RTCRtpSender__packet_count = self.packets_sent  # type: ignore[attr-defined]
+        sender._RTCRtpSender__octet_count = self.octets_sent  # type: ignore[attr-defined]
+
+    # -- the sender's side
+
+    async def recv(self) -> Any:
         if not self._started:
             self._started = True
+            if self._sender is not None and not REENCODE:
+                self.out = RtpOut.from_sender(self._sender, self._codecs)
             self.request_keyframe()
-        while not self._queue:
-            if self.readyState != "live":
-                raise MediaStreamError
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiter = waiter
-            await waiter
-        self.frames_sent += 1
-        return self._queue.popleft()
+        if REENCODE:
+            return await self._next_decoded()
+        if self.readyState == "live":
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            await waiter  # until stop(): packets never go through the sender's loop
+        raise MediaStreamError
+
+    async def _next_decoded(self) -> Any:
+        while self.readyState == "live":
+            proxy = self._proxy
+            if proxy is None:
+                await asyncio.sleep(0.02)
+                continue
+            try:
+                return await proxy.recv()
+            except MediaStreamError:
+                if self._proxy is proxy:
+                    self._proxy = None
+        raise MediaStreamError
 
     def stop(self) -> None:
         self.detach()
+        self.out = None
         waiter = self._waiter
         self._waiter = None
         if waiter is not None and not waiter.done():

@@ -38,6 +38,7 @@ from . import forward
 from .clock import Clock
 from .ice import restrict_host_addresses, rtc_configuration
 from .model import KINDS, MediaEvents, OfferError, SlotSnapshot, StreamInfo
+from .reencode import REENCODE
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,7 @@ class Participant:
             if created:
                 await self.close()
             raise OfferError(f"no answer to this offer: {exc}") from exc
+        forward.raise_receive_buffers(pc)  # the sockets exist once gathering is done
         return str(pc.localDescription.sdp)
 
     def _apply(self, pc: RTCPeerConnection, offer: SessionDescription) -> None:
@@ -198,8 +200,10 @@ class Participant:
             codec = forward.negotiated_codec(t)
             assert codec is not None
             t.sender.replaceTrack(track)
-            forward.install_packer(t.sender, codec)
+            if not REENCODE:  # the benchmark's baseline lets aiortc encode
+                forward.install_packer(t.sender, codec)
             forward.hook_keyframe_requests(t.sender, track.request_keyframe)
+            track.use_sender(t.sender, t._codecs)
         self.slots[mid] = slot
         return slot
 

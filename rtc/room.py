@@ -297,12 +297,16 @@ class MediaRoom:
             self._watchdog = asyncio.ensure_future(self._watch())
 
     async def _watch(self) -> None:
-        """media_down for a published track that stopped delivering frames."""
+        """media_down for a published track that stopped delivering frames; sender
+        report figures for the slots (their packets bypass aiortc's sender)."""
         while True:
             await asyncio.sleep(WATCH_INTERVAL)
             now = self._clock.monotonic()
             for source in list(self._sources.values()):
                 source.check_idle(now, self._media_idle)
+            for participant in list(self._people.values()):
+                for slot in list(participant.slots.values()):
+                    slot.track.report()  # what this slot's RTCP sender reports say
 
 
 class _SafeEvents:

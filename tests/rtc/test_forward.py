@@ -1,10 +1,12 @@
 """The forward path's pieces, through real aiortc objects but without a network:
-RTP packets go straight into a real RTCRtpReceiver whose decoder queue is tapped."""
+RTP packets go straight into a real RTCRtpReceiver (decoder queue tapped, RTP hooked),
+and each subscriber slot sends into a :class:`Wire` instead of SRTP and a socket."""
 
 from __future__ import annotations
 
 import asyncio
 import fractions
+import itertools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -47,12 +49,48 @@ def vp8_frames(count: int, keyframes: tuple[int, ...] = (0,)) -> list[list[bytes
     return out
 
 
-async def started(track: ForwardTrack) -> ForwardTrack:
-    """As if its RTCRtpSender were running: it asked for a first frame."""
+class Wire:
+    """What a slot's RtpOut sends into instead of aioice's socket: packets kept, parsed
+    (no SRTP here)."""
+
+    def __init__(self) -> None:
+        self.sent: list[RtpPacket] = []
+        self.full = False  # as a socket whose kernel send buffer is full
+
+    def sendto(self, data: bytes, addr: Any) -> None:
+        if self.full:
+            raise BlockingIOError
+        self.sent.append(RtpPacket.parse(data))
+
+    def get_extra_info(self, name: str) -> None:
+        return None  # no socket: RtpOut sends through sendto() above
+
+    def media(self) -> list[RtpPacket]:
+        return [p for p in self.sent if p.payload_type == 100]
+
+
+async def started(track: ForwardTrack, wire: Wire | None = None) -> ForwardTrack:
+    """As if its RTCRtpSender were running (it asked for a first frame), sending as
+    SSRC 77 (RTX: 78) with payload types 100 (RTX: 101) into ``wire``."""
     waiting = asyncio.ensure_future(track.recv())
     await asyncio.sleep(0)
     waiting.cancel()
+    track.out = forward.RtpOut(
+        ssrc=77, pt=100, rtx_ssrc=78, rtx_pt=101, extension=b"", protect=bytes,
+        transport=wire or Wire(), addr=None,
+    )
     return track
+
+
+def frames_of(packets: list[RtpPacket]) -> list[bytes]:
+    """Whole frames (depayloaded) from a slot's packets, split at the marker bit."""
+    out, current = [], b""
+    for p in packets:
+        current += vp8_depayload(p.payload)
+        if p.marker:
+            out.append(current)
+            current = b""
+    return out
 
 
 def whole(payloads: list[bytes]) -> bytes:
@@ -123,12 +161,15 @@ def test_packer_packetises_like_aiortc_and_never_encodes() -> None:
         packer.encode(None)
 
 
-async def test_receiver_frames_reach_every_sink_without_a_decoder(pc: RTCPeerConnection) -> None:
+async def test_publisher_packets_reach_every_slot_rewritten_without_a_decoder(
+    pc: RTCPeerConnection,
+) -> None:
     receiver, params = await started_receiver(pc, "video", VP8)
     changes = Changes()
     source = Source("A", "video", FakeClock(), changes)
     source.set_forwarding(True)
-    sinks = [await started(ForwardTrack("video")), await started(ForwardTrack("video"))]
+    wires = [Wire(), Wire()]
+    sinks = [await started(ForwardTrack("video"), w) for w in wires]
     for sink in sinks:
         sink.attach(source)
     source.bind(receiver)
@@ -140,20 +181,26 @@ async def test_receiver_frames_reach_every_sink_without_a_decoder(pc: RTCPeerCon
     frames = vp8_frames(5)
     await feed(receiver, frames)
     assert changes.log == [("video", True)]
-    for sink in sinks:
-        got = [await sink.recv() for _ in range(4)]  # the 5th waits for a 6th's first packet
-        assert [bytes(p) for p in got] == [whole(f) for f in frames[:4]]
-        assert [p.is_keyframe for p in got] == [True, False, False, False]
-        assert [int(p.pts or 0) - int(got[0].pts or 0) for p in got] == [0, 3000, 6000, 9000]
-        assert got[0].time_base == fractions.Fraction(1, 90000)
-    assert source.frames_in == 4 and source.keyframes_in == 1
+    for wire in wires:
+        sent = wire.media()
+        # Every packet went out at once (no frame waits for its successor), payloads
+        # untouched: one parse per publisher packet, no depayload/re-packetise.
+        assert [p.payload for p in sent] == [x for f in frames for x in f]
+        assert frames_of(sent) == [whole(f) for f in frames]
+        assert {p.ssrc for p in sent} == {77}
+        seqs = [p.sequence_number for p in sent]
+        assert seqs == [(seqs[0] + i) & 0xFFFF for i in range(len(seqs))]
+        starts = [p.timestamp for p in sent if forward.vp8_frame_start(p.payload)[0]]
+        assert [(t - starts[0]) & 0xFFFFFFFF for t in starts] == [0, 3000, 6000, 9000, 12000]
+    assert sinks[0].frames_sent == 5 and sinks[0].packets_sent == sum(len(f) for f in frames)
+    assert source.frames_in == 4 and source.keyframes_in == 1  # whole frames, for taps
 
     await receiver.stop()  # aiortc stops its "decoder": the track ended
     assert changes.log == [("video", True), ("video", False)]
     assert not source.bound
 
 
-async def test_a_new_sink_waits_for_a_keyframe_and_an_overflow_restarts_at_one(
+async def test_a_new_slot_waits_for_a_keyframe_and_a_full_one_restarts_at_one(
     pc: RTCPeerConnection,
 ) -> None:
     receiver, params = await started_receiver(pc, "video", VP8)
@@ -161,57 +208,74 @@ async def test_a_new_sink_waits_for_a_keyframe_and_an_overflow_restarts_at_one(
     source.set_forwarding(True)
     source.bind(receiver)
     await receiver.receive(params)
-    early = await started(ForwardTrack("video"))
+    early_wire, late_wire = Wire(), Wire()
+    early = await started(ForwardTrack("video"), early_wire)
     early.attach(source)
-    frames = vp8_frames(40, keyframes=(0, 30))
-    await feed(receiver, frames[:5])  # frames 0..3 out
-    assert early.queued == 4
+    frames = vp8_frames(40, keyframes=(0, 20, 30))
+    sizes = [len(f) for f in frames]
+    await feed(receiver, frames[:5])
+    assert frames_of(early_wire.media()) == [whole(f) for f in frames[:5]]
     asked = source.pli_requested
-    late = await started(ForwardTrack("video"))  # joins mid-stream: asks for a keyframe
+    late = await started(ForwardTrack("video"), late_wire)  # joins mid-stream: asks
     late.attach(source)
     assert source.pli_requested == asked + 1
-    await feed(receiver, frames[5:], seq=1000 + sum(len(f) for f in frames[:5]), ts=5000 + 15000)
-    # Nobody read: early overflowed at 10 frames, dropped everything and, like late,
-    # restarted at the next keyframe (30); frames 30..38 are out, 39 waits for a successor.
-    for track in (early, late):
-        got = [await track.recv() for _ in range(track.queued)]
-        assert [bytes(p) for p in got] == [whole(f) for f in frames[30:39]]
-        assert got[0].is_keyframe
-    assert late.frames_dropped == 26 and early.frames_dropped == 30
+    await feed(receiver, frames[5:15], seq=1000 + sum(sizes[:5]), ts=5000 + 15000)
+    early_wire.full = True  # early's socket is full from frame 15
+    await feed(receiver, frames[15:25], seq=1000 + sum(sizes[:15]), ts=5000 + 45000)
+    early_wire.full = False  # and drains; frames 25..29 are not keyframes
+    await feed(receiver, frames[25:], seq=1000 + sum(sizes[:25]), ts=5000 + 75000)
+
+    assert frames_of(late_wire.media()) == [whole(f) for f in frames[20:]]
+    assert late.frames_dropped == 15  # frames 5..19 (it attached after frame 4)
+    # early: everything up to 14, the keyframe at 20 was dropped too (full), so it
+    # resumed at 30 — with no gap in its sequence numbers, the subscriber sees none.
+    assert frames_of(early_wire.media()) == [whole(f) for f in frames[:15] + frames[30:]]
+    assert early.frames_dropped == 15
+    seqs = [p.sequence_number for p in early_wire.media()]
+    assert seqs == [(seqs[0] + i) & 0xFFFF for i in range(len(seqs))]
+    ts = [p.timestamp for p in early_wire.media()]
+    assert all(0 < (b - a) & 0xFFFFFFFF < 1 << 31 or a == b for a, b in itertools.pairwise(ts))
     assert source.pli_requested > asked + 1  # waiting slots kept asking (coalesced upstream)
-    assert source.keyframes_in == 2
 
 
-async def test_a_reading_sink_is_not_held_back_by_a_stuck_one(pc: RTCPeerConnection) -> None:
+async def test_a_full_slot_does_not_hold_back_the_others(pc: RTCPeerConnection) -> None:
     receiver, params = await started_receiver(pc, "audio", OPUS)
     source = Source("A", "audio", FakeClock(), Changes())
     source.set_forwarding(True)
     source.bind(receiver)
     await receiver.receive(params)
-    reader, stuck = ForwardTrack("audio"), await started(ForwardTrack("audio"))
+    good, full = Wire(), Wire()
+    full.full = True
+    reader, stuck = await started(ForwardTrack("audio"), good), await started(
+        ForwardTrack("audio"), full
+    )
     reader.attach(source)
     stuck.attach(source)
-    received = 0
-
-    async def read() -> None:
-        nonlocal received
-        while True:
-            await reader.recv()
-            received += 1
-
-    task = asyncio.ensure_future(read())
     for i in range(300):  # 6 s of Opus, as fast as it comes
         packet = RtpPacket(payload_type=96, sequence_number=i, timestamp=960 * i, ssrc=SSRC)
         packet.payload = bytes([0xFC, i % 256])
         await receiver._handle_rtp_packet(packet, arrival_time_ms=0)
-        await asyncio.sleep(0)
-    await asyncio.sleep(0)
-    task.cancel()
-    assert received == 299  # every whole frame (the last waits for its successor)
-    assert stuck.queued == forward.QUEUE_FRAMES["audio"]  # oldest dropped, bounded
-    assert stuck.frames_dropped == 299 - forward.QUEUE_FRAMES["audio"]
-    newest = [bytes(await stuck.recv())[1] for _ in range(stuck.queued)]
-    assert newest == [i % 256 for i in range(299 - forward.QUEUE_FRAMES["audio"], 299)]
+    assert [p.payload[1] for p in good.media()] == [i % 256 for i in range(300)]
+    assert full.sent == [] and stuck.frames_dropped == 300
+
+
+async def test_nacks_are_answered_as_rtx_from_the_cache(pc: RTCPeerConnection) -> None:
+    receiver, params = await started_receiver(pc, "video", VP8)
+    source = Source("A", "video", FakeClock(), Changes())
+    source.set_forwarding(True)
+    source.bind(receiver)
+    await receiver.receive(params)
+    wire = Wire()
+    slot = await started(ForwardTrack("video"), wire)
+    slot.attach(source)
+    await feed(receiver, vp8_frames(3))
+    sent = wire.media()
+    lost = [sent[1].sequence_number, (sent[-1].sequence_number + 5) & 0xFFFF]  # + unknown
+    slot.answer_nack(lost)
+    (rtx,) = [p for p in wire.sent if p.payload_type == 101]
+    assert rtx.ssrc == 78 and rtx.timestamp == sent[1].timestamp
+    assert rtx.payload == sent[1].sequence_number.to_bytes(2, "big") + sent[1].payload
+    assert (slot.nacks_answered, slot.nacks_missed) == (1, 1)
 
 
 async def test_revoked_source_forwards_nothing_and_idle_media_goes_down(
@@ -223,11 +287,12 @@ async def test_revoked_source_forwards_nothing_and_idle_media_goes_down(
     source = Source("A", "video", clock, changes)
     source.bind(receiver)
     await receiver.receive(params)
-    sink = await started(ForwardTrack("video"))
+    wire = Wire()
+    sink = await started(ForwardTrack("video"), wire)
     sink.attach(source)
     frames = vp8_frames(6)
     await feed(receiver, frames[:3])
-    assert changes.log == [] and sink.queued == 0 and source.frames_in == 2  # not granted
+    assert changes.log == [] and wire.sent == [] and source.frames_in == 2  # not granted
     source.set_forwarding(True)
     await feed(receiver, frames[3:], seq=2000, ts=100000)
     assert changes.log == [("video", True)]
@@ -239,26 +304,31 @@ async def test_revoked_source_forwards_nothing_and_idle_media_goes_down(
     assert changes.log == [("video", True), ("video", False)]
 
 
-async def test_timestamps_go_forward_across_a_reconnect(pc: RTCPeerConnection) -> None:
+async def test_sequence_numbers_and_timestamps_continue_across_a_reconnect(
+    pc: RTCPeerConnection,
+) -> None:
     clock = FakeClock()
     source = Source("A", "video", clock, Changes())
     source.set_forwarding(True)
-    sink = await started(ForwardTrack("video"))
+    wire = Wire()
+    sink = await started(ForwardTrack("video"), wire)
     sink.attach(source)
     frames = vp8_frames(8, keyframes=(0, 4))
     first, params = await started_receiver(pc, "video", VP8)
     source.bind(first)
     await first.receive(params)
     await feed(first, frames[:4])
-    before = [int((await sink.recv()).pts or 0) for _ in range(sink.queued)]
-    clock.advance(2.0)  # the publisher's browser reconnects; its new stream starts over
+    before = wire.media()
+    await asyncio.sleep(0.1)  # the publisher's browser reconnects; its new stream starts over
     second, params = await started_receiver(pc, "video", VP8)
     source.bind(second)
     await second.receive(params)
     await feed(second, frames[4:], seq=7, ts=0)
-    after = [int((await sink.recv()).pts or 0) for _ in range(sink.queued)]
-    assert after and after[0] > before[-1]
-    assert after == sorted(after)
+    after = wire.media()[len(before):]
+    assert frames_of(after) == [whole(f) for f in frames[4:]]
+    assert after[0].sequence_number == (before[-1].sequence_number + 1) & 0xFFFF
+    gap = (after[0].timestamp - before[-1].timestamp) & 0xFFFFFFFF
+    assert 3000 <= gap < 90000  # forward by at least a frame, by about the time that passed
 
 
 async def test_a_slot_whose_sender_has_not_started_stays_quiet(pc: RTCPeerConnection) -> None:
@@ -272,7 +342,7 @@ async def test_a_slot_whose_sender_has_not_started_stays_quiet(pc: RTCPeerConnec
     slot.attach(source)
     frames = vp8_frames(30, keyframes=(0,))
     await feed(receiver, frames[:20])
-    assert slot.queued == 0 and slot.frames_dropped == 0 and source.pli_requested == 0
+    assert slot.packets_sent == 0 and slot.frames_dropped == 0 and source.pli_requested == 0
     first = asyncio.ensure_future(slot.recv())  # the transport is up: the sender asks
     await asyncio.sleep(0)
     assert source.pli_requested == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import socket
 import sys
 import threading
 import time
@@ -136,11 +137,14 @@ async def test_two_subscribers_get_frames_and_no_server_codec_runs(
     assert len(slot_senders) == 4
     # No server-side sender ever asked aiortc for an encoder …
     assert not [e for s, e in spy.encoders if any(s is x for x in senders)]
-    # … each packed the forwarded frames instead …
+    # … each holds a packer that refuses to encode (a guard), and the slots sent the
+    # publisher's RTP packets themselves, rewritten, without packing anything …
     for sender in slot_senders:
         packer = forward.packer_of(sender)
         assert isinstance(packer, forward.ForwardPacker)
-        assert packer.packed > 20
+        assert packer.packed == 0
+    slots = [s for p in room._people.values() for s in p.slots.values()]
+    assert all(s.track.packets_sent > 20 and s.track.frames_sent > 20 for s in slots)
     # … while the instrumentation did see the publisher's client encoding.
     client_encoders = [e for s, e in spy.encoders if any(s is x for x in a.pc.getSenders())]
     assert {type(e) for e in client_encoders} == {Vp8Encoder, OpusEncoder}
@@ -315,37 +319,95 @@ async def test_reconnect_by_reset_and_new_offer(
     assert b2.mapping == {"0": A_AUDIO, "1": A_VIDEO}
 
 
-async def test_slow_subscriber_does_not_stall_the_others(
+def slot_of(room: MediaRoom, person: str, mid: str) -> forward.ForwardTrack:
+    return room._people[person].slots[mid].track
+
+
+def client_protocols(c: Client) -> list[Any]:
+    return [p for conn in forward.ice_connections(c.pc) for p in conn._protocols]
+
+
+async def test_a_subscriber_whose_socket_is_full_does_not_stall_the_others(
     room: MediaRoom, client: Callable[..., Client], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _a, (b, c) = await publisher_and(room, client, "B", "C")
     await until(lambda: c.frames("A", "video") >= 10, 8, "C decoding A")
-    # C's server-side transport stops taking packets (a stuck send): its senders block.
-    stuck = asyncio.Event()
-    c_pc = room._people["C"].pc
-    assert c_pc is not None
-    transport = c_pc.getTransceivers()[0].sender.transport
+    # The kernel's send buffer towards C is full (a phone on a link slower than the
+    # stream, on a real network): the server must drop for C alone, at once.
+    video = slot_of(room, "C", c.mid_of("A", "video"))
+    audio = slot_of(room, "C", c.mid_of("A", "audio"))
+    def full(data: bytes, addr: Any) -> None:
+        raise BlockingIOError  # what sendto() says when the kernel's buffer is full
 
-    async def blocked(data: bytes) -> None:
-        await stuck.wait()
-
-    monkeypatch.setattr(transport, "_send_rtp", blocked)
-    frames_b = b.frames("A", "video")
+    for slot in (video, audio):
+        assert slot.out is not None
+        monkeypatch.setattr(slot.out, "sendto", full)
+    frames_b, sent_c = b.frames("A", "video"), video.packets_sent
     frames_in = room.snapshot().people["A"].sources["video"].frames_in
+    asked = room.snapshot().people["A"].sources["video"].pli_requested
     await asyncio.sleep(1.5)
     assert b.frames("A", "video") >= frames_b + 25  # B goes on (45 at full rate)
     snap = room.snapshot()
     assert snap.people["A"].sources["video"].frames_in >= frames_in + 30  # so does A
-    slow = snap.people["C"].slots[c.mid_of("A", "video")]
-    assert slow.frames_dropped > 0 and slow.queued <= forward.QUEUE_FRAMES["video"]
+    assert video.packets_sent == sent_c  # nothing more queued for C anywhere
+    slow_video = snap.people["C"].slots[c.mid_of("A", "video")]
     slow_audio = snap.people["C"].slots[c.mid_of("A", "audio")]
-    assert slow_audio.frames_dropped > 0 and slow_audio.queued <= forward.QUEUE_FRAMES["audio"]
+    assert slow_video.frames_dropped > 0 and slow_audio.frames_dropped > 0
+    # C waits for a keyframe; the request reached the coalescer, not a PLI per frame.
+    source = snap.people["A"].sources["video"]
+    assert source.pli_requested > asked and source.pli_sent <= 2 + 1.5 / 0.5
 
-    # Unstuck, C catches up from a fresh keyframe.
+    # C's link drains: it resumes from a fresh keyframe.
     monkeypatch.undo()
-    stuck.set()
     decoded = c.frames("A", "video")
     await until(lambda: c.frames("A", "video") >= decoded + 15, 4, "C again")
+
+
+async def test_a_subscriber_that_stops_reading_loses_only_its_own_packets(
+    room: MediaRoom, client: Callable[..., Client]
+) -> None:
+    """A real slow phone: C's socket is not read for a second; the kernel drops what
+    overflows its buffer. B never notices; C recovers by NACK and keyframe."""
+    _a, (b, c) = await publisher_and(room, client, "B", "C")
+    await until(lambda: c.frames("A", "video") >= 10, 8, "C decoding A")
+    protocols = client_protocols(c)
+    for p in protocols:
+        p.transport.get_extra_info("socket").setsockopt(
+            socket.SOL_SOCKET, socket.SO_RCVBUF, 8 * 1024
+        )
+        p.transport.pause_reading()
+    frames_b = b.frames("A", "video")
+    await asyncio.sleep(1.0)
+    for p in protocols:
+        p.transport.resume_reading()
+    assert b.frames("A", "video") >= frames_b + 15
+    decoded = c.frames("A", "video")
+    await until(lambda: c.frames("A", "video") >= decoded + 20, 5, "C again")
+
+
+async def test_a_lost_packet_is_resent_from_the_cache(
+    room: MediaRoom, client: Callable[..., Client]
+) -> None:
+    _a, (b,) = await publisher_and(room, client, "B")
+    await until(lambda: b.frames("A", "video") >= 10, 8, "B decoding A")
+    slot = slot_of(room, "B", b.mid_of("A", "video"))
+    assert slot.out is not None
+    dropped: list[int] = []
+    (protocol,) = client_protocols(b)
+    original = protocol.datagram_received
+
+    def lossy(data: bytes, addr: Any) -> None:
+        # Drop one SRTP packet of the video stream (the SSRC is in clear), once.
+        if not dropped and len(data) > 12 and int.from_bytes(data[8:12]) == slot.out.ssrc:
+            dropped.append(int.from_bytes(data[2:4]))
+            return
+        original(data, addr)
+
+    protocol.datagram_received = lossy
+    await until(lambda: slot.nacks_answered >= 1, 3, "a NACK answered")
+    assert dropped and slot.nacks_missed == 0
+    decoded = b.frames("A", "video")
+    await until(lambda: b.frames("A", "video") >= decoded + 10, 3, "B goes on")
 
 
 async def test_a_track_gone_quiet_goes_down_and_comes_back_up(events: Events) -> None:
