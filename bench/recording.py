@@ -85,17 +85,18 @@ async def run(seconds: int) -> dict[str, Any]:
         await recorder.start()
         loop_cpu = 0.0
         sent = 0
-        for lap in range(math.ceil(seconds / LOOP_S)):
+        for second in range(seconds):
+            lap, offset = divmod(second, LOOP_S)
             started = time.thread_time()
             for t, kind, codec, data, key in packets:
+                if not offset <= t < offset + 1:
+                    continue
                 at = lap * LOOP_S + t
-                if at >= seconds:
-                    break
                 rate = 90000 if kind == "video" else 48000
                 recorder.frame("p1", kind, codec, _Packet(data, round(at * rate), rate), key)
                 sent += 1
             loop_cpu += time.thread_time() - started
-            await asyncio.sleep(0.05)  # let the writer keep up (the real loop idles too)
+            await asyncio.sleep(0.02)  # a second of media at a time; the writer keeps up
         clock.advance(seconds)
         await recorder.stop()
         joined = time.monotonic()
