@@ -73,6 +73,13 @@ export class TrackPlayer {
     return this.loadedAt(t) !== null;
   }
 
+  /** A segment that plays at t is not in the buffer yet: the clock waits for it. (Not
+   * "nothing buffered at t": a track's buffer may end a frame before its segment does.) */
+  loading(t) {
+    if (this.failed) return false;
+    return this.track.segments.some(([n, start, end]) => start - SLACK_S <= t && t < end && !this.appended.has(n));
+  }
+
   /** Load, in playback order, the segments needed around t (one request at a time). */
   async pump(t) {
     if (this.busy || !this.sb || this.failed) return;
@@ -153,7 +160,7 @@ export class ReplayClock {
     const dt = Math.min(1, (now - this.last) / 1000);
     this.last = now;
     const t = this.t;
-    this.waiting = players.some((p) => p.covered(t) && !p.has(t) && !p.failed);
+    this.waiting = players.some((p) => p.loading(t));
     if (this.playing && !this.waiting) {
       const lead = players.find((p) => p.kind === "audio" && p.covered(t) && p.steady(t));
       this.t = lead ? lead.el.currentTime : t + dt * this.rate;

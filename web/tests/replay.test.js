@@ -4,7 +4,7 @@ import {
   BoardTimeline, chatUntil, covered, wanted, segmentUrl, presenterVideo, audioTracks,
   formatTime, lostSpans, manifestUrl, AHEAD_S,
 } from "../src/replay-model.js";
-import { ReplayClock } from "../src/replay-player.js";
+import { ReplayClock, TrackPlayer } from "../src/replay-player.js";
 import { reduce, initialState } from "../src/client.js";
 
 const stroke = (id, t, seq) => ({ t, seq, by: "t1", op: { type: "stroke", id, tool: "pen", color: "#e03131", width: 4, points: [[0, 0], [1, 1]] } });
@@ -65,7 +65,7 @@ test("time formatting, lost spans, manifest url", () => {
 test("the clock runs at the chosen speed, holds while media is loading, stops at the end", () => {
   let now = 0;
   const clock = new ReplayClock(10, () => now);
-  const player = { kind: "video", failed: null, loaded: true, covered: () => true, has() { return this.loaded; }, sync() {}, pump() {}, steady: () => false };
+  const player = { kind: "video", failed: null, loaded: true, covered: () => true, loading() { return !this.loaded; }, sync() {}, pump() {}, steady: () => false };
   clock.playing = true;
   now = 1000;
   clock.tick([player]);
@@ -86,6 +86,17 @@ test("the clock runs at the chosen speed, holds while media is loading, stops at
   }
   assert.equal(clock.t, 10);
   assert.equal(clock.playing, false);
+});
+
+test("a track makes the clock wait only for a segment not loaded yet (not past its end)", () => {
+  const p = new TrackPlayer({}, { id: "v0", kind: "video", mime: "", segments: [[1, 0.2, 2.0], [2, 2.0, 4.0]] }, "", 4);
+  assert.ok(p.loading(0), "just before the first frame");
+  p.appended.add(1);
+  assert.ok(!p.loading(1.7));
+  assert.ok(p.loading(1.9), "the next one starts within a quarter second");
+  p.appended.add(2);
+  assert.ok(!p.loading(3.99));
+  assert.ok(!p.loading(4.1), "after the track's end nothing is awaited");
 });
 
 test("recording state: welcome, recording events, off at the end", () => {
