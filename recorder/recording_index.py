@@ -10,13 +10,11 @@ points at a file a crash could have cut.
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
+
+from recorder.sqlite_thread import SqliteThread
 
 T = TypeVar("T")
 
@@ -113,61 +111,9 @@ class Recording:
         return [s for s in self.segments if s.track == track]
 
 
-class RecordingIndex:
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._db: sqlite3.Connection | None = None
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rec-index")
-
-    # -- plumbing
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
-
-    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``fn`` on the index thread from any other thread, and wait for it."""
-        return self._pool.submit(fn, *args, **kwargs).result()
-
-    def open_sync(self) -> None:
-        self.call(self._open)
-
-    async def open(self) -> None:
-        await self._run(self._open)
-
-    def _open(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        db.executescript(SCHEMA)
-        self._db = db
-
-    def close_sync(self) -> None:
-        if self._db is not None:
-            self.call(self._db.close)
-            self._db = None
-        self._pool.shutdown(wait=True)
-
-    async def close(self) -> None:
-        if self._db is not None:
-            await self._run(self._db.close)
-            self._db = None
-        self._pool.shutdown(wait=True)
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        assert self._db is not None, "recording index is not open"
-        return self._db
-
-    def _tx(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            for sql, params in statements:
-                db.execute(sql, params)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+class RecordingIndex(SqliteThread):
+    SCHEMA = SCHEMA
+    NAME = "rec-index"
 
     # -- writes (index thread)
     def create(self, recording_id: str, session_id: str, origin_wall: float) -> None:

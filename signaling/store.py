@@ -8,14 +8,12 @@ transaction: either all of it exists or none of it does.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
+from recorder.sqlite_thread import SqliteThread
 from signaling.model import Person, SessionSpec
 from signaling.timefmt import iso, parse
 from signaling.whiteboard import BoardOp
@@ -85,47 +83,9 @@ class StoredSession:
         }
 
 
-class Store:
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._db: sqlite3.Connection | None = None
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
-
-    async def _run(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
-
-    async def open(self) -> None:
-        def _open() -> None:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            db.executescript(SCHEMA)
-            self._db = db
-
-        await self._run(_open)
-
-    async def close(self) -> None:
-        if self._db is not None:
-            await self._run(self._db.close)
-            self._db = None
-        self._pool.shutdown(wait=True)
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        assert self._db is not None, "store is not open"
-        return self._db
-
-    def _tx(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            for sql, params in statements:
-                db.execute(sql, params)
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+class Store(SqliteThread):
+    SCHEMA = SCHEMA
+    NAME = "store"
 
     async def create_session(self, session_id: str, spec: SessionSpec, created_at: str) -> None:
         statements: list[tuple[str, tuple[Any, ...]]] = [
