@@ -5,24 +5,76 @@ Why this module exists
 aiortc is an endpoint, not an SFU. Its stock path for relaying a browser's track to
 other browsers is ``MediaRelay``: the publisher's ``RTCRtpReceiver`` decodes every
 frame, and every subscriber's ``RTCRtpSender`` encodes it again. A VP8 encode of a
-640×480 frame costs 7–8 ms here, so a lecture tops out at a handful of phones. We
-forward the publisher's *encoded* frames instead: no decoder, no encoder, one
-depayload per incoming frame and one re-packetisation per subscriber. aiortc has no
+640×480 frame costs 7–8 ms here, so a lecture tops out at a handful of phones (3.4
+subscribers per core, measured by ``python -m bench.fanout --modes reencode``). We
+forward the publisher's *RTP packets* instead: no decoder, no encoder, no
+depayloading or re-packetising, one header parse per incoming packet. aiortc has no
 public API for this; its maintainers said so (aiortc issues #449 and #627). The
 pieces exist, though, and this module is the one place that reaches for them.
 
 The path
 ========
-publisher's RTP → DTLS/SRTP → ``RTCRtpReceiver._handle_rtp_packet`` (NACK, jitter
-buffer, VP8/H264 depayload) → *decoder queue* → :class:`Source` (one per published
-track; makes one ``av.Packet`` per frame) → N × :class:`ForwardTrack` (one per
-subscriber slot; a small bounded queue) → subscriber's ``RTCRtpSender`` which, seeing
-an ``av.Packet`` rather than a ``Frame``, calls its encoder's ``pack()`` (our
-:class:`ForwardPacker`, which only packetises) → SRTP → subscriber.
+publisher's RTP → DTLS/SRTP → ``RtpPacket.parse`` → our hook on
+``RTCRtpReceiver._handle_rtp_packet`` → :meth:`Source._on_rtp` (one per published
+track: RTX unwrapped, VP8 frame start/keyframe read from the payload descriptor, the
+packet kept in a 1024-entry cache for NACKs) → for each subscriber slot,
+:meth:`ForwardTrack.forward`: SSRC, payload type, sequence number and timestamp
+rewritten (one ``struct.pack`` of the 12-byte header + the slot's mid extension),
+SRTP ``protect``, ``sendto`` on the slot's ICE socket, all synchronously, no task, no
+queue, no copy but the one SRTP needs. Then aiortc's own receiver code runs on the
+packet (receiver reports, NACKs and REMB to the publisher, jitter buffer) and whole
+frames come out of the tapped decoder queue into :meth:`Source._on_frame`, for
+media up/down and the frame taps (recorder) only: an ``av.Packet`` is made only when
+a tap is attached.
 
-A slow subscriber only fills its own queue: video drops everything and waits for the
-next keyframe (requesting one), audio drops the oldest frame. ``Source.push`` never
-awaits, so neither the publisher nor the other subscribers can be stalled.
+Each slot continues its own sequence numbers and timestamps across restarts (a new
+source, a publisher's reconnect, a drop) and starts at a keyframe, so a subscriber
+never sees a gap it would NACK forever. The slot's ``RTCRtpSender`` keeps its SSRC,
+its RTCP (receiver reports in, our :meth:`ForwardTrack.report` figures in its sender
+reports) and PLI/FIR handling; its RTP loop only tells us the transport is up, via
+the first ``recv()``. NACKs from the subscriber are answered as RTX from the cache
+(SRTP's replay check refuses a repeat on the media SSRC).
+
+A slow subscriber has no user-space queue to fill: the kernel's send buffer of its
+socket is its bounded queue. When it is full, ``sendto`` raises, the packet is dropped
+for that subscriber alone, and video waits for the next keyframe (requested,
+coalesced). Nothing in the path awaits, so neither the publisher nor the other
+subscribers can be stalled.
+
+What was measured, and why each choice
+======================================
+``python -m bench.fanout`` (README "Performance"), 2-core AMD EPYC VM shared with
+other test runs, server CPU (user+sys of its process) per RTP packet delivered:
+
+* Frame path (before: depayload → ``av.Packet`` → per-subscriber ``RTCRtpSender``
+  task → ``pack()`` → ``RtpPacket`` → ``serialize`` → SRTP → aioice ``sendto``):
+  ~99 µs/packet at 50 subscribers, p50 latency 29 ms (aiortc's jitter buffer holds a
+  frame until the next one's first packet arrives).
+* Packet path (now): 32–37 µs/packet at 50–100 subscribers on a quiet machine,
+  40–47 µs when other runs load it; p50 latency 4–9 ms. py-spy at 100 subscribers
+  (main thread): ``socket.sendto`` 37 % (on loopback the kernel's send includes the
+  receiver's whole UDP input path and the wakeup of a subscriber process), SRTP
+  ``protect`` 18 % (libsrtp AES-CM + HMAC-SHA1 through cffi: 5.5 µs alone), aiortc's
+  sender reports 11 %, the rest of ``forward`` ~5 %, ingress (aiortc receiver) 6 %,
+  RTCP in 4 %. In isolation ``sendto`` is 6.3 µs and ``protect`` 5.5 µs; the rest is
+  the machine (contention, cache misses, wakeups across vCPUs).
+* ``socket.sendto`` on the raw socket, not asyncio's ``transport.sendto``: 0.5–1 µs
+  less, and asyncio would queue without bound once the kernel buffer is full, where we
+  want a drop (the slow-subscriber rule).
+* uvloop: no measurable change (36–42 µs/packet either way at 100 subscribers, noise
+  of a shared machine): egress never goes through the event loop. Not a dependency.
+* ``SO_RCVBUF`` 1 MiB on every ICE socket (:func:`raise_receive_buffers`): asyncio
+  reads one datagram per socket per loop turn and a keyframe's fan-out at 200
+  subscribers is ~100 ms of work. No drops were measured at the server up to 100
+  subscribers either way; beyond what the CPU can carry a larger buffer only turns
+  drops into delay (and a publisher whose STUN consent checks wait > 0.5 s behind a
+  backlog for 30 s is disconnected by its own ICE agent), so it stays at 1 MiB, not more.
+* The 30 µs target is not reached on this machine: the syscall and SRTP alone are
+  ~12 µs in isolation and ~25 µs under load. What would move it: one UDP socket for
+  all subscribers (a port mux, as LiveKit and mediasoup do) so that ``sendmmsg``
+  sends a packet to N subscribers in one syscall; the header rewrite + SRTP + send
+  loop in C (libsrtp and ``sendmmsg`` through cffi); and one forwarding process per
+  core.
 
 aiortc internals touched (aiortc pinned to 1.16.0 in pyproject.toml)
 =====================================================================
@@ -53,6 +105,16 @@ aiortc internals touched (aiortc pinned to 1.16.0 in pyproject.toml)
    (called for every STUN binding request that passed MESSAGE-INTEGRITY) is wrapped
    per connection for the same evidence; :mod:`rtc.ice` wraps its
    ``get_component_candidates`` (a public aioice method) to restrict host addresses.
+9. ``RTCRtpReceiver._handle_rtp_packet``: shadowed per instance (:func:`hook_rtp`) to see
+   each parsed packet first; ``_RTCRtpReceiver__codecs`` (pt → codec) tells RTX apart.
+10. ``RTCRtpSender``: ``_ssrc``, ``_rtx_ssrc``, ``__mid``, ``__rtp_header_extensions_map``
+    (the slot's SSRCs and mid extension, :meth:`RtpOut.from_sender`); ``__ntp_timestamp``,
+    ``__rtp_timestamp``, ``__packet_count``, ``__octet_count`` (written for its sender
+    reports); ``_handle_rtcp_packet`` shadowed per instance for NACKs (:func:`hook_nacks`).
+11. ``RTCDtlsTransport._tx_srtp`` (the pylibsrtp session) and, through
+    ``transport._connection._nominated[1]``, aioice's selected pair (its protocol's
+    asyncio transport, whose ``TransportSocket._sock`` we ``sendto`` on, and the remote
+    address); ``_protocols`` of the aioice ``Connection`` for ``SO_RCVBUF``.
 
 After an aiortc upgrade: read ``rtcrtpreceiver.py`` (``receive``, ``_handle_rtp_packet``,
 ``decoder_worker``, ``__stop_decoder``), ``rtcrtpsender.py`` (``_next_encoded_frame``,
@@ -62,10 +124,11 @@ After an aiortc upgrade: read ``rtcrtpreceiver.py`` (``receive``, ``_handle_rtp_
 run ``tests/rtc`` — ``test_forward_hooks.py`` checks each internal above by name, and
 ``test_media.py`` proves no encoder or decoder runs. :func:`check_aiortc` fails fast.
 
-Known limits: frames leave the jitter buffer one frame late (it needs the next frame's
-first packet); the audio-level header extension is not forwarded; no simulcast or
-per-subscriber bandwidth adaptation (REMB from subscribers is ignored); H264 is packed
-correctly by :class:`ForwardPacker` but not negotiated (see ``rtc/participant.py``).
+Known limits: frames reach taps one frame late (aiortc's jitter buffer needs the next
+frame's first packet; subscribers get packets at once); only the mid header extension
+is sent (no audio level, no abs-send-time); no simulcast or per-subscriber bandwidth
+adaptation (REMB from subscribers is ignored); H264 is not negotiated (see
+``rtc/participant.py``) and the packet path reads VP8 payload descriptors only.
 """
 
 from __future__ import annotations
@@ -108,7 +171,7 @@ TIME_BASES = {k: fractions.Fraction(1, r) for k, r in CLOCK_RATES.items()}
 FRAME_STEP = {"audio": 960, "video": 3000}  # one frame, in clock-rate units
 CACHE_PACKETS = 1024  # per source, for NACKs: ~8 s of this lecture's video, a power of 2
 NTP_EPOCH = 2208988800  # seconds from 1900 to 1970
-RECEIVE_BUFFER = 4 * 1024 * 1024  # per ICE socket, asked of the kernel (see below)
+RECEIVE_BUFFER = 1024 * 1024  # per ICE socket, asked of the kernel (see below)
 FORWARD_MIME = {"audio": "audio/opus", "video": "video/VP8"}
 
 _HOOKED = "_opentutor_hooked"
@@ -125,6 +188,8 @@ def check_aiortc() -> None:
             (RTCRtpReceiver, "_RTCRtpReceiver__stop_decoder"),
             (RTCRtpSender, "_send_keyframe"),
             (RTCRtpSender, "_next_encoded_frame"),
+            (RTCRtpSender, "_handle_rtcp_packet"),
+            (RTCRtpSender, "_run_rtcp"),
             (RtpRouter, "route_rtp"),
             (RtpRouter, "route_rtcp"),
             (Connection, "check_incoming"),
@@ -198,8 +263,10 @@ def negotiated_codec(transceiver: RTCRtpTransceiver) -> RTCRtpCodecParameters | 
 
 
 class ForwardPacker(Encoder):
-    """What a subscriber's RTCRtpSender uses instead of an encoder: ``pack()`` turns an
-    already-encoded frame into RTP payloads exactly as aiortc's encoders do."""
+    """What a subscriber's RTCRtpSender holds instead of an encoder, so that aiortc never
+    makes one (``encode()`` raises). The packet path never hands the sender a frame;
+    ``pack()`` (an encoded frame into RTP payloads, as aiortc's encoders do) is kept
+    for a frame-level path and its tests."""
 
     def __init__(self, codec_name: str) -> None:
         self.codec_name = codec_name.lower()
