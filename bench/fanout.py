@@ -265,12 +265,13 @@ async def one_run(run: Run, args: argparse.Namespace, workdir: Path, media: dict
         # Wait until every subscriber is connected and has its first keyframe.
         deadline = time.monotonic() + 20 + run.subscribers * 0.05
         while time.monotonic() < deadline:
-            states = [s for group in await workers.ask(("status",)) for s in group]
-            if all(all(s) for s in states):
+            kinds = [t.kind for t in publisher.tracks]
+            states = [s for group in await workers.ask(("status", kinds)) for s in group]
+            if all(states):
                 break
             await asyncio.sleep(0.5)
         else:
-            ready = sum(1 for s in states if all(s))
+            ready = sum(1 for s in states if s)
             run.notes.append(f"only {ready}/{len(states)} subscribers receiving before the window")
         run.values["join_s"] = round(time.monotonic() - join_start, 1)
         await asyncio.sleep(args.warmup)
@@ -410,8 +411,11 @@ def judge(run: Run, workers_n: int) -> None:
         if cores > 1.7:
             why.append(f"server saturated ({cores} cores)")
         idle = v.get("machine_cores", {}).get("idle")
-        if idle is not None and idle < 0.2:
+        if idle is not None and idle < 0.3:
             why.append(f"machine saturated (idle {idle} of {os.cpu_count()} cores)")
+        p50 = v.get("latency_ms_p50")
+        if p50 is not None and p50 > 1000:
+            why.append(f"the server fell {p50 / 1000:.1f} s behind (a backlog at its ingress)")
         run.notes.append(
             f"delivered {v['delivered_ratio']:.2%} < 99.5%: no per-core figure"
             + (" — " + "; ".join(why) if why else "")

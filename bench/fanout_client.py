@@ -423,11 +423,11 @@ async def _worker(conn: Any, base: str, names_tokens: list[tuple[str, str]], slo
     conn.send(("joined", errors, {k: (v[len(v) // 2], v[-1]) for k, v in phases.items()}))
     while True:
         command = await loop.run_in_executor(None, conn.recv)
-        if command[0] == "status":
+        if command[0] == "status":  # ("status", kinds sent): who is receiving everything
+            kinds = command[1]
             conn.send([
-                (s.connected_at is not None, s.streams.get("video", StreamStats("v")).first_keyframe
-                 is not None or "video" not in s.streams,
-                 s.streams.get("audio", StreamStats("a")).frames > 0)
+                s.connected_at is not None
+                and all(k in s.streams and s.streams[k].first_keyframe is not None for k in kinds)
                 for s in subs
             ])
         elif command[0] == "collect":
