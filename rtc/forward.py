@@ -15,7 +15,7 @@ pieces exist, though, and this module is the one place that reaches for them.
 The path
 ========
 publisher's RTP → DTLS/SRTP → ``RtpPacket.parse`` → our hook on
-``RTCRtpReceiver._handle_rtp_packet`` → :meth:`Source._on_rtp` (one per published
+``RTCRtpReceiver._handle_rtp_packet`` → :meth:`~rtc.fanout.Source._on_rtp` (one per published
 track: RTX unwrapped, VP8 frame start/keyframe read from the payload descriptor, the
 packet kept in a 1024-entry cache for NACKs) → for each subscriber slot,
 :meth:`ForwardTrack.forward`: SSRC, payload type, sequence number and timestamp
@@ -23,7 +23,7 @@ rewritten (one ``struct.pack`` of the 12-byte header + the slot's mid extension)
 SRTP ``protect``, ``sendto`` on the slot's ICE socket, all synchronously, no task, no
 queue, no copy but the one SRTP needs. Then aiortc's own receiver code runs on the
 packet (receiver reports, NACKs and REMB to the publisher, jitter buffer) and whole
-frames come out of the tapped decoder queue into :meth:`Source._on_frame`, for
+frames come out of the tapped decoder queue into :meth:`~rtc.fanout.Source._on_frame`, for
 media up/down and the frame taps (recorder) only: an ``av.Packet`` is made only when
 a tap is attached.
 
@@ -82,8 +82,8 @@ aiortc internals touched (aiortc pinned to 1.16.0 in pyproject.toml)
    :class:`_DecoderQueueTap` *before* ``receive()`` starts the decoder thread. The
    thread's first ``get()`` returns ``None``, so it ends without creating a decoder;
    ``_handle_rtp_packet`` keeps calling ``put((codec, JitterFrame))`` on the event loop
-   thread, which lands in :meth:`Source._on_frame`. ``__stop_decoder`` puts ``None``
-   (track ended: BYE, transport closed, receiver stopped) → :meth:`Source._on_end`.
+   thread, which lands in :meth:`~rtc.fanout.Source._on_frame`. ``__stop_decoder`` puts ``None``
+   (track ended: BYE, transport closed, receiver stopped) → :meth:`~rtc.fanout.Source._on_end`.
    Also read: ``_RTCRtpReceiver__decoder_thread`` (to detect a late hook).
 2. ``RTCRtpReceiver._RTCRtpReceiver__jitter_buffer._prefetch``: set to 0 for audio.
    aiortc holds 4 Opus frames (80 ms) before releasing one for its decoder; the
@@ -133,35 +133,25 @@ adaptation (REMB from subscribers is ignored); H264 is not negotiated (see
 
 from __future__ import annotations
 
-import asyncio
 import fractions
 import logging
 import random
 import socket
 import struct
-import time
 from collections.abc import Callable
 from typing import Any
 
 import aiortc
 import av
-import pylibsrtp
 from aioice import Connection
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs.base import Encoder
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
-from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtp import RTCP_RTPFB_NACK, RtcpRtpfbPacket, RtpPacket
-
-from . import reencode
-from .clock import Clock
-from .keyframes import KeyframeRelay
-from .model import FrameTap
-from .reencode import REENCODE
 
 log = logging.getLogger(__name__)
 
@@ -202,8 +192,11 @@ def check_aiortc() -> None:
     if missing:
         raise RuntimeError(f"aiortc {aiortc.__version__} lacks {missing}: see rtc/forward.py")
     if aiortc.__version__ != AIORTC_VERSION:
-        log.warning("rtc/forward.py was checked against aiortc %s, not %s",
-                    AIORTC_VERSION, aiortc.__version__)
+        log.warning(
+            "rtc/forward.py was checked against aiortc %s, not %s",
+            AIORTC_VERSION,
+            aiortc.__version__,
+        )
 
 
 # --------------------------------------------------------------------------- codecs
@@ -250,7 +243,8 @@ def restrict_codecs(transceiver: RTCRtpTransceiver, mime: str) -> RTCRtpCodecPar
     if main is None:
         return None
     kept = [main] + [
-        c for c in codecs
+        c
+        for c in codecs
         if c.mimeType.lower().endswith("/rtx") and c.parameters.get("apt") == main.payloadType
     ]
     transceiver._codecs = kept
@@ -484,234 +478,7 @@ def observe_traffic(
         setattr(connection, _HOOKED, True)
 
 
-# ------------------------------------------------------------- sources and sinks
-
-
-class Source:
-    """One published track (a person's audio or video), living across reconnects:
-    :meth:`bind` attaches it to the current peer connection's receiver.
-
-    ``on_change(source, up)`` reports media up/down. Frames are forwarded only while
-    ``forwarding`` (the publish grant) is on.
-    """
-
-    def __init__(
-        self,
-        person: str,
-        kind: str,
-        clock: Clock,
-        on_change: Callable[[Source, bool], None],
-    ) -> None:
-        self.person = person
-        self.kind = kind
-        self._clock = clock
-        self._on_change = on_change
-        self.forwarding = False
-        self.up = False
-        self.frames_in = 0
-        self.bytes_in = 0
-        self.keyframes_in = 0
-        self.packets_in = 0
-        self.pli_sent = 0
-        self.last_frame: float | None = None
-        self._sinks: tuple[ForwardTrack, ...] = ()
-        self.taps: tuple[FrameTap, ...] = ()  # set by the room: recorders and the like
-        self._receiver: RTCRtpReceiver | None = None
-        self._epoch = 0
-        self._base: int | None = None  # pts offset of the current binding
-        self._last_pts: int | None = None
-        self._time_base = TIME_BASES[kind]
-        self._relay = KeyframeRelay(clock, self._send_pli)
-        self._video = kind == "video"
-        # The last CACHE_PACKETS packets, by sequence number mod CACHE_PACKETS, for NACKs:
-        # (seq, timestamp, marker, payload); payloads are the parsed packets' own bytes.
-        self._cache: list[tuple[int, int, int, bytes] | None] = [None] * CACHE_PACKETS
-        self._payload_types: dict[int, int] = {}  # pt → _MEDIA or _RTX, from the receiver
-        self.feed: reencode.Feed | None = None  # reencode mode only
-
-    # -- wiring
-
-    @property
-    def bound(self) -> bool:
-        return self._receiver is not None
-
-    @property
-    def subscribers(self) -> int:
-        return len(self._sinks)
-
-    @property
-    def pli_requested(self) -> int:
-        return self._relay.coalescer.requested
-
-    def bind(self, receiver: RTCRtpReceiver) -> None:
-        """Take frames from ``receiver`` (a new peer connection's) from now on."""
-        if receiver is self._receiver:
-            return
-        self.unbind()
-        self._epoch += 1
-        epoch = self._epoch
-        self._receiver = receiver
-        self._base = None
-        self._payload_types = {}
-        self._cache = [None] * CACHE_PACKETS  # a new binding numbers its packets anew
-        if REENCODE:  # benchmark baseline: aiortc decodes; the slots' senders re-encode
-            self.feed = reencode.Feed(receiver.track)
-        else:
-            tap_receiver(
-                receiver,
-                lambda codec, frame: self._on_frame(epoch, codec, frame),
-                lambda: self._on_end(epoch),
-                self.kind,
-            )
-            hook_rtp(receiver, lambda packet: self._on_rtp(epoch, packet))
-        for sink in self._sinks:
-            sink.restart()
-
-    def unbind(self) -> None:
-        self._receiver = None
-        self._epoch += 1
-        self._set_up(False)
-
-    def set_forwarding(self, on: bool) -> None:
-        if on == self.forwarding:
-            return
-        self.forwarding = on
-        if not on:
-            self._set_up(False)  # frames stop here at once; the room detaches the slots
-
-    def add_sink(self, sink: ForwardTrack) -> None:
-        if sink not in self._sinks:
-            self._sinks = (*self._sinks, sink)
-
-    def remove_sink(self, sink: ForwardTrack) -> None:
-        self._sinks = tuple(s for s in self._sinks if s is not sink)
-
-    def request_keyframe(self) -> None:
-        if self.kind == "video" and self._receiver is not None:
-            self._relay.request()
-
-    def check_idle(self, now: float, idle: float) -> None:
-        if self.up and (self.last_frame is None or now - self.last_frame >= idle):
-            self._set_up(False)
-
-    def close(self) -> None:
-        self.unbind()
-        for sink in self._sinks:
-            sink.detach()
-        self._relay.close()
-
-    # -- frames
-
-    def _set_up(self, up: bool) -> None:
-        if up != self.up:
-            self.up = up
-            self._on_change(self, up)
-
-    def _on_end(self, epoch: int) -> None:
-        if epoch == self._epoch:
-            self._receiver = None
-            self._set_up(False)
-
-    def _on_frame(self, epoch: int, codec: RTCRtpCodecParameters, frame: Any) -> None:
-        data: bytes = frame.data
-        if epoch != self._epoch or not data:
-            return
-        now = self._clock.monotonic()
-        self.frames_in += 1
-        self.bytes_in += len(data)
-        self.last_frame = now
-        key = is_keyframe(codec.name, data)
-        if key:
-            self.keyframes_in += 1
-            self._relay.keyframe_seen()
-        if not self.forwarding:
-            return
-        self._set_up(True)
-        pts = self._pts(frame.timestamp, now)
-        taps = self.taps
-        if not taps:
-            return  # subscribers got this frame's packets already (_on_rtp)
-        packet = av.Packet(data)
-        packet.pts = pts
-        packet.time_base = self._time_base
-        packet.is_keyframe = key
-        for tap in taps:
-            tap.frame(self.person, self.kind, codec.name, packet, key)
-
-    def _on_rtp(self, epoch: int, packet: RtpPacket) -> None:
-        """One publisher packet to every subscriber slot (the hot path)."""
-        if epoch != self._epoch or not self.forwarding:
-            return
-        payload: bytes = packet.payload
-        seq: int = packet.sequence_number
-        what = self._payload_types.get(packet.payload_type)
-        if what is None:
-            what = self._learn_payload_type(packet.payload_type)
-        if what == _RTX:  # a retransmission the publisher sent us: forward the original
-            if len(payload) <= 2:
-                return  # padding only (bandwidth probing)
-            seq = (payload[0] << 8) | payload[1]
-            payload = payload[2:]
-        elif what != _MEDIA or not payload:
-            return
-        self.packets_in += 1
-        ts: int = packet.timestamp
-        marker: int = packet.marker
-        if self._video:
-            start, key = vp8_frame_start(payload)
-            keystart = start and key
-        else:
-            start = keystart = True
-        self._cache[seq & (CACHE_PACKETS - 1)] = (seq, ts, marker, payload)
-        sinks = self._sinks
-        if not sinks:
-            return
-        now = time.time()
-        waiting = False
-        for sink in sinks:
-            if sink.forward(seq, ts, marker, payload, keystart, now):
-                waiting = True
-        if waiting and start and not keystart:
-            self._relay.request()  # coalesced: at most one PLI per 500 ms
-
-    def _learn_payload_type(self, pt: int) -> int:
-        codecs: dict[int, RTCRtpCodecParameters] = getattr(
-            self._receiver, "_RTCRtpReceiver__codecs", {}
-        )
-        codec = codecs.get(pt)
-        what = 0
-        if codec is not None:
-            what = _RTX if codec.mimeType.lower().endswith("/rtx") else _MEDIA
-            self._payload_types[pt] = what
-        return what
-
-    def cached(self, seq: int) -> tuple[int, int, bytes] | None:
-        """(timestamp, marker, payload) of the publisher's packet ``seq``, if still held."""
-        entry = self._cache[seq & (CACHE_PACKETS - 1)]
-        if entry is None or entry[0] != seq:
-            return None
-        return entry[1], entry[2], entry[3]
-
-    def _pts(self, mapped: int, now: float) -> int:
-        """Timestamps on one timeline per room, so that a subscriber slot that moves to a
-        new binding (reconnect) or another publisher keeps going forward in time."""
-        if self._base is None:
-            base = int(now * CLOCK_RATES[self.kind]) - mapped
-            if self._last_pts is not None:
-                base = max(base, self._last_pts + FRAME_STEP[self.kind] - mapped)
-            self._base = base
-        pts = self._base + mapped
-        self._last_pts = pts
-        return pts
-
-    async def _send_pli(self) -> bool:
-        receiver = self._receiver
-        if receiver is None:
-            return False
-        sent = await send_pli(receiver)
-        if sent:
-            self.pli_sent += 1
-        return sent
+# ------------------------------------------------------------------- egress
 
 
 class RtpOut:
@@ -758,7 +525,8 @@ class RtpOut:
         codec = codecs[0]
         rtx = next(
             (
-                c for c in codecs
+                c
+                for c in codecs
                 if c.mimeType.lower().endswith("/rtx")
                 and c.parameters.get("apt") == codec.payloadType
             ),
@@ -779,217 +547,13 @@ class RtpOut:
         )
 
 
-class ForwardTrack(MediaStreamTrack):
-    """One subscriber slot (one server-side RTCRtpSender), for its whole life.
-
-    Forward mode: :meth:`forward` rewrites each publisher packet's SSRC, payload type,
-    sequence number and timestamp for this subscriber and sends it (SRTP, then the
-    ICE socket) at once, from :meth:`Source._on_rtp`. The sender's own RTP loop only
-    calls :meth:`recv` once, which tells us the transport is up, and then waits there
-    until the slot ends. :meth:`attach` moves the slot to another source without the
-    subscriber noticing: sequence numbers and timestamps stay continuous and it resumes
-    at the next keyframe. ``reencode`` mode (benchmark only): :meth:`recv` hands the
-    sender decoded frames from the source's relay, and it encodes them.
-    """
-
-    def __init__(self, kind: str) -> None:
-        super().__init__()
-        self.kind = kind
-        self.source: Source | None = None
-        self.out: RtpOut | None = None
-        self.frames_sent = 0
-        self.packets_sent = 0
-        self.octets_sent = 0
-        self.frames_dropped = 0
-        self.nacks_answered = 0
-        self.nacks_missed = 0
-        self._sender: RTCRtpSender | None = None
-        self._codecs: list[RTCRtpCodecParameters] = []
-        self._waiting_keyframe = True
-        self._seq_off = 0
-        self._ts_off = 0
-        self._first_in = 0  # first publisher sequence number since the last restart
-        self._last_out = 0  # highest sequence number sent (once _last_ts is set)
-        self._video = kind == "video"
-        self._last_ts: int | None = None  # timestamp and time.time() of the last packet,
-        self._last_time = 0.0  # for the sender reports
-        self._rate = CLOCK_RATES[kind]
-        self._step = FRAME_STEP[kind]
-        self._waiter: asyncio.Future[None] | None = None
-        self._proxy: MediaStreamTrack | None = None  # reencode mode only
-        # Until the sender first asks for a frame (its transport is up), packets would
-        # only go nowhere: skip them quietly and ask for a keyframe then.
-        self._started = False
-
-    def use_sender(self, sender: RTCRtpSender, codecs: list[RTCRtpCodecParameters]) -> None:
-        """The RTCRtpSender this slot sends as (its SSRC, transport, mid) and the
-        negotiated codecs (the first one, and its RTX)."""
-        self._sender = sender
-        self._codecs = list(codecs)
-        hook_nacks(sender, self.answer_nack)
-
-    def attach(self, source: Source | None) -> None:
-        if source is self.source:
-            return
-        self.detach()
-        if source is not None:
-            self.source = source
-            self.restart()
-            source.add_sink(self)
-            if self._started:
-                source.request_keyframe()
-
-    def detach(self) -> None:
-        if self.source is not None:
-            self.source.remove_sink(self)
-            self.source = None
-        self._proxy = None
-
-    def restart(self) -> None:
-        """Upstream changed: nothing decodes until the next keyframe."""
-        self._waiting_keyframe = True
-        if REENCODE:
-            feed = None if self.source is None else self.source.feed
-            self._proxy = None if feed is None else feed.subscribe()
-
-    def request_keyframe(self) -> None:
-        if self.source is not None:
-            self.source.request_keyframe()
-
-    @property
-    def queued(self) -> int:
-        """Nothing waits in user space: the kernel's socket buffer is the only queue."""
-        return 0
-
-    # -- the forward path (hot: once per publisher packet per subscriber)
-
-    def forward(
-        self, seq: int, ts: int, marker: int, payload: bytes, keystart: bool, now: float
-    ) -> bool:
-        """Send one publisher packet. Returns whether this slot waits for a keyframe."""
-        out = self.out
-        if out is None:
-            return False
-        if self._waiting_keyframe:
-            if not keystart:
-                if marker:
-                    self.frames_dropped += 1
-                return True
-            self._rebase(seq, ts, now)
-        elif (seq - self._first_in) & 0xFFFF >= 0x8000:
-            return False  # older than where this slot (re)started
-        o = (seq + self._seq_off) & 0xFFFF
-        t = (ts + self._ts_off) & 0xFFFFFFFF
-        try:
-            out.sendto(
-                out.protect(
-                    out.pack(out.b0, out.pt_marker[marker], o, t, out.ssrc, out.extension)
-                    + payload
-                ),
-                out.addr,
-            )
-        except BlockingIOError:
-            # The kernel's send buffer towards this subscriber is full: it is behind (the
-            # buffer is its bounded queue). Drop; video waits for a keyframe, which the
-            # source asks for, coalesced with everyone else's requests.
-            self.frames_dropped += 1
-            if self._video:
-                self._waiting_keyframe = True
-                return True
-            return False
-        except (pylibsrtp.Error, OSError):
-            return False  # SRTP refused an old index, or the socket is gone
-        if (o - self._last_out) & 0xFFFF < 0x8000:
-            self._last_out = o
-        self._last_ts, self._last_time = t, now
-        self.packets_sent += 1
-        self.octets_sent += len(payload)
-        if marker or not self._video:
-            self.frames_sent += 1
-        return False
-
-    def _rebase(self, seq: int, ts: int, now: float) -> None:
-        """Continue this subscriber's sequence numbers and timestamps from a new start."""
-        nxt = self._last_out + 1 if self._last_ts is not None else random.randint(0, 0x7FFF)
-        self._seq_off = (nxt - seq) & 0xFFFF
-        self._last_out = (nxt - 1) & 0xFFFF
-        if self._last_ts is None:
-            t = random.randint(0, 0xFFFFFFFF)
-        else:
-            t = self._last_ts + max(self._step, int((now - self._last_time) * self._rate))
-        self._ts_off = (t - ts) & 0xFFFFFFFF
-        self._first_in = seq
-        self._waiting_keyframe = False
-
-    def answer_nack(self, lost: list[int]) -> None:
-        """Resend what the subscriber reports lost, from the source's packet cache, as
-        RTX (a repeat on the media SSRC would be refused by SRTP's replay check)."""
-        out, source = self.out, self.source
-        if out is None or source is None or out.rtx_pt is None or self._waiting_keyframe:
-            self.nacks_missed += len(lost)
-            return
-        for o in lost:
-            seq = (o - self._seq_off) & 0xFFFF
-            cached = source.cached(seq)
-            if cached is None or (seq - self._first_in) & 0xFFFF >= 0x8000:
-                self.nacks_missed += 1
-                continue
-            ts, marker, payload = cached
-            t = (ts + self._ts_off) & 0xFFFFFFFF
-            data = out.pack(
-                out.b0, out.rtx_pt | (marker << 7), out.rtx_seq, t, out.rtx_ssrc, out.extension
-            )
-            out.rtx_seq = (out.rtx_seq + 1) & 0xFFFF
-            try:
-                out.sendto(out.protect(data + struct.pack("!H", o) + payload), out.addr)
-            except (pylibsrtp.Error, OSError):  # a full socket included: it is behind
-                continue
-            self.nacks_answered += 1
-
-    def report(self) -> None:
-        """Give aiortc's RTCP loop what it puts in this sender's SR (it never saw the
-        packets): the NTP/RTP pair of the last packet, counts. Called every 0.5 s."""
-        sender = self._sender
-        if sender is None or self._last_ts is None:
-            return
-        sender._RTCRtpSender__ntp_timestamp = int((self._last_time + NTP_EPOCH) * (1 << 32))  # type: ignore[attr-defined]
-        sender._RTCRtpSender__rtp_timestamp = self._last_ts  # type: ignore[attr-defined]
-        sender._RTCRtpSender__packet_count = self.packets_sent  # type: ignore[attr-defined]
-        sender._RTCRtpSender__octet_count = self.octets_sent  # type: ignore[attr-defined]
-
-    # -- the sender's side
-
-    async def recv(self) -> Any:
-        if not self._started:
-            self._started = True
-            if self._sender is not None and not REENCODE:
-                self.out = RtpOut.from_sender(self._sender, self._codecs)
-            self.request_keyframe()
-        if REENCODE:
-            return await self._next_decoded()
-        if self.readyState == "live":
-            waiter = self._waiter = asyncio.get_running_loop().create_future()
-            await waiter  # until stop(): packets never go through the sender's loop
-        raise MediaStreamError
-
-    async def _next_decoded(self) -> Any:
-        while self.readyState == "live":
-            proxy = self._proxy
-            if proxy is None:
-                await asyncio.sleep(0.02)
-                continue
-            try:
-                return await proxy.recv()
-            except MediaStreamError:
-                if self._proxy is proxy:
-                    self._proxy = None
-        raise MediaStreamError
-
-    def stop(self) -> None:
-        self.detach()
-        self.out = None
-        waiter = self._waiter
-        self._waiter = None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-        super().stop()
+def set_sender_report(
+    sender: RTCRtpSender, ntp_timestamp: int, rtp_timestamp: int, packets: int, octets: int
+) -> None:
+    """Give aiortc's RTCP loop what it puts in ``sender``'s SR: the sender never saw the
+    packets we forwarded on its behalf (internals: ``__ntp_timestamp``,
+    ``__rtp_timestamp``, ``__packet_count``, ``__octet_count``)."""
+    sender._RTCRtpSender__ntp_timestamp = ntp_timestamp  # type: ignore[attr-defined]
+    sender._RTCRtpSender__rtp_timestamp = rtp_timestamp  # type: ignore[attr-defined]
+    sender._RTCRtpSender__packet_count = packets  # type: ignore[attr-defined]
+    sender._RTCRtpSender__octet_count = octets  # type: ignore[attr-defined]

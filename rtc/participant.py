@@ -4,11 +4,11 @@ The browser is always the offerer. Its offer holds two sorts of m-lines:
 
 * **publish** lines (``sendrecv``/``sendonly``): the browser's microphone or camera.
   The server answers ``recvonly``; the receiver is handed to the room, which taps it
-  into a :class:`~rtc.forward.Source` (no decoder). One per kind; extra ones are
+  into a :class:`~rtc.fanout.Source` (no decoder). One per kind; extra ones are
   answered ``inactive``.
 * **slots** (``recvonly``): one receiving transceiver per stream the browser should
   get. The server answers ``sendonly`` and gives the sender a
-  :class:`~rtc.forward.ForwardTrack` (for life) and a
+  :class:`~rtc.fanout.ForwardTrack` (for life) and a
   :class:`~rtc.forward.ForwardPacker`; the room attaches the track to a source.
 
 Codecs are restricted to Opus and VP8 so that every subscriber can take every
@@ -34,7 +34,7 @@ from aiortc import RTCIceServer, RTCPeerConnection, RTCRtpReceiver, RTCSessionDe
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
-from . import forward
+from . import fanout, forward
 from .clock import Clock
 from .ice import restrict_host_addresses, rtc_configuration
 from .model import KINDS, MediaEvents, OfferError, SlotSnapshot, StreamInfo
@@ -62,7 +62,7 @@ class Slot:
     mid: str
     kind: str
     transceiver: RTCRtpTransceiver
-    track: forward.ForwardTrack
+    track: fanout.ForwardTrack
     usable: bool
 
     @property
@@ -193,7 +193,7 @@ class Participant:
         self.publish = publishing
 
     def _new_slot(self, t: RTCRtpTransceiver, mid: str, usable: bool) -> Slot:
-        track = forward.ForwardTrack(t.kind)
+        track = fanout.ForwardTrack(t.kind)
         slot = Slot(mid=mid, kind=t.kind, transceiver=t, track=track, usable=usable)
         self._null_tap(t)
         if usable:

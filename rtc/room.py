@@ -27,7 +27,8 @@ from types import MappingProxyType
 from aiortc import RTCIceServer, RTCRtpReceiver
 
 from .clock import Clock
-from .forward import Source, check_aiortc
+from .fanout import Source
+from .forward import check_aiortc
 from .ice import announce_address
 from .model import (
     KINDS,

@@ -26,7 +26,8 @@ from aiortc.rtp import RtpPacket
 
 from rtc import forward
 from rtc.clock import FakeClock
-from rtc.forward import ForwardPacker, ForwardTrack, Source
+from rtc.fanout import ForwardTrack, Source
+from rtc.forward import ForwardPacker
 
 pytestmark = pytest.mark.timeout(20)
 

@@ -21,7 +21,7 @@ from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.opus import OpusEncoder
 from aiortc.codecs.vpx import Vp8Encoder
 
-from rtc import forward
+from rtc import fanout, forward
 from rtc.clock import SystemClock
 from rtc.model import StreamInfo
 from rtc.room import MediaRoom
@@ -319,7 +319,7 @@ async def test_reconnect_by_reset_and_new_offer(
     assert b2.mapping == {"0": A_AUDIO, "1": A_VIDEO}
 
 
-def slot_of(room: MediaRoom, person: str, mid: str) -> forward.ForwardTrack:
+def slot_of(room: MediaRoom, person: str, mid: str) -> fanout.ForwardTrack:
     return room._people[person].slots[mid].track
 
 
