@@ -18,6 +18,7 @@ from signaling.model import parse_new_session
 from signaling.records import session_record
 from signaling.room import EndSession
 from signaling.schema import Invalid
+from signaling.store import StoredSession
 from signaling.timefmt import iso_at
 
 routes = web.RouteTableDef()
@@ -42,12 +43,10 @@ async def create_session(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/sessions/{id}")
 async def get_session(request: web.Request) -> web.Response:
-    session = await platform_session(request)
+    session = await _session_here(request)
     if isinstance(session, web.Response):
         return session
     svc = services(request)
-    if (elsewhere := await _elsewhere(request, session.id)) is not None:
-        return elsewhere
     room = svc.router.running(session.id)
     body = session.wire()
     body["state"] = room.state if room is not None else session.state
@@ -62,12 +61,10 @@ async def get_session(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/sessions/{id}/end")
 async def end_session(request: web.Request) -> web.Response:
-    session = await platform_session(request)
+    session = await _session_here(request)
     if isinstance(session, web.Response):
         return session
     svc = services(request)
-    if (elsewhere := await _elsewhere(request, session.id)) is not None:
-        return elsewhere
     room = svc.router.running(session.id)
     if room is not None:
         await room.submit(EndSession(None))
@@ -84,6 +81,16 @@ async def get_record(request: web.Request) -> web.Response:
         return session
     svc = services(request)
     return web.json_response(await session_record(svc, session))
+
+
+async def _session_here(request: web.Request) -> StoredSession | web.Response:
+    """The session in the path (API key); if another node runs its room, that node's
+    answer instead."""
+    session = await platform_session(request)
+    if isinstance(session, web.Response):
+        return session
+    elsewhere = await _elsewhere(request, session.id)
+    return elsewhere if elsewhere is not None else session
 
 
 async def _elsewhere(request: web.Request, session_id: str) -> web.Response | None:

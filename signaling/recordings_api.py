@@ -25,6 +25,7 @@ from signaling.http_util import (
     services,
 )
 from signaling.recordings import TRACK_ID, Recordings, manifest
+from signaling.store import StoredSession
 
 routes = web.RouteTableDef()
 
@@ -47,17 +48,26 @@ def _unavailable() -> web.Response:
     return error(503, "unavailable", "this server does not record")
 
 
+async def _platform_recordings(
+    request: web.Request,
+) -> tuple[StoredSession, Recordings] | web.Response:
+    """The session in the path (API key) and this server's recordings, or the refusal."""
+    session = await platform_session(request)
+    if isinstance(session, web.Response):
+        return session
+    recs = _recordings(request)
+    return (session, recs) if recs is not None else _unavailable()
+
+
 # ----------------------------------------------------------------- lists (API key, token)
 
 
 @routes.get("/api/v1/sessions/{id}/recordings")
 async def list_for_platform(request: web.Request) -> web.Response:
-    session = await platform_session(request)
-    if isinstance(session, web.Response):
-        return session
-    recs = _recordings(request)
-    if recs is None:
-        return _unavailable()
+    found = await _platform_recordings(request)
+    if isinstance(found, web.Response):
+        return found
+    session, recs = found
     viewer = await recs.viewer(session.id, None)
     items = await recs.listing(session.id, viewer, base_url(request))
     return web.json_response({"session_id": session.id, "recordings": _public(items)})
@@ -186,12 +196,10 @@ async def full_file(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/api/v1/sessions/{id}/exports")
 async def start_export(request: web.Request) -> web.Response:
-    session = await platform_session(request)
-    if isinstance(session, web.Response):
-        return session
-    recs = _recordings(request)
-    if recs is None:
-        return _unavailable()
+    found = await _platform_recordings(request)
+    if isinstance(found, web.Response):
+        return found
+    session, recs = found
     finished = [r for r in await recs.index.arecordings(session_id=session.id)
                 if r.state != "recording" and r.duration_s > 0]
     if not finished:
