@@ -31,8 +31,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from recorder.calendar import SAMPLE_CALENDAR, Calendar, load_calendar
-from recorder.credits import StatementBuilder
 from recorder.policy import load_policy
+from recorder.statement import StatementBuilder
 
 TERM = "2022-spring"
 INSTRUCTORS = 14_600

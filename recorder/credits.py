@@ -10,7 +10,7 @@ form's limits; per-person minutes, study minutes, review study hours and points
 (exact fractions, each person's session total rounded half-up to 2 decimals once,
 at the end); pay = rounded points × point value.
 
-Per batch (:func:`compute_statement`): sessions in start order (earliest active
+Per batch (:func:`recorder.statement.compute_statement`): sessions in start order (earliest active
 timestamp of anyone, ties by ``session_id``), with the term caps applied in that
 order, summed per person per term (points, pay, sessions) and per calendar year
 (学时 = floor(minutes / 45) + review hours, 学分 = min(1, floor(学时 / 20))).
@@ -49,7 +49,6 @@ Choices where the issue is silent (what a district administrator would expect):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -63,13 +62,12 @@ from recorder.records import (
     RecordError,
     SessionRecord,
     parse_record,
-    validate_all,
 )
 
 US_PER_MINUTE = 60_000_000
 NO_TERM = "(no term)"
-_ZERO = Fraction(0)
-_FORM_WORDS = {
+ZERO = Fraction(0)
+FORM_WORDS = {
     "one_to_one": "one-to-one session",
     "lecture": "lecture",
     "review": "review",
@@ -79,7 +77,7 @@ _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", 
 
 
 def minutes_of(intervals: IntervalSet) -> int:
-    """"研修时长以分钟为单位，不足1分钟部分不计入": floor once, on the total."""
+    """ "研修时长以分钟为单位，不足1分钟部分不计入": floor once, on the total."""
     return total(intervals) // US_PER_MINUTE
 
 
@@ -101,7 +99,7 @@ def fmt2(value: Fraction) -> str:
     return f"{sign}{whole}.{cents:02d}"
 
 
-def _ordinal(n: int) -> str:
+def ordinal(n: int) -> str:
     return _ORDINALS[n - 1] if n <= len(_ORDINALS) else f"{n}th"
 
 
@@ -113,7 +111,7 @@ class PersonOutcome:
     minutes: int = 0
     study_minutes: int = 0
     study_hours: int = 0
-    points: Fraction = _ZERO
+    points: Fraction = ZERO
     parts: dict[str, Fraction] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -201,9 +199,7 @@ def session_sets(record: SessionRecord, policy: Policy, calendar: Calendar) -> S
 # --- per session ----------------------------------------------------------------------
 
 
-def _feedback_problem(
-    fb: Feedback | None, record: SessionRecord, policy: Policy
-) -> str | None:
+def _feedback_problem(fb: Feedback | None, record: SessionRecord, policy: Policy) -> str | None:
     """Why a learner's feedback is not valid, or ``None`` when it is.
 
     Seed: "被指导教师参与研修后，需在7天内……提供反馈和评价，包括评分……不少于200字的收获".
@@ -229,7 +225,7 @@ def _feedback_problem(
 
 
 def _place_rule(policy: Policy, a: Person, b: Person) -> str | None:
-    """"同校、同区教师之间研修不记录积分": the words of the note, or ``None``."""
+    """ "同校、同区教师之间研修不记录积分": the words of the note, or ``None``."""
     school = policy.same_school_no_points and a.school != "" and a.school == b.school
     district = policy.same_district_no_points and a.district != "" and a.district == b.district
     if school and district:
@@ -288,11 +284,11 @@ def evaluate(record: object, policy: Policy, calendar: Calendar) -> SessionOutco
 def _validated(record: object, policy: Policy) -> SessionRecord:
     review = policy.forms.get("review")
     rec = parse_record(record, max_reviewers=review.max_reviewers if review else 3)
-    _check_policy(rec, policy)
+    check_policy(rec, policy)
     return rec
 
 
-def _check_policy(rec: SessionRecord, policy: Policy) -> None:
+def check_policy(rec: SessionRecord, policy: Policy) -> None:
     """The record must belong to the policy's programme and use one of its forms."""
     if rec.programme != policy.programme:
         raise RecordError(
@@ -303,8 +299,8 @@ def _check_policy(rec: SessionRecord, policy: Policy) -> None:
     review = policy.forms.get("review")
     if rec.form == "review" and review and len(rec.instructors) > review.max_reviewers:
         raise RecordError(
-            "people", f"a review has at most {review.max_reviewers} reviewers "
-            f"(got {len(rec.instructors)})"
+            "people",
+            f"a review has at most {review.max_reviewers} reviewers (got {len(rec.instructors)})",
         )
 
 
@@ -475,8 +471,7 @@ def _lecture(
     groups = -(-viewers // form.viewers_per_point)  # ceil: 1–10 viewers → 1, 11–20 → 2 …
     if groups > form.viewer_points_per_hour_max:
         t_out.notes.append(
-            f"{viewers} viewers: viewer points capped at "
-            f"{form.viewer_points_per_hour_max} per hour"
+            f"{viewers} viewers: viewer points capped at {form.viewer_points_per_hour_max} per hour"
         )
         groups = form.viewer_points_per_hour_max
     t_out.add("viewers", groups * hours)
@@ -536,174 +531,3 @@ def compute_session(record: object, policy: Policy, calendar: Calendar) -> dict[
     :class:`~recorder.records.SessionRecord`. Raises :class:`RecordError` on bad input.
     """
     return evaluate(record, policy, calendar).to_json()
-
-
-# --- per term and year ----------------------------------------------------------------
-
-
-def order_key(record: SessionRecord) -> tuple[bool, int, str]:
-    """"ordered by session start (earliest active timestamp of anyone; ties by session_id)"."""
-    start = record.start
-    return (start is None, start if start is not None else 0, record.session_id)
-
-
-@dataclass
-class _Totals:
-    points: Fraction = _ZERO
-    sessions: int = 0
-
-
-@dataclass
-class _Year:
-    minutes: int = 0
-    hours: int = 0
-
-
-class StatementBuilder:
-    """Applies the term caps in session order and sums per person. Memory grows with
-    people and terms, not sessions, so a stream of millions of sessions fits.
-
-    Seed (training): "指导教师每学期3类研修服务形态各可开设不超过2次"; (tutoring):
-    "每学期绩效的积分上限为5000分".
-    """
-
-    def __init__(self, policy: Policy, calendar: Calendar) -> None:
-        self.policy = policy
-        self.calendar = calendar
-        self._last: tuple[bool, int, str] | None = None
-        self._form_counts: dict[tuple[str, str | None, str], int] = {}
-        self._terms: dict[str, dict[str | None, _Totals]] = {}
-        self._years: dict[str, dict[int, _Year]] = {}
-
-    def add(self, record: object) -> SessionOutcome:
-        """Evaluate the next session (in start order), apply caps, and accumulate."""
-        outcome = evaluate(record, self.policy, self.calendar)
-        key = order_key(outcome.record)
-        if self._last is not None and key <= self._last:
-            raise ValueError(
-                f"session {outcome.record.session_id!r} is out of order: add sessions by start"
-            )
-        self._last = key
-        self._apply_caps(outcome)
-        study = self.policy.study is not None
-        for pid, person in outcome.people.items():
-            terms = self._terms.get(pid)
-            if terms is None:
-                terms = self._terms[pid] = {}
-            totals = terms.get(outcome.term)
-            if totals is None:
-                totals = terms[outcome.term] = _Totals()
-            if person.points:
-                totals.points += person.points
-            totals.sessions += 1
-            if study and outcome.year is not None:
-                years = self._years.get(pid)
-                if years is None:
-                    years = self._years[pid] = {}
-                year = years.get(outcome.year)
-                if year is None:
-                    year = years[outcome.year] = _Year()
-                year.minutes += person.study_minutes
-                year.hours += person.study_hours
-        return outcome
-
-    def _apply_caps(self, outcome: SessionOutcome) -> None:
-        policy = self.policy
-        form = outcome.record.form
-        for pid, person in outcome.people.items():
-            if person.role != "instructor" or person.points <= 0:
-                continue
-            per_form = policy.sessions_per_form_per_term
-            if per_form is not None:
-                key = (pid, outcome.term, form)
-                count = self._form_counts.get(key, 0) + 1
-                self._form_counts[key] = count
-                if count > per_form:
-                    person.add("term_cap", -person.points)
-                    person.notes.append(
-                        f"{_ordinal(count)} {_FORM_WORDS.get(form, form)} this term: no points"
-                    )
-                    continue
-            cap = policy.points_per_term
-            if cap is not None:
-                used = self._terms.get(pid, {}).get(outcome.term, _Totals()).points
-                remaining = max(cap - used, _ZERO)
-                if person.points > remaining:
-                    cut = person.points - remaining
-                    person.add("term_cap", -cut)
-                    person.notes.append(
-                        f"term cap {fmt2(cap)} points reached: no points"
-                        if remaining == 0
-                        else f"term cap {fmt2(cap)} points: {fmt2(cut)} points over the cap "
-                        "not paid"
-                    )
-
-    def result(self) -> dict[str, Any]:
-        """The statement: people → id → terms → name → points, pay_cny, sessions;
-        years → year → study_hours, credits."""
-        policy = self.policy
-        order = {t.name: i for i, t in enumerate(self.calendar.terms)}
-        people: dict[str, Any] = {}
-        for pid in sorted(self._terms):
-            terms = self._terms[pid]
-            names = sorted(terms, key=lambda n: (n is None, order.get(n or "", 0)))
-            entry: dict[str, Any] = {
-                "terms": {
-                    (name if name is not None else NO_TERM): {
-                        "points": fmt2(terms[name].points),
-                        "pay_cny": fmt2(terms[name].points * policy.point_value_cny),
-                        "sessions": terms[name].sessions,
-                    }
-                    for name in names
-                },
-                "years": {},
-            }
-            study = policy.study
-            if study is not None:
-                for year, y in sorted(self._years.get(pid, {}).items()):
-                    hours = y.minutes // study.minutes_per_hour + y.hours
-                    credits = min(study.max_credits_per_year, hours // study.hours_per_credit)
-                    entry["years"][str(year)] = {"study_hours": hours, "credits": credits}
-            people[pid] = entry
-        return {"people": people}
-
-
-def validate_batch(
-    numbered: Iterable[tuple[int, object]], policy: Policy
-) -> list[SessionRecord]:
-    """Validate ``(line number, record)`` pairs against the policy, all before computing
-    anything, and return them in start order. The first bad one raises, naming its line."""
-    review = policy.forms.get("review")
-    parsed = validate_all(
-        numbered,
-        max_reviewers=review.max_reviewers if review else 3,
-        check=lambda rec: _check_policy(rec, policy),
-    )
-    return sorted(parsed, key=order_key)
-
-
-def compute_sessions(
-    records: Iterable[object], policy: Policy, calendar: Calendar
-) -> Iterator[SessionOutcome]:
-    """Every session of a batch in start order, with term caps applied (for audits).
-
-    The whole batch is validated before the first outcome is produced.
-    """
-    ordered = validate_batch(enumerate(records, start=1), policy)
-    builder = StatementBuilder(policy, calendar)
-    for rec in ordered:
-        yield builder.add(rec)
-
-
-def compute_statement(
-    records: Iterable[object], policy: Policy, calendar: Calendar
-) -> dict[str, Any]:
-    """Per-person totals per term and per year for a batch of session records.
-
-    Records are decoded JSON objects or parsed records, in any order. The whole batch is
-    validated first; a bad record raises :class:`RecordError` and nothing is computed.
-    """
-    builder = StatementBuilder(policy, calendar)
-    for rec in validate_batch(enumerate(records, start=1), policy):
-        builder.add(rec)
-    return builder.result()

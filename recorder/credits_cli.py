@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from recorder.calendar import SAMPLE_CALENDAR, Calendar, CalendarError, load_calendar
-from recorder.credits import StatementBuilder, compute_session, validate_batch
+from recorder.credits import compute_session
 from recorder.policy import BUILT_IN, Policy, PolicyError, load_policy
 from recorder.records import RecordError
+from recorder.statement import StatementBuilder, validate_batch
 from recorder.timeline import render_timeline
 
 _INPUT_ERRORS = (RecordError, PolicyError, CalendarError, OSError, UnicodeDecodeError)

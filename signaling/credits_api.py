@@ -10,9 +10,10 @@ from typing import Any
 from aiohttp import web
 
 from recorder.calendar import SAMPLE_CALENDAR, Calendar, load_calendar
-from recorder.credits import compute_session, compute_statement
+from recorder.credits import compute_session
 from recorder.policy import load_policy
 from recorder.records import RecordError
+from recorder.statement import compute_statement
 from signaling.http_util import check_api_key, error, platform_session, services
 from signaling.model import ID_PATTERN
 from signaling.records import session_record

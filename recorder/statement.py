@@ -1,0 +1,196 @@
+"""Statements: per-person totals per term (points, pay) and per year (学时, 学分).
+
+Sessions are taken in start order so the term caps apply to the right ones:
+"指导教师每学期3类研修服务形态各可开设不超过2次" (at most 2 paid sessions per form
+per term, training) and the tutoring plan's 5,000 points per term. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from recorder.calendar import Calendar
+from recorder.credits import (
+    FORM_WORDS,
+    NO_TERM,
+    ZERO,
+    SessionOutcome,
+    check_policy,
+    evaluate,
+    fmt2,
+    ordinal,
+)
+from recorder.policy import Policy
+from recorder.records import (
+    SessionRecord,
+    validate_all,
+)
+
+
+def order_key(record: SessionRecord) -> tuple[bool, int, str]:
+    """ "ordered by session start (earliest active timestamp of anyone; ties by session_id)"."""
+    start = record.start
+    return (start is None, start if start is not None else 0, record.session_id)
+
+
+@dataclass
+class _Totals:
+    points: Fraction = ZERO
+    sessions: int = 0
+
+
+@dataclass
+class _Year:
+    minutes: int = 0
+    hours: int = 0
+
+
+class StatementBuilder:
+    """Applies the term caps in session order and sums per person. Memory grows with
+    people and terms, not sessions, so a stream of millions of sessions fits.
+
+    Seed (training): "指导教师每学期3类研修服务形态各可开设不超过2次"; (tutoring):
+    "每学期绩效的积分上限为5000分".
+    """
+
+    def __init__(self, policy: Policy, calendar: Calendar) -> None:
+        self.policy = policy
+        self.calendar = calendar
+        self._last: tuple[bool, int, str] | None = None
+        self._form_counts: dict[tuple[str, str | None, str], int] = {}
+        self._terms: dict[str, dict[str | None, _Totals]] = {}
+        self._years: dict[str, dict[int, _Year]] = {}
+
+    def add(self, record: object) -> SessionOutcome:
+        """Evaluate the next session (in start order), apply caps, and accumulate."""
+        outcome = evaluate(record, self.policy, self.calendar)
+        key = order_key(outcome.record)
+        if self._last is not None and key <= self._last:
+            raise ValueError(
+                f"session {outcome.record.session_id!r} is out of order: add sessions by start"
+            )
+        self._last = key
+        self._apply_caps(outcome)
+        study = self.policy.study is not None
+        for pid, person in outcome.people.items():
+            terms = self._terms.get(pid)
+            if terms is None:
+                terms = self._terms[pid] = {}
+            totals = terms.get(outcome.term)
+            if totals is None:
+                totals = terms[outcome.term] = _Totals()
+            if person.points:
+                totals.points += person.points
+            totals.sessions += 1
+            if study and outcome.year is not None:
+                years = self._years.get(pid)
+                if years is None:
+                    years = self._years[pid] = {}
+                year = years.get(outcome.year)
+                if year is None:
+                    year = years[outcome.year] = _Year()
+                year.minutes += person.study_minutes
+                year.hours += person.study_hours
+        return outcome
+
+    def _apply_caps(self, outcome: SessionOutcome) -> None:
+        policy = self.policy
+        form = outcome.record.form
+        for pid, person in outcome.people.items():
+            if person.role != "instructor" or person.points <= 0:
+                continue
+            per_form = policy.sessions_per_form_per_term
+            if per_form is not None:
+                key = (pid, outcome.term, form)
+                count = self._form_counts.get(key, 0) + 1
+                self._form_counts[key] = count
+                if count > per_form:
+                    person.add("term_cap", -person.points)
+                    person.notes.append(
+                        f"{ordinal(count)} {FORM_WORDS.get(form, form)} this term: no points"
+                    )
+                    continue
+            cap = policy.points_per_term
+            if cap is not None:
+                used = self._terms.get(pid, {}).get(outcome.term, _Totals()).points
+                remaining = max(cap - used, ZERO)
+                if person.points > remaining:
+                    cut = person.points - remaining
+                    person.add("term_cap", -cut)
+                    person.notes.append(
+                        f"term cap {fmt2(cap)} points reached: no points"
+                        if remaining == 0
+                        else f"term cap {fmt2(cap)} points: {fmt2(cut)} points over the cap "
+                        "not paid"
+                    )
+
+    def result(self) -> dict[str, Any]:
+        """The statement: people → id → terms → name → points, pay_cny, sessions;
+        years → year → study_hours, credits."""
+        policy = self.policy
+        order = {t.name: i for i, t in enumerate(self.calendar.terms)}
+        people: dict[str, Any] = {}
+        for pid in sorted(self._terms):
+            terms = self._terms[pid]
+            names = sorted(terms, key=lambda n: (n is None, order.get(n or "", 0)))
+            entry: dict[str, Any] = {
+                "terms": {
+                    (name if name is not None else NO_TERM): {
+                        "points": fmt2(terms[name].points),
+                        "pay_cny": fmt2(terms[name].points * policy.point_value_cny),
+                        "sessions": terms[name].sessions,
+                    }
+                    for name in names
+                },
+                "years": {},
+            }
+            study = policy.study
+            if study is not None:
+                for year, y in sorted(self._years.get(pid, {}).items()):
+                    hours = y.minutes // study.minutes_per_hour + y.hours
+                    credits = min(study.max_credits_per_year, hours // study.hours_per_credit)
+                    entry["years"][str(year)] = {"study_hours": hours, "credits": credits}
+            people[pid] = entry
+        return {"people": people}
+
+
+def validate_batch(numbered: Iterable[tuple[int, object]], policy: Policy) -> list[SessionRecord]:
+    """Validate ``(line number, record)`` pairs against the policy, all before computing
+    anything, and return them in start order. The first bad one raises, naming its line."""
+    review = policy.forms.get("review")
+    parsed = validate_all(
+        numbered,
+        max_reviewers=review.max_reviewers if review else 3,
+        check=lambda rec: check_policy(rec, policy),
+    )
+    return sorted(parsed, key=order_key)
+
+
+def compute_sessions(
+    records: Iterable[object], policy: Policy, calendar: Calendar
+) -> Iterator[SessionOutcome]:
+    """Every session of a batch in start order, with term caps applied (for audits).
+
+    The whole batch is validated before the first outcome is produced.
+    """
+    ordered = validate_batch(enumerate(records, start=1), policy)
+    builder = StatementBuilder(policy, calendar)
+    for rec in ordered:
+        yield builder.add(rec)
+
+
+def compute_statement(
+    records: Iterable[object], policy: Policy, calendar: Calendar
+) -> dict[str, Any]:
+    """Per-person totals per term and per year for a batch of session records.
+
+    Records are decoded JSON objects or parsed records, in any order. The whole batch is
+    validated first; a bad record raises :class:`RecordError` and nothing is computed.
+    """
+    builder = StatementBuilder(policy, calendar)
+    for rec in validate_batch(enumerate(records, start=1), policy):
+        builder.add(rec)
+    return builder.result()
