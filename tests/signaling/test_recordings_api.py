@@ -133,7 +133,12 @@ async def test_recorded_session_listed_signed_replayed_exported_purged(
     (item,) = items
     assert set(item) >= {"id", "url", "replay_url", "duration_s", "tracks", "complete", "bytes"}
     assert item["complete"] is True and item["unrecorded"] == []
-    assert abs(item["duration_s"] - (ended - started)) < 1.5
+    # Against what the server observed (the teacher's active time), not this test's
+    # wall clock: on a loaded machine the test's view of "started" lags by seconds.
+    _, observed = await server.api("GET", f"/api/v1/sessions/{session_id}/record")
+    active = sum(_ts(b) - _ts(a) for a, b in observed["active"]["t1"])
+    assert abs(item["duration_s"] - active) < 1.5, (item["duration_s"], active)
+    assert item["duration_s"] <= ended - started + 1.0
     assert sorted((t["kind"], t["codec"]) for t in item["tracks"]) == [
         ("audio", "opus"), ("video", "VP8")]
     for name in ("王老师", "李同学", "t1", "s1"):
@@ -178,20 +183,18 @@ async def test_recorded_session_listed_signed_replayed_exported_purged(
 
     # Replay time: what the server delivered to that learner, in playback order.
     video = next(t for t in manifest["tracks"] if t["kind"] == "video")
-    served_at = time.time()
+    served_from = time.time()
     for n, _start, _end in video["segments"][:2]:
         url = manifest["segment_url"].replace("{track}", video["id"]).replace("{n}", str(n))
         status, data, headers = await get(server, url)
         assert status == 200 and headers["Content-Type"] == "video/webm" and data
+    served_until = time.time()
     status, record = await server.api("GET", f"/api/v1/sessions/{session_id}/record")
     (span,) = record["replay"]["s1"]
     watched = [s[2] - s[1] for s in video["segments"][:2]]
 
-    def ts(text: str) -> float:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-    assert abs(ts(span[0]) - served_at) < 1.0
-    assert ts(span[1]) - ts(span[0]) <= sum(watched) + 0.01
+    assert served_from - 0.01 <= _ts(span[0]) <= served_until + 0.01  # while it was served
+    assert _ts(span[1]) - _ts(span[0]) <= sum(watched) + 0.01
     assert "t1" not in record["replay"], "the platform's and instructors' views are not replay"
     (summary,) = record["recordings"]
     assert summary["complete"] is True and summary["unrecorded"] == []
@@ -282,3 +285,7 @@ async def test_a_failing_recording_is_loud(
     assert lost and {u["reason"] for u in lost} == {"write_failed"}
     for span in lost:
         assert 1.0 <= span["end_s"] - span["start_s"] <= 4.0
+
+
+def _ts(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
