@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -19,7 +18,7 @@ from recorder.journal import Journal
 from rtc.clock import Clock, SystemClock
 from rtc.ice import parse_ice_servers
 from rtc.room import MediaRoom
-from signaling import api, credits_api, openapi, participant_api, recordings_api
+from signaling import api, credits_api, openapi, participant_api, recordings_api, web_assets
 from signaling.config import Config
 from signaling.http_util import SERVICES
 from signaling.namespace import SessionNamespace, SioOutbox
@@ -30,11 +29,10 @@ from signaling.router.local import LocalRouter
 from signaling.router.redis import RedisRouter
 from signaling.services import Services
 from signaling.store import Store
+from signaling.web_assets import SOCKET_IO_CLIENT, WEB_DIR
 
 log = logging.getLogger(__name__)
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
-SOCKET_IO_CLIENT = WEB_DIR / "node_modules" / "socket.io-client" / "dist" / "socket.io.esm.min.js"
 MAX_SOCKET_MESSAGE = 256 * 1024
 
 
@@ -136,8 +134,10 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
             web.get("/vendor/socket.io.esm.min.js", _socket_io_client),
         ]
     )
-    if WEB_DIR.exists():
-        app.router.add_static("/static/", WEB_DIR, follow_symlinks=False)
+    web_dir = web_assets.locate(config.web_dir)
+    app[WEB_DIR] = web_dir
+    if web_dir.exists():
+        app.router.add_static("/static/", web_dir, follow_symlinks=False)
     app.middlewares.append(_security_headers)
     return app
 
@@ -157,7 +157,7 @@ async def _health(request: web.Request) -> web.Response:
 
 
 async def _join_page(request: web.Request) -> web.StreamResponse:
-    index = WEB_DIR / "index.html"
+    index = request.app[WEB_DIR] / "index.html"
     if not index.exists():
         return web.Response(status=503, text="web client missing: run the setup (npm ci in web/)")
     response = web.FileResponse(index)
@@ -174,8 +174,9 @@ async def _index(request: web.Request) -> web.Response:
 
 
 async def _socket_io_client(request: web.Request) -> web.StreamResponse:
-    if not SOCKET_IO_CLIENT.exists():
+    client = request.app[WEB_DIR] / SOCKET_IO_CLIENT
+    if not client.exists():
         return web.Response(status=503, text="run `npm ci` in web/ (socket.io-client missing)")
-    response = web.FileResponse(SOCKET_IO_CLIENT)
+    response = web.FileResponse(client)
     response.content_type = "text/javascript"
     return response

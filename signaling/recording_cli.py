@@ -17,14 +17,16 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from recorder.export import BoardEvent, Part, compose
 from recorder.recording import purge
 from recorder.recording_index import RecordingIndex
 from signaling.recordings import presenter
 from signaling.store import Store
 from signaling.timefmt import iso_at, parse
+
+if TYPE_CHECKING:  # numpy and the compositor load only when an export runs
+    from recorder.export import BoardEvent, Part
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -110,6 +112,7 @@ def _json_progress(out: TextIO) -> Callable[[float, float], None]:
 async def gather(data_dir: Path, session_id: str,
                  recording_id: str | None = None) -> tuple[list[Part], list[BoardEvent]]:
     """What :func:`recorder.export.compose` needs, read from the store and the index."""
+    from recorder.export import BoardEvent, Part
     store = Store(data_dir / "opentutor.sqlite")
     index = RecordingIndex(data_dir / "recordings.sqlite")
     await store.open()
@@ -134,6 +137,8 @@ async def gather(data_dir: Path, session_id: str,
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from recorder.export import compose
+
     data_dir = Path(args.data_dir)
     try:
         parts, board = asyncio.run(gather(data_dir, args.session_id, args.recording))

@@ -9,7 +9,6 @@ down per viewer: they are the evidence of replay time (:mod:`recorder.replay_tim
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -26,10 +25,10 @@ from signaling.http_util import (
 )
 from signaling.recordings import TRACK_ID, Recordings, manifest
 from signaling.store import StoredSession
+from signaling.web_assets import WEB_DIR
 
 routes = web.RouteTableDef()
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 DENIED_PAGE = """<!doctype html><html lang="zh-CN"><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>链接无效 · Link not valid</title>
@@ -114,7 +113,7 @@ async def replay_page(request: web.Request) -> web.StreamResponse:
     found = await _signed(request, request.query.get("r", ""), request.query.get("v", ""))
     if isinstance(found, web.Response):
         return web.Response(status=found.status, text=DENIED_PAGE, content_type="text/html")
-    page = WEB_DIR / "replay.html"
+    page = request.app[WEB_DIR] / "replay.html"
     if not page.exists():
         return web.Response(status=503, text="web client missing")
     response = web.FileResponse(page)
