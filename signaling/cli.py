@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import sys
@@ -15,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 
 from signaling import config as config_mod
+from signaling import web_assets
 from signaling.app import create_app
 from signaling.config import Config
 from signaling.http_util import SERVICES
@@ -52,6 +54,7 @@ def demo_body(now: datetime) -> dict[str, object]:
 
 
 async def serve(config: Config) -> None:
+    config_mod.secure_data_dir(config.data_dir)
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -104,11 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
+        # Everything the server writes (SQLite, uploads, recordings, secrets) is private.
+        os.umask(0o077)
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
         logging.getLogger("aioice").setLevel(logging.WARNING)
         config = config_mod.from_args(args)
+        if (refused := web_assets.refusal(web_assets.locate(config.web_dir))) is not None:
+            print(refused, file=sys.stderr)
+            return 2
         if not args.no_demo:
             config = Config(**{**config.__dict__, "demo": True})
         asyncio.run(serve(config))

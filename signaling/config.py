@@ -37,6 +37,7 @@ class Config:
     recordings_retention_days: float = 90.0
     recordings_segment_s: float = 10.0  # a SIGKILL loses at most about this much
     demo: bool = False
+    web_dir: Path | None = None  # the browser client; default: the checkout's web/
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -75,6 +76,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
       help="delete recordings this many days after they end (default 90; 0 keeps them)")
     a("--recordings-segment-seconds", type=float, dest="recordings_segment_s",
       help="length of recording segment files (default 10)")
+    a("--web-dir", help="the browser client's folder (default: the checkout's web/)")
 
 
 def _env_list(value: str) -> tuple[str, ...]:
@@ -108,6 +110,7 @@ def from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) ->
     if (cert is None) != (key is None):
         raise SystemExit("--tls-cert and --tls-key go together")
     calendar = pick("calendar")
+    web_dir = pick("web_dir")
     config = Config(
         host=pick("host") or "127.0.0.1",
         port=int(pick("port") or 8080),
@@ -126,6 +129,7 @@ def from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) ->
         node_id=pick("node_id") or "",
         recordings_retention_days=float(pick("recordings_retention_days") or 90),
         recordings_segment_s=float(pick("recordings_segment_s") or 10),
+        web_dir=Path(web_dir) if web_dir else None,
     )
     if not config.node_id:
         config = replace(config, node_id=f"{config.host}:{config.port}")
@@ -153,6 +157,25 @@ def with_secrets(config: Config) -> Config:
         api_key=config.api_key or kept["api_key"],
         token_secret=config.token_secret or kept["token_secret"],
     )
+
+
+# Participants include minors: their faces, voices and homework photos are in here.
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
+
+
+def secure_data_dir(data_dir: Path) -> None:
+    """Create the data directory as 0700 and tighten what an older version left in it
+    (folders 0700, files 0600). New files are private through the server's umask (077),
+    set by ``opentutor serve`` before anything is written."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(data_dir, PRIVATE_DIR)
+    for folder, dirs, files in os.walk(data_dir):
+        for name in dirs:
+            os.chmod(os.path.join(folder, name), PRIVATE_DIR, follow_symlinks=False)
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                os.chmod(path, PRIVATE_FILE)
 
 
 def parse_serve(argv: Sequence[str]) -> Config:
