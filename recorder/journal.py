@@ -54,6 +54,7 @@ from rtc.clock import Clock
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+ENDED_MEMORY_S = 600.0  # how long an ended session's id refuses late observations
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     id         INTEGER PRIMARY KEY,
@@ -178,7 +179,10 @@ class Journal:
         self._seq = itertools.count(1)
         self._state = "new"  # new → open → closing → closed
         self._trackers: dict[str, PresenceTracker] = {}
-        self._ended: set[str] = set()  # late observations must not revive a session
+        # Late observations must not revive a session that ended: its id is kept (with
+        # when it ended) for ENDED_MEMORY_S, far longer than any peer connection takes to
+        # close, then forgotten so the set does not grow with every session ever run.
+        self._ended: dict[str, float] = {}
         self._events: list[_Event] = []
         self._transitions: list[_Transition] = []
         # The batch being committed right now; still part of the live view until
@@ -261,7 +265,7 @@ class Journal:
             tracker = self._trackers[session_id] = PresenceTracker(self._window)
         self._queue_transitions(session_id, tracker.observe(at, person, k, detail))
         if k is Kind.SESSION_END:
-            self._ended.add(session_id)
+            self._ended[session_id] = at
             del self._trackers[session_id]
 
     def end_session(self, session_id: str) -> None:
@@ -277,6 +281,8 @@ class Journal:
             now = self._clock.time()
             for session_id, tracker in self._trackers.items():
                 self._queue_transitions(session_id, tracker.tick(now))
+            for session_id in [s for s, at in self._ended.items() if now - at > ENDED_MEMORY_S]:
+                del self._ended[session_id]
             beat = max(now, self._last_beat)  # the durable time never goes back
             batch = (self._events, self._transitions)
             self._events, self._transitions = [], []

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from recorder.journal import Journal, iso_intervals, to_iso
+from recorder.journal import ENDED_MEMORY_S, Journal, iso_intervals, to_iso
 from rtc.clock import FakeClock
 
 T0 = 1_772_445_600.0  # 2026-03-02T10:00:00Z
@@ -361,3 +361,20 @@ async def test_sigkill_loses_at_most_the_last_heartbeat(tmp_path: Path) -> None:
         ("b", "signal_down"),
         ("a", "recovered"),
     ]
+
+
+async def test_ended_sessions_are_forgotten_after_a_while(
+    journal: Journal, clock: FakeClock
+) -> None:
+    """Late callbacks cannot revive an ended session, yet the memory of ended sessions is
+    bounded: a long-running server does not keep every session id it ever ran."""
+    for n in range(50):
+        join(journal, f"s{n}", "t1")
+        journal.end_session(f"s{n}")
+    journal.observe("s0", "t1", "traffic")  # late: refused
+    assert "s0" not in journal._trackers
+    await journal.flush()
+    assert len(journal._ended) == 50
+    clock.advance(ENDED_MEMORY_S + 1)
+    await journal.flush()
+    assert journal._ended == {}
