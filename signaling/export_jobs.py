@@ -29,6 +29,14 @@ log = logging.getLogger(__name__)
 
 JOB_ID = re.compile(r"x_[A-Za-z0-9_-]{16}")
 NICE = 10
+# Bounds: exports run one at a time, so a long queue only delays everyone; finished jobs
+# are remembered (for their status and download) until this many newer ones exist.
+MAX_PENDING = 20
+MAX_REMEMBERED = 500
+
+
+class ExportQueueFull(Exception):
+    """Too many exports are queued or running; nothing was started."""
 
 
 @dataclass
@@ -70,6 +78,12 @@ class ExportJobs:
         self._procs: set[asyncio.subprocess.Process] = set()
 
     def start(self, session_id: str) -> ExportJob:
+        """Queue an export; raises :class:`ExportQueueFull` (and starts nothing) when
+        ``MAX_PENDING`` are already queued or running."""
+        pending = sum(1 for j in self._jobs.values() if j.state in ("queued", "running"))
+        if pending >= MAX_PENDING:
+            raise ExportQueueFull
+        self._forget_oldest_finished()
         job_id = "x_" + secrets.token_urlsafe(12)
         self.folder.mkdir(parents=True, exist_ok=True)
         job = ExportJob(job_id, session_id, self.folder / f"{job_id}.mp4", self._clock.time())
@@ -78,6 +92,11 @@ class ExportJobs:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return job
+
+    def _forget_oldest_finished(self) -> None:
+        finished = [j for j in self._jobs.values() if j.state in ("done", "failed")]
+        for job in finished[: max(0, len(self._jobs) + 1 - MAX_REMEMBERED)]:
+            del self._jobs[job.id]  # insertion order: the oldest first
 
     def get(self, job_id: str) -> ExportJob | None:
         return self._jobs.get(job_id) if JOB_ID.fullmatch(job_id) else None

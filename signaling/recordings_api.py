@@ -16,6 +16,7 @@ from aiohttp import web
 from recorder.recording import FULL_FILE, STATS
 from recorder.recording_index import Recording
 from signaling.api import base_url
+from signaling.export_jobs import ExportQueueFull
 from signaling.http_util import (
     check_api_key,
     error,
@@ -203,7 +204,10 @@ async def start_export(request: web.Request) -> web.Response:
                 if r.state != "recording" and r.duration_s > 0]
     if not finished:
         return error(409, "no_recording", "this session has no finished recording")
-    job = recs.exports.start(session.id)
+    try:
+        job = recs.exports.start(session.id)
+    except ExportQueueFull:
+        return error(503, "busy", "too many exports are waiting: try again in a few minutes")
     body = {**job.wire(), "status_url": f"/api/v1/exports/{job.id}"}
     return web.json_response(body, status=202)
 
