@@ -14,7 +14,7 @@ from typing import Any
 import socketio
 
 from signaling import messages, tokens
-from signaling.ratelimit import TokenBucket
+from signaling.ratelimit import KeyedBuckets
 from signaling.room import Disconnected, FromClient, Join, RoomError, Welcome
 from signaling.router.base import RoomElsewhere
 from signaling.schema import Invalid
@@ -22,8 +22,8 @@ from signaling.services import Services
 
 log = logging.getLogger(__name__)
 
-# Generous for a person (ICE candidates come in bursts, strokes on each pen lift),
-# small for a script.
+# Per person per session, across reconnects. Generous for a person (ICE candidates
+# come in bursts, strokes on each pen lift), small for a script.
 EVENTS_PER_S = 20.0
 EVENT_BURST = 60.0
 
@@ -70,7 +70,7 @@ class SessionNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         # Which session and person each local connection speaks for. Connection
         # metadata only: who is *in* a session is the room's business.
         self._who: dict[str, tuple[str, str]] = {}
-        self._buckets: dict[str, TokenBucket] = {}
+        self._buckets = KeyedBuckets(EVENTS_PER_S, EVENT_BURST)  # by (session, person)
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -99,6 +99,7 @@ class SessionNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except RoomError as exc:
             raise _refuse(exc.code, exc.message) from None
         self._who[sid] = (grant.session, grant.person)
+        self._buckets.connected(self._who[sid], self._services.clock.monotonic())
         # The welcome must follow socket.io's CONNECT packet, which is sent after
         # this handler returns; as a room command it also sees every earlier change.
         task = asyncio.create_task(room.submit(Welcome(grant.person, sid)))
@@ -107,9 +108,9 @@ class SessionNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         who = self._who.pop(sid, None)
-        self._buckets.pop(sid, None)
         if who is None:
             return
+        self._buckets.disconnected(who, self._services.clock.monotonic())
         room = self._services.router.running(who[0])
         if room is not None:
             room.post(Disconnected(sid))
@@ -120,8 +121,9 @@ class SessionNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         sid, payload = args[0], (args[1] if len(args) > 1 else None)
         try:
             return {"ok": True, **(await self._dispatch(sid, event, payload) or {})}
-        except Invalid as exc:
-            error = {"code": "invalid", "message": str(exc), "field": exc.field}
+        except Invalid as exc:  # a few refusals carry their own code (stroke_too_long)
+            code = getattr(exc, "code", "invalid")
+            error = {"code": code, "message": str(exc), "field": exc.field}
         except RoomError as exc:
             error = exc.wire()
         await self.emit("error", {"event": event, **error}, to=sid)
@@ -131,8 +133,7 @@ class SessionNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         who = self._who.get(sid)
         if who is None:
             raise RoomError("not_joined", "this connection is not in a session")
-        bucket = self._buckets.setdefault(sid, TokenBucket(EVENTS_PER_S, EVENT_BURST))
-        if not bucket.allow(self._services.clock.monotonic()):
+        if not self._buckets.allow(who, self._services.clock.monotonic()):
             raise RoomError("rate_limited", "too many messages: slow down")
         command = messages.parse(event, payload)
         room = self._services.router.running(who[0])
