@@ -15,14 +15,21 @@ from typing import Any
 
 from signaling import schema
 from signaling.schema import Invalid
+from signaling.whiteboard import DEFAULT_LIMITS
 
 MAX_SDP = 64 * 1024
 MAX_CANDIDATE = 1024
 MAX_CHAT = 2000
-MAX_POINTS = 2000
+MAX_POINTS = DEFAULT_LIMITS.points_per_stroke
 COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 STROKE_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 UPLOAD_ID = re.compile(r"u_[A-Za-z0-9_-]{8,40}")
+
+
+class StrokeTooLong(Invalid):
+    """A stroke over the point limit: refused with its own code, not ``invalid``."""
+
+    code = "stroke_too_long"
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,8 @@ def board_op(value: Any) -> dict[str, Any]:
     data = schema.obj(value, "op")
     kind = schema.choice(data, "type", ("stroke", "undo", "clear", "background"), parent="op")
     if kind == "stroke":
+        if isinstance(data.get("points"), list) and len(data["points"]) > MAX_POINTS:
+            raise StrokeTooLong("op.points", f"a stroke may have at most {MAX_POINTS} points")
         points = schema.items(
             data, "points", _point, parent="op", max_items=MAX_POINTS, min_items=1
         )

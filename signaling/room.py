@@ -22,11 +22,12 @@ from rtc.clock import Clock
 from rtc.room import Answer, MediaRoom, StreamInfo
 from signaling import messages as m
 from signaling.participants import Participant
+from signaling.ratelimit import TokenBucket
 from signaling.roles import may_undo
 from signaling.room_recording import RecorderSource, RecordingNote, RoomRecording
 from signaling.store import Store, StoredSession
 from signaling.timefmt import iso_at
-from signaling.whiteboard import Board, BoardOp
+from signaling.whiteboard import Board, BoardLimitError, BoardOp
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +195,8 @@ class Room:
         self.session = session
         self.deps = deps
         self.board = Board.replay(board_log)
+        # Board ops per person, across reconnects (the roster bounds the dict).
+        self._board_buckets: dict[str, TokenBucket] = {}
         self._people = {p.id: Participant(p, session.spec.form) for p in session.spec.people}
         self._state = session.state
         self._started_at = session.started_at
@@ -507,6 +510,12 @@ class Room:
     async def _board(self, participant: Participant, cmd: m.BoardCmd) -> dict[str, Any]:
         if not participant.caps.draw:
             raise RoomError("forbidden", "you do not have the pen")
+        limits = self.board.limits
+        bucket = self._board_buckets.setdefault(
+            participant.id, TokenBucket(limits.ops_per_s, limits.ops_burst)
+        )
+        if not bucket.allow(self.deps.clock.monotonic()):
+            raise RoomError("rate_limited", "drawing too fast: slow down")
         op = cmd.op
         if op["type"] == "stroke" and self.board.has_stroke(op["id"]):
             raise RoomError("duplicate", "a stroke with that id exists", "op.id")
@@ -524,7 +533,10 @@ class Room:
             upload = await self.deps.store.upload(op["image"])
             if upload is None or upload["session_id"] != self.id:
                 raise RoomError("unknown_upload", "that picture was not uploaded here", "op.image")
-        entry = self.board.append(participant.id, now_iso(self.deps.clock), op)
+        try:
+            entry = self.board.append(participant.id, now_iso(self.deps.clock), op)
+        except BoardLimitError as exc:  # nothing stored, nothing broadcast
+            raise RoomError(exc.code, exc.message, "op") from None
         await self.deps.store.add_board_op(self.id, entry)
         wire = entry.wire()
         if op["type"] == "background" and op["image"] is not None:

@@ -1,0 +1,106 @@
+"""Bounded growth over real socket.io clients and HTTP: the whiteboard's limits
+(points per stroke, ops per second per person, bytes per page), and the upload
+quota per person. Over a bound the sender gets a clear error and nothing is stored."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from signaling.whiteboard import DEFAULT_LIMITS
+from tests.support import ServerHandle
+
+LIMITS = DEFAULT_LIMITS
+# docs/protocol.md: the board in a welcome is at most one page (plus its background
+# URL); the whole welcome stays under 3.5 MiB (aiohttp clients refuse 4 MiB frames).
+WELCOME_MAX = 3 * 1024 * 1024 + 512 * 1024
+
+
+def stroke(sid: str, points: int = 1) -> dict[str, Any]:
+    return {
+        "type": "stroke",
+        "id": sid,
+        "tool": "pen",
+        "color": "#1f2933",
+        "width": 4,
+        "points": [[0.1234, 0.5678]] * points,
+    }
+
+
+def size(data: Any) -> int:
+    return len(json.dumps(data).encode())
+
+
+async def test_a_stroke_over_the_point_limit_is_refused_and_not_stored(
+    server: ServerHandle,
+) -> None:
+    _, toks = await server.create()
+    student = await server.connect(toks["s1"])
+    await student.wait_for("welcome")
+    longest = await student.call("board", {"op": stroke("ok", LIMITS.points_per_stroke)})
+    assert longest["ok"], longest
+    ack = await student.call("board", {"op": stroke("long", LIMITS.points_per_stroke + 1)})
+    assert not ack["ok"] and ack["error"]["code"] == "stroke_too_long", ack
+    (error,) = await student.wait_for("error")
+    assert (error["event"], error["code"]) == ("board", "stroke_too_long")
+    teacher = await server.connect(toks["t1"])
+    (welcome,) = await teacher.wait_for("welcome")
+    assert [s["id"] for s in welcome["board"]["strokes"]] == ["ok"]
+    assert welcome["board"]["seq"] == 1
+
+
+async def test_board_ops_are_rate_limited_per_person(server: ServerHandle) -> None:
+    _, toks = await server.create()
+    student = await server.connect(toks["s1"])
+    await student.wait_for("welcome")
+    start = time.monotonic()
+    # Within the event burst (60), over the board burst: only the board limit applies.
+    acks = await asyncio.gather(
+        *(student.call("board", {"op": stroke(f"d{i}")}) for i in range(55))
+    )
+    elapsed = time.monotonic() - start
+    accepted = sum(1 for a in acks if a["ok"])
+    refused = {a["error"]["code"] for a in acks if not a["ok"]}
+    assert refused == {"rate_limited"}
+    assert accepted <= LIMITS.ops_burst + LIMITS.ops_per_s * elapsed
+    teacher = await server.connect(toks["t1"])
+    (welcome,) = await teacher.wait_for("welcome")
+    assert len(welcome["board"]["strokes"]) == accepted
+
+
+async def test_a_board_flood_stops_at_the_page_limit_and_joining_still_works(
+    server: ServerHandle,
+) -> None:
+    _, toks = await server.create()
+    student = await server.connect(toks["s1"])
+    await student.wait_for("welcome")
+    op_bytes = size(stroke("f0000", LIMITS.points_per_stroke))
+    accepted: list[str] = []
+    codes: set[str] = set()
+    # As fast as the server lets us, until the page is full (bounded: before the page
+    # limit existed this went on past three pages' worth).
+    for batch in range(400):
+        ids = [f"f{batch:03d}{i}" for i in range(8)]
+        acks = await asyncio.gather(
+            *(student.call("board", {"op": stroke(i, LIMITS.points_per_stroke)}) for i in ids)
+        )
+        accepted += [i for i, a in zip(ids, acks, strict=True) if a["ok"]]
+        codes |= {a["error"]["code"] for a in acks if not a["ok"]}
+        if "board_full" in codes or len(accepted) * op_bytes > 3 * LIMITS.page_bytes:
+            break
+        await asyncio.sleep(0.05)
+    assert "board_full" in codes and "rate_limited" in codes, codes
+    assert len(accepted) * op_bytes <= LIMITS.page_bytes
+    full = await student.call("board", {"op": stroke("after", 2)})
+    assert not full["ok"] and full["error"]["code"] in ("board_full", "rate_limited")
+    # A fresh python-socketio client (aiohttp: 4 MiB frames at most) still joins.
+    teacher = await server.connect(toks["t1"])
+    (welcome,) = await teacher.wait_for("welcome", within=30)
+    assert sorted(s["id"] for s in welcome["board"]["strokes"]) == sorted(accepted)
+    assert size(welcome["board"]) <= LIMITS.page_bytes
+    assert size(welcome) <= WELCOME_MAX
+    # The instructor clears: a new page, drawing works again.
+    assert (await teacher.call("board", {"op": {"type": "clear"}}))["ok"]
+    assert (await teacher.call("board", {"op": stroke("fresh", 2)}))["ok"]
