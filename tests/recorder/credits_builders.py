@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import random
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from recorder.calendar import SAMPLE_CALENDAR, Calendar, load_calendar
@@ -68,3 +70,153 @@ def one_to_one(
 CALENDAR: Calendar = load_calendar(SAMPLE_CALENDAR)
 TRAINING: Policy = load_policy("training")
 TUTORING: Policy = load_policy("tutoring")
+
+
+# --- a varied, seeded sample for the golden test (tests/recorder/test_credits_golden.py) ---
+
+_GOLDEN_SCHOOLS = ("S1", "S2", "S3", "S4")
+_GOLDEN_DISTRICTS = ("Tongzhou", "Miyun", "Yanqing")
+_TUTORS = ("t0", "t0", "t0", "t0", "t1")  # one busy tutor
+_GOLDEN_OFFSETS = ("+08:00", "Z", "+09:00", "-05:00", "+05:30")
+
+
+def _golden_iso(rng: random.Random, us: int) -> str:
+    """An instant in one of several spellings: offsets, with and without fractions."""
+    offset = rng.choice(_GOLDEN_OFFSETS) if rng.random() < 0.3 else "+08:00"
+    if offset == "Z":
+        zone = UTC
+    else:
+        sign = 1 if offset[0] == "+" else -1
+        zone = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
+    local = moment.astimezone(zone)
+    text = local.strftime("%Y-%m-%dT%H:%M:%S")
+    if local.microsecond:
+        micro = local.microsecond
+        text += f".{micro:06d}" if micro % 1000 else f".{micro // 1000:03d}"
+    return text + offset
+
+
+def _golden_start(rng: random.Random, first: date, days: int, opening: int) -> int:
+    """A start instant (µs): mostly in open hours, sometimes before, across midnight,
+    on holidays, in vacations, near term ends, in both years."""
+    day = first + timedelta(days=rng.randrange(0, days))
+    kind = rng.random()
+    if kind < 0.55:
+        minute = rng.randrange(18 * 60, opening)  # weekday open hours
+    elif kind < 0.75:
+        minute = rng.randrange(8 * 60, 21 * 60)  # a rest day's hours
+    elif kind < 0.85:
+        minute = rng.randrange(17 * 60, 18 * 60 + 10)  # just before opening
+    elif kind < 0.95:
+        minute = rng.randrange(21 * 60 + 30, 24 * 60)  # across closing and midnight
+    else:
+        minute = rng.randrange(0, 24 * 60)
+    local = datetime(day.year, day.month, day.day, tzinfo=timezone(timedelta(hours=8)))
+    moment = local + timedelta(minutes=minute, seconds=rng.randrange(60),
+                               microseconds=rng.randrange(1_000_000) if rng.random() < 0.1 else 0)
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+def _golden_intervals(rng: random.Random, t0: int, length_us: int) -> list[list[str]]:
+    """Presence in ``[t0, t0 + length)``: one interval, or drop-outs, overlaps, unsorted
+    pieces, empty pieces; sometimes nothing at all."""
+    roll = rng.random()
+    if roll < 0.03:
+        return []
+    if roll < 0.70:
+        a = t0 + rng.randrange(0, 120) * 1_000_000
+        b = max(a, t0 + length_us - rng.randrange(0, 90) * 1_000_000)
+        return [[_golden_iso(rng, a), _golden_iso(rng, b)]]
+    pieces = []
+    for _ in range(rng.randint(2, 4)):
+        a = t0 + rng.randrange(0, max(1, length_us // 1000)) * 1000
+        b = a + rng.randrange(0, max(1, length_us // 2_000_000)) * 1_000_000
+        pieces.append([_golden_iso(rng, a), _golden_iso(rng, b)])
+    rng.shuffle(pieces)
+    return pieces
+
+
+def _golden_feedback(rng: random.Random, start: int, end: int) -> dict[str, Any] | None:
+    roll = rng.random()
+    if roll < 0.15:
+        return None
+    submitted = end + rng.randrange(0, 6 * 86_400) * 1_000_000
+    text = TEXT_OK
+    if roll < 0.22:
+        text = "收获" * rng.randint(90, 99) + " \n\t " * 5  # short once whitespace is dropped
+    elif roll < 0.27:
+        submitted = end + 168 * 3_600_000_000 + rng.choice((0, 1, 60_000_000, 86_400_000_000))
+    elif roll < 0.30:
+        submitted = start - rng.choice((1, 1_000_000, 3_600_000_000))
+    elif roll < 0.33:
+        text = "好 " * 200 + "a"
+    return {"submitted_at": _golden_iso(rng, submitted), "rating": rng.randint(1, 5),
+            "text": text}
+
+
+def _golden_person(rng: random.Random, pid: str, role: str, training: bool) -> dict[str, str]:
+    out = {"id": pid, "role": role}
+    if training or rng.random() < 0.5:
+        out["school"] = rng.choice(_GOLDEN_SCHOOLS)
+        out["district"] = rng.choice(_GOLDEN_DISTRICTS)
+    return out
+
+
+def golden_records(seed: int, count: int, programme: str) -> list[dict[str, Any]]:
+    """``count`` varied records of one programme, in no particular order. A small pool of
+    people makes the term caps and the same school/district rule bite often."""
+    rng = random.Random(seed)
+    training = programme == "training"
+    records: list[dict[str, Any]] = []
+    for n in range(count):
+        # Tutoring: fewer dates, early starts and one busy teacher, so its 5,000-point term
+        # cap bites.
+        if training:
+            t0 = _golden_start(rng, date(2021, 8, 20), 560, 21 * 60 + 30)
+        else:
+            t0 = _golden_start(rng, date(2022, 1, 20), 200, 18 * 60 + 20)
+        roll = rng.random()
+        if training:
+            form = "one_to_one" if roll < 0.5 else "lecture" if roll < 0.75 else "review"
+        else:
+            form = "one_to_one" if roll < 0.6 else "classroom"
+        teacher = f"t{rng.randrange(12)}" if training else rng.choice(_TUTORS)
+        length = int(rng.uniform(3, 130 if training else 240) * 60_000_000)
+        people = [_golden_person(rng, teacher, "instructor", training)]
+        record: dict[str, Any] = {"session_id": f"{programme[:2]}{n:05d}",
+                                  "programme": programme, "form": form}
+        if form == "review":
+            people = [_golden_person(rng, f"l{rng.randrange(30)}", "learner", training)]
+            for number in rng.sample(range(12), rng.randint(1, 3)):
+                people.append(_golden_person(rng, f"t{number}", "instructor", training))
+        else:
+            learners = 1 if form == "one_to_one" else rng.choice((0, 1, 3, 9, 15, 25, 40))
+            for number in rng.sample(range(60), learners):
+                people.append(_golden_person(rng, f"l{number}", "learner", training))
+        active: dict[str, list[list[str]]] = {}
+        for p in people:
+            if rng.random() < 0.97:
+                active[p["id"]] = _golden_intervals(rng, t0, length)
+        end = t0 + length
+        feedback = {}
+        for p in people:
+            if p["role"] == "learner":
+                fb = _golden_feedback(rng, t0, end)
+                if fb is not None:
+                    feedback[p["id"]] = fb
+        record.update(people=people, active=active, feedback=feedback)
+        if form == "lecture":
+            replay = {}
+            for p in people[1:]:
+                if rng.random() < 0.3:
+                    r0 = end + rng.randrange(0, 40 * 86_400_000_000)
+                    replay[p["id"]] = _golden_intervals(rng, r0, int(rng.uniform(5, 120) * 6e7))
+            record["replay"] = replay
+        if form == "review":
+            record["reports"] = {
+                p["id"]: {"submitted_at": _golden_iso(rng, end + rng.randrange(10**5) * 10**6)}
+                for p in people[1:] if rng.random() < 0.8
+            }
+        records.append(record)
+    return records
