@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -16,13 +17,14 @@ from signaling.http_util import (
     error,
     invalid,
     json_body,
-    participant,
     participant_session,
     services,
 )
 from signaling.messages import UPLOAD_ID
 from signaling.schema import Invalid
+from signaling.store import StoredSession
 from signaling.timefmt import iso_at, parse
+from signaling.tokens import Grant
 
 routes = web.RouteTableDef()
 
@@ -34,6 +36,20 @@ MAGIC = {
     "image/gif": (b"GIF87a", b"GIF89a"),
     "image/webp": (b"RIFF",),
 }
+
+
+@dataclass(frozen=True)
+class UploadQuota:
+    """Pictures one person may upload in one session (docs/protocol.md). The web
+    client sends photos as JPEGs of at most 1600 px (a few hundred KiB): a lesson's
+    worth is far below either bound."""
+
+    files: int = 200
+    bytes: int = 64 * 1024 * 1024
+
+
+UPLOAD_QUOTA = UploadQuota()
+
 # "需在7天内对获得的研修服务提供反馈和评价 … 不少于200字" (seed 001, 四(四)2).
 FEEDBACK_WINDOW = timedelta(days=7)
 FEEDBACK_MIN_CHARS = 200
@@ -77,9 +93,16 @@ def _feedback_open(ended_at: str | None, now: float) -> bool:
 
 @routes.post("/api/v1/me/uploads")
 async def upload(request: web.Request) -> web.Response:
-    grant = participant(request)
-    if isinstance(grant, web.Response):
-        return grant
+    found = await participant_session(request)
+    if isinstance(found, web.Response):
+        return found
+    grant, session = found
+    # Quota and session state first, before the body is read (checked again, with
+    # the real size, when the upload is stored).
+    size = min(request.content_length or 0, MAX_UPLOAD)
+    refused = await _upload_refused(request, grant, session, size)
+    if refused is not None:
+        return refused
     content_type = request.content_type
     if content_type not in MAGIC:
         return error(415, "unsupported_type", "pictures only: JPEG, PNG, WebP or GIF")
@@ -98,9 +121,53 @@ async def upload(request: web.Request) -> web.Response:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / upload_id).write_bytes(data)
     now = iso_at(svc.clock.time())
-    await svc.store.add_upload(upload_id, grant.session, grant.person, content_type, len(data), now)
+    refusal = await svc.store.add_upload_within(
+        upload_id,
+        grant.session,
+        grant.person,
+        content_type,
+        len(data),
+        now,
+        max_files=UPLOAD_QUOTA.files,
+        max_bytes=UPLOAD_QUOTA.bytes,
+        after_end=await _may_upload_after_end(request, grant, session),
+    )
+    if refusal is not None:  # over the quota or ended meanwhile: nothing kept
+        (folder / upload_id).unlink(missing_ok=True)
+        return _upload_error(refusal)
     return web.json_response(
         {"id": upload_id, "url": svc.sign_url(f"/uploads/{upload_id}")}, status=201
+    )
+
+
+async def _may_upload_after_end(request: web.Request, grant: Grant, session: StoredSession) -> bool:
+    """Reviewers write their report during or after a review: until it is sent they
+    may still attach pictures. Nobody else uploads after the end."""
+    if session.spec.form != "review" or grant.role != "instructor":
+        return False
+    return grant.person not in await services(request).store.submissions("reports", session.id)
+
+
+async def _upload_refused(
+    request: web.Request, grant: Grant, session: StoredSession, size: int
+) -> web.Response | None:
+    if session.ended_at is not None and not await _may_upload_after_end(request, grant, session):
+        return _upload_error("session_ended")
+    files, used = await services(request).store.upload_usage(session.id, grant.person)
+    if files + 1 > UPLOAD_QUOTA.files or used + size > UPLOAD_QUOTA.bytes:
+        return _upload_error("quota_exceeded")
+    return None
+
+
+def _upload_error(code: str) -> web.Response:
+    if code == "session_ended":
+        return error(409, "session_ended", "the session has ended: pictures can no longer be sent")
+    mib = UPLOAD_QUOTA.bytes // (1024 * 1024)
+    return error(
+        413,
+        "quota_exceeded",
+        f"you have sent as many pictures as a session allows "
+        f"({UPLOAD_QUOTA.files} pictures, {mib} MiB in all)",
     )
 
 

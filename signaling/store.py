@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS uploads (
     id TEXT PRIMARY KEY, session_id TEXT NOT NULL, person TEXT NOT NULL,
     content_type TEXT NOT NULL, bytes INTEGER NOT NULL, created_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS uploads_by_person ON uploads(session_id, person);
 CREATE TABLE IF NOT EXISTS feedback (
     session_id TEXT NOT NULL, person TEXT NOT NULL, submitted_at TEXT NOT NULL,
     body TEXT NOT NULL, PRIMARY KEY (session_id, person)
@@ -200,6 +201,67 @@ class Store(SqliteThread):
     ) -> None:
         params = (upload_id, session_id, person, content_type, size, at)
         await self._run(self._tx, [("INSERT INTO uploads VALUES (?,?,?,?,?,?)", params)])
+
+    async def upload_usage(self, session_id: str, person: str) -> tuple[int, int]:
+        """How many pictures, and how many bytes, ``person`` uploaded in this session."""
+
+        def _get() -> tuple[int, int]:
+            return self._upload_usage(session_id, person)
+
+        result: tuple[int, int] = await self._run(_get)
+        return result
+
+    def _upload_usage(self, session_id: str, person: str) -> tuple[int, int]:
+        row = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM uploads WHERE session_id=? AND person=?",
+            (session_id, person),
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    async def add_upload_within(
+        self,
+        upload_id: str,
+        session_id: str,
+        person: str,
+        content_type: str,
+        size: int,
+        at: str,
+        *,
+        max_files: int,
+        max_bytes: int,
+        after_end: bool = False,
+    ) -> str | None:
+        """Store an upload unless it takes ``person`` past ``max_files``/``max_bytes`` in
+        this session (``"quota_exceeded"``) or the session has ended and ``after_end`` is
+        false (``"session_ended"``). Checked and written in one write transaction, so
+        concurrent uploads (or processes) cannot together pass the quota."""
+
+        def _put() -> str | None:
+            db = self.db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                ended = db.execute(
+                    "SELECT ended_at FROM sessions WHERE id=?", (session_id,)
+                ).fetchone()
+                files, used = self._upload_usage(session_id, person)
+                if ended is not None and ended[0] is not None and not after_end:
+                    refused: str | None = "session_ended"
+                elif files + 1 > max_files or used + size > max_bytes:
+                    refused = "quota_exceeded"
+                else:
+                    refused = None
+                    db.execute(
+                        "INSERT INTO uploads VALUES (?,?,?,?,?,?)",
+                        (upload_id, session_id, person, content_type, size, at),
+                    )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return refused
+
+        result: str | None = await self._run(_put)
+        return result
 
     async def upload(self, upload_id: str) -> dict[str, Any] | None:
         def _get() -> dict[str, Any] | None:

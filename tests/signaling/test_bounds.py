@@ -7,10 +7,16 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from signaling import participant_api
+from signaling.participant_api import UploadQuota
 from signaling.whiteboard import DEFAULT_LIMITS
-from tests.support import ServerHandle
+from tests.conftest import free_port
+from tests.support import ServerHandle, lecture, start_app
 
 LIMITS = DEFAULT_LIMITS
 # docs/protocol.md: the board in a welcome is at most one page (plus its background
@@ -104,3 +110,82 @@ async def test_a_board_flood_stops_at_the_page_limit_and_joining_still_works(
     # The instructor clears: a new page, drawing works again.
     assert (await teacher.call("board", {"op": {"type": "clear"}}))["ok"]
     assert (await teacher.call("board", {"op": stroke("fresh", 2)}))["ok"]
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+async def upload(server: ServerHandle, token: str, size: int) -> tuple[int, Any]:
+    data = PNG + b"\0" * (size - len(PNG))
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "image/png"}
+    async with server.http.post(
+        server.base + "/api/v1/me/uploads", data=data, headers=headers
+    ) as r:
+        return r.status, await r.json()
+
+
+def stored(data_dir: Path) -> int:
+    folder = data_dir / "uploads"
+    return len(list(folder.iterdir())) if folder.exists() else 0
+
+
+async def test_uploads_past_the_quota_are_refused_and_not_stored(
+    server: ServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(participant_api, "UPLOAD_QUOTA", UploadQuota(files=4, bytes=10_000))
+    _, toks = await server.create()
+    # Concurrent uploads cannot pass the quota together: 2 × 4000 fit in 10 000.
+    answers = await asyncio.gather(*(upload(server, toks["s1"], 4000) for _ in range(5)))
+    assert sorted(status for status, _ in answers) == [201, 201, 413, 413, 413]
+    refused = [body for status, body in answers if status == 413]
+    assert all(body["error"]["code"] == "quota_exceeded" for body in refused), refused
+    assert stored(server.data_dir) == 2
+    assert (await upload(server, toks["s1"], 1000))[0] == 201  # 9000 bytes, 3 files
+    assert (await upload(server, toks["s1"], 500))[0] == 201  # 4 files
+    status, body = await upload(server, toks["s1"], 100)
+    assert (status, body["error"]["code"]) == (413, "quota_exceeded")
+    assert stored(server.data_dir) == 4
+    assert (await upload(server, toks["t1"], 4000))[0] == 201  # per person
+    # Counted from the store: another process on the same data (a restart) agrees.
+    again = await start_app(server.data_dir, port=free_port())
+    try:
+        status, body = await upload(again, toks["s1"], 100)
+        assert (status, body["error"]["code"]) == (413, "quota_exceeded")
+    finally:
+        await again.stop()
+    assert stored(server.data_dir) == 5
+
+
+async def test_an_upload_after_the_end_is_refused_and_not_stored(server: ServerHandle) -> None:
+    _, toks = await server.create()
+    teacher = await server.connect(toks["t1"])
+    await teacher.wait_for("welcome")
+    assert (await upload(server, toks["s1"], 200))[0] == 201
+    assert (await teacher.call("end"))["ok"]
+    for person in ("s1", "t1"):
+        status, body = await upload(server, toks[person], 200)
+        assert (status, body["error"]["code"]) == (409, "session_ended"), body
+    assert stored(server.data_dir) == 1
+
+
+async def test_reviewers_attach_pictures_to_their_report_after_the_end(
+    server: ServerHandle,
+) -> None:
+    body = lecture(1)
+    body["form"] = "review"
+    body["people"] = [
+        {"id": "r1", "name": "专家1", "role": "instructor"},
+        {"id": "p1", "name": "学员教师", "role": "learner"},
+    ]
+    _, toks = await server.create(body)
+    reviewer = await server.connect(toks["r1"])
+    await reviewer.wait_for("welcome")
+    assert (await reviewer.call("end"))["ok"]
+    assert (await upload(server, toks["p1"], 200))[0] == 409
+    status, picture = await upload(server, toks["r1"], 200)
+    assert status == 201
+    report = {"text": "教学设计清晰。", "attachments": [picture["id"]]}
+    assert (await server.api("POST", "/api/v1/me/report", report, token=toks["r1"]))[0] == 201
+    status, body = await upload(server, toks["r1"], 200)  # the report is sent
+    assert (status, body["error"]["code"]) == (409, "session_ended")
+    assert stored(server.data_dir) == 1
