@@ -229,8 +229,13 @@ export function reduce(state, ev) {
       if (ev.code === "ended") return ended(state);
       return { ...state, phase: "error", error: { code: ev.code, message: ev.message || "" } };
 
-    case "notice":
-      return { ...state, notices: state.notices.concat(ev.notice).slice(-4) };
+    case "notice": {
+      // A refused action arrives twice (its ack and the server's `error` event): show it once.
+      const n = ev.notice;
+      const same = (o) => o.level === n.level && o.key === n.key && o.code === n.code && o.message === n.message;
+      if (n.code && state.notices.some(same)) return state;
+      return { ...state, notices: state.notices.concat(n).slice(-4) };
+    }
 
     case "notice_done":
       return { ...state, notices: state.notices.filter((n) => n.id !== ev.id) };

@@ -150,3 +150,11 @@ test("the state stays plain data", () => {
   const s = run(welcome(), { type: "remote", data: { t1: { audio: true, video: true } } });
   assert.deepEqual(structuredClone(s), s);
 });
+
+test("a refusal reported twice (ack and error event) shows one notice", () => {
+  const notice = (id) => ({ type: "notice", notice: { id, level: "error", key: "error.action", code: "board_full", message: "full" } });
+  const s = run(welcome(), notice(1), notice(2));
+  assert.equal(s.notices.length, 1);
+  const other = reduce(s, { type: "notice", notice: { id: 3, level: "error", key: "error.action", code: "rate_limited", message: "slow" } });
+  assert.equal(other.notices.length, 2);
+});
