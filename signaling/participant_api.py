@@ -18,6 +18,7 @@ from signaling.http_util import (
     invalid,
     json_body,
     participant_session,
+    read_body,
     services,
 )
 from signaling.messages import UPLOAD_ID
@@ -106,11 +107,8 @@ async def upload(request: web.Request) -> web.Response:
     content_type = request.content_type
     if content_type not in MAGIC:
         return error(415, "unsupported_type", "pictures only: JPEG, PNG, WebP or GIF")
-    if request.content_length is not None and request.content_length > MAX_UPLOAD:
-        return error(413, "too_large", "a picture may be at most 8 MiB")
-    data = await request.content.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        return error(413, "too_large", "a picture may be at most 8 MiB")
+    # The whole body or a 413 (too_large): never a stored prefix of a slow upload.
+    data = await read_body(request, MAX_UPLOAD, "a picture")
     if not any(data.startswith(m) for m in MAGIC[content_type]) or (
         content_type == "image/webp" and data[8:12] != b"WEBP"
     ):
