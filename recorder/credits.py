@@ -81,6 +81,28 @@ def minutes_of(intervals: IntervalSet) -> int:
     return total(intervals) // US_PER_MINUTE
 
 
+def _minutes(normal: IntervalSet) -> int:
+    """:func:`minutes_of` for a set already in normal form (every set a parsed record
+    holds, every set this module computes): no re-check, no generator."""
+    if len(normal) == 1:
+        start, end = normal[0]
+        return (end - start) // US_PER_MINUTE
+    return sum([end - start for start, end in normal]) // US_PER_MINUTE
+
+
+def _meet(a: IntervalSet, b: IntervalSet) -> IntervalSet:
+    """``intersect(a, b)`` for two sets in normal form; the one-interval case (most
+    presences) without the general sweep."""
+    if len(a) == 1 and len(b) == 1:
+        (a_start, a_end), (b_start, b_end) = a[0], b[0]
+        start = a_start if a_start > b_start else b_start
+        end = a_end if a_end < b_end else b_end
+        return ((start, end),) if start < end else ()
+    if not a or not b:
+        return ()
+    return intersect(a, b)
+
+
 def round_half_up(value: Fraction) -> Fraction:
     """Round to 2 decimals, halves away from zero (points are never negative in totals)."""
     num, den = value.numerator, value.denominator
@@ -103,7 +125,7 @@ def ordinal(n: int) -> str:
     return _ORDINALS[n - 1] if n <= len(_ORDINALS) else f"{n}th"
 
 
-@dataclass
+@dataclass(slots=True)
 class PersonOutcome:
     """One person's figures for one session. ``points`` is exact until :meth:`finish`."""
 
@@ -178,15 +200,19 @@ def session_sets(record: SessionRecord, policy: Policy, calendar: Calendar) -> S
     if start is None or end is None:
         return SessionSets((), (), (), ())
     open_set = calendar.open_intervals(policy.open_hours, start, end)
-    instructors = [record.active.get(p.id, ()) for p in record.instructors]
-    learners = [record.active.get(p.id, ()) for p in record.learners]
+    active = record.active
     if record.form in ("one_to_one", "review"):
-        raw = intersect(*learners, *instructors)
+        # The record's sets are in normal form (parse_record), so fold the cheap meet.
+        raw: IntervalSet | None = None
+        for person in record.people:
+            present = active.get(person.id, ())
+            raw = present if raw is None else _meet(raw, present)
+        assert raw is not None  # a record has at least one person
     else:
-        raw = instructors[0]
-    effective = intersect(raw, open_set)
+        raw = active.get(record.instructors[0].id, ())
+    effective = _meet(raw, open_set)
     limits = policy.forms[record.form].limits
-    minutes = minutes_of(effective)
+    minutes = _minutes(effective)
     if minutes == 0 or (limits.min_minutes is not None and minutes < limits.min_minutes):
         counted: IntervalSet = ()
     elif limits.max_minutes is not None and minutes > limits.max_minutes:
@@ -197,6 +223,74 @@ def session_sets(record: SessionRecord, policy: Policy, calendar: Calendar) -> S
 
 
 # --- per session ----------------------------------------------------------------------
+
+# A teacher's points of one session, worked out once per distinct input and shared:
+# the parts (name, exact value) in order, their exact sum, and the notes they bring.
+# Points depend on a handful of small integers (counted minutes, the sum and number of
+# valid ratings, viewers), so a statement of millions of sessions meets only a few
+# thousand distinct inputs; Fraction arithmetic is the costly part of a session.
+_Points = tuple[tuple[tuple[str, Fraction], ...], Fraction, tuple[str, ...]]
+
+
+def _sum_parts(parts: list[tuple[str, Fraction]]) -> Fraction:
+    points = ZERO
+    for _, value in parts:
+        points += value
+    return points
+
+
+def _pair_points(form: FormPolicy, eff: int, rating_sum: int, ratings: int) -> _Points:
+    """one_to_one and classroom: 6·h + rate(r)·h (see :func:`_pair`)."""
+    hours = Fraction(eff, 60)
+    rate = form.rating_points_per_hour
+    assert rate is not None  # the policy loader guarantees it for these forms
+    parts = [("duration", form.duration_points_per_hour * hours)]
+    notes: tuple[str, ...] = ()
+    if ratings:
+        parts.append(("rating", rate.rate(Fraction(rating_sum, ratings)) * hours))
+    else:
+        parts.append(("rating", rate.without_feedback * hours))
+        notes = (
+            "no valid feedback: no rating points"
+            if not rate.without_feedback
+            else f"no valid feedback: rating at {fmt2(rate.without_feedback)} points per hour",
+        )
+    return tuple(parts), _sum_parts(parts), notes
+
+
+def _lecture_points(
+    form: FormPolicy, eff: int, rating_sum: int, ratings: int, viewers: int
+) -> _Points:
+    """Lecture: 30·h live + perf·h + v·h (see :func:`_lecture`)."""
+    hours = Fraction(eff, 60)
+    perf = form.performance_points_per_hour
+    assert perf is not None  # the policy loader guarantees it for lectures
+    parts = [("live", form.live_points_per_hour * hours)]
+    notes: list[str] = []
+    if ratings:
+        parts.append(("performance", perf.rate(Fraction(rating_sum, ratings)) * hours))
+    else:
+        parts.append(("performance", perf.without_feedback * hours))
+        notes.append(
+            f"no valid feedback: performance at {fmt2(perf.without_feedback)} points per hour"
+        )
+    groups = -(-viewers // form.viewers_per_point)  # ceil: 1–10 viewers → 1, 11–20 → 2 …
+    if groups > form.viewer_points_per_hour_max:
+        notes.append(
+            f"{viewers} viewers: viewer points capped at {form.viewer_points_per_hour_max} per hour"
+        )
+        groups = form.viewer_points_per_hour_max
+    parts.append(("viewers", groups * hours))
+    return tuple(parts), _sum_parts(parts), tuple(notes)
+
+
+def _review_points(form: FormPolicy, report: bool, discussion: bool) -> _Points:
+    parts = []
+    if report:
+        parts.append(("report", form.report_points))
+    if discussion:
+        parts.append(("discussion", form.discussion_points))
+    return tuple(parts), _sum_parts(parts), ()
 
 
 def _feedback_problem(fb: Feedback | None, record: SessionRecord, policy: Policy) -> str | None:
@@ -243,49 +337,235 @@ def _zero_for_place(person: PersonOutcome, why: str) -> None:
     person.notes.append(f"{why}: no points")
 
 
+class Engine:
+    """Evaluates sessions under one policy and calendar, remembering what repeats.
+
+    :func:`evaluate` makes one per call; a :class:`~recorder.statement.StatementBuilder`
+    keeps one for the whole statement, so its memos (teacher points per distinct input,
+    rounded totals) pay off over millions of sessions. The memos only ever hold results
+    of pure functions of their keys, so an outcome never depends on what came before.
+    """
+
+    def __init__(self, policy: Policy, calendar: Calendar) -> None:
+        self.policy = policy
+        self.calendar = calendar
+        review = policy.forms.get("review")
+        self.max_reviewers = review.max_reviewers if review else 3
+        self._points: dict[tuple[str, int, int, int, int], _Points] = {}
+        self._rounded: dict[Fraction, Fraction] = {}
+
+    def evaluate(self, record: object) -> SessionOutcome:
+        """Compute one session's figures (no term caps: those need the whole term)."""
+        policy, calendar = self.policy, self.calendar
+        rec = parse_record(record, max_reviewers=self.max_reviewers)
+        check_policy(rec, policy)
+        form = policy.forms[rec.form]
+        sets = session_sets(rec, policy, calendar)
+        start = rec.start
+        term = year = None
+        if start is not None:
+            day = calendar.local_date(start)
+            year = day.year
+            found = calendar.term_of(day)
+            if found is None and sets.effective:
+                found = calendar.term_of(calendar.local_date(sets.effective[0][0]))
+            term = found.name if found else None
+
+        eff_raw = _minutes(sets.effective)
+        eff = _minutes(sets.counted)
+        counted = bool(sets.counted)
+        shared = _session_notes(rec, form, sets, eff_raw, eff, counted)
+        people = {p.id: PersonOutcome(p.role, notes=list(shared)) for p in rec.people}
+
+        if rec.form == "review":
+            self._review(rec, form, people, eff, counted)
+        elif rec.form == "lecture":
+            self._lecture(rec, form, sets, people, eff)
+        else:
+            self._pair(rec, form, sets, people, eff)
+
+        # Only instructors earn points; round each one's exact session total once.
+        rounded = self._rounded
+        for p in rec.instructors:
+            person = people[p.id]
+            points = person.points
+            if points.numerator:
+                value = rounded.get(points)
+                if value is None:
+                    value = rounded[points] = round_half_up(points)
+                person.points = value
+        return SessionOutcome(
+            rec, start, term, year, eff, counted, sets, people, policy.point_value_cny
+        )
+
+    def _teacher_points(
+        self, out: PersonOutcome, form: FormPolicy, eff: int, rating_sum: int, ratings: int,
+        viewers: int = 0,
+    ) -> None:
+        key = (form.name, eff, rating_sum, ratings, viewers)
+        found = self._points.get(key)
+        if found is None:
+            if form.name == "lecture":
+                found = _lecture_points(form, eff, rating_sum, ratings, viewers)
+            else:
+                found = _pair_points(form, eff, rating_sum, ratings)
+            self._points[key] = found
+        parts, points, notes = found
+        out.parts.update(parts)
+        out.points = points
+        out.notes.extend(notes)
+
+    def _pair(
+        self,
+        rec: SessionRecord,
+        form: FormPolicy,
+        sets: SessionSets,
+        people: dict[str, PersonOutcome],
+        eff: int,
+    ) -> None:
+        """one_to_one (both programmes) and classroom: 6·h + rate(r)·h.
+
+        Seed: "研修时长按照每小时可获得6个积分记录，学员评价后根据满意度和质量等综合因素付给指导教师
+        6-10个积分"; a classroom uses the mean of the valid ratings.
+        """
+        policy = self.policy
+        teacher = rec.instructors[0]
+        t_out = people[teacher.id]
+        study = policy.study is not None
+        t_out.minutes = eff
+        t_out.study_minutes = eff if study else 0
+        rating_sum = ratings = 0
+        for learner in rec.learners:
+            out = people[learner.id]
+            if rec.form == "one_to_one":
+                out.minutes = eff
+            else:
+                live = _minutes(_meet(rec.active.get(learner.id, ()), sets.effective))
+                out.minutes = min(live, eff)
+            fb = _learner_feedback(rec, policy, learner, out)
+            if fb is not None:
+                rating_sum += fb.rating
+                ratings += 1
+                out.study_minutes = out.minutes if study and rec.form == "one_to_one" else 0
+        if eff == 0:
+            return
+        self._teacher_points(t_out, form, eff, rating_sum, ratings)
+        if rec.form == "one_to_one":
+            why = _place_rule(policy, teacher, rec.learners[0])
+            if why:
+                _zero_for_place(t_out, why)
+
+    def _lecture(
+        self,
+        rec: SessionRecord,
+        form: FormPolicy,
+        sets: SessionSets,
+        people: dict[str, PersonOutcome],
+        eff: int,
+    ) -> None:
+        """Lecture: 30·h live + perf·h + v·h.
+
+        Seed: "直播时长按照每小时30个积分记录；研修绩效……每小时可获得11-15个积分；完成观看（观看
+        直播或录像均可）学员10人以内每小时1个积分，每增加10人增加1个积分，上限为15积分（完成观看学员
+        人数按照所有学员的有效观看累计总时长除以讲堂有效时长计算）".
+        """
+        policy, calendar = self.policy, self.calendar
+        teacher = rec.instructors[0]
+        t_out = people[teacher.id]
+        study = policy.study is not None
+        t_out.minutes = eff
+        t_out.study_minutes = eff if study else 0
+        rating_sum = ratings = 0
+        eligible_minutes = 0
+        ineligible = 0
+        effective = sets.effective
+        for learner in rec.learners:
+            out = people[learner.id]
+            present = rec.active.get(learner.id, ())
+            live = _minutes(_meet(present, effective)) if present else 0
+            replay = rec.replay.get(learner.id, ())
+            replay_min = 0
+            if replay:
+                window = calendar.open_intervals(policy.open_hours, replay[0][0], replay[-1][1])
+                replay_min = _minutes(_meet(replay, window))
+                replay_all = _minutes(replay)
+                if replay_all > replay_min:
+                    out.notes.append(f"replay outside open hours: {replay_all - replay_min} min")
+            viewing = min(live + replay_min, eff)
+            if eff and live + replay_min > eff:
+                out.notes.append(
+                    f"viewing above the lecture's {eff} counted min: "
+                    f"{live + replay_min - eff} min not counted"
+                )
+            out.minutes = viewing
+            fb = _learner_feedback(rec, policy, learner, out)
+            if fb is not None:
+                rating_sum += fb.rating
+                ratings += 1
+                out.study_minutes = viewing if study else 0
+            if _place_rule(policy, teacher, learner):
+                ineligible += 1
+            else:
+                eligible_minutes += viewing
+        if eff == 0:
+            return
+        self._teacher_points(t_out, form, eff, rating_sum, ratings, eligible_minutes // eff)
+        if ineligible:
+            t_out.notes.append(
+                f"same school or district: {ineligible} learner(s) not counted as viewers"
+            )
+
+    def _review(
+        self,
+        rec: SessionRecord,
+        form: FormPolicy,
+        people: dict[str, PersonOutcome],
+        eff: int,
+        discussion_ok: bool,
+    ) -> None:
+        """Open lesson review: per reviewer report + discussion; learner's hours.
+
+        Seed: "一次开放式检课60个积分，出具检课报告和互动研讨各30个积分"; "一次活动双方均记录2学时，
+        其中检课报告记1学时、互动研讨计1学时"; "一次互动研讨不足45分钟则不计入绩效".
+        """
+        policy = self.policy
+        learner = rec.learners[0]
+        study = policy.study is not None
+        any_report = False
+        for reviewer in rec.instructors:
+            out = people[reviewer.id]
+            out.minutes = eff
+            has_report = reviewer.id in rec.reports
+            any_report = any_report or has_report
+            if has_report:
+                out.study_hours += form.report_hours if study else 0
+            else:
+                out.notes.append("no report submitted: no report hour or points")
+            if discussion_ok:
+                out.study_hours += form.discussion_hours if study else 0
+            key = (form.name, int(has_report), int(discussion_ok), 0, 0)
+            found = self._points.get(key)
+            if found is None:
+                found = self._points[key] = _review_points(form, has_report, discussion_ok)
+            out.parts.update(found[0])
+            out.points = found[1]
+            why = _place_rule(policy, reviewer, learner)
+            if why:
+                _zero_for_place(out, why)
+        l_out = people[learner.id]
+        l_out.minutes = eff
+        if _learner_feedback(rec, policy, learner, l_out) is not None and study:
+            if any_report:
+                l_out.study_hours += form.report_hours
+            else:
+                l_out.notes.append("no reviewer submitted a report: no report hour")
+            if discussion_ok:
+                l_out.study_hours += form.discussion_hours
+
+
 def evaluate(record: object, policy: Policy, calendar: Calendar) -> SessionOutcome:
     """Compute one session's figures (no term caps: those need the whole term)."""
-    rec = _validated(record, policy)
-    form = policy.forms[rec.form]
-    sets = session_sets(rec, policy, calendar)
-    start = rec.start
-    people = {p.id: PersonOutcome(p.role) for p in rec.people}
-    term = year = None
-    if start is not None:
-        day = calendar.local_date(start)
-        year = day.year
-        found = calendar.term_of(day)
-        if found is None and sets.effective:
-            found = calendar.term_of(calendar.local_date(sets.effective[0][0]))
-        term = found.name if found else None
-
-    eff_raw = minutes_of(sets.effective)
-    eff = minutes_of(sets.counted)
-    counted = bool(sets.counted)
-    shared = _session_notes(rec, form, sets, eff_raw, eff, counted)
-    for person in people.values():
-        person.notes.extend(shared)
-
-    if rec.form == "review":
-        _review(rec, policy, form, people, eff, counted)
-    elif rec.form == "lecture":
-        _lecture(rec, policy, calendar, form, sets, people, eff)
-    else:
-        _pair(rec, policy, form, sets, people, eff)
-
-    for person in people.values():
-        if person.points:
-            person.points = round_half_up(person.points)
-    return SessionOutcome(
-        rec, start, term, year, eff, counted, sets, people, policy.point_value_cny
-    )
-
-
-def _validated(record: object, policy: Policy) -> SessionRecord:
-    review = policy.forms.get("review")
-    rec = parse_record(record, max_reviewers=review.max_reviewers if review else 3)
-    check_policy(rec, policy)
-    return rec
+    return Engine(policy, calendar).evaluate(record)
 
 
 def check_policy(rec: SessionRecord, policy: Policy) -> None:
@@ -311,9 +591,9 @@ def _session_notes(
     notes: list[str] = []
     if rec.start is None:
         return ["no active time recorded: not counted"]
+    raw_minutes = _minutes(sets.raw)
     if rec.form in ("one_to_one", "review"):
-        everyone = union(*(rec.active.get(p.id, ()) for p in rec.people))
-        apart = minutes_of(everyone) - minutes_of(sets.raw)
+        apart = _union_minutes(rec) - raw_minutes
         if apart > 0:
             who = (
                 "instructor and learner not both present"
@@ -321,7 +601,7 @@ def _session_notes(
                 else "learner and all reviewers not all present"
             )
             notes.append(f"{who}: {apart} min")
-    outside = minutes_of(sets.raw) - eff_raw
+    outside = raw_minutes - eff_raw
     if outside > 0:
         notes.append(f"outside open hours: {outside} min")
     lim = form.limits
@@ -339,6 +619,18 @@ def _session_notes(
     return notes
 
 
+def _union_minutes(rec: SessionRecord) -> int:
+    """Minutes anyone of the session was present (overlaps once)."""
+    sets = [rec.active.get(p.id, ()) for p in rec.people]
+    if len(sets) == 2 and len(sets[0]) == 1 and len(sets[1]) == 1:
+        # Two single intervals (a typical one_to_one): their hull if they meet.
+        (a_start, a_end), (b_start, b_end) = sets[0][0], sets[1][0]
+        if a_start <= b_end and b_start <= a_end:
+            return (max(a_end, b_end) - min(a_start, b_start)) // US_PER_MINUTE
+        return (a_end - a_start + b_end - b_start) // US_PER_MINUTE  # floor once, on the total
+    return minutes_of(union(*sets))
+
+
 def _learner_feedback(
     rec: SessionRecord, policy: Policy, learner: Person, out: PersonOutcome
 ) -> Feedback | None:
@@ -350,178 +642,6 @@ def _learner_feedback(
     cost = "no study hours" if policy.study else "not valid"
     out.notes.append(f"{problem}: {cost}")
     return None
-
-
-def _pair(
-    rec: SessionRecord,
-    policy: Policy,
-    form: FormPolicy,
-    sets: SessionSets,
-    people: dict[str, PersonOutcome],
-    eff: int,
-) -> None:
-    """one_to_one (both programmes) and classroom: 6·h + rate(r)·h.
-
-    Seed: "研修时长按照每小时可获得6个积分记录，学员评价后根据满意度和质量等综合因素付给指导教师
-    6-10个积分"; a classroom uses the mean of the valid ratings.
-    """
-    teacher = rec.instructors[0]
-    t_out = people[teacher.id]
-    study = policy.study is not None
-    t_out.minutes = eff
-    t_out.study_minutes = eff if study else 0
-    ratings = []
-    for learner in rec.learners:
-        out = people[learner.id]
-        if rec.form == "one_to_one":
-            out.minutes = eff
-        else:
-            live = minutes_of(intersect(rec.active.get(learner.id, ()), sets.effective))
-            out.minutes = min(live, eff)
-        fb = _learner_feedback(rec, policy, learner, out)
-        if fb is not None:
-            ratings.append(fb.rating)
-            out.study_minutes = out.minutes if study and rec.form == "one_to_one" else 0
-    if eff == 0:
-        return
-    hours = Fraction(eff, 60)
-    rate = form.rating_points_per_hour
-    assert rate is not None  # the policy loader guarantees it for these forms
-    t_out.add("duration", form.duration_points_per_hour * hours)
-    if ratings:
-        t_out.add("rating", rate.rate(Fraction(sum(ratings), len(ratings))) * hours)
-    else:
-        t_out.add("rating", rate.without_feedback * hours)
-        t_out.notes.append(
-            "no valid feedback: no rating points"
-            if not rate.without_feedback
-            else f"no valid feedback: rating at {fmt2(rate.without_feedback)} points per hour"
-        )
-    if rec.form == "one_to_one":
-        why = _place_rule(policy, teacher, rec.learners[0])
-        if why:
-            _zero_for_place(t_out, why)
-
-
-def _lecture(
-    rec: SessionRecord,
-    policy: Policy,
-    calendar: Calendar,
-    form: FormPolicy,
-    sets: SessionSets,
-    people: dict[str, PersonOutcome],
-    eff: int,
-) -> None:
-    """Lecture: 30·h live + perf·h + v·h.
-
-    Seed: "直播时长按照每小时30个积分记录；研修绩效……每小时可获得11-15个积分；完成观看（观看直播或
-    录像均可）学员10人以内每小时1个积分，每增加10人增加1个积分，上限为15积分（完成观看学员人数按照
-    所有学员的有效观看累计总时长除以讲堂有效时长计算）".
-    """
-    teacher = rec.instructors[0]
-    t_out = people[teacher.id]
-    study = policy.study is not None
-    t_out.minutes = eff
-    t_out.study_minutes = eff if study else 0
-    ratings: list[int] = []
-    eligible_minutes = 0
-    ineligible = 0
-    for learner in rec.learners:
-        out = people[learner.id]
-        present = rec.active.get(learner.id, ())
-        live = minutes_of(intersect(present, sets.effective)) if present else 0
-        replay = rec.replay.get(learner.id, ())
-        replay_min = 0
-        if replay:
-            window = calendar.open_intervals(policy.open_hours, replay[0][0], replay[-1][1])
-            replay_min = minutes_of(intersect(replay, window))
-            if minutes_of(replay) > replay_min:
-                out.notes.append(
-                    f"replay outside open hours: {minutes_of(replay) - replay_min} min"
-                )
-        viewing = min(live + replay_min, eff)
-        if eff and live + replay_min > eff:
-            out.notes.append(
-                f"viewing above the lecture's {eff} counted min: "
-                f"{live + replay_min - eff} min not counted"
-            )
-        out.minutes = viewing
-        fb = _learner_feedback(rec, policy, learner, out)
-        if fb is not None:
-            ratings.append(fb.rating)
-            out.study_minutes = viewing if study else 0
-        if _place_rule(policy, teacher, learner):
-            ineligible += 1
-        else:
-            eligible_minutes += viewing
-    if eff == 0:
-        return
-    hours = Fraction(eff, 60)
-    perf = form.performance_points_per_hour
-    assert perf is not None  # the policy loader guarantees it for lectures
-    t_out.add("live", form.live_points_per_hour * hours)
-    if ratings:
-        t_out.add("performance", perf.rate(Fraction(sum(ratings), len(ratings))) * hours)
-    else:
-        t_out.add("performance", perf.without_feedback * hours)
-        t_out.notes.append(
-            f"no valid feedback: performance at {fmt2(perf.without_feedback)} points per hour"
-        )
-    viewers = eligible_minutes // eff
-    groups = -(-viewers // form.viewers_per_point)  # ceil: 1–10 viewers → 1, 11–20 → 2 …
-    if groups > form.viewer_points_per_hour_max:
-        t_out.notes.append(
-            f"{viewers} viewers: viewer points capped at {form.viewer_points_per_hour_max} per hour"
-        )
-        groups = form.viewer_points_per_hour_max
-    t_out.add("viewers", groups * hours)
-    if ineligible:
-        t_out.notes.append(
-            f"same school or district: {ineligible} learner(s) not counted as viewers"
-        )
-
-
-def _review(
-    rec: SessionRecord,
-    policy: Policy,
-    form: FormPolicy,
-    people: dict[str, PersonOutcome],
-    eff: int,
-    discussion_ok: bool,
-) -> None:
-    """Open lesson review: per reviewer report + discussion; learner's hours.
-
-    Seed: "一次开放式检课60个积分，出具检课报告和互动研讨各30个积分"; "一次活动双方均记录2学时，
-    其中检课报告记1学时、互动研讨计1学时"; "一次互动研讨不足45分钟则不计入绩效".
-    """
-    learner = rec.learners[0]
-    study = policy.study is not None
-    any_report = False
-    for reviewer in rec.instructors:
-        out = people[reviewer.id]
-        out.minutes = eff
-        has_report = reviewer.id in rec.reports
-        any_report = any_report or has_report
-        if has_report:
-            out.add("report", form.report_points)
-            out.study_hours += form.report_hours if study else 0
-        else:
-            out.notes.append("no report submitted: no report hour or points")
-        if discussion_ok:
-            out.add("discussion", form.discussion_points)
-            out.study_hours += form.discussion_hours if study else 0
-        why = _place_rule(policy, reviewer, learner)
-        if why:
-            _zero_for_place(out, why)
-    l_out = people[learner.id]
-    l_out.minutes = eff
-    if _learner_feedback(rec, policy, learner, l_out) is not None and study:
-        if any_report:
-            l_out.study_hours += form.report_hours
-        else:
-            l_out.notes.append("no reviewer submitted a report: no report hour")
-        if discussion_ok:
-            l_out.study_hours += form.discussion_hours
 
 
 def compute_session(record: object, policy: Policy, calendar: Calendar) -> dict[str, Any]:

@@ -17,9 +17,9 @@ from recorder.credits import (
     FORM_WORDS,
     NO_TERM,
     ZERO,
+    Engine,
     SessionOutcome,
     check_policy,
-    evaluate,
     fmt2,
     ordinal,
 )
@@ -59,6 +59,7 @@ class StatementBuilder:
     def __init__(self, policy: Policy, calendar: Calendar) -> None:
         self.policy = policy
         self.calendar = calendar
+        self._engine = Engine(policy, calendar)
         self._last: tuple[bool, int, str] | None = None
         self._form_counts: dict[tuple[str, str | None, str], int] = {}
         self._terms: dict[str, dict[str | None, _Totals]] = {}
@@ -66,7 +67,7 @@ class StatementBuilder:
 
     def add(self, record: object) -> SessionOutcome:
         """Evaluate the next session (in start order), apply caps, and accumulate."""
-        outcome = evaluate(record, self.policy, self.calendar)
+        outcome = self._engine.evaluate(record)
         key = order_key(outcome.record)
         if self._last is not None and key <= self._last:
             raise ValueError(
