@@ -36,10 +36,33 @@ def order_key(record: SessionRecord) -> tuple[bool, int, str]:
     return (start is None, start if start is not None else 0, record.session_id)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Totals:
-    points: Fraction = ZERO
+    """A person's term so far. Rounded session points are whole hundredths, so they add
+    up as integer cents; anything finer (a cap that is not whole cents) goes to ``extra``
+    as an exact fraction. ``points`` is always the exact sum."""
+
+    cents: int = 0
+    extra: Fraction = ZERO
     sessions: int = 0
+
+    def add(self, points: Fraction) -> None:
+        num, den = points.numerator, points.denominator
+        if 100 % den == 0:
+            self.cents += num * (100 // den)
+        else:
+            self.extra += points
+
+    @property
+    def points(self) -> Fraction:
+        return Fraction(self.cents, 100) + self.extra
+
+
+def _fmt_cents(cents: int) -> str:
+    """:func:`fmt2` of ``cents / 100``, without building a fraction."""
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(cents), 100)
+    return f"{sign}{whole}.{part:02d}"
 
 
 @dataclass
@@ -83,8 +106,8 @@ class StatementBuilder:
             totals = terms.get(outcome.term)
             if totals is None:
                 totals = terms[outcome.term] = _Totals()
-            if person.points:
-                totals.points += person.points
+            if person.points.numerator:
+                totals.add(person.points)
             totals.sessions += 1
             if study and outcome.year is not None:
                 years = self._years.get(pid)
@@ -101,7 +124,7 @@ class StatementBuilder:
         policy = self.policy
         form = outcome.record.form
         for pid, person in outcome.people.items():
-            if person.role != "instructor" or person.points <= 0:
+            if person.role != "instructor" or person.points.numerator <= 0:
                 continue
             per_form = policy.sessions_per_form_per_term
             if per_form is not None:
@@ -134,20 +157,21 @@ class StatementBuilder:
         policy = self.policy
         order = {t.name: i for i, t in enumerate(self.calendar.terms)}
         people: dict[str, Any] = {}
+        value = policy.point_value_cny
         for pid in sorted(self._terms):
             terms = self._terms[pid]
             names = sorted(terms, key=lambda n: (n is None, order.get(n or "", 0)))
-            entry: dict[str, Any] = {
-                "terms": {
-                    (name if name is not None else NO_TERM): {
-                        "points": fmt2(terms[name].points),
-                        "pay_cny": fmt2(terms[name].points * policy.point_value_cny),
-                        "sessions": terms[name].sessions,
-                    }
-                    for name in names
-                },
-                "years": {},
-            }
+            entry: dict[str, Any] = {"terms": {}, "years": {}}
+            for name in names:
+                totals = terms[name]
+                if totals.extra or value.denominator != 1:
+                    points, pay = fmt2(totals.points), fmt2(totals.points * value)
+                else:  # the common case: whole cents and a whole-yuan point value
+                    points = _fmt_cents(totals.cents)
+                    pay = _fmt_cents(totals.cents * value.numerator)
+                entry["terms"][name if name is not None else NO_TERM] = {
+                    "points": points, "pay_cny": pay, "sessions": totals.sessions
+                }
             study = policy.study
             if study is not None:
                 for year, y in sorted(self._years.get(pid, {}).items()):
