@@ -7,14 +7,10 @@ aiortc internals; this one uses its hooks.
 from __future__ import annotations
 
 import asyncio
-import random
-import struct
-import time
 from collections.abc import Callable
 from typing import Any
 
 import av
-import pylibsrtp
 from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
@@ -23,8 +19,6 @@ from aiortc.rtp import RtpPacket
 from . import reencode
 from .clock import Clock
 from .forward import (
-    _MEDIA,
-    _RTX,
     CACHE_PACKETS,
     CLOCK_RATES,
     FRAME_STEP,
@@ -33,15 +27,16 @@ from .forward import (
     RtpOut,
     hook_nacks,
     hook_rtp,
-    is_keyframe,
+    receiver_payload_kind,
     send_pli,
     set_sender_report,
     tap_receiver,
-    vp8_frame_start,
 )
 from .keyframes import KeyframeRelay
 from .model import FrameTap
+from .payloads import MEDIA, RTX, is_keyframe, vp8_frame_start
 from .reencode import REENCODE
+from .rtp_munger import RtpMunger
 
 
 class Source:
@@ -83,7 +78,7 @@ class Source:
         # The last CACHE_PACKETS packets, by sequence number mod CACHE_PACKETS, for NACKs:
         # (seq, timestamp, marker, payload); payloads are the parsed packets' own bytes.
         self._cache: list[tuple[int, int, int, bytes] | None] = [None] * CACHE_PACKETS
-        self._payload_types: dict[int, int] = {}  # pt → _MEDIA or _RTX, from the receiver
+        self._payload_types: dict[int, int] = {}  # pt → MEDIA or RTX, from the receiver
         self.feed: reencode.Feed | None = None  # reencode mode only
 
     # -- wiring
@@ -204,12 +199,12 @@ class Source:
         what = self._payload_types.get(packet.payload_type)
         if what is None:
             what = self._learn_payload_type(packet.payload_type)
-        if what == _RTX:  # a retransmission the publisher sent us: forward the original
+        if what == RTX:  # a retransmission the publisher sent us: forward the original
             if len(payload) <= 2:
                 return  # padding only (bandwidth probing)
-            seq = (payload[0] << 8) | payload[1]
+            seq = (payload[0] << 8) | payload[1]  # payloads.unwrap_rtx, inlined (hot)
             payload = payload[2:]
-        elif what != _MEDIA or not payload:
+        elif what != MEDIA or not payload:
             return
         self.packets_in += 1
         ts: int = packet.timestamp
@@ -223,7 +218,7 @@ class Source:
         sinks = self._sinks
         if not sinks:
             return
-        now = time.time()
+        now = self._clock.time()
         waiting = False
         for sink in sinks:
             if sink.forward(seq, ts, marker, payload, keystart, now):
@@ -232,13 +227,8 @@ class Source:
             self._relay.request()  # coalesced: at most one PLI per 500 ms
 
     def _learn_payload_type(self, pt: int) -> int:
-        codecs: dict[int, RTCRtpCodecParameters] = getattr(
-            self._receiver, "_RTCRtpReceiver__codecs", {}
-        )
-        codec = codecs.get(pt)
-        what = 0
-        if codec is not None:
-            what = _RTX if codec.mimeType.lower().endswith("/rtx") else _MEDIA
+        what = receiver_payload_kind(self._receiver, pt)
+        if what:  # unknown types are asked again: the receiver may learn them later
             self._payload_types[pt] = what
         return what
 
@@ -271,7 +261,7 @@ class Source:
         return sent
 
 
-class ForwardTrack(MediaStreamTrack):
+class ForwardTrack(MediaStreamTrack, RtpMunger):
     """One subscriber slot (one server-side RTCRtpSender), for its whole life.
 
     Forward mode: :meth:`forward` rewrites each publisher packet's SSRC, payload type,
@@ -285,28 +275,14 @@ class ForwardTrack(MediaStreamTrack):
     """
 
     def __init__(self, kind: str) -> None:
-        super().__init__()
+        MediaStreamTrack.__init__(self)
+        RtpMunger.__init__(
+            self, video=kind == "video", clock_rate=CLOCK_RATES[kind], frame_step=FRAME_STEP[kind]
+        )
         self.kind = kind
         self.source: Source | None = None
-        self.out: RtpOut | None = None
-        self.frames_sent = 0
-        self.packets_sent = 0
-        self.octets_sent = 0
-        self.frames_dropped = 0
-        self.nacks_answered = 0
-        self.nacks_missed = 0
         self._sender: RTCRtpSender | None = None
         self._codecs: list[RTCRtpCodecParameters] = []
-        self._waiting_keyframe = True
-        self._seq_off = 0
-        self._ts_off = 0
-        self._first_in = 0  # first publisher sequence number since the last restart
-        self._last_out = 0  # highest sequence number sent (once _last_ts is set)
-        self._video = kind == "video"
-        self._last_ts: int | None = None  # timestamp and time.time() of the last packet,
-        self._last_time = 0.0  # for the sender reports
-        self._rate = CLOCK_RATES[kind]
-        self._step = FRAME_STEP[kind]
         self._waiter: asyncio.Future[None] | None = None
         self._proxy: MediaStreamTrack | None = None  # reencode mode only
         # Until the sender first asks for a frame (its transport is up), packets would
@@ -318,7 +294,7 @@ class ForwardTrack(MediaStreamTrack):
         negotiated codecs (the first one, and its RTX)."""
         self._sender = sender
         self._codecs = list(codecs)
-        hook_nacks(sender, self.answer_nack)
+        hook_nacks(sender, self._on_nack)
 
     def attach(self, source: Source | None) -> None:
         if source is self.source:
@@ -339,7 +315,7 @@ class ForwardTrack(MediaStreamTrack):
 
     def restart(self) -> None:
         """Upstream changed: nothing decodes until the next keyframe."""
-        self._waiting_keyframe = True
+        RtpMunger.restart(self)
         if REENCODE:
             feed = None if self.source is None else self.source.feed
             self._proxy = None if feed is None else feed.subscribe()
@@ -353,98 +329,24 @@ class ForwardTrack(MediaStreamTrack):
         """Nothing waits in user space: the kernel's socket buffer is the only queue."""
         return 0
 
-    # -- the forward path (hot: once per publisher packet per subscriber)
+    # The forward path itself (:meth:`RtpMunger.forward`, once per publisher packet per
+    # subscriber) and the NACK answers are the pure munger's; ``out`` is the RtpOut.
 
-    def forward(
-        self, seq: int, ts: int, marker: int, payload: bytes, keystart: bool, now: float
-    ) -> bool:
-        """Send one publisher packet. Returns whether this slot waits for a keyframe."""
-        out = self.out
-        if out is None:
-            return False
-        if self._waiting_keyframe:
-            if not keystart:
-                if marker:
-                    self.frames_dropped += 1
-                return True
-            self._rebase(seq, ts, now)
-        elif (seq - self._first_in) & 0xFFFF >= 0x8000:
-            return False  # older than where this slot (re)started
-        o = (seq + self._seq_off) & 0xFFFF
-        t = (ts + self._ts_off) & 0xFFFFFFFF
-        try:
-            out.sendto(
-                out.protect(
-                    out.pack(out.b0, out.pt_marker[marker], o, t, out.ssrc, out.extension) + payload
-                ),
-                out.addr,
-            )
-        except BlockingIOError:
-            # The kernel's send buffer towards this subscriber is full: it is behind (the
-            # buffer is its bounded queue). Drop; video waits for a keyframe, which the
-            # source asks for, coalesced with everyone else's requests.
-            self.frames_dropped += 1
-            if self._video:
-                self._waiting_keyframe = True
-                return True
-            return False
-        except (pylibsrtp.Error, OSError):
-            return False  # SRTP refused an old index, or the socket is gone
-        if (o - self._last_out) & 0xFFFF < 0x8000:
-            self._last_out = o
-        self._last_ts, self._last_time = t, now
-        self.packets_sent += 1
-        self.octets_sent += len(payload)
-        if marker or not self._video:
-            self.frames_sent += 1
-        return False
-
-    def _rebase(self, seq: int, ts: int, now: float) -> None:
-        """Continue this subscriber's sequence numbers and timestamps from a new start."""
-        nxt = self._last_out + 1 if self._last_ts is not None else random.randint(0, 0x7FFF)
-        self._seq_off = (nxt - seq) & 0xFFFF
-        self._last_out = (nxt - 1) & 0xFFFF
-        if self._last_ts is None:
-            t = random.randint(0, 0xFFFFFFFF)
-        else:
-            t = self._last_ts + max(self._step, int((now - self._last_time) * self._rate))
-        self._ts_off = (t - ts) & 0xFFFFFFFF
-        self._first_in = seq
-        self._waiting_keyframe = False
-
-    def answer_nack(self, lost: list[int]) -> None:
-        """Resend what the subscriber reports lost, from the source's packet cache, as
-        RTX (a repeat on the media SSRC would be refused by SRTP's replay check)."""
-        out, source = self.out, self.source
-        if out is None or source is None or out.rtx_pt is None or self._waiting_keyframe:
+    def _on_nack(self, lost: list[int]) -> None:
+        source = self.source
+        if source is None:
             self.nacks_missed += len(lost)
             return
-        for o in lost:
-            seq = (o - self._seq_off) & 0xFFFF
-            cached = source.cached(seq)
-            if cached is None or (seq - self._first_in) & 0xFFFF >= 0x8000:
-                self.nacks_missed += 1
-                continue
-            ts, marker, payload = cached
-            t = (ts + self._ts_off) & 0xFFFFFFFF
-            data = out.pack(
-                out.b0, out.rtx_pt | (marker << 7), out.rtx_seq, t, out.rtx_ssrc, out.extension
-            )
-            out.rtx_seq = (out.rtx_seq + 1) & 0xFFFF
-            try:
-                out.sendto(out.protect(data + struct.pack("!H", o) + payload), out.addr)
-            except (pylibsrtp.Error, OSError):  # a full socket included: it is behind
-                continue
-            self.nacks_answered += 1
+        self.answer_nack(lost, source.cached)
 
     def report(self) -> None:
         """Give aiortc's RTCP loop what it puts in this sender's SR (it never saw the
         packets): the NTP/RTP pair of the last packet, counts. Called every 0.5 s."""
         sender = self._sender
-        if sender is None or self._last_ts is None:
+        if sender is None or self.last_ts is None:
             return
-        ntp = int((self._last_time + NTP_EPOCH) * (1 << 32))
-        set_sender_report(sender, ntp, self._last_ts, self.packets_sent, self.octets_sent)
+        ntp = int((self.last_time + NTP_EPOCH) * (1 << 32))
+        set_sender_report(sender, ntp, self.last_ts, self.packets_sent, self.octets_sent)
 
     # -- the sender's side
 

@@ -143,6 +143,7 @@ from typing import Any
 
 import aiortc
 import av
+import pylibsrtp
 from aioice import Connection
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.codecs.base import Encoder
@@ -152,6 +153,8 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtp import RTCP_RTPFB_NACK, RtcpRtpfbPacket, RtpPacket
+
+from .payloads import OTHER, payload_kind
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +168,6 @@ RECEIVE_BUFFER = 1024 * 1024  # per ICE socket, asked of the kernel (see below)
 FORWARD_MIME = {"audio": "audio/opus", "video": "video/VP8"}
 
 _HOOKED = "_opentutor_hooked"
-_MEDIA, _RTX = 1, 2
 
 
 def check_aiortc() -> None:
@@ -202,39 +204,6 @@ def check_aiortc() -> None:
 # --------------------------------------------------------------------------- codecs
 
 
-def is_keyframe(codec_name: str, data: bytes) -> bool:
-    """Whether a depayloaded frame starts a picture that decodes on its own."""
-    name = codec_name.lower()
-    if name == "vp8":
-        # RFC 6386 9.1: P bit clear, then the start code 9d 01 2a.
-        return len(data) >= 10 and not data[0] & 0x01 and data[3:6] == b"\x9d\x01\x2a"
-    if name == "h264":
-        # Annex B (aiortc's depayloader adds start codes): any IDR slice or SPS.
-        chunks = data.split(b"\x00\x00\x01")[1:]
-        return any(chunk and chunk[0] & 0x1F in (5, 7) for chunk in chunks)
-    return True  # audio frames stand alone
-
-
-def vp8_frame_start(payload: bytes) -> tuple[bool, bool]:
-    """(first packet of a frame, that frame is a keyframe) from one VP8 RTP payload: the
-    payload descriptor's S bit with partition 0, then the frame tag's P bit (RFC 7741
-    4.2 and 4.3; RFC 6386 9.1). Runs once per publisher packet."""
-    b0 = payload[0]
-    if not b0 & 0x10 or b0 & 0x07:
-        return False, False
-    pos = 1
-    if b0 & 0x80:  # X: an extension byte says which optional fields follow
-        x = payload[1]
-        pos = 2
-        if x & 0x80:  # I: picture ID, 7 or 15 bits
-            pos += 2 if payload[pos] & 0x80 else 1
-        if x & 0x40:  # L: TL0PICIDX
-            pos += 1
-        if x & 0x30:  # T or K: TID/Y/KEYIDX
-            pos += 1
-    return True, len(payload) > pos and not payload[pos] & 0x01
-
-
 def restrict_codecs(transceiver: RTCRtpTransceiver, mime: str) -> RTCRtpCodecParameters | None:
     """Keep only ``mime`` (and its RTX) among the negotiated codecs of ``transceiver``.
     Returns the kept codec, or ``None`` (codecs left untouched) when it was not offered."""
@@ -252,8 +221,21 @@ def restrict_codecs(transceiver: RTCRtpTransceiver, mime: str) -> RTCRtpCodecPar
 
 
 def negotiated_codec(transceiver: RTCRtpTransceiver) -> RTCRtpCodecParameters | None:
-    codecs: list[RTCRtpCodecParameters] = transceiver._codecs
+    codecs = negotiated_codecs(transceiver)
     return codecs[0] if codecs else None
+
+
+def negotiated_codecs(transceiver: RTCRtpTransceiver) -> list[RTCRtpCodecParameters]:
+    """The codecs negotiated for ``transceiver`` (internal ``_codecs``), first preferred."""
+    return list(transceiver._codecs)
+
+
+def receiver_payload_kind(receiver: RTCRtpReceiver | None, pt: int) -> int:
+    """``payloads.MEDIA`` or ``payloads.RTX`` for a payload type ``receiver`` negotiated,
+    ``payloads.OTHER`` if it knows none (internal ``_RTCRtpReceiver__codecs``: pt → codec)."""
+    codecs: dict[int, RTCRtpCodecParameters] = getattr(receiver, "_RTCRtpReceiver__codecs", {})
+    codec = codecs.get(pt)
+    return OTHER if codec is None else payload_kind(codec.mimeType)
 
 
 class ForwardPacker(Encoder):
@@ -485,6 +467,9 @@ class RtpOut:
     """Where one slot's packets go: the subscriber's SSRCs and payload types, the header
     extension bytes aiortc would write (the mid), SRTP ``protect`` and the ICE socket.
     Built from the slot's RTCRtpSender once its transport is up (:meth:`from_sender`)."""
+
+    # What a failed protect or send raises (besides BlockingIOError, a full buffer).
+    errors: tuple[type[BaseException], ...] = (pylibsrtp.Error, OSError)
 
     def __init__(
         self,

@@ -203,7 +203,7 @@ class Participant:
             if not REENCODE:  # the benchmark's baseline lets aiortc encode
                 forward.install_packer(t.sender, codec)
             forward.hook_keyframe_requests(t.sender, track.request_keyframe)
-            track.use_sender(t.sender, t._codecs)
+            track.use_sender(t.sender, forward.negotiated_codecs(t))
         self.slots[mid] = slot
         return slot
 

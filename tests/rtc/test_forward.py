@@ -24,7 +24,7 @@ from aiortc.rtcrtpparameters import (
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
 from aiortc.rtp import RtpPacket
 
-from rtc import forward
+from rtc import forward, payloads
 from rtc.clock import FakeClock
 from rtc.fanout import ForwardTrack, Source
 from rtc.forward import ForwardPacker
@@ -123,11 +123,11 @@ async def started_receiver(pc: RTCPeerConnection, kind: str, codec: RTCRtpCodecP
 async def feed(receiver: Any, frames: list[list[bytes]], seq: int = 1000, ts: int = 5000) -> None:
     """Each frame's payloads as RTP packets, then the next frame's first packet pushes it out
     of the jitter buffer."""
-    for payloads in frames:
-        for i, payload in enumerate(payloads):
+    for frame in frames:
+        for i, payload in enumerate(frame):
             packet = RtpPacket(payload_type=97, sequence_number=seq, timestamp=ts, ssrc=SSRC)
             packet.payload = payload
-            packet.marker = int(i == len(payloads) - 1)
+            packet.marker = int(i == len(frame) - 1)
             await receiver._handle_rtp_packet(packet, arrival_time_ms=0)
             seq += 1
         ts += 3000
@@ -140,10 +140,10 @@ def test_the_pinned_aiortc_has_every_internal_we_use() -> None:
 
 def test_keyframe_detection_on_real_vp8() -> None:
     frames = vp8_frames(4, keyframes=(0, 2))
-    assert [forward.is_keyframe("VP8", whole(f)) for f in frames] == [True, False, True, False]
-    assert forward.is_keyframe("opus", b"\x01")
-    assert forward.is_keyframe("H264", b"\x00\x00\x00\x01\x67\x42" + b"\x00\x00\x01\x65\x88")
-    assert not forward.is_keyframe("H264", b"\x00\x00\x00\x01\x41\x9a")
+    assert [payloads.is_keyframe("VP8", whole(f)) for f in frames] == [True, False, True, False]
+    assert payloads.is_keyframe("opus", b"\x01")
+    assert payloads.is_keyframe("H264", b"\x00\x00\x00\x01\x67\x42" + b"\x00\x00\x01\x65\x88")
+    assert not payloads.is_keyframe("H264", b"\x00\x00\x00\x01\x41\x9a")
 
 
 def test_packer_packetises_like_aiortc_and_never_encodes() -> None:
@@ -191,7 +191,7 @@ async def test_publisher_packets_reach_every_slot_rewritten_without_a_decoder(
         assert {p.ssrc for p in sent} == {77}
         seqs = [p.sequence_number for p in sent]
         assert seqs == [(seqs[0] + i) & 0xFFFF for i in range(len(seqs))]
-        starts = [p.timestamp for p in sent if forward.vp8_frame_start(p.payload)[0]]
+        starts = [p.timestamp for p in sent if payloads.vp8_frame_start(p.payload)[0]]
         assert [(t - starts[0]) & 0xFFFFFFFF for t in starts] == [0, 3000, 6000, 9000, 12000]
     assert sinks[0].frames_sent == 5 and sinks[0].packets_sent == sum(len(f) for f in frames)
     assert source.frames_in == 4 and source.keyframes_in == 1  # whole frames, for taps
@@ -272,7 +272,7 @@ async def test_nacks_are_answered_as_rtx_from_the_cache(pc: RTCPeerConnection) -
     await feed(receiver, vp8_frames(3))
     sent = wire.media()
     lost = [sent[1].sequence_number, (sent[-1].sequence_number + 5) & 0xFFFF]  # + unknown
-    slot.answer_nack(lost)
+    slot._on_nack(lost)
     (rtx,) = [p for p in wire.sent if p.payload_type == 101]
     assert rtx.ssrc == 78 and rtx.timestamp == sent[1].timestamp
     assert rtx.payload == sent[1].sequence_number.to_bytes(2, "big") + sent[1].payload
