@@ -30,10 +30,11 @@ class BoardLimits:
     # times a second (one op per stroke); a script gets 10/s after a burst.
     ops_per_s: float = 10.0
     ops_burst: float = 40.0
-    # Stored ops (their JSON as broadcast) since the last clear. The welcome carries
-    # at most one page, so it stays far below the 4 MiB websocket message limit of
-    # aiohttp clients (python-socketio) and is cheap for a phone.
-    page_bytes: int = 2 * 1024 * 1024
+    # Stored ops (their JSON as broadcast) since the last clear: a dense page of
+    # handwriting is a few hundred KiB. The welcome carries at most one page, so with
+    # the chat history it stays under the 4 MiB websocket message limit of aiohttp
+    # clients (python-socketio), and it is cheap for a phone.
+    page_bytes: int = 1536 * 1024
     # Pages per session (1 + clears), and every page together: bounds the store and
     # the replay manifest, which carries the whole log.
     pages: int = 100
@@ -62,8 +63,8 @@ class BoardOp:
         return {"seq": self.seq, "ts": self.ts, "by": self.by, "op": self.op}
 
     def size(self) -> int:
-        """Bytes of this entry as broadcast (socket.io's ``json.dumps``)."""
-        return len(json.dumps(self.wire()).encode())
+        """Bytes of this entry as broadcast (python-socketio's compact ``json.dumps``)."""
+        return len(json.dumps(self.wire(), separators=(",", ":")).encode())
 
 
 @dataclass

@@ -14,7 +14,7 @@ export const ASPECT = 4 / 3;
 export const WIDTH_UNITS = 1000;
 // The server's limits (BoardLimits, docs/protocol.md): at most 2000 points per stroke
 // op (longer strokes are split below), 10 ops/s per person with bursts of 40 (one op
-// per pen lift), and 2 MiB per page (`board_full` until the page is cleared).
+// per pen lift), and 1.5 MiB per page (`board_full` until the page is cleared).
 export const MAX_POINTS = 2000;
 export const COLORS = ["#1f2933", "#e03131", "#1c7ed6", "#2f9e44", "#f08c00"];
 export const PEN_WIDTHS = [2, 4, 8];
