@@ -155,6 +155,177 @@ def parse_record(obj: object, *, max_reviewers: int = 3) -> SessionRecord:
     """
     if isinstance(obj, SessionRecord):
         return obj
+    if type(obj) is dict:
+        fast = _parse_plain(obj, max_reviewers)
+        if fast is not None:
+            return fast
+    return _parse_checked(obj, max_reviewers)
+
+
+# --- the fast path ---------------------------------------------------------------------
+#
+# A statement reads millions of records, nearly all of them well formed. _parse_plain
+# accepts only records that are plainly valid and builds exactly what _parse_checked
+# builds for them; at the first thing out of the ordinary it gives up (None) and the
+# checked path runs, which names the offending field. So the fast path never decides
+# what is an error and never words a message. It skips the per-field path strings
+# and helper calls that the checked path needs for its messages.
+
+_Giveup = (TypeError, ValueError, KeyError, AttributeError, IndexError)
+
+
+def _us(text: object) -> int:
+    """:func:`parse_timestamp` of a plainly valid timestamp; raises on anything else."""
+    if type(text) is not str:
+        raise TypeError
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError
+    return to_us(moment)
+
+
+def _plain_intervals(value: object) -> IntervalSet:
+    if type(value) is not list:
+        raise TypeError
+    if len(value) == 1:  # the usual presence: one interval, already in normal form
+        pair = value[0]
+        if type(pair) is not list or len(pair) != 2:
+            raise TypeError
+        start, end = _us(pair[0]), _us(pair[1])
+        if end < start:
+            raise ValueError
+        return ((start, end),) if end > start else ()
+    pairs = []
+    for pair in value:
+        if type(pair) is not list or len(pair) != 2:
+            raise TypeError
+        start, end = _us(pair[0]), _us(pair[1])
+        if end < start:
+            raise ValueError
+        pairs.append((start, end))
+    return normalize(pairs)
+
+
+def _plain_text(value: object) -> bool:
+    # _str's rule: a str with something besides whitespace (s.strip() != "").
+    return type(value) is str and value != "" and not value.isspace()
+
+
+def _parse_plain(obj: dict[str, Any], max_reviewers: int) -> SessionRecord | None:
+    try:
+        return _parse_plain_or_raise(obj, max_reviewers)
+    except _Giveup:
+        return None
+
+
+def _parse_plain_or_raise(obj: dict[str, Any], max_reviewers: int) -> SessionRecord | None:
+    session_id = obj.get("session_id")
+    programme = obj.get("programme")
+    form = obj.get("form")
+    if not _plain_text(session_id) or programme not in FORMS or form not in FORMS[programme]:
+        return None
+    raw_people = obj.get("people")
+    if type(raw_people) is not list or not raw_people:
+        return None
+    needs_place = programme == "training"
+    people: dict[str, Person] = {}
+    instructors: list[Person] = []
+    learners: list[Person] = []
+    for raw in raw_people:
+        if type(raw) is not dict:
+            return None
+        pid = raw.get("id")
+        role = raw.get("role")
+        school = raw.get("school")
+        district = raw.get("district")
+        if not _plain_text(pid) or pid in people:
+            return None
+        if school is None and not needs_place:
+            school = ""
+        elif not _plain_text(school):
+            return None
+        if district is None and not needs_place:
+            district = ""
+        elif not _plain_text(district):
+            return None
+        person = Person(pid, role, school, district)
+        if role == "instructor":
+            instructors.append(person)
+        elif role == "learner":
+            learners.append(person)
+        else:
+            return None
+        people[pid] = person
+    n_in, n_le = len(instructors), len(learners)
+    if form == "one_to_one":
+        if n_in != 1 or n_le != 1:
+            return None
+    elif form == "review":
+        if n_le != 1 or not 1 <= n_in <= max_reviewers:
+            return None
+    elif n_in != 1:
+        return None
+
+    raw_active = obj.get("active")
+    if type(raw_active) is not dict:
+        return None
+    active: dict[str, IntervalSet] = {}
+    starts: list[int] = []
+    ends: list[int] = []
+    for pid, value in raw_active.items():
+        if pid not in people:
+            return None
+        ivs = active[pid] = _plain_intervals(value)
+        if ivs:
+            starts.append(ivs[0][0])
+            ends.append(ivs[-1][1])
+
+    replay: dict[str, IntervalSet] = {}
+    raw_replay = obj.get("replay")
+    if raw_replay is not None:
+        if type(raw_replay) is not dict:
+            return None
+        for pid, value in raw_replay.items():
+            if people[pid].role != "learner":
+                return None
+            replay[pid] = _plain_intervals(value)
+
+    feedback: dict[str, Feedback] = {}
+    raw_feedback = obj.get("feedback")
+    if raw_feedback is not None:
+        if type(raw_feedback) is not dict:
+            return None
+        for pid, raw in raw_feedback.items():
+            if people[pid].role != "learner" or type(raw) is not dict:
+                return None
+            rating = raw.get("rating")
+            text = raw.get("text", "")
+            if type(rating) is not int or not 1 <= rating <= 5 or type(text) is not str:
+                return None
+            feedback[pid] = Feedback(_us(raw.get("submitted_at")), rating, text)
+
+    reports: dict[str, int] = {}
+    raw_reports = obj.get("reports")
+    if raw_reports is not None:
+        if type(raw_reports) is not dict:
+            return None
+        for pid, raw in raw_reports.items():
+            if people[pid].role != "instructor" or type(raw) is not dict:
+                return None
+            reports[pid] = _us(raw.get("submitted_at"))
+
+    return SessionRecord(
+        session_id, programme, form, tuple(people.values()), active, replay, feedback, reports,
+        min(starts) if starts else None, max(ends) if ends else None,
+        tuple(instructors), tuple(learners),
+    )
+
+
+# --- the checked path --------------------------------------------------------------------
+
+
+def _parse_checked(obj: object, max_reviewers: int) -> SessionRecord:
+    """Validate field by field; the first problem raises a :class:`RecordError` naming it."""
     if not isinstance(obj, dict):
         raise RecordError("", "a session record must be a JSON object")
     session_id = _str(obj, "session_id", "")

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from recorder import records
 from recorder.credits import compute_session
 from recorder.policy import Policy
 from recorder.statement import StatementBuilder, compute_sessions, compute_statement
@@ -93,6 +94,18 @@ def test_same_figures_as_before(golden: dict[str, Any], programme: str) -> None:
     assert actual["single"] == expected["single"]
     assert actual["statement"] == expected["statement"]
     assert actual["streamed"] == expected["statement"]
+
+
+def test_fast_parse_builds_what_the_checked_parse_builds(golden: dict[str, Any]) -> None:
+    """records.parse_record's fast path gives up or agrees with the field-by-field path."""
+    fast_count = 0
+    for programme in SAMPLE:
+        for record in golden[programme]["records"]:
+            fast = records._parse_plain(record, 3)
+            if fast is not None:
+                fast_count += 1
+                assert fast == records._parse_checked(record, 3), record["session_id"]
+    assert fast_count == sum(count for _, count, _ in SAMPLE.values())
 
 
 def test_the_sample_covers_the_rules(golden: dict[str, Any]) -> None:
