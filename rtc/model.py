@@ -7,7 +7,7 @@ aiortc. :mod:`rtc.room` re-exports the names the signaling layer uses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -47,6 +47,20 @@ class FrameTap(Protocol):
     def frame(self, person: str, kind: str, codec: str, packet: Any, keyframe: bool) -> None:
         """``codec`` is the RTP codec name: ``"VP8"``, ``"opus"`` (or ``"H264"``)."""
         ...
+
+
+Work = Callable[[], Awaitable[None]]
+
+
+class Owner(Protocol):
+    """The one task that changes a room (the signaling room's owner). Everything that
+    changes media state and does not come from the owner itself (a peer connection
+    that failed, the idle watchdog) is handed to it with :meth:`run`: aiortc callbacks
+    and timers only submit, so a teardown can never interleave with an offer that is
+    suspended mid-negotiation."""
+
+    def run(self, work: Work, /) -> None:
+        """Run ``work`` on the owner task, after what it is doing now, in order."""
 
 
 class MediaEvents(Protocol):

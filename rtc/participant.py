@@ -54,6 +54,10 @@ class RoomHooks(Protocol):
 
     def disconnected(self, person: str) -> None: ...
 
+    def failed(self, person: str, pc: RTCPeerConnection) -> None: ...
+
+    def connected(self, person: str, pc: RTCPeerConnection) -> None: ...
+
 
 @dataclass
 class Slot:
@@ -276,19 +280,21 @@ class Participant:
         task.add_done_callback(self._tasks.discard)
 
     def _state_changed(self, pc: RTCPeerConnection) -> None:
+        """aiortc's callback: it only tells the room, whose owner applies the change."""
         if pc is not self.pc:
             return
         state = pc.connectionState
-        if state == "connected" and not self.transport_up:
+        if state == "connected":
+            self._hooks.connected(self.person, pc)
+        elif state in ("failed", "closed"):
+            self._hooks.failed(self.person, pc)
+
+    def transport_connected(self) -> None:
+        """On the owner: the current peer connection is up."""
+        if not self.transport_up:
             self.transport_up = True
             self._events.transport(self.person, True)
             self._evidence()  # the DTLS handshake that just finished is evidence too
-        elif state in ("failed", "closed"):
-            self._spawn(self._close_if_current(pc))
-
-    async def _close_if_current(self, pc: RTCPeerConnection) -> None:
-        if pc is self.pc:
-            await self.close()
 
     async def close(self) -> None:
         """Drop the peer connection (the person stays; a new offer builds a new one)."""

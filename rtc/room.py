@@ -2,7 +2,10 @@
 
 One :class:`MediaRoom` per session. Its only caller is the signaling room's owner
 task, so there is no locking here beyond aiortc's own; events go back through the
-:class:`~rtc.model.MediaEvents` the signaling room implements.
+:class:`~rtc.model.MediaEvents` the signaling room implements. What does not come from
+the owner — a peer connection that failed (an aiortc callback), the idle watchdog (a
+timer) — is handed to the owner as work (:class:`~rtc.model.Owner`) and runs in order
+with its commands, never in the middle of one.
 
 Who receives what: every person receives every forwarded stream except their own. A
 stream is a person's audio or video that their browser negotiated as a sending line
@@ -24,7 +27,7 @@ import contextlib
 import logging
 from types import MappingProxyType
 
-from aiortc import RTCIceServer, RTCRtpReceiver
+from aiortc import RTCIceServer, RTCPeerConnection, RTCRtpReceiver
 
 from .clock import Clock
 from .fanout import Source
@@ -36,10 +39,12 @@ from .model import (
     FrameTap,
     MediaEvents,
     OfferError,
+    Owner,
     PersonSnapshot,
     RoomSnapshot,
     SourceSnapshot,
     StreamInfo,
+    Work,
 )
 from .participant import Participant
 
@@ -49,9 +54,11 @@ __all__ = [
     "MediaEvents",
     "MediaRoom",
     "OfferError",
+    "Owner",
     "PersonSnapshot",
     "RoomSnapshot",
     "StreamInfo",
+    "Work",
 ]
 
 log = logging.getLogger(__name__)
@@ -70,9 +77,13 @@ class MediaRoom:
         host_addresses: list[str] | None = None,
         media_idle: float = MEDIA_IDLE,
         public_ip: str = "",
+        owner: Owner | None = None,
     ) -> None:
         check_aiortc()
         self._events = _SafeEvents(events)
+        # Without an owner (the media layer used on its own: tests, benches), a task of
+        # its own runs the submitted work in order.
+        self._owner = owner if owner is not None else SerialOwner()
         self._clock = clock
         self._ice_servers = list(ice_servers or [])
         self._host_addresses = list(host_addresses) if host_addresses else None
@@ -144,6 +155,8 @@ class MediaRoom:
 
     async def close(self) -> None:
         self._closed = True
+        if isinstance(self._owner, SerialOwner):
+            await self._owner.close()
         if self._watchdog is not None:
             self._watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -231,6 +244,28 @@ class MediaRoom:
             if source is not None:
                 source.unbind()
 
+    def failed(self, person: str, pc: RTCPeerConnection) -> None:
+        """``person``'s peer connection ``pc`` failed or closed (an aiortc callback):
+        the owner drops it, unless a newer one has replaced it by then."""
+
+        async def drop() -> None:
+            participant = self._people.get(person)
+            if participant is not None and participant.pc is pc and not self._closed:
+                await participant.close()
+                self._sync()
+
+        self._owner.run(drop)
+
+    def connected(self, person: str, pc: RTCPeerConnection) -> None:
+        """``person``'s peer connection ``pc`` is up (an aiortc callback)."""
+
+        async def up() -> None:
+            participant = self._people.get(person)
+            if participant is not None and participant.pc is pc and not self._closed:
+                participant.transport_connected()
+
+        self._owner.run(up)
+
     # --------------------------------------------------------------- internals
 
     def _participant(self, person: str) -> Participant:
@@ -298,16 +333,51 @@ class MediaRoom:
             self._watchdog = asyncio.ensure_future(self._watch())
 
     async def _watch(self) -> None:
-        """media_down for a published track that stopped delivering frames; sender
-        report figures for the slots (their packets bypass aiortc's sender)."""
+        """A timer: it only submits :meth:`_check` to the owner."""
         while True:
             await asyncio.sleep(WATCH_INTERVAL)
-            now = self._clock.monotonic()
-            for source in list(self._sources.values()):
-                source.check_idle(now, self._media_idle)
-            for participant in list(self._people.values()):
-                for slot in list(participant.slots.values()):
-                    slot.track.report()  # what this slot's RTCP sender reports say
+            self._owner.run(self._check)
+
+    async def _check(self) -> None:
+        """media_down for a published track that stopped delivering frames; sender
+        report figures for the slots (their packets bypass aiortc's sender)."""
+        if self._closed:
+            return
+        now = self._clock.monotonic()
+        for source in list(self._sources.values()):
+            source.check_idle(now, self._media_idle)
+        for participant in list(self._people.values()):
+            for slot in list(participant.slots.values()):
+                slot.track.report()  # what this slot's RTCP sender reports say
+
+
+class SerialOwner:
+    """An :class:`~rtc.model.Owner` of its own, for a MediaRoom used without the
+    signaling room: one task runs the submitted work in order."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[Work] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def run(self, work: Work, /) -> None:
+        self._queue.put_nowait(work)
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._drain())
+
+    async def _drain(self) -> None:
+        while True:
+            work = await self._queue.get()
+            try:
+                await work()
+            except Exception:
+                log.exception("media work %r failed", work)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
 
 
 class _SafeEvents:

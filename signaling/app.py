@@ -77,8 +77,9 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
             store=store,
             journal=journal,
             outbox=outbox,
-            media=lambda events: MediaRoom(
+            media=lambda events, owner: MediaRoom(
                 events,
+                owner=owner,
                 clock=clock,
                 ice_servers=ice_servers,
                 host_addresses=ice_hosts,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rtc.clock import Clock
-from rtc.room import Answer, MediaRoom, StreamInfo
+from rtc.room import Answer, MediaEvents, MediaRoom, Owner, StreamInfo, Work
 from signaling import messages as m
 from signaling.participants import Participant
 from signaling.ratelimit import TokenBucket
@@ -65,7 +65,7 @@ class PresenceSink(Protocol):
 
 
 class MediaFactory(Protocol):
-    def __call__(self, events: Any) -> MediaRoom: ...
+    def __call__(self, events: MediaEvents, owner: Owner) -> MediaRoom: ...
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,13 @@ class MediaNote:
 
 
 @dataclass(frozen=True)
+class MediaWork:
+    """Work the media layer hands the owner (a failed peer connection, its watchdog)."""
+
+    work: Work
+
+
+@dataclass(frozen=True)
 class JoinResult:
     resumed: bool
 
@@ -180,6 +187,10 @@ class _MediaEvents:
     def tracks_changed(self, person: str, tracks: dict[str, StreamInfo]) -> None:
         self._room.post(MediaNote(person, "tracks", tracks))
 
+    def run(self, work: Work, /) -> None:
+        """The media layer's :class:`~rtc.model.Owner`: its work runs as a command."""
+        self._room.post(MediaWork(work))
+
 
 def _streams_wire(streams: list[StreamInfo]) -> list[dict[str, str]]:
     return [{"person": s.person, "kind": s.kind} for s in streams]
@@ -201,7 +212,8 @@ class Room:
         self._state = session.state
         self._started_at = session.started_at
         self._queue: asyncio.Queue[_Queued] = asyncio.Queue()
-        self._media = deps.media(_MediaEvents(self))
+        media_events = _MediaEvents(self)
+        self._media = deps.media(media_events, media_events)
         self._task: asyncio.Task[None] | None = None
         self._timers: set[asyncio.Task[None]] = set()
         self._idle_token = 0  # bumped by every join: a pending idle check then lapses
@@ -215,6 +227,7 @@ class Room:
             FromClient: self._from_client,
             EndSession: self._end,
             MediaNote: self._media_note,
+            MediaWork: lambda cmd: cmd.work(),
             RecordingNote: self._recording_note,
         }
         self._client_handlers: dict[type, Callable[[Participant, Any], Awaitable[Any]]] = {
