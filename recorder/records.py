@@ -219,9 +219,10 @@ def _parse_plain(obj: dict[str, Any], max_reviewers: int) -> SessionRecord | Non
 
 
 def _parse_plain_or_raise(obj: dict[str, Any], max_reviewers: int) -> SessionRecord | None:
-    session_id = obj.get("session_id")
-    programme = obj.get("programme")
-    form = obj.get("form")
+    # A missing field reads as "", which is never plainly valid: the checked path words it.
+    session_id = obj.get("session_id", "")
+    programme = obj.get("programme", "")
+    form = obj.get("form", "")
     if not _plain_text(session_id) or programme not in FORMS or form not in FORMS[programme]:
         return None
     raw_people = obj.get("people")
@@ -234,17 +235,21 @@ def _parse_plain_or_raise(obj: dict[str, Any], max_reviewers: int) -> SessionRec
     for raw in raw_people:
         if type(raw) is not dict:
             return None
-        pid = raw.get("id")
-        role = raw.get("role")
+        pid = raw.get("id", "")
+        role = raw.get("role", "")
         school = raw.get("school")
         district = raw.get("district")
         if not _plain_text(pid) or pid in people:
             return None
-        if school is None and not needs_place:
+        if school is None:
+            if needs_place:
+                return None
             school = ""
         elif not _plain_text(school):
             return None
-        if district is None and not needs_place:
+        if district is None:
+            if needs_place:
+                return None
             district = ""
         elif not _plain_text(district):
             return None
