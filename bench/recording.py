@@ -2,16 +2,21 @@
 
     python -m bench.recording                  # 120 s of a 640x480 camera + microphone
     python -m bench.recording --seconds 600
+    python -m bench.recording --speed 20       # 20 s of media per second (fewer fsyncs)
 
 A 640×480 VP8 camera at 30 fps (~1 Mbit/s, a keyframe every 5 s) and an Opus
 microphone (50 frames/s) are encoded once up front (that is the browser's work, not
 the server's), then their packets are handed to a :class:`recorder.recording.Recorder`
 exactly as the forward path does (``frame()`` on the caller's thread, pts on one
-clock), as fast as it takes them. Measured: the caller's CPU in ``frame()`` (the
+clock), one second of media per second of wall time by default (``--speed``): the
+writer fsyncs the open segments and beats once a wall second, so only real time
+counts those as a live session has them. Measured: the caller's CPU in ``frame()`` (the
 event loop's share) and the writer thread's CPU (muxing, segment files, index,
 heartbeats), divided by the seconds of media recorded: the fraction of one core a
 live stream costs. The single file joined after the recording is reported apart
-(once per recording, not per second of a session).
+(once per recording, not per second of a session). Durability is reported too: the
+fsyncs per second of the open segments and their mean wall time (the writer
+thread waits for them; the event loop never does).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import Any
 import av
 import numpy as np
 
-from recorder.recording import Recorder
+from recorder.recording import STATS, Recorder
 from recorder.recording_index import RecordingIndex
 from rtc.clock import FakeClock
 
@@ -74,8 +79,9 @@ def encode_loop() -> list[tuple[float, str, str, bytes, bool]]:
     return sorted(out, key=lambda x: x[0])
 
 
-async def run(seconds: int) -> dict[str, Any]:
+async def run(seconds: int, speed: float = 1.0) -> dict[str, Any]:
     packets = encode_loop()
+    fsyncs, fsync_us = STATS["fsyncs"], STATS["fsync_us"]
     clock = FakeClock()
     with tempfile.TemporaryDirectory() as tmp:
         index = RecordingIndex(Path(tmp) / "recordings.sqlite")
@@ -85,6 +91,7 @@ async def run(seconds: int) -> dict[str, Any]:
         await recorder.start()
         loop_cpu = 0.0
         sent = 0
+        wall = began = time.monotonic()
         for second in range(seconds):
             lap, offset = divmod(second, LOOP_S)
             started = time.thread_time()
@@ -96,8 +103,11 @@ async def run(seconds: int) -> dict[str, Any]:
                 recorder.frame("p1", kind, codec, _Packet(data, round(at * rate), rate), key)
                 sent += 1
             loop_cpu += time.thread_time() - started
-            await asyncio.sleep(0.02)  # a second of media at a time; the writer keeps up
+            # A second of media at a time, at ``speed`` × real time (the writer keeps up).
+            await asyncio.sleep(max(0.02, 1 / speed - (time.monotonic() - began)))
+            began = time.monotonic()
         clock.advance(seconds)
+        wall = time.monotonic() - wall
         await recorder.stop()
         joined = time.monotonic()
         await recorder.wait_finished()
@@ -115,6 +125,10 @@ async def run(seconds: int) -> dict[str, Any]:
         "loop_cpu_s": round(loop_cpu, 3),
         "writer_cpu_s": round(recorder.cpu_s, 3),
         "core_percent_per_stream": round(per_stream * 100, 3),
+        "us_per_media_s_per_stream": round(per_stream * 1e6),
+        "fsyncs_per_s": round((STATS["fsyncs"] - fsyncs) / wall, 2),
+        "fsync_mean_ms": round((STATS["fsync_us"] - fsync_us) / max(1, STATS["fsyncs"] - fsyncs)
+                               / 1000, 2),
         "join_wall_s": round(join_s, 2),
     }
 
@@ -122,7 +136,10 @@ async def run(seconds: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=120)
-    result = asyncio.run(run(parser.parse_args().seconds))
+    parser.add_argument("--speed", type=float, default=1.0,
+                        help="seconds of media fed per second of wall time")
+    args = parser.parse_args()
+    result = asyncio.run(run(args.seconds, args.speed))
     for key, value in result.items():
         print(f"{key:>24}: {value}")
 

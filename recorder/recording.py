@@ -26,9 +26,13 @@ Segments
 Per track, a new file starts at the first frame after 10 s of the current one —
 for video only at a keyframe, which the recorder asks the publisher for (PLI, via
 ``request_keyframe``) — and after a pause in the track's media. A file gets its
-final name only once complete, so a SIGKILL loses only the open files, whose
-readable start :func:`recover` salvages on the next start, writing down the rest as
-spans lost (``server_stopped``) up to the last durable heartbeat.
+final name only once complete. An open file gets a Matroska cluster at least every
+second, written to the file as it closes, and the writer fsyncs the open files
+before each heartbeat (about once a second per live track), so a SIGKILL loses the
+open cluster and the frames still queued (about a second per track; a power cut up
+to a second more). :func:`recover` salvages each open file's readable part on the
+next start and writes down the rest as spans lost (``server_stopped``) up to the
+last durable heartbeat.
 """
 
 from __future__ import annotations
@@ -267,6 +271,8 @@ class Recorder:
             try:
                 if time.monotonic() >= next_beat:
                     next_beat = time.monotonic() + HEARTBEAT_S
+                    # The open segments first: a heartbeat then says "durable up to here".
+                    self._sync(open_)
                     self._index.call(self._index.heartbeat, self.id, self._clock.time())
                     for name, current in list(open_.items()):
                         if time.monotonic() - current.last_write > IDLE_CLOSE_S:
@@ -343,6 +349,19 @@ class Recorder:
             self._report("write_failed", f"track {item.track}: {exc}")
         if item.track.startswith("v"):
             self._want_key.add(item.track)
+
+    def _sync(self, open_: dict[str, _Open]) -> None:
+        """fsync every open segment that got frames since the last beat (about one
+        fsync per second per live track)."""
+        for name, current in open_.items():
+            began = time.perf_counter()
+            try:
+                if current.writer.sync():
+                    STATS["fsyncs"] += 1
+                    STATS["fsync_us"] += round((time.perf_counter() - began) * 1e6)
+            except OSError as exc:
+                self._lossy = True
+                self._report("write_failed", f"track {name}: {exc}")
 
     def _close(self, name: str, open_: dict[str, _Open]) -> None:
         current = open_.pop(name)
@@ -422,6 +441,8 @@ def recover(index: RecordingIndex, root: Path) -> list[str]:
             partial.unlink(missing_ok=True)
             lost.append(Gap(name, lost_from, crash_t, "server_stopped"))
         crash_t = max([crash_t, *(g.start_s for g in lost)])
+        if not lost and not rec.segments:  # nothing of it was durable: all of it is lost
+            lost.append(Gap(None, 0.0, crash_t, "server_stopped"))
         for gap in lost:
             if crash_t > gap.start_s:
                 index.call(index.add_gap, rec.id, Gap(gap.track, gap.start_s, crash_t, gap.reason))

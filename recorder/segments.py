@@ -1,8 +1,13 @@
 """WebM segment files of encoded frames: written, read back and joined, never decoded.
 
 One file holds one track (a person's audio or video) for about ten seconds. Each
-file is complete on its own (header, clusters, cues), so a server killed while
-writing loses only the files still open. Timestamps inside are on the recording's
+file is complete on its own (header, clusters, cues) once closed. While it is open,
+the muxer closes a Matroska cluster at least every :data:`CLUSTER_MS` and writes it
+straight to the file (``flush_packets``), and the writer thread makes the file
+durable about every second (:meth:`SegmentWriter.sync`), so a server killed while
+writing loses at most the open cluster (plus, on a power cut, the last second):
+a WebM cut after any cluster is still readable, and :func:`salvage` turns it into a
+complete file on the next start. Timestamps inside are on the recording's
 clock (seconds since the recording started), so a player or the exporter can put
 any segment of any track at its place without a table of offsets.
 
@@ -36,6 +41,15 @@ RATES = {"audio": 48000, "video": 90000}
 # stream starts mid-conversation), mapping family 0. RFC 7845 §5.1.
 OPUS_HEAD = b"OpusHead" + struct.pack("<BBHIhB", 1, 2, 0, 48000, 0, 0)
 CODEC_NAMES = {"vp8": "vp8", "opus": "opus", "h264": "h264"}
+# A cluster at least this often (ms), each written to the file as soon as it closes:
+# libavformat's default for a seekable file is 5 s or 5 MiB held in memory, all of it
+# lost on SIGKILL. Video also starts a cluster at each keyframe (after 4 KiB).
+CLUSTER_MS = 1000
+MUX_OPTIONS = {
+    "cluster_time_limit": str(CLUSTER_MS),
+    "cluster_size_limit": str(2 << 20),
+    "flush_packets": "1",  # every finished cluster goes to the OS at once, not at 512 KiB
+}
 
 
 def vp8_size(data: bytes) -> tuple[int, int] | None:
@@ -98,7 +112,9 @@ class SegmentWriter:
         self._step = 0.02 if kind == "audio" else 1 / 30
         size = vp8_size(first) if kind == "video" and codec.lower() == "vp8" else None
         self._partial = path.with_suffix(".part")
-        self._out = av.open(str(self._partial), "w", format="webm")
+        self._out = av.open(str(self._partial), "w", format="webm", container_options=MUX_OPTIONS)
+        self._fd: int | None = None  # for fsync, opened once the muxer created the file
+        self._synced = 0  # frames written at the last sync
         self._stream = add_track(self._out, kind, codec, size)
         self.start_s: float | None = None
         self.last_s: float | None = None
@@ -125,18 +141,37 @@ class SegmentWriter:
         self.frames += 1
         return True
 
+    def sync(self) -> bool:
+        """Make the clusters written so far durable (fsync); ``False`` if nothing new
+        was written since the last sync. The first sync also makes the file's name in
+        its folder durable, so salvage finds it after a power cut."""
+        if self.frames == self._synced:
+            return False
+        if self._fd is None:
+            self._fd = os.open(self._partial, os.O_RDONLY)
+            _fsync_dir(self._partial.parent)
+        os.fsync(self._fd)
+        self._synced = self.frames
+        return True
+
+    def _release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
     def close(self) -> SegmentInfo | None:
         """Finish the file (cues, duration), make it durable, then give it its name:
         a file under its final name is always complete."""
-        self._out.close()
-        if self.frames == 0 or self.start_s is None or self.last_s is None:
-            self._partial.unlink(missing_ok=True)
-            return None
-        fd = os.open(self._partial, os.O_RDONLY)
         try:
-            os.fsync(fd)
+            self._out.close()
+            if self.frames == 0 or self.start_s is None or self.last_s is None:
+                self._partial.unlink(missing_ok=True)
+                return None
+            if self._fd is None:
+                self._fd = os.open(self._partial, os.O_RDONLY)
+            os.fsync(self._fd)
         finally:
-            os.close(fd)
+            self._release()
         os.replace(self._partial, self.path)
         return SegmentInfo(self.start_s, self.last_s + self._step, self.frames,
                            self.path.stat().st_size)
@@ -144,7 +179,17 @@ class SegmentWriter:
     def abandon(self) -> None:
         with contextlib.suppress(Exception):  # the file is being thrown away anyway
             self._out.close()
+        with contextlib.suppress(OSError):
+            self._release()
         self._partial.unlink(missing_ok=True)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)

@@ -250,5 +250,5 @@ async def metrics(request: web.Request) -> web.Response:
     return web.json_response({
         "recordings_active": recs.active if recs is not None else 0,
         **{k: STATS[k] for k in ("errors", "frames_written", "frames_dropped", "segments",
-                                 "recovered", "writer_cpu_ms")},
+                                 "recovered", "writer_cpu_ms", "fsyncs")},
     })
