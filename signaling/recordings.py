@@ -154,8 +154,11 @@ class Recordings:
     async def listing(self, session_id: str, viewer: str, base: str = "") -> list[dict[str, Any]]:
         out = []
         for rec in await self.index.arecordings(session_id=session_id):
-            if rec.state == "recording":
-                continue  # listed once finished: its single file exists only then
+            if rec.state == "recording" or not rec.segments:
+                # Listed once finished (its single file exists only then) and only with
+                # media: a recording a crash cut before any of it was durable is not a
+                # replay; the session record still lists it with its lost span.
+                continue
             links = self.links(rec.id, viewer, base)
             out.append({
                 "id": rec.id,

@@ -25,7 +25,7 @@ from signaling.participants import Participant
 from signaling.ratelimit import TokenBucket
 from signaling.roles import may_undo
 from signaling.room_recording import RecorderSource, RecordingNote, RoomRecording
-from signaling.store import Store, StoredSession
+from signaling.store import RecordingChoice, Store, StoredSession
 from signaling.timefmt import iso_at
 from signaling.whiteboard import Board, BoardLimitError, BoardOp
 
@@ -218,6 +218,8 @@ class Room:
         self._timers: set[asyncio.Task[None]] = set()
         self._idle_token = 0  # bumped by every join: a pending idle check then lapses
         self._recording = RoomRecording(self.id, deps.recordings, deps.clock)
+        self._recording_checked = False  # the durable choice was applied in this process
+        self._was_live = session.state == "live"  # live before this process: a restart
         self._handlers: dict[type, Callable[[Any], Awaitable[Any]]] = {
             Join: self._join,
             Welcome: self._welcome,
@@ -334,9 +336,8 @@ class Room:
             self._state = "live"
             self._started_at = now_iso(self.deps.clock)
             await self.deps.store.mark_started(self.id, self._started_at)
-        if self.session.spec.record and not self._recording.started_once:
-            with contextlib.suppress(RoomError):  # reported to instructors; the join goes on
-                await self._start_recording()
+        if not self._recording_checked:
+            await self._resume_recording()
         return JoinResult(resumed)
 
     async def _welcome(self, cmd: Welcome) -> None:
@@ -567,21 +568,43 @@ class Room:
             raise RoomError("forbidden", "only an instructor starts or stops the recording")
         if not self._recording.available:
             raise RoomError("unavailable", "this server does not record")
+        # Durable before it is announced or acted on: a restart resumes exactly this
+        # (and never turns back on what the instructor turned off).
+        choice = RecordingChoice(cmd.on, participant.id, now_iso(self.deps.clock))
+        await self.deps.store.set_recording_choice(self.id, choice)
+        self._recording_checked = True
         if cmd.on:
             await self._start_recording()
         else:
             await self._stop_recording()
         return self._recording.wire()
 
-    async def _start_recording(self) -> None:
+    async def _resume_recording(self) -> None:
+        """At the first join in this process: record if the session is to be recorded
+        (the instructor's durable choice, else ``record: true``). A session that was
+        already live had its recording cut by a server restart: everyone is told it
+        resumed (``reason: "resumed"``, also in the welcome of whoever rejoins)."""
+        self._recording_checked = True
+        if not self._recording.available:
+            return
+        choice = await self.deps.store.recording_choice(self.id)
+        if not (choice.on if choice is not None else self.session.spec.record):
+            return
+        with contextlib.suppress(RoomError):  # reported; the join goes on
+            await self._start_recording("resumed" if self._was_live else None, auto=True)
+
+    async def _start_recording(self, reason: str | None = None, *, auto: bool = False) -> None:
         def failed(code: str, message: str) -> None:  # on the loop, from the writer thread
             self.post(RecordingNote(code, message))
 
         try:
-            changed = await self._recording.start(self._media, failed)
+            changed = await self._recording.start(self._media, failed, reason)
         except Exception as exc:
             log.exception("room %s: the recording did not start", self.id)
             await self._recording_note(RecordingNote("start_failed", str(exc)))
+            if auto:  # everyone, not only instructors: it should be recorded and is not
+                self._recording.failed()
+                await self.deps.outbox.broadcast(self.id, "recording", self._recording.wire())
             raise RoomError("recording_failed", "the recording could not start") from exc
         if changed:  # everyone sees the indicator now (welcome carries it for later joins)
             await self.deps.outbox.broadcast(self.id, "recording", self._recording.wire())

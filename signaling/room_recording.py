@@ -1,9 +1,12 @@
 """A room's recording switch: which recorder is tapping its media, since when.
 
 Used only by the room owner task (:mod:`signaling.room`), so no locking. The room
-decides *when* (first join of a session created with ``record: true``, the
-instructor's ``record`` event, the end) and broadcasts; this class starts and stops
-the recorder and keeps the state the ``recording`` event and ``welcome`` carry.
+decides *when* (the first join in this process if the session is to be recorded:
+the instructor's durable choice, else ``record: true``; the instructor's ``record``
+event; the end) and broadcasts; this class starts and stops the recorder and keeps
+the state the ``recording`` event and ``welcome`` carry, with the ``reason`` of an
+automatic change (``resumed`` after a server restart, ``failed`` when it could not
+start) until the next change.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class RoomRecording:
         self._clock = clock
         self._recorder: Recorder | None = None
         self._since: str | None = None
+        self._reason: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.started_once = False
 
@@ -54,14 +58,23 @@ class RoomRecording:
         return self._recorder.id if self._recorder is not None else None
 
     def wire(self) -> dict[str, Any]:
-        return {"on": self.on, "since": self._since}
+        out: dict[str, Any] = {"on": self.on, "since": self._since}
+        if self._reason is not None:
+            out["reason"] = self._reason
+        return out
 
-    async def start(self, media: MediaRoom, on_error: Callable[[str, str], None]) -> bool:
+    def failed(self) -> None:
+        """An automatic start failed: the state says so until the next change."""
+        self._reason = "failed"
+
+    async def start(self, media: MediaRoom, on_error: Callable[[str, str], None],
+                    reason: str | None = None) -> bool:
         """Start recording; ``False`` if it already was. Raises ``OSError`` and the like
         if the recorder cannot start (the caller reports it)."""
         if self._recorder is not None or self._source is None:
             return False
         self.started_once = True
+        self._reason = None
         recorder = self._source.new_recorder(
             self._session_id, request_keyframe=media.request_keyframe, on_error=on_error
         )
@@ -74,6 +87,7 @@ class RoomRecording:
         media.add_tap(recorder)
         self._recorder = recorder
         self._since = iso_at(recorder.origin_wall)
+        self._reason = reason
         log.info("session %s: recording %s started", self._session_id, recorder.id)
         return True
 
@@ -85,6 +99,7 @@ class RoomRecording:
             return False
         self._recorder = None
         self._since = None
+        self._reason = None
         media.remove_tap(recorder)
         await recorder.stop()
         self._finish_later(recorder)

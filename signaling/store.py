@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS reports (
     session_id TEXT NOT NULL, person TEXT NOT NULL, submitted_at TEXT NOT NULL,
     body TEXT NOT NULL, PRIMARY KEY (session_id, person)
 );
+CREATE TABLE IF NOT EXISTS recording_choice (   -- the instructor's last record on/off
+    session_id TEXT PRIMARY KEY, record INTEGER NOT NULL, by TEXT NOT NULL, at TEXT NOT NULL
+);
 """
 
 
@@ -82,6 +85,16 @@ class StoredSession:
             "started_at": self.started_at,
             "ended_at": self.ended_at,
         }
+
+
+@dataclass(frozen=True)
+class RecordingChoice:
+    """Whether the session is to be recorded, as an instructor last chose (``record``
+    event): it outlives the server, so a restart resumes exactly what was chosen."""
+
+    on: bool
+    by: str
+    at: str
 
 
 class Store(SqliteThread):
@@ -311,4 +324,23 @@ class Store(SqliteThread):
             return {r[0]: {"submitted_at": r[1], **json.loads(r[2])} for r in rows}
 
         result: dict[str, dict[str, Any]] = await self._run(_get)
+        return result
+
+    # -- the instructor's recording choice (durable before it is announced)
+    async def set_recording_choice(self, session_id: str, choice: RecordingChoice) -> None:
+        await self._run(self._tx, [(
+            "INSERT INTO recording_choice VALUES (?,?,?,?) ON CONFLICT(session_id) DO UPDATE"
+            " SET record=excluded.record, by=excluded.by, at=excluded.at",
+            (session_id, int(choice.on), choice.by, choice.at),
+        )])
+
+    async def recording_choice(self, session_id: str) -> RecordingChoice | None:
+        """The last choice, or ``None`` if no instructor chose (``spec.record`` holds)."""
+        def _get() -> RecordingChoice | None:
+            row = self.db.execute(
+                "SELECT record, by, at FROM recording_choice WHERE session_id=?", (session_id,)
+            ).fetchone()
+            return RecordingChoice(bool(row[0]), row[1], row[2]) if row is not None else None
+
+        result: RecordingChoice | None = await self._run(_get)
         return result
