@@ -8,7 +8,6 @@ per term, training) and the tutoring plan's 5,000 points per term. Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -36,28 +35,6 @@ def order_key(record: SessionRecord) -> tuple[bool, int, str]:
     return (start is None, start if start is not None else 0, record.session_id)
 
 
-@dataclass(slots=True)
-class _Totals:
-    """A person's term so far. Rounded session points are whole hundredths, so they add
-    up as integer cents; anything finer (a cap that is not whole cents) goes to ``extra``
-    as an exact fraction. ``points`` is always the exact sum."""
-
-    cents: int = 0
-    extra: Fraction = ZERO
-    sessions: int = 0
-
-    def add(self, points: Fraction) -> None:
-        num, den = points.numerator, points.denominator
-        if 100 % den == 0:
-            self.cents += num * (100 // den)
-        else:
-            self.extra += points
-
-    @property
-    def points(self) -> Fraction:
-        return Fraction(self.cents, 100) + self.extra
-
-
 def _fmt_cents(cents: int) -> str:
     """:func:`fmt2` of ``cents / 100``, without building a fraction."""
     sign = "-" if cents < 0 else ""
@@ -65,10 +42,12 @@ def _fmt_cents(cents: int) -> str:
     return f"{sign}{whole}.{part:02d}"
 
 
-@dataclass
-class _Year:
-    minutes: int = 0
-    hours: int = 0
+def _bump(table: dict[str, dict[Any, int]], pid: str, key: Any, amount: int) -> None:
+    inner = table.get(pid)
+    if inner is None:
+        table[pid] = {key: amount}
+    else:
+        inner[key] = inner.get(key, 0) + amount
 
 
 class StatementBuilder:
@@ -85,8 +64,17 @@ class StatementBuilder:
         self._engine = Engine(policy, calendar)
         self._last: tuple[bool, int, str] | None = None
         self._form_counts: dict[tuple[str, str | None, str], int] = {}
-        self._terms: dict[str, dict[str | None, _Totals]] = {}
-        self._years: dict[str, dict[int, _Year]] = {}
+        # The running totals: person id → term (None: no term) or year → a plain int.
+        # Dicts holding only strings, None and ints are never tracked by the cyclic
+        # garbage collector, so 100,000 people's totals add nothing to its full passes
+        # (with an object per person and term, those passes cost as much as the sums).
+        # Rounded session points are whole hundredths, so points add up as integer
+        # cents; a finer remainder (a cap that is not whole cents) goes, exact, to _extra.
+        self._sessions: dict[str, dict[str | None, int]] = {}  # whose terms are listed
+        self._cents: dict[str, dict[str | None, int]] = {}
+        self._extra: dict[tuple[str, str | None], Fraction] = {}
+        self._study_minutes: dict[str, dict[int, int]] = {}  # whose years are listed
+        self._study_hours: dict[str, dict[int, int]] = {}
 
     def add(self, record: object) -> SessionOutcome:
         """Evaluate the next session (in start order), apply caps, and accumulate."""
@@ -98,27 +86,31 @@ class StatementBuilder:
             )
         self._last = key
         self._apply_caps(outcome)
-        study = self.policy.study is not None
+        term, year = outcome.term, outcome.year
+        by_year = self.policy.study is not None and year is not None
+        sessions, study_minutes = self._sessions, self._study_minutes
         for pid, person in outcome.people.items():
-            terms = self._terms.get(pid)
-            if terms is None:
-                terms = self._terms[pid] = {}
-            totals = terms.get(outcome.term)
-            if totals is None:
-                totals = terms[outcome.term] = _Totals()
-            if person.points.numerator:
-                totals.add(person.points)
-            totals.sessions += 1
-            if study and outcome.year is not None:
-                years = self._years.get(pid)
-                if years is None:
-                    years = self._years[pid] = {}
-                year = years.get(outcome.year)
-                if year is None:
-                    year = years[outcome.year] = _Year()
-                year.minutes += person.study_minutes
-                year.hours += person.study_hours
+            _bump(sessions, pid, term, 1)
+            points = person.points
+            if points.numerator:
+                self._add_points(pid, term, points)
+            if by_year:
+                _bump(study_minutes, pid, year, person.study_minutes)
+                if person.study_hours:
+                    _bump(self._study_hours, pid, year, person.study_hours)
         return outcome
+
+    def _add_points(self, pid: str, term: str | None, points: Fraction) -> None:
+        den = points.denominator
+        if 100 % den == 0:
+            _bump(self._cents, pid, term, points.numerator * (100 // den))
+        else:
+            self._extra[pid, term] = self._extra.get((pid, term), ZERO) + points
+
+    def _points(self, pid: str, term: str | None) -> Fraction:
+        """The exact points of a person's term so far."""
+        cents = self._cents.get(pid, {}).get(term, 0)
+        return Fraction(cents, 100) + self._extra.get((pid, term), ZERO)
 
     def _apply_caps(self, outcome: SessionOutcome) -> None:
         policy = self.policy
@@ -139,7 +131,7 @@ class StatementBuilder:
                     continue
             cap = policy.points_per_term
             if cap is not None:
-                used = self._terms.get(pid, {}).get(outcome.term, _Totals()).points
+                used = self._points(pid, outcome.term)
                 remaining = max(cap - used, ZERO)
                 if person.points > remaining:
                     cut = person.points - remaining
@@ -158,24 +150,26 @@ class StatementBuilder:
         order = {t.name: i for i, t in enumerate(self.calendar.terms)}
         people: dict[str, Any] = {}
         value = policy.point_value_cny
-        for pid in sorted(self._terms):
-            terms = self._terms[pid]
+        for pid in sorted(self._sessions):
+            terms = self._sessions[pid]
+            cents = self._cents.get(pid, {})
             names = sorted(terms, key=lambda n: (n is None, order.get(n or "", 0)))
             entry: dict[str, Any] = {"terms": {}, "years": {}}
             for name in names:
-                totals = terms[name]
-                if totals.extra or value.denominator != 1:
-                    points, pay = fmt2(totals.points), fmt2(totals.points * value)
+                if (pid, name) in self._extra or value.denominator != 1:
+                    exact = self._points(pid, name)
+                    points, pay = fmt2(exact), fmt2(exact * value)
                 else:  # the common case: whole cents and a whole-yuan point value
-                    points = _fmt_cents(totals.cents)
-                    pay = _fmt_cents(totals.cents * value.numerator)
+                    points = _fmt_cents(cents.get(name, 0))
+                    pay = _fmt_cents(cents.get(name, 0) * value.numerator)
                 entry["terms"][name if name is not None else NO_TERM] = {
-                    "points": points, "pay_cny": pay, "sessions": totals.sessions
+                    "points": points, "pay_cny": pay, "sessions": terms[name]
                 }
             study = policy.study
             if study is not None:
-                for year, y in sorted(self._years.get(pid, {}).items()):
-                    hours = y.minutes // study.minutes_per_hour + y.hours
+                extra_hours = self._study_hours.get(pid, {})
+                for year, minutes in sorted(self._study_minutes.get(pid, {}).items()):
+                    hours = minutes // study.minutes_per_hour + extra_hours.get(year, 0)
                     credits = min(study.max_credits_per_year, hours // study.hours_per_credit)
                     entry["years"][str(year)] = {"study_hours": hours, "credits": credits}
             people[pid] = entry
