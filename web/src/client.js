@@ -34,6 +34,8 @@
 //            attachments: [{id, url}]},
 //   notices: [{id, level: "info" | "error", key, params?, code?, message?}],
 //   recording: {on: bool, since: null | iso},   // the server is recording now (badge)
+//   recordingKnown: bool,               // `recording` is the server's word on this connection;
+//                                       //   false while (re)connecting: the badge says "unknown"
 //   replays: [{id, replay_url, duration_s, complete}],   // after the end: my replay links
 // }
 
@@ -81,6 +83,7 @@ export function initialState({ lang = "zh-CN" } = {}) {
     report: { submitted_at: null, sending: false, uploading: 0, error: null, attachments: [] },
     notices: [],
     recording: { on: false, since: null },
+    recordingKnown: false,
     replays: [],
   };
 }
@@ -111,11 +114,27 @@ function ended(state) {
     phase: "ended",
     session: state.session ? { ...state.session, state: "ended" } : state.session,
     recording: { on: false, since: null },
+    recordingKnown: true,
   };
 }
 
 function recordingOf(data) {
   return { on: !!(data && data.on), since: (data && data.since) || null };
+}
+
+/**
+ * What to tell people about a recording state from the server (`welcome.recording`
+ * or a `recording` event), or null. `before` is the state it replaces; `rejoined`
+ * is true for the welcome of a reconnect (a server restart looks like one). The
+ * server's `reason` comes first: it resumed by itself after a restart, or it could
+ * not start though the session is to be recorded.
+ */
+export function recordingNotice(before, data, rejoined = true) {
+  const reason = data && data.reason;
+  if (reason === "resumed" && data.on) return { level: "info", key: "recording.resumed" };
+  if (reason === "failed" && !data.on) return { level: "error", key: "recording.failed" };
+  if (!rejoined || !!(data && data.on) === !!(before && before.on)) return null;
+  return { level: "info", key: data && data.on ? "recording.started" : "recording.stopped" };
 }
 
 /** The one place state changes. Pure: (state, event) → state. */
@@ -145,7 +164,7 @@ export function reduce(state, ev) {
 
     case "connecting":
       if (FINAL.has(state.phase)) return state;
-      return { ...state, phase: state.joinedOnce ? "reconnecting" : "connecting" };
+      return { ...state, phase: state.joinedOnce ? "reconnecting" : "connecting", recordingKnown: false };
 
     case "welcome": {
       if (FINAL.has(state.phase)) return state;
@@ -163,6 +182,7 @@ export function reduce(state, ev) {
         board: applyBoardState(state.board, m.board),
         chat: { ...state.chat, items: mergeChat([], m.chat || []) },
         recording: recordingOf(m.recording),
+        recordingKnown: true,
       };
       if (m.session && m.session.state === "ended") next = ended(next);
       return next;
@@ -181,7 +201,7 @@ export function reduce(state, ev) {
 
     case "recording":
       if (FINAL.has(state.phase)) return state;
-      return { ...state, recording: recordingOf(ev.data) };
+      return { ...state, recording: recordingOf(ev.data), recordingKnown: true };
 
     case "caps":
       return { ...state, caps: { ...NO_CAPS, ...ev.data } };
@@ -221,7 +241,7 @@ export function reduce(state, ev) {
 
     case "disconnected":
       if (FINAL.has(state.phase)) return state;
-      if (ev.willReconnect) return { ...withMedia(state, { remote: {}, pc: "closed" }), phase: state.joinedOnce ? "reconnecting" : "connecting" };
+      if (ev.willReconnect) return { ...withMedia(state, { remote: {}, pc: "closed" }), phase: state.joinedOnce ? "reconnecting" : "connecting", recordingKnown: false };
       return { ...withMedia(state, { remote: {}, pc: "closed" }), phase: "error", error: { code: "disconnected", message: ev.reason || "" } };
 
     case "connect_error":
@@ -351,7 +371,10 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
   const on = (type, fn) => protocol.on(type, fn);
   on("connecting", () => dispatch({ type: "connecting" }));
   on("welcome", (data) => {
+    const before = state.recording;
+    const rejoined = state.joinedOnce;
     dispatch({ type: "welcome", data });
+    tellRecording(before, data && data.recording, rejoined);
     syncPublishing();
   });
   on("caps", (data) => {
@@ -382,11 +405,23 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
     loadReplays();
   });
   on("replaced", () => dispatch({ type: "replaced" }));
+  // Everyone is told, not only shown a badge: participants include minors. A notice
+  // with a server reason is shown once per recording (a welcome may repeat it).
+  let toldReason = null;
+  function tellRecording(before, data, rejoined) {
+    const n = recordingNotice(before, data, rejoined);
+    if (!n) return;
+    if (data && data.reason) {
+      const key = `${data.reason}:${data.since}`;
+      if (key === toldReason) return;
+      toldReason = key;
+    }
+    notify(n.level, n.key);
+  }
   on("recording", (data) => {
-    const was = state.recording.on;
+    const before = state.recording;
     dispatch({ type: "recording", data });
-    // Everyone is told, not only shown a badge: participants include minors.
-    if (state.recording.on !== was) notify("info", state.recording.on ? "recording.started" : "recording.stopped");
+    tellRecording(before, data, true);
   });
   on("recording_error", (d) => notify("error", "recording.error", { params: { message: (d && (d.message || d.code)) || "" } }));
   on("disconnected", (d) => dispatch({ type: "disconnected", ...d }));

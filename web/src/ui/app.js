@@ -28,7 +28,8 @@ export function mountApp(root, client) {
   const endBtn = h("button", { class: "btn danger small", type: "button", "data-testid": "end-button", hidden: true }, icon("power"), h("span", { class: "label", i18n: "controls.end" }));
   const statusSlot = h("div", { class: "status-slot" });
   // Recording: a badge everyone sees while the server records, the instructor's switch.
-  const recBadge = h("span", { class: "rec-badge", role: "status", "data-testid": "recording-badge", hidden: true }, h("span", { class: "rec-dot", "aria-hidden": "true" }), h("span", { class: "rec-label", i18n: "recording.badge" }));
+  const recBadgeLabel = h("span", { class: "rec-label" });
+  const recBadge = h("span", { class: "rec-badge", role: "status", "data-testid": "recording-badge", hidden: true }, h("span", { class: "rec-dot", "aria-hidden": "true" }), recBadgeLabel);
   const recLabel = h("span", { class: "label" });
   const recBtn = h("button", { class: "btn ghost small", type: "button", "data-testid": "record-button", hidden: true, onclick: () => actions.toggleRecording() }, icon("rec"), recLabel);
   const header = h(
@@ -134,7 +135,11 @@ export function mountApp(root, client) {
     document.title = session.title ? `${session.title} · ${t("app.name")}` : t("app.name");
     show(endBtn, !!s.caps.end && s.phase !== "ended" && s.phase !== "error");
     const inRoom = s.phase === "connecting" || s.phase === "live" || s.phase === "reconnecting";
-    show(recBadge, inRoom && s.recording.on);
+    // The server's word only: while (re)connecting the last state is not known to hold.
+    const recUnknown = !s.recordingKnown && s.joinedOnce;
+    show(recBadge, inRoom && (s.recording.on || recUnknown));
+    recBadge.classList.toggle("unknown", inRoom && recUnknown);
+    setText(recBadgeLabel, t(recUnknown ? "recording.unknown" : "recording.badge"));
     show(recBtn, !!s.caps.end && s.phase === "live");
     setText(recLabel, t(s.recording.on ? "recording.stop" : "recording.start"));
     recBtn.setAttribute("aria-pressed", String(s.recording.on));
