@@ -41,6 +41,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from recorder.intervals import IntervalSet, normalize
 
 US_PER_SECOND = 1_000_000
+US_PER_QUARTER = 900_000_000  # µs in a quarter hour: local midnights fall on quarter hours
+_MEMO_LIMIT = 200_000  # entries per memo before it starts afresh (a server runs for months)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
 
@@ -110,6 +112,19 @@ class Calendar:
     _windows: dict[tuple[OpenHours, date], IntervalSet] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
+    # A statement asks the same few questions millions of times, so memoise them too:
+    # the local date of each UTC quarter hour (see local_date), the term of each date, and
+    # the open intervals per (first date, last date) of each open hours (keyed by id, the
+    # entry holding the object so the id stays its own; hashing it costs more than a look-up).
+    _quarter_dates: dict[int, date | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    _terms_by_date: dict[date, Term | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    _open: dict[int, tuple[OpenHours, dict[tuple[date, date], IntervalSet]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def is_working_day(self, day: date) -> bool:
         """"A weekday that is not a holiday, or a listed workday, is a working day"."""
@@ -119,13 +134,36 @@ class Calendar:
 
     def term_of(self, day: date) -> Term | None:
         """The term whose inclusive date range holds ``day``, if any."""
+        try:
+            return self._terms_by_date[day]
+        except KeyError:
+            pass
+        found = None
         for term in self.terms:
             if term.contains(day):
-                return term
-        return None
+                found = term
+                break
+        _remember(self._terms_by_date, day, found)
+        return found
 
     def local_date(self, us: int) -> date:
         """The calendar-local date of an instant (integer µs since the epoch)."""
+        quarter = us // US_PER_QUARTER
+        day = self._quarter_dates.get(quarter)
+        if day is not None:
+            return day
+        if quarter in self._quarter_dates:  # it holds a date change or an offset change
+            return self._exact_local_date(us)
+        # When the quarter hour's first and last second have the same local date and the
+        # same UTC offset, every instant in it has that date: no zone of the tz database
+        # changes its offset twice within a quarter hour, so the local clock ran on.
+        first = datetime.fromtimestamp(quarter * 900, self.timezone)
+        last = datetime.fromtimestamp(quarter * 900 + 899, self.timezone)
+        same = first.date() == last.date() and first.utcoffset() == last.utcoffset()
+        _remember(self._quarter_dates, quarter, first.date() if same else None)
+        return first.date() if same else self._exact_local_date(us)
+
+    def _exact_local_date(self, us: int) -> date:
         # Zone offsets are whole seconds, so flooring to the second never changes the date.
         return datetime.fromtimestamp(us // US_PER_SECOND, self.timezone).date()
 
@@ -164,12 +202,29 @@ class Calendar:
             return ()
         first = self.local_date(start_us)
         last = self.local_date(end_us - 1)
+        entry = self._open.get(id(hours))
+        if entry is None:
+            entry = (hours, {})
+            _remember(self._open, id(hours), entry)
+        memo = entry[1]
+        found = memo.get((first, last))
+        if found is not None:
+            return found
         pieces: list[tuple[int, int]] = []
         day = first
         while day <= last:
             pieces.extend(self.windows_on(hours, day))
             day += timedelta(days=1)
-        return normalize(pieces)
+        result = normalize(pieces)
+        _remember(memo, (first, last), result)
+        return result
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    """Store in a memo that starts afresh past ``_MEMO_LIMIT`` entries (bounded memory)."""
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
 
 
 def _parse_date(value: object, where: str) -> date:

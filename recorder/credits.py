@@ -224,19 +224,37 @@ def session_sets(record: SessionRecord, policy: Policy, calendar: Calendar) -> S
 
 # --- per session ----------------------------------------------------------------------
 
-# A teacher's points of one session, worked out once per distinct input and shared:
-# the parts (name, exact value) in order, their exact sum, and the notes they bring.
-# Points depend on a handful of small integers (counted minutes, the sum and number of
-# valid ratings, viewers), so a statement of millions of sessions meets only a few
-# thousand distinct inputs; Fraction arithmetic is the costly part of a session.
-_Points = tuple[tuple[tuple[str, Fraction], ...], Fraction, tuple[str, ...]]
+@dataclass(frozen=True, slots=True)
+class _Points:
+    """A teacher's points of one session, worked out once per distinct input and shared.
+
+    Points depend on a handful of small integers (counted minutes, the sum and number of
+    valid ratings, viewers), so a statement of millions of sessions meets only a few
+    thousand distinct inputs, and Fraction arithmetic is the costly part of a session.
+    """
+
+    parts: tuple[tuple[str, Fraction], ...]  # (name, exact value), in breakdown order
+    exact: Fraction  # their exact sum
+    rounded: Fraction  # round_half_up(exact): the session total when nothing is taken off
+    notes: tuple[str, ...] = ()
+
+    @staticmethod
+    def of(parts: list[tuple[str, Fraction]], notes: tuple[str, ...] = ()) -> _Points:
+        exact = ZERO
+        for _, value in parts:
+            exact += value
+        return _Points(tuple(parts), exact, round_half_up(exact) if exact else exact, notes)
+
+    def give(self, out: PersonOutcome) -> None:
+        out.parts.update(self.parts)
+        out.points = self.exact
+        out.notes.extend(self.notes)
 
 
-def _sum_parts(parts: list[tuple[str, Fraction]]) -> Fraction:
-    points = ZERO
-    for _, value in parts:
-        points += value
-    return points
+def _round_total(out: PersonOutcome, points: _Points) -> None:
+    """Round the session total once, at the end; unless a rule took the points away."""
+    if out.points is points.exact:
+        out.points = points.rounded
 
 
 def _pair_points(form: FormPolicy, eff: int, rating_sum: int, ratings: int) -> _Points:
@@ -255,7 +273,7 @@ def _pair_points(form: FormPolicy, eff: int, rating_sum: int, ratings: int) -> _
             if not rate.without_feedback
             else f"no valid feedback: rating at {fmt2(rate.without_feedback)} points per hour",
         )
-    return tuple(parts), _sum_parts(parts), notes
+    return _Points.of(parts, notes)
 
 
 def _lecture_points(
@@ -281,7 +299,7 @@ def _lecture_points(
         )
         groups = form.viewer_points_per_hour_max
     parts.append(("viewers", groups * hours))
-    return tuple(parts), _sum_parts(parts), tuple(notes)
+    return _Points.of(parts, tuple(notes))
 
 
 def _review_points(form: FormPolicy, report: bool, discussion: bool) -> _Points:
@@ -290,7 +308,7 @@ def _review_points(form: FormPolicy, report: bool, discussion: bool) -> _Points:
         parts.append(("report", form.report_points))
     if discussion:
         parts.append(("discussion", form.discussion_points))
-    return tuple(parts), _sum_parts(parts), ()
+    return _Points.of(parts)
 
 
 def _feedback_problem(fb: Feedback | None, record: SessionRecord, policy: Policy) -> str | None:
@@ -352,7 +370,6 @@ class Engine:
         review = policy.forms.get("review")
         self.max_reviewers = review.max_reviewers if review else 3
         self._points: dict[tuple[str, int, int, int, int], _Points] = {}
-        self._rounded: dict[Fraction, Fraction] = {}
 
     def evaluate(self, record: object) -> SessionOutcome:
         """Compute one session's figures (no term caps: those need the whole term)."""
@@ -383,25 +400,13 @@ class Engine:
             self._lecture(rec, form, sets, people, eff)
         else:
             self._pair(rec, form, sets, people, eff)
-
-        # Only instructors earn points; round each one's exact session total once.
-        rounded = self._rounded
-        for p in rec.instructors:
-            person = people[p.id]
-            points = person.points
-            if points.numerator:
-                value = rounded.get(points)
-                if value is None:
-                    value = rounded[points] = round_half_up(points)
-                person.points = value
         return SessionOutcome(
             rec, start, term, year, eff, counted, sets, people, policy.point_value_cny
         )
 
     def _teacher_points(
-        self, out: PersonOutcome, form: FormPolicy, eff: int, rating_sum: int, ratings: int,
-        viewers: int = 0,
-    ) -> None:
+        self, form: FormPolicy, eff: int, rating_sum: int, ratings: int, viewers: int = 0
+    ) -> _Points:
         key = (form.name, eff, rating_sum, ratings, viewers)
         found = self._points.get(key)
         if found is None:
@@ -410,10 +415,7 @@ class Engine:
             else:
                 found = _pair_points(form, eff, rating_sum, ratings)
             self._points[key] = found
-        parts, points, notes = found
-        out.parts.update(parts)
-        out.points = points
-        out.notes.extend(notes)
+        return found
 
     def _pair(
         self,
@@ -449,11 +451,13 @@ class Engine:
                 out.study_minutes = out.minutes if study and rec.form == "one_to_one" else 0
         if eff == 0:
             return
-        self._teacher_points(t_out, form, eff, rating_sum, ratings)
+        points = self._teacher_points(form, eff, rating_sum, ratings)
+        points.give(t_out)
         if rec.form == "one_to_one":
             why = _place_rule(policy, teacher, rec.learners[0])
             if why:
                 _zero_for_place(t_out, why)
+        _round_total(t_out, points)
 
     def _lecture(
         self,
@@ -509,7 +513,9 @@ class Engine:
                 eligible_minutes += viewing
         if eff == 0:
             return
-        self._teacher_points(t_out, form, eff, rating_sum, ratings, eligible_minutes // eff)
+        points = self._teacher_points(form, eff, rating_sum, ratings, eligible_minutes // eff)
+        points.give(t_out)
+        _round_total(t_out, points)
         if ineligible:
             t_out.notes.append(
                 f"same school or district: {ineligible} learner(s) not counted as viewers"
@@ -544,14 +550,15 @@ class Engine:
             if discussion_ok:
                 out.study_hours += form.discussion_hours if study else 0
             key = (form.name, int(has_report), int(discussion_ok), 0, 0)
-            found = self._points.get(key)
-            if found is None:
-                found = self._points[key] = _review_points(form, has_report, discussion_ok)
-            out.parts.update(found[0])
-            out.points = found[1]
+            points = self._points.get(key)
+            if points is None:
+                points = self._points[key] = _review_points(form, has_report, discussion_ok)
+            out.parts.update(points.parts)
+            out.points = points.exact
             why = _place_rule(policy, reviewer, learner)
             if why:
                 _zero_for_place(out, why)
+            _round_total(out, points)
         l_out = people[learner.id]
         l_out.minutes = eff
         if _learner_feedback(rec, policy, learner, l_out) is not None and study:
