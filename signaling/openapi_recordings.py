@@ -56,6 +56,9 @@ RECORDING = {
             },
         },
         "complete": {"type": "boolean", "description": "false: some span was not recorded"},
+        "media": {"type": "boolean", "description": "false: no audio or video at all (board "
+                  "and chat only); a recording a crash cut before any media was kept is "
+                  "not listed"},
         "bytes": {"type": "integer"},
         "file_ready": {"type": "boolean"},
         "unrecorded": {"type": "array", "items": SPAN},

@@ -154,10 +154,12 @@ class Recordings:
     async def listing(self, session_id: str, viewer: str, base: str = "") -> list[dict[str, Any]]:
         out = []
         for rec in await self.index.arecordings(session_id=session_id):
-            if rec.state == "recording" or not rec.segments:
-                # Listed once finished (its single file exists only then) and only with
-                # media: a recording a crash cut before any of it was durable is not a
-                # replay; the session record still lists it with its lost span.
+            if rec.state == "recording" or (not rec.segments and not rec.complete):
+                # Listed once finished (its single file exists only then). A recording a
+                # crash cut before any of its media was durable is no replay (it would
+                # be listed with 0 bytes); the session record still lists it with its
+                # lost span. One with no media that ended normally (nobody published:
+                # board and chat only) is listed, with ``media: false``.
                 continue
             links = self.links(rec.id, viewer, base)
             out.append({
@@ -172,6 +174,7 @@ class Recordings:
                     for t in rec.tracks
                 ],
                 "complete": rec.complete,
+                "media": bool(rec.segments),
                 "bytes": rec.bytes,
                 "file_ready": rec.file_bytes is not None,  # ``url`` answers 404 until then
                 "unrecorded": _unrecorded(rec),

@@ -98,7 +98,7 @@ async def test_sigkill_mid_segment_loses_about_a_second_per_track(tmp_path: Path
             # The index says what was lost: from the end of the salvaged media on.
             span = lost[track]
             assert span["reason"] == "server_stopped"
-            assert abs(span["start_s"] - (last + step)) < 0.05, (span, measured)
+            assert abs(span["start_s"] - (last + step)) < 0.1, (span, measured)
             assert span["end_s"] - span["start_s"] <= LOST_BOUND_S, (span, measured)
         # Frames: the publisher's camera made `sent_video` frames (from the start of
         # the media, which came after the recording started); what is missing of them
@@ -109,8 +109,7 @@ async def test_sigkill_mid_segment_loses_about_a_second_per_track(tmp_path: Path
               f" lost s) {measured}; video frames sent {sent_video}, recovered {frames_v},"
               f" missing {missing_s:.2f} s; unrecorded {rec['unrecorded']}")
         assert missing_s <= LOST_BOUND_S
-        # The single file holds the salvaged media too.
-        assert rec["duration_s"] >= kill_t - 1.5
+        assert rec["duration_s"] >= kill_t - LOST_BOUND_S
 
 
 async def test_recording_started_by_hand_resumes_after_sigkill(tmp_path: Path) -> None:
