@@ -24,7 +24,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from .clock import Clock
+from .clock import Clock, Timer
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +107,9 @@ class KeyframeRelay:
         interval: float = PLI_INTERVAL,
     ) -> None:
         self.coalescer = PliCoalescer(clock, interval)
+        self._clock = clock
         self._send = send
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Timer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
 
@@ -126,8 +127,7 @@ class KeyframeRelay:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         else:
-            loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(max(decision, _MIN_RETRY), self._flush)
+            self._timer = self._clock.call_later(max(decision, _MIN_RETRY), self._flush)
 
     def _flush(self) -> None:
         self._timer = None

@@ -317,7 +317,10 @@ class Participant:
         self.publish.clear()
         self.told = None
         self.asked = None
-        await pc.close()
+        # Shielded: a second close() in aiortc awaits the first one's bare future, and
+        # cancelling that await (a room closing meanwhile) would cancel the future under
+        # the first close, which then fails with InvalidStateError.
+        await asyncio.shield(pc.close())
 
     # ------------------------------------------------------- traffic evidence
 

@@ -335,7 +335,7 @@ class MediaRoom:
     async def _watch(self) -> None:
         """A timer: it only submits :meth:`_check` to the owner."""
         while True:
-            await asyncio.sleep(WATCH_INTERVAL)
+            await self._clock.sleep(WATCH_INTERVAL)
             self._owner.run(self._check)
 
     async def _check(self) -> None:

@@ -11,9 +11,15 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import hypothesis  # noqa: F401  (see below)
 import pytest
 
 from tests.support import ServerHandle, start_app
+
+# hypothesis is imported here, early, on purpose: its pytest plugin otherwise imports it
+# at the terminal summary, deep in pluggy's stack, where CPython 3.11.7's AST validator
+# can raise "SystemError: AST constructor recursion depth mismatch" (fixed in 3.11.8,
+# gh-106905) while pytest rewrites its asserts, and the run aborts after all passed.
 
 
 def free_port(host: str = "127.0.0.1") -> int:
