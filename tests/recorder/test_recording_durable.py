@@ -200,3 +200,39 @@ async def test_recording_turned_off_stays_off_after_sigkill(tmp_path: Path) -> N
         finally:
             await teacher.close()
             await learner.close()
+
+
+async def test_resume_that_fails_is_told_to_everyone(tmp_path: Path) -> None:
+    """The session is to be recorded but, after the restart, recording cannot start
+    (its folder is not a folder any more): everyone is told it is off, and why."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    data, log = tmp_path / "data", tmp_path / "server.log"
+    body = copy.deepcopy(ONE_TO_ONE)
+    body["record"] = True
+    with running(data, port, log) as server:
+        status, created = await api(base, "POST", "/api/v1/sessions", body)
+        assert status == 201
+        urls = created["join_urls"]
+        teacher = await Publisher.join(base, token_of(urls["t1"]), "t1", media=False)
+        try:
+            assert teacher.peer.named("welcome")[0]["recording"]["on"] is True
+            await kill(server)
+        finally:
+            await teacher.close()
+    (data / "recordings").rename(tmp_path / "moved")
+    (data / "recordings").write_bytes(b"not a folder")
+
+    with running(data, port, log):
+        teacher = await Publisher.join(base, token_of(urls["t1"]), "t1", media=False)
+        learner = await Publisher.join(base, token_of(urls["s1"]), "s1", media=False)
+        try:
+            for peer in (teacher, learner):
+                (welcome,) = peer.peer.named("welcome")
+                assert welcome["recording"] == {"on": False, "since": None, "reason": "failed"}
+            (error,) = await teacher.peer.wait_for("recording_error")
+            assert error["code"] == "start_failed"
+            assert not learner.peer.named("recording_error")
+        finally:
+            await teacher.close()
+            await learner.close()
