@@ -49,6 +49,7 @@ Choices where the issue is silent (what a district administrator would expect):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -404,6 +405,23 @@ class Engine:
             rec, start, term, year, eff, counted, sets, people, policy.point_value_cny
         )
 
+    def _valid_feedback(self, rec: SessionRecord) -> Callable[[Feedback], bool]:
+        """A quick yes for feedback that :func:`_feedback_problem` finds nothing wrong with
+        (the usual case); a no sends the caller to it for the words of the note."""
+        start, end = rec.start, rec.end
+        if start is None or end is None:
+            return lambda fb: False
+        latest = end + self.policy.feedback_window_hours * 3_600_000_000
+        min_chars = self.policy.feedback_min_chars
+
+        def valid(fb: Feedback) -> bool:
+            return (
+                start <= fb.submitted_at <= latest
+                and len("".join(fb.text.split())) >= min_chars
+            )
+
+        return valid
+
     def _teacher_points(
         self, form: FormPolicy, eff: int, rating_sum: int, ratings: int, viewers: int = 0
     ) -> _Points:
@@ -437,6 +455,7 @@ class Engine:
         t_out.minutes = eff
         t_out.study_minutes = eff if study else 0
         rating_sum = ratings = 0
+        valid = self._valid_feedback(rec)
         for learner in rec.learners:
             out = people[learner.id]
             if rec.form == "one_to_one":
@@ -444,11 +463,13 @@ class Engine:
             else:
                 live = _minutes(_meet(rec.active.get(learner.id, ()), sets.effective))
                 out.minutes = min(live, eff)
-            fb = _learner_feedback(rec, policy, learner, out)
-            if fb is not None:
+            fb = rec.feedback.get(learner.id)
+            if fb is not None and valid(fb):
                 rating_sum += fb.rating
                 ratings += 1
                 out.study_minutes = out.minutes if study and rec.form == "one_to_one" else 0
+            else:
+                _learner_feedback(rec, policy, learner, out)  # notes why not
         if eff == 0:
             return
         points = self._teacher_points(form, eff, rating_sum, ratings)
@@ -482,12 +503,20 @@ class Engine:
         rating_sum = ratings = 0
         eligible_minutes = 0
         ineligible = 0
+        # Loop invariants hoisted: a lecture has up to a few hundred learners.
         effective = sets.effective
+        active, replays, feedback = rec.active, rec.replay, rec.feedback
+        valid = self._valid_feedback(rec)
+        t_school = teacher.school if policy.same_school_no_points and teacher.school else None
+        t_district = (
+            teacher.district if policy.same_district_no_points and teacher.district else None
+        )
         for learner in rec.learners:
-            out = people[learner.id]
-            present = rec.active.get(learner.id, ())
+            lid = learner.id
+            out = people[lid]
+            present = active.get(lid)
             live = _minutes(_meet(present, effective)) if present else 0
-            replay = rec.replay.get(learner.id, ())
+            replay = replays.get(lid)
             replay_min = 0
             if replay:
                 window = calendar.open_intervals(policy.open_hours, replay[0][0], replay[-1][1])
@@ -495,20 +524,26 @@ class Engine:
                 replay_all = _minutes(replay)
                 if replay_all > replay_min:
                     out.notes.append(f"replay outside open hours: {replay_all - replay_min} min")
-            viewing = min(live + replay_min, eff)
-            if eff and live + replay_min > eff:
-                out.notes.append(
-                    f"viewing above the lecture's {eff} counted min: "
-                    f"{live + replay_min - eff} min not counted"
-                )
+            viewing = live + replay_min
+            if viewing > eff:
+                if eff:
+                    out.notes.append(
+                        f"viewing above the lecture's {eff} counted min: "
+                        f"{viewing - eff} min not counted"
+                    )
+                viewing = eff
             out.minutes = viewing
-            fb = _learner_feedback(rec, policy, learner, out)
-            if fb is not None:
+            fb = feedback.get(lid)
+            if fb is not None and valid(fb):
                 rating_sum += fb.rating
                 ratings += 1
                 out.study_minutes = viewing if study else 0
-            if _place_rule(policy, teacher, learner):
-                ineligible += 1
+            else:
+                _learner_feedback(rec, policy, learner, out)  # notes why not
+            if (t_school is not None and learner.school == t_school) or (
+                t_district is not None and learner.district == t_district
+            ):
+                ineligible += 1  # _place_rule, inlined
             else:
                 eligible_minutes += viewing
         if eff == 0:
