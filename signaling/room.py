@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from rtc.clock import Clock
+from rtc.clock import Clock, Timer
 from rtc.room import Answer, MediaEvents, MediaRoom, Owner, StreamInfo, Work
 from signaling import messages as m
 from signaling.participants import Participant
@@ -215,7 +215,7 @@ class Room:
         media_events = _MediaEvents(self)
         self._media = deps.media(media_events, media_events)
         self._task: asyncio.Task[None] | None = None
-        self._timers: set[asyncio.Task[None]] = set()
+        self._timers: set[Timer] = set()  # pending _after() posts, called off on stop
         self._idle_token = 0  # bumped by every join: a pending idle check then lapses
         self._recording = RoomRecording(self.id, deps.recordings, deps.clock)
         self._recording_checked = False  # the durable choice was applied in this process
@@ -369,15 +369,15 @@ class Room:
         self._after(self.deps.grace_s, GraceOver(participant.id, participant.generation))
 
     def _after(self, delay: float, command: Any) -> None:
-        """Post ``command`` to this room after ``delay`` seconds (cancelled on stop)."""
+        """Post ``command`` to this room after ``delay`` seconds of the room's clock
+        (called off on stop): a timer only submits, like any other caller."""
 
-        async def later() -> None:
-            await asyncio.sleep(delay)
+        def due() -> None:
+            self._timers.discard(timer)
             self.post(command)
 
-        timer = asyncio.create_task(later())
+        timer = self.deps.clock.call_later(delay, due)
         self._timers.add(timer)
-        timer.add_done_callback(self._timers.discard)
 
     async def _grace_over(self, cmd: GraceOver) -> None:
         participant = self._people[cmd.person]

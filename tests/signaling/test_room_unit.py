@@ -1,0 +1,275 @@
+"""The room owner alone: commands in, outbox calls and journal observations out, with
+fakes for the store, the media layer and the outbox, and a fake clock (hypercorn's way
+of testing ``protocol/h11.py``). No sockets, no sleeping: grace periods and idle ends
+of 30 s and 30 min take milliseconds."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from rtc.clock import FakeClock
+from signaling import messages as m
+from signaling.model import parse_new_session
+from signaling.room import (
+    Disconnected,
+    FromClient,
+    IdleCheck,
+    Join,
+    Room,
+    RoomDeps,
+    RoomError,
+    Welcome,
+)
+from signaling.store import RecordingChoice, StoredSession
+from tests.support import ONE_TO_ONE, lecture
+
+NOW = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.started: str | None = None
+        self.ended: str | None = None
+        self.chats: list[dict[str, Any]] = []
+        self.board: list[Any] = []
+        self.choice: RecordingChoice | None = None
+
+    async def mark_started(self, session_id: str, at: str) -> None:
+        self.started = at
+
+    async def mark_ended(self, session_id: str, at: str) -> None:
+        self.ended = at
+
+    async def add_chat(self, session_id: str, message: dict[str, Any]) -> None:
+        self.chats.append(message)
+
+    async def chat(self, session_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        return self.chats[-limit:]
+
+    async def add_board_op(self, session_id: str, entry: Any) -> None:
+        self.board.append(entry)
+
+    async def upload(self, upload_id: str) -> dict[str, Any] | None:
+        return None
+
+    async def recording_choice(self, session_id: str) -> RecordingChoice | None:
+        return self.choice
+
+    async def set_recording_choice(self, session_id: str, choice: RecordingChoice) -> None:
+        self.choice = choice
+
+
+class FakeOutbox:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, Any]] = []  # (to: sid or "*room", event, data)
+        self.dropped: list[str] = []
+
+    async def emit(self, event: str, data: Any, *, to: str) -> None:
+        self.sent.append((to, event, data))
+
+    async def broadcast(self, room: str, event: str, data: Any, *, skip: str | None = None) -> None:
+        self.sent.append(("*room", event, data))
+
+    async def enter(self, sid: str, room: str) -> None:
+        pass
+
+    async def disconnect(self, sid: str, *, after: float = 0.0) -> None:
+        self.dropped.append(sid)
+
+    def events(self, name: str) -> list[Any]:
+        return [data for _, event, data in self.sent if event == name]
+
+
+class FakeMedia:
+    """The calls a room makes on its MediaRoom, kept in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def set_publish(self, person: str, kinds: frozenset[str]) -> None:
+        self.calls.append(("publish", person, tuple(sorted(kinds))))
+
+    async def reset(self, person: str) -> None:
+        self.calls.append(("reset", person))
+
+    async def remove(self, person: str) -> None:
+        self.calls.append(("remove", person))
+
+    async def close(self) -> None:
+        self.calls.append(("close",))
+
+
+class FakeJournal:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, str]] = []
+
+    def observe(self, session_id: str, person: str, kind: str, detail: str = "") -> None:
+        self.seen.append((person, kind, detail))
+
+    def end_session(self, session_id: str) -> None:
+        self.seen.append(("", "session_end", ""))
+
+
+class Harness:
+    def __init__(self, body: dict[str, Any], *, started: bool = False) -> None:
+        spec = parse_new_session(body)
+        session = StoredSession("s_unit", spec, NOW.isoformat(), None, None)
+        self.clock = FakeClock(start=NOW.timestamp())
+        self.store, self.outbox = FakeStore(), FakeOutbox()
+        self.media, self.journal = FakeMedia(), FakeJournal()
+        self.closed: list[str] = []
+
+        async def on_closed(session_id: str) -> None:
+            self.closed.append(session_id)
+
+        deps = RoomDeps(
+            store=self.store,  # type: ignore[arg-type]
+            journal=self.journal,
+            outbox=self.outbox,
+            media=lambda events, owner: self.media,  # type: ignore[arg-type,return-value]
+            clock=self.clock,
+            sign_url=lambda path: f"https://signed{path}",
+            grace_s=30.0,
+            idle_end_s=1800.0,
+            on_closed=on_closed,
+        )
+        self.room = Room(session, [], deps)
+
+    async def join(self, person: str, sid: str) -> None:
+        await self.room.submit(Join(person, sid))
+        await self.room.submit(Welcome(person, sid))
+
+    async def say(self, person: str, sid: str, command: Any) -> Any:
+        return await self.room.submit(FromClient(person, sid, command))
+
+    async def drain(self) -> None:
+        """Wait until the room ran what was posted (timers post synchronously inside
+        ``advance``; a handler may post once more): a no-op command, twice."""
+        for _ in range(2):
+            await self.room.submit(IdleCheck(token=-1))
+
+    async def advance(self, seconds: float) -> None:
+        """Move the clock; the room runs whatever its timers posted."""
+        self.clock.advance(seconds)
+        await self.drain()
+
+
+@pytest.fixture
+async def one_to_one() -> AsyncIterator[Harness]:
+    body = copy.deepcopy(ONE_TO_ONE)
+    body["scheduled_start"] = (NOW - timedelta(minutes=5)).isoformat()
+    body["scheduled_end"] = (NOW + timedelta(hours=1)).isoformat()
+    h = Harness(body)
+    h.room.start()
+    yield h
+    await h.room.stop()
+
+
+@pytest.fixture
+async def a_lecture() -> AsyncIterator[Harness]:
+    body = lecture(2)
+    body["scheduled_start"] = (NOW - timedelta(minutes=5)).isoformat()
+    body["scheduled_end"] = (NOW + timedelta(hours=1)).isoformat()
+    h = Harness(body)
+    h.room.start()
+    yield h
+    await h.room.stop()
+
+
+async def test_first_join_starts_the_session_and_welcomes(one_to_one: Harness) -> None:
+    h = one_to_one
+    await h.join("t1", "sid-t")
+    assert h.room.state == "live" and h.store.started == "2026-03-02T10:30:00.000Z"
+    (welcome,) = h.outbox.events("welcome")
+    assert welcome["you"]["id"] == "t1" and welcome["resumed"] is False
+    assert ("t1", "signal_up", "sid-t") in h.journal.seen
+    assert h.media.calls[0] == ("publish", "t1", ("audio", "video"))
+
+
+async def test_grace_period_keeps_a_dropped_person_then_removes_them(
+    one_to_one: Harness,
+) -> None:
+    h = one_to_one
+    await h.join("t1", "sid-t")
+    await h.join("s1", "sid-s")
+    await h.room.submit(Disconnected("sid-s"))
+    await h.advance(29.0)
+    assert ("remove", "s1") not in h.media.calls  # within grace: the slot waits
+    await h.join("s1", "sid-s2")  # back in time: resumed, a new peer connection
+    assert ("reset", "s1") in h.media.calls
+    assert h.outbox.events("welcome")[-1]["resumed"] is True
+    await h.advance(5.0)  # the old grace timer lapses: its generation is stale
+    assert ("remove", "s1") not in h.media.calls
+
+    await h.room.submit(Disconnected("sid-s2"))
+    await h.advance(30.0)
+    assert ("remove", "s1") in h.media.calls
+
+
+async def test_an_empty_room_ends_after_the_idle_time(one_to_one: Harness) -> None:
+    h = one_to_one
+    await h.join("t1", "sid-t")
+    await h.room.submit(Disconnected("sid-t"))
+    await h.advance(30.0)  # grace over: removed, the room is empty
+    assert h.room.state == "live"
+    await h.advance(1799.0)
+    assert h.room.state == "live"
+    await h.advance(2.0)
+    assert h.room.state == "ended" and h.store.ended is not None
+    assert ("", "session_end", "") in h.journal.seen
+
+
+async def test_a_return_calls_off_the_idle_end(one_to_one: Harness) -> None:
+    h = one_to_one
+    await h.join("t1", "sid-t")
+    await h.room.submit(Disconnected("sid-t"))
+    await h.advance(31.0)
+    await h.join("t1", "sid-t2")  # back before the idle end
+    await h.advance(3000.0)  # before the scheduled end, with someone present
+    assert h.room.state == "live"
+
+
+async def test_permissions(one_to_one: Harness) -> None:
+    h = one_to_one
+    await h.join("t1", "sid-t")
+    await h.join("s1", "sid-s")
+    with pytest.raises(RoomError) as refused:
+        await h.say("t1", "sid-t", m.Hand(up=True))
+    assert refused.value.code == "forbidden"  # instructors do not raise hands
+    with pytest.raises(RoomError) as refused:
+        await h.say("s1", "sid-s", m.End())
+    assert refused.value.code == "forbidden"  # a learner cannot end the session
+    with pytest.raises(RoomError) as refused:
+        await h.say("s1", "sid-s", m.Record(on=True))
+    assert refused.value.code == "forbidden"
+    assert h.room.state == "live"
+
+
+async def test_hand_stage_and_pen_in_a_lecture(a_lecture: Harness) -> None:
+    h = a_lecture
+    await h.join("t1", "sid-t")
+    await h.join("s1", "sid-1")
+    await h.join("s2", "sid-2")
+    assert ("publish", "s1", ()) in h.media.calls  # a lecture's learner only watches
+    await h.say("s1", "sid-1", m.Hand(up=True))
+    assert [p["hand"] for p in h.outbox.events("person") if p["id"] == "s1"][-1] is True
+
+    with pytest.raises(RoomError):
+        await h.say("s2", "sid-2", m.GrantCmd(person="s1", what="stage", on=True))
+    await h.say("t1", "sid-t", m.GrantCmd(person="s1", what="stage", on=True))
+    assert h.media.calls[-1] == ("publish", "s1", ("audio", "video"))
+    caps = [data for to, event, data in h.outbox.sent if event == "caps" and to == "sid-1"]
+    assert caps and caps[-1]["publish"]
+    await h.say("t1", "sid-t", m.GrantCmd(person="s1", what="pen", on=True))
+    last = [p for p in h.outbox.events("person") if p["id"] == "s1"][-1]
+    assert last["stage"] is True and last["pen"] is True
+    await h.say("t1", "sid-t", m.GrantCmd(person="s1", what="stage", on=False))
+    assert h.media.calls[-1] == ("publish", "s1", ())
+    with pytest.raises(RoomError) as refused:
+        await h.say("t1", "sid-t", m.GrantCmd(person="t1", what="pen", on=True))
+    assert refused.value.code == "bad_target"
