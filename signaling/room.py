@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from rtc.clock import Clock, Timer
 from rtc.room import Answer, MediaEvents, MediaRoom, Owner, StreamInfo, Work
 from signaling import messages as m
+from signaling.outbound import Out
 from signaling.participants import Participant
 from signaling.ratelimit import TokenBucket
 from signaling.roles import may_undo
@@ -47,11 +48,12 @@ class RoomError(Exception):
 
 
 class Outbox(Protocol):
-    """How a room reaches browsers (socket.io locally; a router across nodes)."""
+    """How a room reaches browsers (socket.io locally; a router across nodes). Events
+    are :class:`~signaling.outbound.Out` names, documented in one place."""
 
-    async def emit(self, event: str, data: Any, *, to: str) -> None: ...
+    async def emit(self, event: Out, data: Any, *, to: str) -> None: ...
     async def broadcast(
-        self, room: str, event: str, data: Any, *, skip: str | None = None
+        self, room: str, event: Out, data: Any, *, skip: str | None = None
     ) -> None: ...
     async def enter(self, sid: str, room: str) -> None: ...
     async def disconnect(self, sid: str, *, after: float = 0.0) -> None: ...
@@ -305,7 +307,7 @@ class Room:
         return participant
 
     async def _announce(self, participant: Participant) -> None:
-        await self.deps.outbox.broadcast(self.id, "person", participant.wire())
+        await self.deps.outbox.broadcast(self.id, Out.PERSON, participant.wire())
 
     def _session_wire(self) -> dict[str, Any]:
         return {**self.session.wire(), "state": self._state, "started_at": self._started_at}
@@ -325,7 +327,7 @@ class Room:
         participant.joined_once = True
         self._idle_token += 1
         if old_sid is not None and old_sid != cmd.sid:
-            await self.deps.outbox.emit("replaced", {}, to=old_sid)
+            await self.deps.outbox.emit(Out.REPLACED, {}, to=old_sid)
             await self.deps.outbox.disconnect(old_sid)
         if resumed:
             # A new peer connection replaces the old one: aiortc has no ICE restart.
@@ -356,8 +358,8 @@ class Room:
             "ice_servers": list(self.deps.browser_ice),
             "recording": self._recording.wire(),
         }
-        await self.deps.outbox.emit("welcome", welcome, to=cmd.sid)
-        await self.deps.outbox.broadcast(self.id, "person", participant.wire(), skip=cmd.sid)
+        await self.deps.outbox.emit(Out.WELCOME, welcome, to=cmd.sid)
+        await self.deps.outbox.broadcast(self.id, Out.PERSON, participant.wire(), skip=cmd.sid)
 
     async def _disconnected(self, cmd: Disconnected) -> None:
         participant = next((p for p in self._people.values() if p.sid == cmd.sid), None)
@@ -422,7 +424,7 @@ class Room:
         await self._stop_recording()
         self.deps.journal.end_session(self.id)
         await self.deps.store.mark_ended(self.id, now_iso(self.deps.clock))
-        await self.deps.outbox.broadcast(self.id, "ended", {"by": cmd.by, "feedback": True})
+        await self.deps.outbox.broadcast(self.id, Out.ENDED, {"by": cmd.by, "feedback": True})
         await self._media.close()
         sids = [p.sid for p in self._people.values() if p.sid is not None]
         for participant in self._people.values():
@@ -450,9 +452,9 @@ class Room:
             await self._announce(participant)
         elif note.kind == "renegotiate" and participant.sid is not None:
             data = {"streams": _streams_wire(note.data)}
-            await self.deps.outbox.emit("renegotiate", data, to=participant.sid)
+            await self.deps.outbox.emit(Out.RENEGOTIATE, data, to=participant.sid)
         elif note.kind == "tracks" and participant.sid is not None:
-            await self.deps.outbox.emit("tracks", _tracks_wire(note.data), to=participant.sid)
+            await self.deps.outbox.emit(Out.TRACKS, _tracks_wire(note.data), to=participant.sid)
 
     # -- client commands ------------------------------------------------------------------------
     async def _from_client(self, cmd: FromClient) -> Any:
@@ -498,7 +500,7 @@ class Room:
         target.grant(cmd.what, cmd.on)
         self._media.set_publish(target.id, target.caps.publish)
         if target.sid is not None:
-            await self.deps.outbox.emit("caps", target.caps.wire(), to=target.sid)
+            await self.deps.outbox.emit(Out.CAPS, target.caps.wire(), to=target.sid)
         await self._announce(target)
         return {}
 
@@ -518,7 +520,7 @@ class Room:
             "ts": now_iso(self.deps.clock),
         }
         await self.deps.store.add_chat(self.id, message)
-        await self.deps.outbox.broadcast(self.id, "chat", message)
+        await self.deps.outbox.broadcast(self.id, Out.CHAT, message)
         return {"id": message["id"]}
 
     async def _board(self, participant: Participant, cmd: m.BoardCmd) -> dict[str, Any]:
@@ -555,7 +557,7 @@ class Room:
         wire = entry.wire()
         if op["type"] == "background" and op["image"] is not None:
             wire["op"] = {**op, "url": self.deps.sign_url(f"/uploads/{op['image']}")}
-        await self.deps.outbox.broadcast(self.id, "board", wire)
+        await self.deps.outbox.broadcast(self.id, Out.BOARD, wire)
         return {"seq": entry.seq}
 
     async def _intent(self, participant: Participant, cmd: m.MediaIntent) -> dict[str, Any]:
@@ -604,14 +606,14 @@ class Room:
             await self._recording_note(RecordingNote("start_failed", str(exc)))
             if auto:  # everyone, not only instructors: it should be recorded and is not
                 self._recording.failed()
-                await self.deps.outbox.broadcast(self.id, "recording", self._recording.wire())
+                await self.deps.outbox.broadcast(self.id, Out.RECORDING, self._recording.wire())
             raise RoomError("recording_failed", "the recording could not start") from exc
         if changed:  # everyone sees the indicator now (welcome carries it for later joins)
-            await self.deps.outbox.broadcast(self.id, "recording", self._recording.wire())
+            await self.deps.outbox.broadcast(self.id, Out.RECORDING, self._recording.wire())
 
     async def _stop_recording(self) -> None:
         if await self._recording.stop(self._media):
-            await self.deps.outbox.broadcast(self.id, "recording", self._recording.wire())
+            await self.deps.outbox.broadcast(self.id, Out.RECORDING, self._recording.wire())
 
     async def _recording_note(self, note: RecordingNote) -> None:
         """Loud failure: the instructors' consoles hear of it (the log line and the
@@ -620,4 +622,4 @@ class Room:
                 "recording": self._recording.recording_id}
         for p in self._people.values():
             if p.person.role == "instructor" and p.sid is not None:
-                await self.deps.outbox.emit("recording_error", data, to=p.sid)
+                await self.deps.outbox.emit(Out.RECORDING_ERROR, data, to=p.sid)
