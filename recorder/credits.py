@@ -59,10 +59,11 @@ from recorder.intervals import IntervalSet, intersect, prefix, total, union
 from recorder.policy import FormPolicy, Policy
 from recorder.records import (
     Feedback,
+    PeopleMemo,
     Person,
     RecordError,
     SessionRecord,
-    parse_record,
+    parse_record_memo,
 )
 
 US_PER_MINUTE = 60_000_000
@@ -371,11 +372,12 @@ class Engine:
         review = policy.forms.get("review")
         self.max_reviewers = review.max_reviewers if review else 3
         self._points: dict[tuple[str, int, int, int, int], _Points] = {}
+        self._people: PeopleMemo = {}
 
     def evaluate(self, record: object) -> SessionOutcome:
         """Compute one session's figures (no term caps: those need the whole term)."""
         policy, calendar = self.policy, self.calendar
-        rec = parse_record(record, max_reviewers=self.max_reviewers)
+        rec = parse_record_memo(record, self.max_reviewers, self._people)
         check_policy(rec, policy)
         form = policy.forms[rec.form]
         sets = session_sets(rec, policy, calendar)

@@ -211,14 +211,58 @@ def _plain_text(value: object) -> bool:
     return type(value) is str and value != "" and not value.isspace()
 
 
-def _parse_plain(obj: dict[str, Any], max_reviewers: int) -> SessionRecord | None:
+# Raw (id, role, school, district) → the Person they validated to, per programme.
+PeopleMemo = dict[str, dict[tuple[Any, Any, Any, Any], Person]]
+_PEOPLE_LIMIT = 500_000  # people remembered per programme before the memo starts afresh
+
+
+def parse_record_memo(obj: object, max_reviewers: int, people: PeopleMemo) -> SessionRecord:
+    """:func:`parse_record`, remembering the people it met: the same teachers and learners
+    come back session after session, and each one's validation and Person are then one
+    look-up. ``people`` belongs to the caller (a statement's engine), so nothing is global.
+    """
+    if isinstance(obj, SessionRecord):
+        return obj
+    if type(obj) is dict:
+        fast = _parse_plain(obj, max_reviewers, people)
+        if fast is not None:
+            return fast
+    return _parse_checked(obj, max_reviewers)
+
+
+def _plain_person(
+    pid: Any, role: Any, school: Any, district: Any, needs_place: bool
+) -> Person | None:
+    """The Person of plainly valid fields, or None (the checked path will say why)."""
+    if not _plain_text(pid) or role not in ROLES:
+        return None
+    if school is None:
+        if needs_place:
+            return None
+        school = ""
+    elif not _plain_text(school):
+        return None
+    if district is None:
+        if needs_place:
+            return None
+        district = ""
+    elif not _plain_text(district):
+        return None
+    return Person(pid, role, school, district)
+
+
+def _parse_plain(
+    obj: dict[str, Any], max_reviewers: int, memo: PeopleMemo | None = None
+) -> SessionRecord | None:
     try:
-        return _parse_plain_or_raise(obj, max_reviewers)
+        return _parse_plain_or_raise(obj, max_reviewers, memo)
     except _Giveup:
         return None
 
 
-def _parse_plain_or_raise(obj: dict[str, Any], max_reviewers: int) -> SessionRecord | None:
+def _parse_plain_or_raise(
+    obj: dict[str, Any], max_reviewers: int, memo: PeopleMemo | None
+) -> SessionRecord | None:
     # A missing field reads as "", which is never plainly valid: the checked path words it.
     session_id = obj.get("session_id", "")
     programme = obj.get("programme", "")
@@ -229,6 +273,11 @@ def _parse_plain_or_raise(obj: dict[str, Any], max_reviewers: int) -> SessionRec
     if type(raw_people) is not list or not raw_people:
         return None
     needs_place = programme == "training"
+    known = None
+    if memo is not None:
+        known = memo.get(programme)  # validation differs by programme (school, district)
+        if known is None or len(known) >= _PEOPLE_LIMIT:
+            known = memo[programme] = {}
     people: dict[str, Person] = {}
     instructors: list[Person] = []
     learners: list[Person] = []
@@ -239,27 +288,20 @@ def _parse_plain_or_raise(obj: dict[str, Any], max_reviewers: int) -> SessionRec
         role = raw.get("role", "")
         school = raw.get("school")
         district = raw.get("district")
-        if not _plain_text(pid) or pid in people:
-            return None
-        if school is None:
-            if needs_place:
+        key = (pid, role, school, district)
+        person = known.get(key) if known is not None else None
+        if person is None:
+            person = _plain_person(pid, role, school, district, needs_place)
+            if person is None:
                 return None
-            school = ""
-        elif not _plain_text(school):
+            if known is not None:
+                known[key] = person
+        if pid in people:
             return None
-        if district is None:
-            if needs_place:
-                return None
-            district = ""
-        elif not _plain_text(district):
-            return None
-        person = Person(pid, role, school, district)
         if role == "instructor":
             instructors.append(person)
-        elif role == "learner":
-            learners.append(person)
         else:
-            return None
+            learners.append(person)
         people[pid] = person
     n_in, n_le = len(instructors), len(learners)
     if form == "one_to_one":
