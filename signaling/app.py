@@ -24,6 +24,7 @@ from signaling.http_util import SERVICES
 from signaling.namespace import SessionNamespace, SioOutbox
 from signaling.recordings import Recordings
 from signaling.room import RoomDeps
+from signaling.room_events import JournalListener
 from signaling.router.base import Router
 from signaling.router.local import LocalRouter
 from signaling.router.redis import RedisRouter
@@ -75,7 +76,6 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
         late: dict[str, Any] = {}
         deps = RoomDeps(
             store=store,
-            journal=journal,
             outbox=outbox,
             media=lambda events, owner: MediaRoom(
                 events,
@@ -92,6 +92,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
             browser_ice=browser_ice,
             on_closed=lambda session_id: late["router"].closed(session_id),
             recordings=recordings,
+            listeners=(JournalListener(journal),),
         )
         router: Router = LocalRouter(store, deps)
         if config.redis_url:

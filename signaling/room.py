@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from recorder.presence import Kind
 from rtc.clock import Clock, Timer
 from rtc.room import Answer, MediaEvents, MediaRoom, Owner, StreamInfo, Work
 from signaling import messages as m
@@ -25,6 +26,7 @@ from signaling.outbound import Out
 from signaling.participants import Participant
 from signaling.ratelimit import TokenBucket
 from signaling.roles import may_undo
+from signaling.room_events import Ended, Observed, RoomEvent, RoomListener, tell
 from signaling.room_recording import RecorderSource, RecordingNote, RoomRecording
 from signaling.store import RecordingChoice, Store, StoredSession
 from signaling.timefmt import iso_at
@@ -59,13 +61,6 @@ class Outbox(Protocol):
     async def disconnect(self, sid: str, *, after: float = 0.0) -> None: ...
 
 
-class PresenceSink(Protocol):
-    """The presence journal as the room sees it: it only reports observations."""
-
-    def observe(self, session_id: str, person: str, kind: str, detail: str = "") -> None: ...
-    def end_session(self, session_id: str) -> None: ...
-
-
 class MediaFactory(Protocol):
     def __call__(self, events: MediaEvents, owner: Owner) -> MediaRoom: ...
 
@@ -73,7 +68,6 @@ class MediaFactory(Protocol):
 @dataclass(frozen=True)
 class RoomDeps:
     store: Store
-    journal: PresenceSink
     outbox: Outbox
     media: MediaFactory
     clock: Clock
@@ -85,6 +79,8 @@ class RoomDeps:
     browser_ice: tuple[dict[str, Any], ...] = ()
     on_closed: Callable[[str], Awaitable[None]] | None = None
     recordings: RecorderSource | None = None  # None: this server does not record
+    # Told what the room observes (presence, the end): the journal's JournalListener.
+    listeners: tuple[RoomListener, ...] = ()
 
 
 # Commands the room owner runs (client commands come wrapped in ``FromClient``).
@@ -160,28 +156,29 @@ def now_iso(clock: Clock) -> str:
 
 
 class _MediaEvents:
-    """rtc → room. Presence observations go straight to the journal (its own owner);
-    anything that changes room state is posted to the room's queue."""
+    """rtc → room. Presence observations go straight to the listeners (the journal is
+    its own owner, and a second of delay would be a second of pay); anything that
+    changes room state is posted to the room's queue."""
 
     def __init__(self, room: Room) -> None:
         self._room = room
 
-    def _journal(self, person: str, kind: str, detail: str = "") -> None:
-        self._room.deps.journal.observe(self._room.id, person, kind, detail)
+    def _observed(self, person: str, kind: Kind, detail: str = "") -> None:
+        tell(self._room.deps.listeners, self._room.id, Observed(person, kind, detail))
 
     def media_up(self, person: str, kind: str) -> None:
-        self._journal(person, "media_up", kind)
+        self._observed(person, Kind.MEDIA_UP, kind)
         self._room.post(MediaNote(person, "media_up", kind))
 
     def media_down(self, person: str, kind: str) -> None:
-        self._journal(person, "media_down", kind)
+        self._observed(person, Kind.MEDIA_DOWN, kind)
         self._room.post(MediaNote(person, "media_down", kind))
 
     def transport(self, person: str, up: bool) -> None:
-        self._journal(person, "transport_up" if up else "transport_down")
+        self._observed(person, Kind.TRANSPORT_UP if up else Kind.TRANSPORT_DOWN)
 
     def traffic(self, person: str) -> None:
-        self._journal(person, "traffic")
+        self._observed(person, Kind.TRAFFIC)
 
     def renegotiate(self, person: str, streams: list[StreamInfo]) -> None:
         self._room.post(MediaNote(person, "renegotiate", streams))
@@ -300,6 +297,9 @@ class Room:
         return [p.wire() for p in self._people.values()]
 
     # -- helpers ---------------------------------------------------------------------------
+    def _tell(self, event: RoomEvent) -> None:
+        tell(self.deps.listeners, self.id, event)
+
     def _participant(self, person: str) -> Participant:
         participant = self._people.get(person)
         if participant is None:
@@ -333,7 +333,7 @@ class Room:
             # A new peer connection replaces the old one: aiortc has no ICE restart.
             await self._media.reset(participant.id)
         self._media.set_publish(participant.id, participant.caps.publish)
-        self.deps.journal.observe(self.id, participant.id, "signal_up", cmd.sid)
+        self._tell(Observed(participant.id, Kind.SIGNAL_UP, cmd.sid))
         if self._state == "scheduled":
             self._state = "live"
             self._started_at = now_iso(self.deps.clock)
@@ -366,7 +366,7 @@ class Room:
         if participant is None:
             return  # an old tab, already replaced
         participant.sid = None
-        self.deps.journal.observe(self.id, participant.id, "signal_down", cmd.sid)
+        self._tell(Observed(participant.id, Kind.SIGNAL_DOWN, cmd.sid))
         await self._announce(participant)
         self._after(self.deps.grace_s, GraceOver(participant.id, participant.generation))
 
@@ -407,7 +407,7 @@ class Room:
         participant.sid = None
         participant.generation += 1
         participant.hand = False
-        self.deps.journal.observe(self.id, participant.id, "signal_down", "leave")
+        self._tell(Observed(participant.id, Kind.SIGNAL_DOWN, "leave"))
         await self._media.remove(participant.id)
         await self._announce(participant)
         if sid is not None:
@@ -422,7 +422,7 @@ class Room:
             return {}
         self._state = "ended"
         await self._stop_recording()
-        self.deps.journal.end_session(self.id)
+        self._tell(Ended())
         await self.deps.store.mark_ended(self.id, now_iso(self.deps.clock))
         await self.deps.outbox.broadcast(self.id, Out.ENDED, {"by": cmd.by, "feedback": True})
         await self._media.close()

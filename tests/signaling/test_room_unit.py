@@ -25,6 +25,7 @@ from signaling.room import (
     RoomError,
     Welcome,
 )
+from signaling.room_events import Observed, RoomEvent
 from signaling.store import RecordingChoice, StoredSession
 from tests.support import ONE_TO_ONE, lecture
 
@@ -105,14 +106,16 @@ class FakeMedia:
 
 
 class FakeJournal:
+    """A room listener that keeps (person, kind, detail) of what it is told."""
+
     def __init__(self) -> None:
         self.seen: list[tuple[str, str, str]] = []
 
-    def observe(self, session_id: str, person: str, kind: str, detail: str = "") -> None:
-        self.seen.append((person, kind, detail))
-
-    def end_session(self, session_id: str) -> None:
-        self.seen.append(("", "session_end", ""))
+    def room_event(self, session_id: str, event: RoomEvent) -> None:
+        if isinstance(event, Observed):
+            self.seen.append((event.person, event.kind, event.detail))
+        else:
+            self.seen.append(("", "session_end", ""))
 
 
 class Harness:
@@ -129,7 +132,6 @@ class Harness:
 
         deps = RoomDeps(
             store=self.store,  # type: ignore[arg-type]
-            journal=self.journal,
             outbox=self.outbox,
             media=lambda events, owner: self.media,  # type: ignore[arg-type,return-value]
             clock=self.clock,
@@ -137,6 +139,7 @@ class Harness:
             grace_s=30.0,
             idle_end_s=1800.0,
             on_closed=on_closed,
+            listeners=(self.journal,),
         )
         self.room = Room(session, [], deps)
 
