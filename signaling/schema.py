@@ -55,11 +55,23 @@ def string(
         raise Invalid(field, "must be a string")
     if len(value) > max_len:
         raise Invalid(field, f"must be at most {max_len} characters")
+    if not _encodable(value):
+        raise Invalid(field, "is not valid Unicode text (lone surrogate)")
     if len(value.strip()) < min_len:
         raise Invalid(field, "must not be empty" if min_len == 1 else f"needs {min_len} characters")
     if pattern is not None and not pattern.fullmatch(value):
         raise Invalid(field, "has an invalid format")
     return value
+
+
+def _encodable(text: str) -> bool:
+    """JSON's ``\\ud800`` escapes decode to lone surrogates, which UTF-8 (SQLite, the
+    wire) cannot carry."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def integer(data: Mapping[str, Any], key: str, *, parent: str = "", lo: int, hi: int) -> int:
