@@ -21,7 +21,7 @@ from rtc.room import MediaRoom
 from signaling import api, credits_api, openapi, participant_api, recordings_api, web_assets
 from signaling.config import Config
 from signaling.http_util import SERVICES
-from signaling.namespace import SessionNamespace, SioOutbox
+from signaling.namespace import SafePacket, SessionNamespace, SioOutbox
 from signaling.recordings import Recordings
 from signaling.room import RoomDeps
 from signaling.room_events import JournalListener
@@ -44,6 +44,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
         async_mode="aiohttp",
         transports=["websocket"],  # no long-polling: several nodes need no sticky sessions
         max_http_buffer_size=MAX_SOCKET_MESSAGE,
+        serializer=SafePacket,  # undecodable packets are refused, not a traceback
         cors_allowed_origins=[],
         logger=False,
         engineio_logger=False,

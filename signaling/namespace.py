@@ -28,6 +28,44 @@ EVENTS_PER_S = 20.0
 EVENT_BURST = 60.0
 
 
+# socket.io's own event names (the JS client refuses to emit them): never client events.
+RESERVED_EVENTS = frozenset(
+    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
+)
+
+
+# Stands in for a packet python-socketio could not decode (see SafePacket).
+MALFORMED = "\x00malformed"
+_EVENTS = (socketio.packet.EVENT, socketio.packet.BINARY_EVENT)
+_FROM_CLIENTS = (*_EVENTS, socketio.packet.CONNECT, socketio.packet.DISCONNECT,
+                 socketio.packet.ACK, socketio.packet.BINARY_ACK)
+
+
+class SafePacket(socketio.packet.Packet):  # type: ignore[misc]
+    """python-socketio's packet, except that what its decoder would raise on (JSON
+    nested deeper than the recursion limit, a bad type digit, an event that is not a
+    non-empty list) becomes the event :data:`MALFORMED`, which the namespace refuses
+    like any bad event: an ``error`` event, one log line, no traceback."""
+
+    def decode(self, encoded_packet: Any) -> int:
+        try:
+            count: int = super().decode(encoded_packet)
+        except (ValueError, TypeError, RecursionError):
+            self.packet_type, self.data, count = socketio.packet.EVENT, [MALFORMED], 0
+        if self.packet_type not in _FROM_CLIENTS or (
+            self.packet_type in _EVENTS and not (isinstance(self.data, list) and self.data)
+        ):
+            self.packet_type, self.data, count = socketio.packet.EVENT, [MALFORMED], 0
+        return count
+
+    def add_attachment(self, attachment: Any) -> bool:
+        try:
+            done: bool = super().add_attachment(attachment)
+        except (ValueError, TypeError, RecursionError):
+            self.data, done = [MALFORMED], True
+        return done
+
+
 def _refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
     # The browser sees ``err.message`` and ``err.data = {code, message}`` in connect_error.
     return socketio.exceptions.ConnectionRefusedError(message, {"code": code, "message": message})
@@ -80,6 +118,7 @@ class SessionNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 self._services.config.secret, token, now=self._services.clock.time()
             )
         except tokens.TokenError as exc:
+            log.info("refused connection %s: %s (%s)", sid, exc.code, exc.message)
             raise _refuse(exc.code, exc.message) from None
         try:
             room = await self._services.router.room(grant.session)
@@ -116,6 +155,10 @@ class SessionNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             room.post(Disconnected(sid))
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
+        if not isinstance(event, str) or event == MALFORMED or (
+            event in RESERVED_EVENTS and not self._lifecycle(event, args)
+        ):
+            return await self._refuse_name(args[0], event)
         if event in ("connect", "disconnect"):
             return await super().trigger_event(event, *args)
         sid, payload = args[0], (args[1] if len(args) > 1 else None)
@@ -127,6 +170,36 @@ class SessionNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except RoomError as exc:
             error = exc.wire()
         await self.emit("error", {"event": event, **error}, to=sid)
+        return {"ok": False, "error": error}
+
+    def _lifecycle(self, event: str, args: tuple[Any, ...]) -> bool:
+        """Whether this ``connect``/``disconnect`` comes from python-socketio itself.
+
+        python-socketio routes a client's EVENT packet by its name alone, so a
+        client emitting ``disconnect`` would reach :meth:`on_disconnect` (its
+        presence ends while its socket stays open) and one emitting ``connect``
+        would reach :meth:`on_connect` (a second join with any token). The real
+        calls are told apart by what a client cannot send: a real connect passes
+        this connection's own environ object (a client's payload is a fresh
+        JSON value), and a real disconnect runs once the server has marked the
+        socket as leaving (a client's event is only dispatched while connected).
+        """
+        sid = args[0] if args else None
+        if event == "connect":
+            return len(args) >= 2 and args[1] is self.server.get_environ(sid, self.namespace)
+        if event == "disconnect":
+            return not self.server.manager.is_connected(sid, self.namespace)
+        return False
+
+    async def _refuse_name(self, sid: str, event: Any) -> dict[str, Any]:
+        if event == MALFORMED:
+            event, why = None, "the message could not be decoded (malformed or nested too deep)"
+        else:
+            why = "reserved or malformed event name"
+        log.info("refused event %.80r from %s: %s", event, sid, why)
+        error = {"code": "invalid", "message": why, "field": ""}
+        await self.emit("error", {"event": event if isinstance(event, str) else None, **error},
+                        to=sid)
         return {"ok": False, "error": error}
 
     async def _dispatch(self, sid: str, event: str, payload: Any) -> dict[str, Any] | None:

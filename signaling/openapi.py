@@ -114,6 +114,8 @@ DOCUMENT: dict[str, Any] = {
         "/sessions": {
             "post": {
                 "summary": "Create a session; one join URL per person",
+                "description": "The JSON body may be at most 1 MiB (413 too_large, nothing "
+                "stored) and nest at most 64 levels deep (400).",
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -135,7 +137,7 @@ DOCUMENT: dict[str, Any] = {
                         },
                         "Created",
                     ),
-                    **_errors(400, 401),
+                    **_errors(400, 401, 413),
                 },
             }
         },
