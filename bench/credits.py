@@ -14,9 +14,16 @@ some watching the replay), 10 % reviews (1–3 reviewers), 14,600 instructors an
 - *baseline*: a trivial per-session loop that only parses every active timestamp and
   sums the raw seconds, the least any computation over the records must do.
 
-It prints sessions per second for both and their ratio, and the peak resident memory,
-which stays bounded because only one batch of records is alive at a time and the
-statement keeps per-person totals, not sessions. No timing assertions live in tests.
+It prints sessions per second for both and their ratio, the projected time for the
+programme's 2,000,000 sessions and whether issue 15's goal is met: a statement over
+2,000,000 sessions in under 60 s on one core, i.e. at least 33,000 sessions/s. That goal
+was set on a quiet Intel VM where the baseline loop ran about 42 times as fast as the
+statement of the time (9,500 sessions/s); on another machine the ratio is the fairer
+reading, so the bench also prints the ratio the goal means there (about 12×). It
+prints the peak resident memory too, which stays bounded because only one batch of
+records is alive at a time and the statement keeps per-person totals, not sessions.
+No timing assertions live in tests; tests/recorder/test_credits_golden.py checks the
+figures against the engine's output from before it was made fast.
 """
 
 from __future__ import annotations
@@ -39,6 +46,11 @@ INSTRUCTORS = 14_600
 LEARNERS = 100_000
 DISTRICTS = ("Tongzhou", "Miyun", "Yanqing", "Mentougou", "Huairou", "Pinggu", "Fangshan")
 TEXT = "本次研修收获很大，" * 30  # ≥ 200 characters
+PROGRAMME_SESSIONS = 2_000_000
+GOAL_SESSIONS_PER_S = 33_000  # issue 15: 2,000,000 sessions in < 60 s on one core
+# The issue's measurements on its reference VM: the statement then ran 9,500 sessions/s at
+# 42× the baseline loop, so the goal there means a statement at most this many baselines.
+GOAL_RATIO = 42 * 9_500 / GOAL_SESSIONS_PER_S
 
 
 def _iso(seconds: float) -> str:
@@ -181,13 +193,20 @@ def main(argv: list[str] | None = None) -> int:
     pay = sum(float(term["pay_cny"]) for p in people.values() for term in p["terms"].values())
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     n = args.sessions
+    rate, ratio = n / full_s, full_s / base_s
+    projected = PROGRAMME_SESSIONS / rate
     print(f"credits benchmark: {n:,} synthetic training sessions in {TERM}, "
           f"batches of {args.batch:,}, Python {sys.version.split()[0]}")
-    print(f"statement: {full_s:8.1f} s  {n / full_s:>10,.0f} sessions/s  "
+    print(f"statement: {full_s:8.1f} s  {rate:>10,.0f} sessions/s  "
           f"({len(people):,} people, {pay:,.2f} CNY, {raw_seconds / 3600:,.0f} raw hours)")
     print(f"baseline:  {base_s:8.1f} s  {n / base_s:>10,.0f} sessions/s  "
           "(parse timestamps and sum seconds only)")
-    print(f"ratio: the statement costs {full_s / base_s:.1f}× the baseline loop")
+    print(f"ratio: the statement costs {ratio:.1f}× the baseline loop")
+    print(f"projected: {PROGRAMME_SESSIONS:,} sessions in {projected:,.0f} s at this rate")
+    print(f"goal (≥ {GOAL_SESSIONS_PER_S:,} sessions/s, < 60 s for {PROGRAMME_SESSIONS:,}): "
+          f"{'met' if rate >= GOAL_SESSIONS_PER_S else 'not met'} on this machine; "
+          f"as a ratio (≤ {GOAL_RATIO:.1f}× the baseline, the goal on the issue's VM): "
+          f"{'met' if ratio <= GOAL_RATIO else 'not met'}")
     print(f"peak RSS {peak_mib:,.0f} MiB; wall time with generation {wall:.1f} s")
     return 0
 

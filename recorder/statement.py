@@ -37,6 +37,8 @@ def order_key(record: SessionRecord) -> tuple[bool, int, str]:
 
 def _fmt_cents(cents: int) -> str:
     """:func:`fmt2` of ``cents / 100``, without building a fraction."""
+    if not cents:
+        return "0.00"  # most people of a statement: learners earn no points
     sign = "-" if cents < 0 else ""
     whole, part = divmod(abs(cents), 100)
     return f"{sign}{whole}.{part:02d}"
@@ -90,12 +92,22 @@ class StatementBuilder:
         by_year = self.policy.study is not None and year is not None
         sessions, study_minutes = self._sessions, self._study_minutes
         for pid, person in outcome.people.items():
-            _bump(sessions, pid, term, 1)
+            # _bump(sessions, pid, term, 1) and _bump(study_minutes, …), inlined: this loop
+            # runs once per person of every session.
+            per_term = sessions.get(pid)
+            if per_term is None:
+                sessions[pid] = {term: 1}
+            else:
+                per_term[term] = per_term.get(term, 0) + 1
             points = person.points
             if points.numerator:
                 self._add_points(pid, term, points)
-            if by_year:
-                _bump(study_minutes, pid, year, person.study_minutes)
+            if by_year and year is not None:
+                per_year = study_minutes.get(pid)
+                if per_year is None:
+                    study_minutes[pid] = {year: person.study_minutes}
+                else:
+                    per_year[year] = per_year.get(year, 0) + person.study_minutes
                 if person.study_hours:
                     _bump(self._study_hours, pid, year, person.study_hours)
         return outcome
@@ -115,8 +127,10 @@ class StatementBuilder:
     def _apply_caps(self, outcome: SessionOutcome) -> None:
         policy = self.policy
         form = outcome.record.form
-        for pid, person in outcome.people.items():
-            if person.role != "instructor" or person.points.numerator <= 0:
+        for instructor in outcome.record.instructors:  # only instructors earn points
+            pid = instructor.id
+            person = outcome.people[pid]
+            if person.points.numerator <= 0:
                 continue
             per_form = policy.sessions_per_form_per_term
             if per_form is not None:
@@ -153,7 +167,11 @@ class StatementBuilder:
         for pid in sorted(self._sessions):
             terms = self._sessions[pid]
             cents = self._cents.get(pid, {})
-            names = sorted(terms, key=lambda n: (n is None, order.get(n or "", 0)))
+            names = (
+                list(terms)
+                if len(terms) == 1
+                else sorted(terms, key=lambda n: (n is None, order.get(n or "", 0)))
+            )
             entry: dict[str, Any] = {"terms": {}, "years": {}}
             for name in names:
                 if (pid, name) in self._extra or value.denominator != 1:
