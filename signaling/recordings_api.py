@@ -155,7 +155,7 @@ async def segment(request: web.Request) -> web.StreamResponse:
     if isinstance(found, web.Response):
         return found
     recs, rec, person = found
-    number = int(n) if n.isdigit() and len(n) <= 6 else -1
+    number = int(n) if n.isascii() and n.isdigit() and len(n) <= 6 else -1  # not "²"
     part = next((s for s in rec.segments_of(track) if s.n == number), None) \
         if TRACK_ID.fullmatch(track) else None
     if part is None:

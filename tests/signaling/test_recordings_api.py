@@ -189,6 +189,9 @@ async def test_recorded_session_listed_signed_replayed_exported_purged(
         status, data, headers = await get(server, url)
         assert status == 200 and headers["Content-Type"] == "video/webm" and data
     served_until = time.time()
+    # A segment number that str.isdigit() takes but int() does not: 404, not 500.
+    odd = manifest["segment_url"].replace("{track}", video["id"]).replace("{n}", "²")
+    assert (await get(server, odd))[0] == 404
     status, record = await server.api("GET", f"/api/v1/sessions/{session_id}/record")
     (span,) = record["replay"]["s1"]
     watched = [s[2] - s[1] for s in video["segments"][:2]]
