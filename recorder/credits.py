@@ -353,7 +353,8 @@ def _place_rule(policy: Policy, a: Person, b: Person) -> str | None:
 
 def _zero_for_place(person: PersonOutcome, why: str) -> None:
     if person.points:
-        person.add("same_school_or_district", -person.points)
+        person.parts["same_school_or_district"] = -person.points
+        person.points = ZERO  # what person.add(…) leaves, without the Fraction sum
     person.notes.append(f"{why}: no points")
 
 
