@@ -15,6 +15,13 @@ timestamp of anyone, ties by ``session_id``), with the term caps applied in that
 order, summed per person per term (points, pay, sessions) and per calendar year
 (学时 = floor(minutes / 45) + review hours, 学分 = min(1, floor(学时 / 20))).
 
+Speed (issue 15, item 4): a statement reads millions of sessions, so an
+:class:`Engine` per statement remembers what repeats (validated people, teacher points
+per distinct input, open hours and terms per date in the calendar); points stay exact
+fractions but are worked out once per distinct (minutes, ratings, viewers), not per
+session. tests/recorder/test_credits_golden.py pins the figures to the engine's output
+from before these changes.
+
 Choices where the issue is silent (what a district administrator would expect):
 
 - ``counted`` is true when the session's effective time met the form's minimum and is
