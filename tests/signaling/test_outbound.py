@@ -6,10 +6,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import signaling
 from signaling import outbound
 from signaling.outbound import Out
 
-SIGNALING = Path(outbound.__file__).resolve().parent
+SIGNALING = Path(signaling.__file__).resolve().parent  # every package of signaling/
 
 
 def test_the_protocol_document_is_generated_from_the_table() -> None:
