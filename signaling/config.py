@@ -35,7 +35,7 @@ class Config:
     node_id: str = "local"
     # Recordings (and exports) older than this many days are deleted; 0 keeps them.
     recordings_retention_days: float = 90.0
-    recordings_segment_s: float = 10.0  # a SIGKILL loses at most about this much
+    recordings_segment_s: float = 10.0  # per file; the open one is flushed and fsync'd every second
     demo: bool = False
     web_dir: Path | None = None  # the browser client; default: the checkout's web/
     extra: dict[str, str] = field(default_factory=dict)
