@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, get_args
 
+from signaling import declarations as d
 from signaling import schema
 from signaling.schema import Invalid
 
-PROGRAMMES = ("training", "tutoring")
-ROLES = ("instructor", "learner")
+PROGRAMMES: tuple[str, ...] = get_args(d.Programme)
+ROLES: tuple[str, ...] = get_args(d.Role)
 # training: 名师直播讲堂 lecture, 一对一实时研修 one_to_one, 开放式检课 review.
 # tutoring: 一对一实时辅导 one_to_one, 一对多互动课堂 classroom.
 FORMS: dict[str, tuple[str, ...]] = {
@@ -26,9 +27,8 @@ FORMS: dict[str, tuple[str, ...]] = {
 BROADCAST_FORMS = ("lecture", "classroom")
 # "每次检课指导教师不超过3位" (seed 001, 四(三)3).
 MAX_REVIEWERS = 3
-MAX_PEOPLE = 2000
 MAX_SESSION_LENGTH = timedelta(hours=12)
-ID_PATTERN = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
+ID_PATTERN = re.compile(d.PERSON_ID)
 
 
 @dataclass(frozen=True)
@@ -76,44 +76,35 @@ class SessionSpec:
         return tuple(p for p in self.people if p.role == "learner")
 
 
-def _person(value: Any, field: str) -> Person:
-    data = schema.obj(value, field)
-    return Person(
-        id=schema.string(data, "id", parent=field, max_len=64, pattern=ID_PATTERN),
-        name=schema.string(data, "name", parent=field, max_len=60),
-        role=schema.choice(data, "role", ROLES, parent=field),
-        school=schema.string(data, "school", parent=field, max_len=120, optional=True),
-        district=schema.string(data, "district", parent=field, max_len=60, optional=True),
-    )
-
-
 def parse_new_session(body: Any) -> SessionSpec:
-    """Validate a new-session body. Rules per form:
+    """Validate a new-session body (declared as :class:`signaling.declarations.NewSession`).
+    Rules per form, checked after decoding:
 
     - ``one_to_one``: exactly one instructor and one learner.
     - ``lecture`` / ``classroom``: exactly one instructor, any number of learners.
     - ``review``: exactly one learner (the teacher presenting a lesson) and one to
       three reviewing instructors ("每次检课指导教师不超过3位").
     """
-    data = schema.obj(body)
-    programme = schema.choice(data, "programme", PROGRAMMES)
-    form = schema.choice(data, "form", FORMS[programme])
-    title = schema.string(data, "title", max_len=120)
-    start = schema.timestamp(data, "scheduled_start")
-    end = schema.timestamp(data, "scheduled_end")
+    new = schema.decode(d.NewSession, body)
+    if new.form not in FORMS[new.programme]:
+        options = ", ".join(f'"{o}"' for o in FORMS[new.programme])
+        raise Invalid("form", f"must be one of {options} (a {new.programme} session)")
+    start = new.scheduled_start.astimezone(UTC)
+    end = new.scheduled_end.astimezone(UTC)
     if end <= start:
         raise Invalid("scheduled_end", "must be after scheduled_start")
     if end - start > MAX_SESSION_LENGTH:
         raise Invalid("scheduled_end", "a session may be scheduled for at most 12 hours")
-    record = schema.boolean(data, "record", default=False)
-    people = schema.items(data, "people", _person, max_items=MAX_PEOPLE, min_items=1)
+    people = [
+        Person(p.id, p.name, p.role, p.school or "", p.district or "") for p in new.people
+    ]
     seen: set[str] = set()
     for i, person in enumerate(people):
         if person.id in seen:
             raise Invalid(f"people[{i}].id", f'"{person.id}" appears twice')
         seen.add(person.id)
-    _check_roles(form, people)
-    return SessionSpec(programme, form, title, start, end, record, tuple(people))
+    _check_roles(new.form, people)
+    return SessionSpec(new.programme, new.form, new.title, start, end, new.record, tuple(people))
 
 
 def _check_roles(form: str, people: list[Person]) -> None:

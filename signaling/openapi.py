@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from signaling.declarations import openapi_bodies
 from signaling.openapi_recordings import RECORD_FIELDS, RECORDING_PATHS, RECORDING_SCHEMAS
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -28,33 +29,9 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(c): _json(_ERROR, text[c]) for c in codes}
 
 
-PERSON = {
-    "type": "object",
-    "required": ["id", "name", "role"],
-    "properties": {
-        "id": {"type": "string", "pattern": "^[A-Za-z0-9_.:@-]{1,64}$"},
-        "name": {"type": "string", "maxLength": 60},
-        "role": {"enum": ["instructor", "learner"]},
-        "school": {"type": "string", "maxLength": 120},
-        "district": {"type": "string", "maxLength": 60},
-    },
-}
-NEW_SESSION = {
-    "type": "object",
-    "required": ["programme", "form", "title", "scheduled_start", "scheduled_end", "people"],
-    "properties": {
-        "programme": {"enum": ["training", "tutoring"]},
-        "form": {
-            "enum": ["one_to_one", "lecture", "review", "classroom"],
-            "description": "training: lecture|one_to_one|review; tutoring: one_to_one|classroom",
-        },
-        "title": {"type": "string", "maxLength": 120},
-        "scheduled_start": {"type": "string", "format": "date-time"},
-        "scheduled_end": {"type": "string", "format": "date-time"},
-        "record": {"type": "boolean", "default": False},
-        "people": {"type": "array", "items": PERSON, "minItems": 1, "maxItems": 2000},
-    },
-}
+# Every request body, and the components they refer to (NewSession, Person, ...), is
+# generated from the declarations the handlers decode with: docs and validation cannot drift.
+BODIES, BODY_SCHEMAS = openapi_bodies()
 INTERVALS = {
     "type": "object",
     "additionalProperties": {
@@ -69,7 +46,7 @@ RECORD = {
         "session_id": {"type": "string"},
         "programme": {"type": "string"},
         "form": {"type": "string"},
-        "people": {"type": "array", "items": PERSON},
+        "people": {"type": "array", "items": {"$ref": "#/components/schemas/Person"}},
         "active": INTERVALS,
         "replay": INTERVALS,
         **RECORD_FIELDS,
@@ -103,7 +80,7 @@ DOCUMENT: dict[str, Any] = {
                     }
                 },
             },
-            "NewSession": NEW_SESSION,
+            **BODY_SCHEMAS,
             "Record": RECORD,
             **RECORDING_SCHEMAS,
         },
@@ -116,12 +93,7 @@ DOCUMENT: dict[str, Any] = {
                 "summary": "Create a session; one join URL per person",
                 "description": "The JSON body may be at most 1 MiB (413 too_large, nothing "
                 "stored) and nest at most 64 levels deep (400).",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/NewSession"}}
-                    },
-                },
+                "requestBody": BODIES["/sessions"],
                 "responses": {
                     "201": _json(
                         {
@@ -214,29 +186,7 @@ DOCUMENT: dict[str, Any] = {
             "post": {
                 "summary": "The programme's feedback form (learners, within 7 days after the end)",
                 "security": [{"joinToken": []}],
-                "requestBody": {
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["rating", "satisfaction", "text"],
-                                "properties": {
-                                    "rating": {"type": "integer", "minimum": 1, "maximum": 5},
-                                    "satisfaction": {
-                                        "enum": [
-                                            "very_satisfied",
-                                            "satisfied",
-                                            "neutral",
-                                            "dissatisfied",
-                                            "very_dissatisfied",
-                                        ]
-                                    },
-                                    "text": {"type": "string", "minLength": 200},
-                                },
-                            }
-                        }
-                    }
-                },
+                "requestBody": BODIES["/me/feedback"],
                 "responses": {
                     "201": _json({"type": "object"}, "Stored"),
                     **_errors(400, 401, 403, 409),
@@ -247,24 +197,7 @@ DOCUMENT: dict[str, Any] = {
             "post": {
                 "summary": "A reviewer's review report (review sessions)",
                 "security": [{"joinToken": []}],
-                "requestBody": {
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["text"],
-                                "properties": {
-                                    "text": {"type": "string", "maxLength": 20000},
-                                    "attachments": {
-                                        "type": "array",
-                                        "items": {"type": "string"},
-                                        "maxItems": 10,
-                                    },
-                                },
-                            }
-                        }
-                    }
-                },
+                "requestBody": BODIES["/me/report"],
                 "responses": {
                     "201": _json({"type": "object"}, "Stored"),
                     **_errors(400, 401, 403, 409),

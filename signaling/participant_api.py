@@ -8,10 +8,11 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, get_args
 
 from aiohttp import web
 
+from signaling import declarations as d
 from signaling import schema, signed_urls
 from signaling.http_util import (
     error,
@@ -53,8 +54,8 @@ UPLOAD_QUOTA = UploadQuota()
 
 # "需在7天内对获得的研修服务提供反馈和评价 … 不少于200字" (seed 001, 四(四)2).
 FEEDBACK_WINDOW = timedelta(days=7)
-FEEDBACK_MIN_CHARS = 200
-SATISFACTION = ("very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied")
+FEEDBACK_MIN_CHARS = d.FEEDBACK_MIN_CHARS
+SATISFACTION: tuple[str, ...] = get_args(d.Satisfaction)
 _SPACE = re.compile(r"\s+")
 
 
@@ -212,15 +213,10 @@ async def feedback(request: web.Request) -> web.Response:
 
 
 def _parse_feedback(value: Any) -> dict[str, Any]:
-    data = schema.obj(value)
-    text = schema.string(data, "text", max_len=10_000)
-    if feedback_chars(text) < FEEDBACK_MIN_CHARS:
+    form = schema.decode(d.Feedback, value)
+    if feedback_chars(form.text) < FEEDBACK_MIN_CHARS:
         raise Invalid("text", f"needs at least {FEEDBACK_MIN_CHARS} characters (收获、反思、建议)")
-    return {
-        "rating": schema.integer(data, "rating", lo=1, hi=5),
-        "satisfaction": schema.choice(data, "satisfaction", SATISFACTION),
-        "text": text,
-    }
+    return {"rating": form.rating, "satisfaction": form.satisfaction, "text": form.text}
 
 
 @routes.post("/api/v1/me/report")
@@ -233,9 +229,7 @@ async def report(request: web.Request) -> web.Response:
     if session.spec.form != "review" or grant.role != "instructor":
         return error(403, "forbidden", "review reports are written by the reviewers of a review")
     try:
-        data = schema.obj(await json_body(request))
-        text = schema.string(data, "text", max_len=20_000)
-        attachments = schema.items(data, "attachments", _attachment_id, max_items=10)
+        text, attachments = _parse_report(await json_body(request))
     except Invalid as exc:
         return invalid(exc)
     for i, upload_id in enumerate(attachments):
@@ -246,10 +240,9 @@ async def report(request: web.Request) -> web.Response:
     return await _store_submission(request, "reports", grant.session, grant.person, body)
 
 
-def _attachment_id(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not UPLOAD_ID.fullmatch(value):
-        raise Invalid(field, "must be an upload id")
-    return value
+def _parse_report(value: Any) -> tuple[str, list[str]]:
+    report = schema.decode(d.Report, value)
+    return report.text, list(report.attachments)
 
 
 async def _store_submission(

@@ -1,19 +1,33 @@
-"""A very small validator for JSON-shaped input, with field paths in its errors.
+"""Decoding JSON-shaped input into declared types, with field paths in its errors.
 
-Every inbound socket.io event and REST body passes through one of these before
-anything else runs, so a bad message is refused with a message naming the field
-and changes nothing. Deliberately tiny: a few typed readers rather than a
-framework, each enforcing its own size limit.
+Every inbound socket.io event and REST body is declared once, as a ``msgspec.Struct``
+in :mod:`signaling.declarations` (sizes, ranges, enums and formats in the
+declaration), and passes through :func:`decode` before anything else runs, so a bad
+message is refused with a message naming the field and changes nothing. msgspec's
+errors are reworded here into :class:`Invalid` (``people[1].role: must be one of
+"instructor", "learner"``), the form clients and tests have always seen.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import msgspec
+from msgspec import inspect as mi
+
 T = TypeVar("T")
+
+# A pattern that refuses empty and whitespace-only text ("must not be empty").
+NONBLANK = r"\S"
+
+
+def anchored(body: str) -> str:
+    """A whole-value pattern for a declaration. msgspec *searches* (``re.search``) and
+    ``$`` also matches before a final newline, so the end is ``$(?!\\n)``: the same
+    meaning in Python and in JSON Schema's ECMA-262 regexes."""
+    return f"^{body}$(?!\\n)"
 
 
 class Invalid(ValueError):
@@ -25,48 +39,62 @@ class Invalid(ValueError):
         self.message = message
 
 
-def obj(value: Any, field: str = "") -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise Invalid(field, "must be an object")
-    return value
+def decode(kind: type[T], value: Any) -> T:
+    """``value`` (decoded JSON) as a ``kind``, or :class:`Invalid` naming the field."""
+    try:
+        result = msgspec.convert(value, kind)
+    except msgspec.ValidationError as exc:
+        raise _reworded(str(exc), kind) from None
+    except UnicodeEncodeError:  # msgspec met a lone surrogate where it wanted UTF-8
+        where = _surrogate_at(value, "") or ""
+        raise Invalid(where, "is not valid Unicode text (lone surrogate)") from None
+    if isinstance(result, msgspec.Struct):
+        _check_text(result, "")
+    return result
 
 
-def _path(parent: str, key: str) -> str:
-    return f"{parent}.{key}" if parent else key
+# -- text that UTF-8 cannot carry ------------------------------------------------------
 
 
-def string(
-    data: Mapping[str, Any],
-    key: str,
-    *,
-    parent: str = "",
-    max_len: int = 200,
-    min_len: int = 1,
-    pattern: re.Pattern[str] | None = None,
-    optional: bool = False,
-) -> str:
-    value = data.get(key)
-    field = _path(parent, key)
-    if value is None:
-        if optional:
-            return ""
-        raise Invalid(field, "is required")
-    if not isinstance(value, str):
-        raise Invalid(field, "must be a string")
-    if len(value) > max_len:
-        raise Invalid(field, f"must be at most {max_len} characters")
-    if not _encodable(value):
-        raise Invalid(field, "is not valid Unicode text (lone surrogate)")
-    if len(value.strip()) < min_len:
-        raise Invalid(field, "must not be empty" if min_len == 1 else f"needs {min_len} characters")
-    if pattern is not None and not pattern.fullmatch(value):
-        raise Invalid(field, "has an invalid format")
-    return value
+def _check_text(value: msgspec.Struct, path: str) -> None:
+    """JSON's ``\\ud800`` escapes decode to lone surrogates, which UTF-8 (SQLite, the
+    wire) cannot carry: refused in every string field of a decoded declaration."""
+    for attr, name, nested in _text_fields(type(value)):
+        item = getattr(value, attr)
+        if isinstance(item, str):
+            if not item.isascii() and not _encodable(item):
+                raise Invalid(_join(path, name), "is not valid Unicode text (lone surrogate)")
+        elif nested and isinstance(item, list | tuple):
+            for i, element in enumerate(item):
+                if isinstance(element, str) and not _encodable(element):
+                    raise Invalid(f"{_join(path, name)}[{i}]", "is not valid Unicode text")
+                if isinstance(element, msgspec.Struct):
+                    _check_text(element, f"{_join(path, name)}[{i}]")
+        elif isinstance(item, msgspec.Struct):
+            _check_text(item, _join(path, name))
+
+
+def _surrogate_at(value: Any, path: str) -> str | None:
+    """The path of the first text in ``value`` that UTF-8 cannot carry (for a bad key:
+    the object holding it, whose name can be said)."""
+    if isinstance(value, str):
+        return None if _encodable(value) else path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and not _encodable(key):
+                return path
+            found = _surrogate_at(item, _join(path, str(key)))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _surrogate_at(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
 
 
 def _encodable(text: str) -> bool:
-    """JSON's ``\\ud800`` escapes decode to lone surrogates, which UTF-8 (SQLite, the
-    wire) cannot carry."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -74,72 +102,155 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def integer(data: Mapping[str, Any], key: str, *, parent: str = "", lo: int, hi: int) -> int:
-    value = data.get(key)
-    field = _path(parent, key)
-    if value is None:
-        raise Invalid(field, "is required")
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise Invalid(field, "must be an integer")
-    if not lo <= value <= hi:
-        raise Invalid(field, f"must be between {lo} and {hi}")
-    return value
+@functools.cache
+def _text_fields(kind: type[msgspec.Struct]) -> tuple[tuple[str, str, bool], ...]:
+    """(attribute, JSON name, is a container) of the fields that may hold text."""
+    info = mi.type_info(kind)
+    assert isinstance(info, mi.StructType)
+    found = []
+    for f in info.fields:
+        if _may_hold_text(f.type, container=False):
+            found.append((f.name, f.encode_name, False))
+        elif _may_hold_text(f.type, container=True):
+            found.append((f.name, f.encode_name, True))
+    return tuple(found)
 
 
-def number(data: Mapping[str, Any], key: str, *, parent: str = "", lo: float, hi: float) -> float:
-    value = data.get(key)
-    field = _path(parent, key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Invalid(field, "must be a number")
-    if not lo <= value <= hi:
-        raise Invalid(field, f"must be between {lo} and {hi}")
-    return float(value)
+def _may_hold_text(t: mi.Type, *, container: bool) -> bool:
+    t = _bare(t)
+    if isinstance(t, mi.UnionType):
+        return any(_may_hold_text(m, container=container) for m in t.types)
+    if container:
+        return isinstance(t, mi.ListType | mi.TupleType | mi.VarTupleType) and any(
+            _may_hold_text(m, container=False)
+            for m in (t.item_types if isinstance(t, mi.TupleType) else (t.item_type,))
+        )
+    return isinstance(t, mi.StrType | mi.StructType)
 
 
-def boolean(
-    data: Mapping[str, Any], key: str, *, parent: str = "", default: bool | None = None
-) -> bool:
-    value = data.get(key, default)
-    if not isinstance(value, bool):
-        raise Invalid(_path(parent, key), "must be true or false")
-    return value
+def _bare(t: mi.Type) -> mi.Type:
+    while isinstance(t, mi.Metadata):
+        t = t.type
+    return t
 
 
-def choice(data: Mapping[str, Any], key: str, options: tuple[str, ...], *, parent: str = "") -> str:
-    value = data.get(key)
-    field = _path(parent, key)
-    if value is None:
-        raise Invalid(field, "is required")
-    if value not in options:
-        raise Invalid(field, "must be one of " + ", ".join(f'"{o}"' for o in options))
-    return str(value)
+# -- msgspec's errors in today's words --------------------------------------------------
+
+_WHERE = re.compile(r"(.*) - at `\$(.*)`", re.S)
+_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+_MISSING = re.compile(r"Object missing required field `(.*)`")
+_WRONG_TYPE = re.compile(r"Expected `([^`]*)`, got `[^`]*`")
+_TUPLE = re.compile(r"Expected `array` of length (\d+), got \d+")
+_LENGTH = re.compile(r"Expected `(str|array)` of length ([<>]=) (\d+)")
+_RANGE = re.compile(r"Expected `(int|float)` ([<>]=?) (\S+)")
+_PATTERN = re.compile(r"Expected `str` matching regex '(.*)'", re.S)
+_TYPE_WORDS = {
+    "str": "must be a string",
+    "bool": "must be true or false",
+    "int": "must be an integer",
+    "float": "must be a number",
+    "object": "must be an object",
+    "array": "must be a list",
+    "datetime": "must be an ISO-8601 time",
+    "null": "must be null",
+}
 
 
-def items(
-    data: Mapping[str, Any],
-    key: str,
-    read: Callable[[Any, str], T],
-    *,
-    parent: str = "",
-    max_items: int,
-    min_items: int = 0,
-) -> list[T]:
-    value = data.get(key, [] if min_items == 0 else None)
-    field = _path(parent, key)
-    if not isinstance(value, list):
-        raise Invalid(field, "must be a list")
-    if not min_items <= len(value) <= max_items:
-        raise Invalid(field, f"must have between {min_items} and {max_items} items")
-    return [read(item, f"{field}[{i}]") for i, item in enumerate(value)]
+def _join(parent: str, key: str) -> str:
+    return f"{parent}.{key}" if parent else key
 
 
-def timestamp(data: Mapping[str, Any], key: str, *, parent: str = "") -> datetime:
-    """An ISO-8601 time with an offset (``Z`` accepted), returned in UTC."""
-    text = string(data, key, parent=parent, max_len=40)
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise Invalid(_path(parent, key), "must be an ISO-8601 time") from exc
-    if moment.tzinfo is None:
-        raise Invalid(_path(parent, key), "must include a time zone offset")
-    return moment.astimezone(UTC)
+def _reworded(error: str, kind: Any) -> Invalid:
+    where = _WHERE.fullmatch(error)
+    message, path = (where[1], where[2]) if where else (error, "")
+    missing = _MISSING.fullmatch(message)
+    if missing:
+        return Invalid(_join(path.removeprefix("."), missing[1]), "is required")
+    field, node, extra = _lookup(mi.type_info(kind), path)
+    if "error" in extra:  # the declaration words every refusal of this value itself
+        return Invalid(field, str(extra["error"]))
+    return Invalid(field, _wording(message, node, extra))
+
+
+def _lookup(info: mi.Type, path: str) -> tuple[str, mi.Type | tuple[str, ...], dict[str, Any]]:
+    """The declared type at ``path`` (or the tags of a tagged union), its ``Meta.extra``,
+    and the path to report: cut at the first value whose declaration words its own error."""
+    node: mi.Type | tuple[str, ...] = info
+    extra: dict[str, Any] = {}
+    walked = ""
+    for step in _STEP.finditer(path):
+        extra = {}
+        node, extra = _unwrap(node, extra)
+        if "error" in extra:
+            return walked, node, extra
+        name, index = step[1], step[2]
+        node = _step(node, name, None if index is None else int(index))
+        walked = f"{walked}[{index}]" if index is not None else _join(walked, name)
+    node, extra = _unwrap(node, {})
+    return walked, node, extra
+
+
+def _unwrap(
+    node: mi.Type | tuple[str, ...], extra: dict[str, Any]
+) -> tuple[mi.Type | tuple[str, ...], dict[str, Any]]:
+    while True:
+        if isinstance(node, mi.Metadata):
+            extra = {**extra, **(node.extra or {})}
+            node = node.type
+            continue
+        if isinstance(node, mi.UnionType):  # an optional value: what it is when present
+            present = [m for m in node.types if not isinstance(m, mi.NoneType)]
+            if len(present) == 1:
+                node = present[0]
+                continue
+        return node, extra
+
+
+def _step(node: mi.Type | tuple[str, ...], name: str | None, index: int | None) -> Any:
+    members = node.types if isinstance(node, mi.UnionType) else (node,)
+    for member in members:
+        member = _bare(member) if not isinstance(member, tuple) else member
+        if name is not None and isinstance(member, mi.StructType):
+            if member.tag_field == name:
+                return tuple(
+                    str(m.tag) for m in members if isinstance(m, mi.StructType) and m.tag
+                )
+            for f in member.fields:
+                if f.encode_name == name:
+                    return f.type
+        if index is not None and isinstance(member, mi.ListType | mi.VarTupleType):
+            return member.item_type
+        if index is not None and isinstance(member, mi.TupleType):
+            return member.item_types[index]
+    return mi.AnyType()
+
+
+def _wording(message: str, node: Any, extra: dict[str, Any]) -> str:
+    if message.startswith("Invalid enum value") or message.startswith("Invalid value"):
+        options = node if isinstance(node, tuple) else getattr(node, "values", ())
+        return "must be one of " + ", ".join(f'"{o}"' for o in options)
+    if m := _TUPLE.fullmatch(message):
+        return f"must be a list of {m[1]} items"
+    if m := _WRONG_TYPE.fullmatch(message):
+        return _TYPE_WORDS.get(m[1].split(" | ")[0], message)
+    if m := _LENGTH.fullmatch(message):
+        n = int(m[3])
+        if m[1] == "str":
+            if m[2] == "<=":
+                return f"must be at most {n} characters"
+            return "must not be empty" if n == 1 else f"needs at least {n} characters"
+        return f"must have at {'most' if m[2] == '<=' else 'least'} {n} items"
+    if m := _RANGE.fullmatch(message):
+        lo, hi = getattr(node, "ge", None), getattr(node, "le", None)
+        if lo is not None and hi is not None:
+            return f"must be between {lo} and {hi}"
+        return f"must be {'at most' if m[2].startswith('<') else 'at least'} {m[3]}"
+    if m := _PATTERN.fullmatch(message):
+        if m[1] in (NONBLANK, NONBLANK.replace("\\", "\\\\")):  # as msgspec quotes it
+            return "must not be empty"
+        return str(extra.get("pattern_error", "has an invalid format"))
+    if message == "Expected `datetime` with a timezone component":
+        return "must include a time zone offset"
+    if message.startswith("Invalid RFC3339"):
+        return "must be an ISO-8601 time (RFC 3339)"
+    return message
