@@ -10,7 +10,6 @@ errors are reworded here into :class:`Invalid` (``people[1].role: must be one of
 
 from __future__ import annotations
 
-import functools
 import re
 from typing import Any, TypeVar
 
@@ -39,6 +38,9 @@ class Invalid(ValueError):
         self.message = message
 
 
+_ENCODER = msgspec.json.Encoder()
+
+
 def decode(kind: type[T], value: Any) -> T:
     """``value`` (decoded JSON) as a ``kind``, or :class:`Invalid` naming the field."""
     try:
@@ -48,30 +50,17 @@ def decode(kind: type[T], value: Any) -> T:
     except UnicodeEncodeError:  # msgspec met a lone surrogate where it wanted UTF-8
         where = _surrogate_at(value, "") or ""
         raise Invalid(where, "is not valid Unicode text (lone surrogate)") from None
-    if isinstance(result, msgspec.Struct):
-        _check_text(result, "")
+    # JSON's "\ud800" escapes decode to lone surrogates, which UTF-8 (SQLite, the wire)
+    # cannot carry. Encoding the result is the cheapest check of every text in it.
+    try:
+        _ENCODER.encode(result)
+    except UnicodeEncodeError:
+        where = _surrogate_at(msgspec.to_builtins(result), "") or ""
+        raise Invalid(where, "is not valid Unicode text (lone surrogate)") from None
     return result
 
 
 # -- text that UTF-8 cannot carry ------------------------------------------------------
-
-
-def _check_text(value: msgspec.Struct, path: str) -> None:
-    """JSON's ``\\ud800`` escapes decode to lone surrogates, which UTF-8 (SQLite, the
-    wire) cannot carry: refused in every string field of a decoded declaration."""
-    for attr, name, nested in _text_fields(type(value)):
-        item = getattr(value, attr)
-        if isinstance(item, str):
-            if not item.isascii() and not _encodable(item):
-                raise Invalid(_join(path, name), "is not valid Unicode text (lone surrogate)")
-        elif nested and isinstance(item, list | tuple):
-            for i, element in enumerate(item):
-                if isinstance(element, str) and not _encodable(element):
-                    raise Invalid(f"{_join(path, name)}[{i}]", "is not valid Unicode text")
-                if isinstance(element, msgspec.Struct):
-                    _check_text(element, f"{_join(path, name)}[{i}]")
-        elif isinstance(item, msgspec.Struct):
-            _check_text(item, _join(path, name))
 
 
 def _surrogate_at(value: Any, path: str) -> str | None:
@@ -100,38 +89,6 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-@functools.cache
-def _text_fields(kind: type[msgspec.Struct]) -> tuple[tuple[str, str, bool], ...]:
-    """(attribute, JSON name, is a container) of the fields that may hold text."""
-    info = mi.type_info(kind)
-    assert isinstance(info, mi.StructType)
-    found = []
-    for f in info.fields:
-        if _may_hold_text(f.type, container=False):
-            found.append((f.name, f.encode_name, False))
-        elif _may_hold_text(f.type, container=True):
-            found.append((f.name, f.encode_name, True))
-    return tuple(found)
-
-
-def _may_hold_text(t: mi.Type, *, container: bool) -> bool:
-    t = _bare(t)
-    if isinstance(t, mi.UnionType):
-        return any(_may_hold_text(m, container=container) for m in t.types)
-    if container:
-        return isinstance(t, mi.ListType | mi.TupleType | mi.VarTupleType) and any(
-            _may_hold_text(m, container=False)
-            for m in (t.item_types if isinstance(t, mi.TupleType) else (t.item_type,))
-        )
-    return isinstance(t, mi.StrType | mi.StructType)
-
-
-def _bare(t: mi.Type) -> mi.Type:
-    while isinstance(t, mi.Metadata):
-        t = t.type
-    return t
 
 
 # -- msgspec's errors in today's words --------------------------------------------------
@@ -204,6 +161,12 @@ def _unwrap(
                 node = present[0]
                 continue
         return node, extra
+
+
+def _bare(t: mi.Type) -> mi.Type:
+    while isinstance(t, mi.Metadata):
+        t = t.type
+    return t
 
 
 def _step(node: mi.Type | tuple[str, ...], name: str | None, index: int | None) -> Any:
