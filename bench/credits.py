@@ -38,9 +38,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from recorder.calendar import SAMPLE_CALENDAR, Calendar, load_calendar
-from recorder.policy import load_policy
-from recorder.statement import StatementBuilder
+from recorder.credits.calendar import SAMPLE_CALENDAR, Calendar, load_calendar
+from recorder.credits.policy import load_policy
+from recorder.credits.statement import StatementBuilder
 
 TERM = "2022-spring"
 INSTRUCTORS = 14_600

@@ -131,7 +131,7 @@ class Server:
         self.log = workdir / f"server-{mode}-{self.port}.log"
         env = dict(os.environ, OPENTUTOR_MEDIA_MODE=mode)
         args = [
-            sys.executable, "-m", "signaling.cli", "serve", "--host", "127.0.0.1",
+            sys.executable, "-m", "signaling.server.cli", "serve", "--host", "127.0.0.1",
             "--port", str(self.port), "--data-dir", str(workdir / f"data-{self.port}"),
             "--api-key", API_KEY, "--token-secret", SECRET, "--no-demo",
             "--ice-host", "127.0.0.1",

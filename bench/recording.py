@@ -6,7 +6,7 @@
 
 A 640×480 VP8 camera at 30 fps (~1 Mbit/s, a keyframe every 5 s) and an Opus
 microphone (50 frames/s) are encoded once up front (that is the browser's work, not
-the server's), then their packets are handed to a :class:`recorder.recording.Recorder`
+the server's), then their packets are handed to a :class:`recorder.media.recording.Recorder`
 exactly as the forward path does (``frame()`` on the caller's thread, pts on one
 clock), one second of media per second of wall time by default (``--speed``): the
 writer fsyncs the open segments and beats once a wall second, so only real time
@@ -33,8 +33,8 @@ from typing import Any
 import av
 import numpy as np
 
-from recorder.recording import STATS, Recorder
-from recorder.recording_index import RecordingIndex
+from recorder.media.recording import STATS, Recorder
+from recorder.media.recording_index import RecordingIndex
 from rtc.clock import FakeClock
 
 FPS = 30

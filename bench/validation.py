@@ -14,12 +14,12 @@ Rows, per message, in ns (best of 5 rounds, one core):
 
 - *baseline*: a bare ``isinstance(payload, dict)`` check and a dict lookup, the least any
   validation does;
-- *hand-written*: the validator the server had before issue 10.6 (``signaling/schema.py``
+- *hand-written*: the validator the server had before issue 10.6 (``signaling/session/schema.py``
   readers), frozen here so every run compares against it on the same machine;
 - *msgspec*: ``msgspec.convert(payload, Struct)``, the declarations alone;
 - *pydantic*: ``TypeAdapter(dataclass).validate_python(payload)`` with the same
   constraints (skipped when pydantic is not installed: it is not a dependency);
-- *server*: ``signaling.messages.parse`` as it is now (declarations, the text
+- *server*: ``signaling.session.messages.parse`` as it is now (declarations, the text
   checks and the cross-field rules), what a socket event really costs.
 """
 
@@ -34,7 +34,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from signaling import messages
+from signaling.session import messages
 
 CHAT: dict[str, Any] = {"text": "老师这道题怎么做？", "image": None}
 BOARD: dict[str, Any] = {
@@ -58,7 +58,7 @@ class _Invalid(ValueError):
         self.field = field
 
 
-# --- the hand-written validator as it was (signaling/schema.py + messages.py) ---
+# --- the hand-written validator as it was (signaling/session/schema.py + messages.py) ---
 
 
 def _string(

@@ -18,6 +18,7 @@ from aiortc.rtp import RtpPacket
 
 from . import reencode
 from .clock import Clock
+from .contract import FrameTap
 from .forward import (
     CACHE_PACKETS,
     CLOCK_RATES,
@@ -33,7 +34,6 @@ from .forward import (
     tap_receiver,
 )
 from .keyframes import KeyframeRelay
-from .model import FrameTap
 from .payloads import MEDIA, RTX, is_keyframe, vp8_frame_start
 from .reencode import REENCODE
 from .rtp_munger import RtpMunger

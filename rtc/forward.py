@@ -128,7 +128,7 @@ Known limits: frames reach taps one frame late (aiortc's jitter buffer needs the
 frame's first packet; subscribers get packets at once); only the mid header extension
 is sent (no audio level, no abs-send-time); no simulcast or per-subscriber bandwidth
 adaptation (REMB from subscribers is ignored); H264 is not negotiated (see
-``rtc/participant.py``) and the packet path reads VP8 payload descriptors only.
+``rtc/peer.py``) and the packet path reads VP8 payload descriptors only.
 """
 
 from __future__ import annotations

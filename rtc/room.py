@@ -2,9 +2,9 @@
 
 One :class:`MediaRoom` per session. Its only caller is the signaling room's owner
 task, so there is no locking here beyond aiortc's own; events go back through the
-:class:`~rtc.model.MediaEvents` the signaling room implements. What does not come from
+:class:`~rtc.contract.MediaEvents` the signaling room implements. What does not come from
 the owner — a peer connection that failed (an aiortc callback), the idle watchdog (a
-timer) — is handed to the owner as work (:class:`~rtc.model.Owner`) and runs in order
+timer) — is handed to the owner as work (:class:`~rtc.contract.Owner`) and runs in order
 with its commands, never in the middle of one.
 
 Who receives what: every person receives every forwarded stream except their own. A
@@ -30,10 +30,7 @@ from types import MappingProxyType
 from aiortc import RTCIceServer, RTCPeerConnection, RTCRtpReceiver
 
 from .clock import Clock
-from .fanout import Source
-from .forward import check_aiortc
-from .ice import announce_address
-from .model import (
+from .contract import (
     KINDS,
     Answer,
     FrameTap,
@@ -46,7 +43,10 @@ from .model import (
     StreamInfo,
     Work,
 )
-from .participant import Participant
+from .fanout import Source
+from .forward import check_aiortc
+from .ice import announce_address
+from .peer import Peer
 
 __all__ = [
     "Answer",
@@ -89,7 +89,7 @@ class MediaRoom:
         self._host_addresses = list(host_addresses) if host_addresses else None
         self._media_idle = media_idle
         self._public_ip = public_ip
-        self._people: dict[str, Participant] = {}
+        self._people: dict[str, Peer] = {}
         self._sources: dict[tuple[str, str], Source] = {}
         self._taps: tuple[FrameTap, ...] = ()
         self._watchdog: asyncio.Task[None] | None = None
@@ -268,10 +268,10 @@ class MediaRoom:
 
     # --------------------------------------------------------------- internals
 
-    def _participant(self, person: str) -> Participant:
+    def _participant(self, person: str) -> Peer:
         participant = self._people.get(person)
         if participant is None:
-            participant = Participant(
+            participant = Peer(
                 person,
                 self._events,
                 self,
@@ -352,7 +352,7 @@ class MediaRoom:
 
 
 class SerialOwner:
-    """An :class:`~rtc.model.Owner` of its own, for a MediaRoom used without the
+    """An :class:`~rtc.contract.Owner` of its own, for a MediaRoom used without the
     signaling room: one task runs the submitted work in order."""
 
     def __init__(self) -> None:

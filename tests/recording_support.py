@@ -25,7 +25,7 @@ from tests.support import API_KEY, SECRET, Peer
 def spawn(data_dir: Path, port: int, log: Path, *extra: str) -> subprocess.Popen[bytes]:
     """``opentutor serve`` on 127.0.0.1 (ICE too), waited for until healthy."""
     args = [
-        sys.executable, "-m", "signaling.cli", "serve", "--host", "127.0.0.1",
+        sys.executable, "-m", "signaling.server.cli", "serve", "--host", "127.0.0.1",
         "--port", str(port), "--data-dir", str(data_dir), "--api-key", API_KEY,
         "--token-secret", SECRET, "--no-demo", "--ice-host", "127.0.0.1", *extra,
     ]

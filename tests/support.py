@@ -14,8 +14,8 @@ import aiohttp
 import socketio
 from aiohttp import web
 
-from signaling.app import create_app
-from signaling.config import Config
+from signaling.server.app import create_app
+from signaling.server.config import Config
 
 API_KEY = "test-api-key"
 SECRET = "test-token-secret"

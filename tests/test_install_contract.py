@@ -69,7 +69,7 @@ class Block:
             raise ModuleNotFoundError(f"No module named {{name!r}} (blocked by the test)")
         return None
 sys.meta_path.insert(0, Block())
-from signaling.cli import main
+from signaling.server.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -101,7 +101,7 @@ def test_serve_refuses_to_start_without_the_web_packages(tmp_path: Path) -> None
     web = tmp_path / "web"
     shutil.copytree(ROOT / "web", web, ignore=shutil.ignore_patterns("node_modules"))
     done = subprocess.run(
-        [sys.executable, "-m", "signaling.cli", "serve", "--port", "0", "--no-demo",
+        [sys.executable, "-m", "signaling.server.cli", "serve", "--port", "0", "--no-demo",
          "--data-dir", str(tmp_path / "data"), "--web-dir", str(web)],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from signaling.room import Room
+from signaling.session.room import Room
 
 
 class RoomElsewhere(Exception):

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
-from signaling.room import Room, RoomDeps
-from signaling.store import Store
+from signaling.session.room import Room, RoomDeps
+from signaling.store.sqlite import Store
 
 
 class LocalRouter:

@@ -20,9 +20,9 @@ import logging
 
 import redis.asyncio as aioredis
 
-from signaling.room import Room
 from signaling.router.base import RoomElsewhere
 from signaling.router.local import LocalRouter
+from signaling.session.room import Room
 
 log = logging.getLogger(__name__)
 

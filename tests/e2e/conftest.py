@@ -61,7 +61,7 @@ def opentutor_server(tmp_path: Path) -> Iterator[RunningServer]:
     args = [
         sys.executable,
         "-m",
-        "signaling.cli",
+        "signaling.server.cli",
         "serve",
         "--host",
         "127.0.0.1",

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from playwright.async_api import Browser, Page
 
-from signaling import signed_urls
+from signaling.server import signed_urls
 from tests.conftest import free_port
 from tests.e2e.test_session import LAPTOP, PHONE
 from tests.recording_support import Publisher, api, running

@@ -9,8 +9,8 @@ import random
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from recorder.calendar import SAMPLE_CALENDAR, Calendar, load_calendar
-from recorder.policy import Policy, load_policy
+from recorder.credits.calendar import SAMPLE_CALENDAR, Calendar, load_calendar
+from recorder.credits.policy import Policy, load_policy
 
 TEXT_OK = "收获" * 100  # 200 characters: the minimum the seed asks ("不少于200字")
 

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from credits_builders import CALENDAR, TRAINING, TUTORING
 
-from recorder.calendar import (
+from recorder.credits.calendar import (
     SAMPLE_CALENDAR,
     CalendarError,
     OpenHours,

@@ -1,4 +1,4 @@
-"""The credits CLI, run as a real subprocess (python -m recorder.credits_cli)."""
+"""The credits CLI, run as a real subprocess (python -m recorder.credits.credits_cli)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from credits_builders import at, feedback, one_to_one, span
 
-from recorder.calendar import SAMPLE_CALENDAR
+from recorder.credits.calendar import SAMPLE_CALENDAR
 
 ROOT = Path(__file__).resolve().parents[2]
 MON = "2022-03-07"
@@ -18,7 +18,7 @@ MON = "2022-03-07"
 
 def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "recorder.credits_cli", *args],
+        [sys.executable, "-m", "recorder.credits.credits_cli", *args],
         input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=60, check=False,
     )
 
@@ -89,7 +89,7 @@ def test_session_rejects_several_records() -> None:
 
 def test_policy_from_a_file(tmp_path: Path) -> None:
     """An operator changes a number in a copy of the policy, not in code."""
-    text = (ROOT / "recorder/policies/training.toml").read_text(encoding="utf-8")
+    text = (ROOT / "recorder/credits/policies/training.toml").read_text(encoding="utf-8")
     custom = tmp_path / "training-8.toml"
     custom.write_text(text.replace("duration_points_per_hour = 6", "duration_points_per_hour = 8"),
                       encoding="utf-8")

@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 
-from recorder import records
-from recorder.credits import compute_session
-from recorder.policy import Policy
-from recorder.statement import StatementBuilder, compute_sessions, compute_statement
+from recorder.credits import records
+from recorder.credits.policy import Policy
+from recorder.credits.rules import compute_session
+from recorder.credits.statement import StatementBuilder, compute_sessions, compute_statement
 from tests.recorder.credits_builders import CALENDAR, TRAINING, TUTORING, golden_records
 
 FIXTURE = Path(__file__).parent / "fixtures" / "credits_golden.json.gz"

@@ -29,10 +29,10 @@ from credits_builders import (
     span,
 )
 
-from recorder.credits import compute_session, round_half_up
-from recorder.policy import Policy
-from recorder.records import RecordError
-from recorder.statement import compute_sessions, compute_statement
+from recorder.credits.policy import Policy
+from recorder.credits.records import RecordError
+from recorder.credits.rules import compute_session, round_half_up
+from recorder.credits.statement import compute_sessions, compute_statement
 
 MON = "2022-03-07"
 FB_OK = feedback(at("2022-03-08", "12:00"))

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from recorder.calendar import US_PER_SECOND, parse_calendar
+from recorder.credits.calendar import US_PER_SECOND, parse_calendar
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Property tests for the half-open interval algebra (recorder/intervals.py)."""
+"""Property tests for the half-open interval algebra (recorder/credits/intervals.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recorder.credits import US_PER_MINUTE, minutes_of
-from recorder.intervals import (
+from recorder.credits.intervals import (
     Interval,
     clip,
     difference,
@@ -20,6 +19,7 @@ from recorder.intervals import (
     total,
     union,
 )
+from recorder.credits.rules import US_PER_MINUTE, minutes_of
 
 settings.register_profile("credits", max_examples=200, deadline=None)
 settings.load_profile("credits")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from recorder.journal import ENDED_MEMORY_S, Journal, iso_intervals, to_iso
+from recorder.presence.journal import ENDED_MEMORY_S, Journal, iso_intervals, to_iso
 from rtc.clock import FakeClock
 
 T0 = 1_772_445_600.0  # 2026-03-02T10:00:00Z
@@ -304,7 +304,7 @@ def test_iso_format() -> None:
 CHILD = """
 import asyncio, json, sys
 from pathlib import Path
-from recorder.journal import Journal
+from recorder.presence.journal import Journal
 from rtc.clock import SystemClock
 
 async def main(path):

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recorder.presence import (
+from recorder.presence.tracker import (
     Kind,
     Observation,
     PresenceTracker,

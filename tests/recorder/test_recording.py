@@ -19,9 +19,9 @@ from typing import Any
 import av
 import pytest
 
-from recorder import segments as seg
-from recorder.recording import FULL_FILE, Recorder, recover
-from recorder.recording_index import RecordingIndex
+from recorder.media import segments as seg
+from recorder.media.recording import FULL_FILE, Recorder, recover
+from recorder.media.recording_index import RecordingIndex
 from rtc.clock import SystemClock
 from rtc.room import MediaRoom
 from tests.rtc.clients import LOOPBACK, Client, Events, until

@@ -18,15 +18,15 @@ import av
 import numpy as np
 import pytest
 
-from recorder.export import HEIGHT, INSET_H, INSET_W, MARGIN, WIDTH
-from recorder.recording import Recorder
-from recorder.recording_index import RecordingIndex
+from recorder.media.export import HEIGHT, INSET_H, INSET_W, MARGIN, WIDTH
+from recorder.media.recording import Recorder
+from recorder.media.recording_index import RecordingIndex
 from rtc.clock import FakeClock
-from signaling import cli
-from signaling.model import parse_new_session
-from signaling.store import Store
-from signaling.timefmt import iso_at
-from signaling.whiteboard import BoardOp
+from signaling.server import cli
+from signaling.session.spec import parse_new_session
+from signaling.session.timefmt import iso_at
+from signaling.session.whiteboard import BoardOp
+from signaling.store.sqlite import Store
 from tests.support import ONE_TO_ONE
 
 pytestmark = pytest.mark.timeout(60)

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 from credits_builders import CALENDAR, TRAINING, one_to_one, person, span
 
-from recorder.timeline import render_timeline
+from recorder.credits.timeline import render_timeline
 
 NS = "{http://www.w3.org/2000/svg}"
 

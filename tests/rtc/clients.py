@@ -19,8 +19,8 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
 from av import VideoFrame
 
+from rtc.contract import StreamInfo
 from rtc.ice import restrict_host_addresses, rtc_configuration
-from rtc.model import StreamInfo
 from rtc.room import MediaRoom
 
 LOOPBACK = ["127.0.0.1"]

@@ -23,7 +23,7 @@ from aiortc.codecs.vpx import Vp8Encoder
 
 from rtc import fanout, forward
 from rtc.clock import SystemClock
-from rtc.model import StreamInfo
+from rtc.contract import StreamInfo
 from rtc.room import MediaRoom
 from tests.rtc.clients import HEIGHT, LOOPBACK, WIDTH, Client, Events, PatternVideo, until
 

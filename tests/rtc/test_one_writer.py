@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from rtc.clock import SystemClock
-from rtc.model import Work
+from rtc.contract import Work
 from rtc.room import MediaRoom
 from tests.rtc.clients import LOOPBACK, Client, Events, until
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from aiortc.sdp import SessionDescription
 
-from rtc.model import OfferError, StreamInfo
+from rtc.contract import OfferError, StreamInfo
 from rtc.room import MediaRoom
 from tests.rtc.clients import Client, Events
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from signaling.http_util import MAX_JSON_BODY, MAX_JSON_DEPTH
-from signaling.participant_api import MAX_UPLOAD
+from signaling.server.http_util import MAX_JSON_BODY, MAX_JSON_DEPTH
+from signaling.server.participant_api import MAX_UPLOAD
 from tests.conftest import free_port
 from tests.support import API_KEY, ONE_TO_ONE, ServerHandle, start_app
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from signaling import participant_api
-from signaling.participant_api import UploadQuota
-from signaling.whiteboard import DEFAULT_LIMITS
+from signaling.server import participant_api
+from signaling.server.participant_api import UploadQuota
+from signaling.session.whiteboard import DEFAULT_LIMITS
 from tests.conftest import free_port
 from tests.support import ServerHandle, lecture, start_app
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from signaling import declarations, messages, schema
-from signaling.declarations import REST_BODIES, openapi_bodies, socket_schema_text
-from signaling.schema import Invalid
+from signaling.session import declarations, messages, schema
+from signaling.session.declarations import REST_BODIES, openapi_bodies, socket_schema_text
+from signaling.session.schema import Invalid
 from tests.conftest import free_port
 from tests.support import ONE_TO_ONE, ServerHandle, start_app
 
@@ -105,7 +105,7 @@ async def test_the_document_holds_the_generated_components(app_server: ServerHan
 
 def test_the_socket_messages_schema_file_is_generated() -> None:
     on_disk = declarations.SOCKET_SCHEMA_FILE.read_text(encoding="utf-8")
-    assert on_disk == socket_schema_text(), "run: python -m signaling.declarations"
+    assert on_disk == socket_schema_text(), "run: python -m signaling.session.declarations"
     events = json.loads(on_disk)["properties"]
     assert set(events) == set(declarations.MESSAGES) == set(messages.PARSERS)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from rtc.clock import FakeClock
-from signaling import export_jobs
-from signaling.export_jobs import MAX_PENDING, ExportJobs, ExportQueueFull
+from signaling.server import export_jobs
+from signaling.server.export_jobs import MAX_PENDING, ExportJobs, ExportQueueFull
 
 
 async def test_pending_exports_are_bounded(tmp_path: Path) -> None:

@@ -26,8 +26,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from signaling.messages import PARSERS
-from signaling.namespace import RESERVED_EVENTS
+from signaling.server.namespace import RESERVED_EVENTS
+from signaling.session.messages import PARSERS
 from tests.conftest import free_port
 from tests.support import API_KEY, SECRET, Peer, ServerHandle, lecture, start_app
 

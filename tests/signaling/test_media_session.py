@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from rtc.model import StreamInfo
+from rtc.contract import StreamInfo
 from tests.rtc.clients import Client, until
 from tests.support import Peer, ServerHandle
 

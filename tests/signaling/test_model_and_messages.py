@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from signaling import messages
-from signaling.model import parse_new_session
-from signaling.roles import Grants, caps_for, may_undo
-from signaling.schema import Invalid
+from signaling.session import messages
+from signaling.session.roles import Grants, caps_for, may_undo
+from signaling.session.schema import Invalid
+from signaling.session.spec import parse_new_session
 
 BODY: dict[str, Any] = {
     "programme": "training",

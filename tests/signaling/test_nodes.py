@@ -65,7 +65,7 @@ async def test_a_stopped_node_gives_its_sessions_up(tmp_path: Path, redis_url: s
 
 @pytest.mark.parametrize("node", ["x"])
 def test_node_url_defaults_to_host_and_port(node: str) -> None:
-    from signaling.config import Config
+    from signaling.server.config import Config
 
     assert Config(host="127.0.0.1", port=8123).node_url == "http://127.0.0.1:8123"
     assert Config(public_url="https://tutor.example.org").node_url == "https://tutor.example.org"

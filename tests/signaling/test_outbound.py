@@ -1,4 +1,4 @@
-"""Outbound events are named in one place (``signaling/outbound.py``): the protocol
+"""Outbound events are named in one place (``signaling/session/outbound.py``): the protocol
 document's table is generated from it, and the server emits no name that is not there."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import ast
 from pathlib import Path
 
 import signaling
-from signaling import outbound
-from signaling.outbound import Out
+from signaling.session import outbound
+from signaling.session.outbound import Out
 
 SIGNALING = Path(signaling.__file__).resolve().parent  # every package of signaling/
 
@@ -16,7 +16,7 @@ SIGNALING = Path(signaling.__file__).resolve().parent  # every package of signal
 def test_the_protocol_document_is_generated_from_the_table() -> None:
     document = outbound.DOC.read_text(encoding="utf-8")
     assert outbound.with_table(document) == document, (
-        "docs/protocol.md is stale: run python -m signaling.outbound --write"
+        "docs/protocol.md is stale: run python -m signaling.session.outbound --write"
     )
 
 
@@ -47,7 +47,7 @@ def test_every_emitted_name_is_in_the_table() -> None:
     names = emitted_names()
     assert names, "the scan found no emits at all"
     unknown = [(f, n) for f, n in names if n not in set(Out)]
-    assert not unknown, f"events sent but not in signaling/outbound.py: {unknown}"
+    assert not unknown, f"events sent but not in signaling/session/outbound.py: {unknown}"
     assert set(outbound.EVENTS) == set(Out)
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from signaling.namespace import EVENT_BURST, EVENTS_PER_S
-from signaling.ratelimit import KeyedBuckets, TokenBucket
+from signaling.server.namespace import EVENT_BURST, EVENTS_PER_S
+from signaling.session.ratelimit import KeyedBuckets, TokenBucket
 from tests.support import ServerHandle
 
 

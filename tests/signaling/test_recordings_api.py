@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import av
 import pytest
 
-from signaling import cli, signed_urls
+from signaling.server import cli, signed_urls
 from tests.conftest import free_port
 from tests.rtc.clients import until
 from tests.signaling.test_media_session import join_with_media
@@ -248,8 +248,8 @@ async def test_a_failing_recording_is_loud(
 ) -> None:
     """The disk fails for a while: the instructor's console hears of it, the counter
     moves, and the record says which span was not recorded."""
-    from recorder import recording as recording_mod
-    from recorder import segments
+    from recorder.media import recording as recording_mod
+    from recorder.media import segments
 
     write = segments.SegmentWriter.write
     broken = {"on": False}

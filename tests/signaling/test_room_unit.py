@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from rtc.clock import FakeClock
-from signaling import messages as m
-from signaling.model import parse_new_session
-from signaling.room import (
+from signaling.session import messages as m
+from signaling.session.events import Observed, RoomEvent
+from signaling.session.room import (
     Disconnected,
     FromClient,
     IdleCheck,
@@ -25,8 +25,8 @@ from signaling.room import (
     RoomError,
     Welcome,
 )
-from signaling.room_events import Observed, RoomEvent
-from signaling.store import RecordingChoice, StoredSession
+from signaling.session.spec import parse_new_session
+from signaling.store.sqlite import RecordingChoice, StoredSession
 from tests.support import ONE_TO_ONE, lecture
 
 NOW = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)

@@ -7,7 +7,7 @@ import asyncio
 import struct
 import zlib
 
-from signaling import tokens
+from signaling.server import tokens
 from tests.support import SECRET, ServerHandle, lecture
 
 

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from signaling import tokens
+from signaling.server import tokens
 
 SECRET = b"s3cret"
 NOW = 1_800_000_000

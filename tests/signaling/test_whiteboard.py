@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from signaling.whiteboard import Board, BoardLimitError, BoardLimits, BoardOp
+from signaling.session.whiteboard import Board, BoardLimitError, BoardLimits, BoardOp
 
 
 def stroke(sid: str) -> dict[str, object]:

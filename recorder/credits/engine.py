@@ -1,0 +1,494 @@
+"""The per-session rules at speed: an :class:`Engine` per statement (or per session)
+remembers what repeats (validated people, points per distinct input) and computes each
+session's minutes, study hours and points with their reasons. The rules themselves are
+described in :mod:`recorder.credits.rules`. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+
+from recorder.credits.calendar import Calendar
+from recorder.credits.intervals import union
+from recorder.credits.outcomes import (
+    US_PER_MINUTE,
+    ZERO,
+    PersonOutcome,
+    SessionOutcome,
+    SessionSets,
+    _meet,
+    _minutes,
+    fmt2,
+    minutes_of,
+    round_half_up,
+    session_sets,
+)
+from recorder.credits.policy import FormPolicy, Policy
+from recorder.credits.records import (
+    Feedback,
+    PeopleMemo,
+    Person,
+    RecordError,
+    SessionRecord,
+    parse_record_memo,
+)
+
+# --- per session ----------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Points:
+    """A teacher's points of one session, worked out once per distinct input and shared.
+
+    Points depend on a handful of small integers (counted minutes, the sum and number of
+    valid ratings, viewers), so a statement of millions of sessions meets only a few
+    thousand distinct inputs, and Fraction arithmetic is the costly part of a session.
+    """
+
+    parts: tuple[tuple[str, Fraction], ...]  # (name, exact value), in breakdown order
+    exact: Fraction  # their exact sum
+    rounded: Fraction  # round_half_up(exact): the session total when nothing is taken off
+    notes: tuple[str, ...] = ()
+
+    @staticmethod
+    def of(parts: list[tuple[str, Fraction]], notes: tuple[str, ...] = ()) -> _Points:
+        exact = ZERO
+        for _, value in parts:
+            exact += value
+        return _Points(tuple(parts), exact, round_half_up(exact) if exact else exact, notes)
+
+    def give(self, out: PersonOutcome) -> None:
+        out.parts.update(self.parts)
+        out.points = self.exact
+        out.notes.extend(self.notes)
+
+
+def _round_total(out: PersonOutcome, points: _Points) -> None:
+    """Round the session total once, at the end; unless a rule took the points away."""
+    if out.points is points.exact:
+        out.points = points.rounded
+
+
+def _pair_points(form: FormPolicy, eff: int, rating_sum: int, ratings: int) -> _Points:
+    """one_to_one and classroom: 6·h + rate(r)·h (see :func:`_pair`)."""
+    hours = Fraction(eff, 60)
+    rate = form.rating_points_per_hour
+    assert rate is not None  # the policy loader guarantees it for these forms
+    parts = [("duration", form.duration_points_per_hour * hours)]
+    notes: tuple[str, ...] = ()
+    if ratings:
+        parts.append(("rating", rate.rate(Fraction(rating_sum, ratings)) * hours))
+    else:
+        parts.append(("rating", rate.without_feedback * hours))
+        notes = (
+            "no valid feedback: no rating points"
+            if not rate.without_feedback
+            else f"no valid feedback: rating at {fmt2(rate.without_feedback)} points per hour",
+        )
+    return _Points.of(parts, notes)
+
+
+def _lecture_points(
+    form: FormPolicy, eff: int, rating_sum: int, ratings: int, viewers: int
+) -> _Points:
+    """Lecture: 30·h live + perf·h + v·h (see :func:`_lecture`)."""
+    hours = Fraction(eff, 60)
+    perf = form.performance_points_per_hour
+    assert perf is not None  # the policy loader guarantees it for lectures
+    parts = [("live", form.live_points_per_hour * hours)]
+    notes: list[str] = []
+    if ratings:
+        parts.append(("performance", perf.rate(Fraction(rating_sum, ratings)) * hours))
+    else:
+        parts.append(("performance", perf.without_feedback * hours))
+        notes.append(
+            f"no valid feedback: performance at {fmt2(perf.without_feedback)} points per hour"
+        )
+    groups = -(-viewers // form.viewers_per_point)  # ceil: 1–10 viewers → 1, 11–20 → 2 …
+    if groups > form.viewer_points_per_hour_max:
+        notes.append(
+            f"{viewers} viewers: viewer points capped at {form.viewer_points_per_hour_max} per hour"
+        )
+        groups = form.viewer_points_per_hour_max
+    parts.append(("viewers", groups * hours))
+    return _Points.of(parts, tuple(notes))
+
+
+def _review_points(form: FormPolicy, report: bool, discussion: bool) -> _Points:
+    parts = []
+    if report:
+        parts.append(("report", form.report_points))
+    if discussion:
+        parts.append(("discussion", form.discussion_points))
+    return _Points.of(parts)
+
+
+def _feedback_problem(fb: Feedback | None, record: SessionRecord, policy: Policy) -> str | None:
+    """Why a learner's feedback is not valid, or ``None`` when it is.
+
+    Seed: "被指导教师参与研修后，需在7天内……提供反馈和评价，包括评分……不少于200字的收获".
+    """
+    if fb is None:
+        return "no feedback"
+    start, end = record.start, record.end
+    if start is None or end is None:
+        return "feedback for a session with no active time"
+    if fb.submitted_at < start:
+        return "feedback before the session started"
+    window = policy.feedback_window_hours
+    if fb.submitted_at - end > window * 3_600_000_000:
+        span = f"{window // 24} days" if window % 24 == 0 else f"{window} hours"
+        return f"feedback after {span}"
+    # Code points that are not whitespace: str.split() splits on exactly the characters
+    # str.isspace() calls whitespace, so the joined pieces are what counts.
+    chars = len("".join(fb.text.split()))
+    if chars < policy.feedback_min_chars:
+        unit = "character" if chars == 1 else "characters"
+        return f"feedback {chars} {unit}, under {policy.feedback_min_chars}"
+    return None
+
+
+def _place_rule(policy: Policy, a: Person, b: Person) -> str | None:
+    """ "同校、同区教师之间研修不记录积分": the words of the note, or ``None``."""
+    school = policy.same_school_no_points and a.school != "" and a.school == b.school
+    district = policy.same_district_no_points and a.district != "" and a.district == b.district
+    if school and district:
+        return "same school and district"
+    if school:
+        return "same school"
+    if district:
+        return "same district"
+    return None
+
+
+def _zero_for_place(person: PersonOutcome, why: str) -> None:
+    if person.points:
+        person.parts["same_school_or_district"] = -person.points
+        person.points = ZERO  # what person.add(…) leaves, without the Fraction sum
+    person.notes.append(f"{why}: no points")
+
+
+class Engine:
+    """Evaluates sessions under one policy and calendar, remembering what repeats.
+
+    :func:`evaluate` makes one per call; a :class:`~recorder.credits.statement.StatementBuilder`
+    keeps one for the whole statement, so its memos (teacher points per distinct input,
+    rounded totals) pay off over millions of sessions. The memos only ever hold results
+    of pure functions of their keys, so an outcome never depends on what came before.
+    """
+
+    def __init__(self, policy: Policy, calendar: Calendar) -> None:
+        self.policy = policy
+        self.calendar = calendar
+        review = policy.forms.get("review")
+        self.max_reviewers = review.max_reviewers if review else 3
+        self._points: dict[tuple[str, int, int, int, int], _Points] = {}
+        self._people: PeopleMemo = {}
+
+    def evaluate(self, record: object) -> SessionOutcome:
+        """Compute one session's figures (no term caps: those need the whole term)."""
+        policy, calendar = self.policy, self.calendar
+        rec = parse_record_memo(record, self.max_reviewers, self._people)
+        check_policy(rec, policy)
+        form = policy.forms[rec.form]
+        sets = session_sets(rec, policy, calendar)
+        start = rec.start
+        term = year = None
+        if start is not None:
+            day = calendar.local_date(start)
+            year = day.year
+            found = calendar.term_of(day)
+            if found is None and sets.effective:
+                found = calendar.term_of(calendar.local_date(sets.effective[0][0]))
+            term = found.name if found else None
+
+        eff_raw = _minutes(sets.effective)
+        eff = _minutes(sets.counted)
+        counted = bool(sets.counted)
+        shared = _session_notes(rec, form, sets, eff_raw, eff, counted)
+        people = {p.id: PersonOutcome(p.role, notes=list(shared)) for p in rec.people}
+
+        if rec.form == "review":
+            self._review(rec, form, people, eff, counted)
+        elif rec.form == "lecture":
+            self._lecture(rec, form, sets, people, eff)
+        else:
+            self._pair(rec, form, sets, people, eff)
+        return SessionOutcome(
+            rec, start, term, year, eff, counted, sets, people, policy.point_value_cny
+        )
+
+    def _valid_feedback(self, rec: SessionRecord) -> Callable[[Feedback], bool]:
+        """A quick yes for feedback that :func:`_feedback_problem` finds nothing wrong with
+        (the usual case); a no sends the caller to it for the words of the note."""
+        start, end = rec.start, rec.end
+        if start is None or end is None:
+            return lambda fb: False
+        latest = end + self.policy.feedback_window_hours * 3_600_000_000
+        min_chars = self.policy.feedback_min_chars
+
+        def valid(fb: Feedback) -> bool:
+            return (
+                start <= fb.submitted_at <= latest
+                and len("".join(fb.text.split())) >= min_chars
+            )
+
+        return valid
+
+    def _teacher_points(
+        self, form: FormPolicy, eff: int, rating_sum: int, ratings: int, viewers: int = 0
+    ) -> _Points:
+        key = (form.name, eff, rating_sum, ratings, viewers)
+        found = self._points.get(key)
+        if found is None:
+            if form.name == "lecture":
+                found = _lecture_points(form, eff, rating_sum, ratings, viewers)
+            else:
+                found = _pair_points(form, eff, rating_sum, ratings)
+            self._points[key] = found
+        return found
+
+    def _pair(
+        self,
+        rec: SessionRecord,
+        form: FormPolicy,
+        sets: SessionSets,
+        people: dict[str, PersonOutcome],
+        eff: int,
+    ) -> None:
+        """one_to_one (both programmes) and classroom: 6·h + rate(r)·h.
+
+        Seed: "研修时长按照每小时可获得6个积分记录，学员评价后根据满意度和质量等综合因素付给指导教师
+        6-10个积分"; a classroom uses the mean of the valid ratings.
+        """
+        policy = self.policy
+        teacher = rec.instructors[0]
+        t_out = people[teacher.id]
+        study = policy.study is not None
+        t_out.minutes = eff
+        t_out.study_minutes = eff if study else 0
+        rating_sum = ratings = 0
+        valid = self._valid_feedback(rec)
+        for learner in rec.learners:
+            out = people[learner.id]
+            if rec.form == "one_to_one":
+                out.minutes = eff
+            else:
+                live = _minutes(_meet(rec.active.get(learner.id, ()), sets.effective))
+                out.minutes = min(live, eff)
+            fb = rec.feedback.get(learner.id)
+            if fb is not None and valid(fb):
+                rating_sum += fb.rating
+                ratings += 1
+                out.study_minutes = out.minutes if study and rec.form == "one_to_one" else 0
+            else:
+                _learner_feedback(rec, policy, learner, out)  # notes why not
+        if eff == 0:
+            return
+        points = self._teacher_points(form, eff, rating_sum, ratings)
+        points.give(t_out)
+        if rec.form == "one_to_one":
+            why = _place_rule(policy, teacher, rec.learners[0])
+            if why:
+                _zero_for_place(t_out, why)
+        _round_total(t_out, points)
+
+    def _lecture(
+        self,
+        rec: SessionRecord,
+        form: FormPolicy,
+        sets: SessionSets,
+        people: dict[str, PersonOutcome],
+        eff: int,
+    ) -> None:
+        """Lecture: 30·h live + perf·h + v·h.
+
+        Seed: "直播时长按照每小时30个积分记录；研修绩效……每小时可获得11-15个积分；完成观看（观看
+        直播或录像均可）学员10人以内每小时1个积分，每增加10人增加1个积分，上限为15积分（完成观看学员
+        人数按照所有学员的有效观看累计总时长除以讲堂有效时长计算）".
+        """
+        policy, calendar = self.policy, self.calendar
+        teacher = rec.instructors[0]
+        t_out = people[teacher.id]
+        study = policy.study is not None
+        t_out.minutes = eff
+        t_out.study_minutes = eff if study else 0
+        rating_sum = ratings = 0
+        eligible_minutes = 0
+        ineligible = 0
+        # Loop invariants hoisted: a lecture has up to a few hundred learners.
+        effective = sets.effective
+        active, replays, feedback = rec.active, rec.replay, rec.feedback
+        valid = self._valid_feedback(rec)
+        t_school = teacher.school if policy.same_school_no_points and teacher.school else None
+        t_district = (
+            teacher.district if policy.same_district_no_points and teacher.district else None
+        )
+        for learner in rec.learners:
+            lid = learner.id
+            out = people[lid]
+            present = active.get(lid)
+            live = _minutes(_meet(present, effective)) if present else 0
+            replay = replays.get(lid)
+            replay_min = 0
+            if replay:
+                window = calendar.open_intervals(policy.open_hours, replay[0][0], replay[-1][1])
+                replay_min = _minutes(_meet(replay, window))
+                replay_all = _minutes(replay)
+                if replay_all > replay_min:
+                    out.notes.append(f"replay outside open hours: {replay_all - replay_min} min")
+            viewing = live + replay_min
+            if viewing > eff:
+                if eff:
+                    out.notes.append(
+                        f"viewing above the lecture's {eff} counted min: "
+                        f"{viewing - eff} min not counted"
+                    )
+                viewing = eff
+            out.minutes = viewing
+            fb = feedback.get(lid)
+            if fb is not None and valid(fb):
+                rating_sum += fb.rating
+                ratings += 1
+                out.study_minutes = viewing if study else 0
+            else:
+                _learner_feedback(rec, policy, learner, out)  # notes why not
+            if (t_school is not None and learner.school == t_school) or (
+                t_district is not None and learner.district == t_district
+            ):
+                ineligible += 1  # _place_rule, inlined
+            else:
+                eligible_minutes += viewing
+        if eff == 0:
+            return
+        points = self._teacher_points(form, eff, rating_sum, ratings, eligible_minutes // eff)
+        points.give(t_out)
+        _round_total(t_out, points)
+        if ineligible:
+            t_out.notes.append(
+                f"same school or district: {ineligible} learner(s) not counted as viewers"
+            )
+
+    def _review(
+        self,
+        rec: SessionRecord,
+        form: FormPolicy,
+        people: dict[str, PersonOutcome],
+        eff: int,
+        discussion_ok: bool,
+    ) -> None:
+        """Open lesson review: per reviewer report + discussion; learner's hours.
+
+        Seed: "一次开放式检课60个积分，出具检课报告和互动研讨各30个积分"; "一次活动双方均记录2学时，
+        其中检课报告记1学时、互动研讨计1学时"; "一次互动研讨不足45分钟则不计入绩效".
+        """
+        policy = self.policy
+        learner = rec.learners[0]
+        study = policy.study is not None
+        any_report = False
+        for reviewer in rec.instructors:
+            out = people[reviewer.id]
+            out.minutes = eff
+            has_report = reviewer.id in rec.reports
+            any_report = any_report or has_report
+            if has_report:
+                out.study_hours += form.report_hours if study else 0
+            else:
+                out.notes.append("no report submitted: no report hour or points")
+            if discussion_ok:
+                out.study_hours += form.discussion_hours if study else 0
+            key = (form.name, int(has_report), int(discussion_ok), 0, 0)
+            points = self._points.get(key)
+            if points is None:
+                points = self._points[key] = _review_points(form, has_report, discussion_ok)
+            out.parts.update(points.parts)
+            out.points = points.exact
+            why = _place_rule(policy, reviewer, learner)
+            if why:
+                _zero_for_place(out, why)
+            _round_total(out, points)
+        l_out = people[learner.id]
+        l_out.minutes = eff
+        if _learner_feedback(rec, policy, learner, l_out) is not None and study:
+            if any_report:
+                l_out.study_hours += form.report_hours
+            else:
+                l_out.notes.append("no reviewer submitted a report: no report hour")
+            if discussion_ok:
+                l_out.study_hours += form.discussion_hours
+
+
+def check_policy(rec: SessionRecord, policy: Policy) -> None:
+    """The record must belong to the policy's programme and use one of its forms."""
+    if rec.programme != policy.programme:
+        raise RecordError(
+            "programme", f"the record is {rec.programme!r} but the policy is {policy.programme!r}"
+        )
+    if rec.form not in policy.forms:
+        raise RecordError("form", f"{rec.form!r} is not a form of the {policy.programme} policy")
+    review = policy.forms.get("review")
+    if rec.form == "review" and review and len(rec.instructors) > review.max_reviewers:
+        raise RecordError(
+            "people",
+            f"a review has at most {review.max_reviewers} reviewers (got {len(rec.instructors)})",
+        )
+
+
+def _session_notes(
+    rec: SessionRecord, form: FormPolicy, sets: SessionSets, eff_raw: int, eff: int, counted: bool
+) -> list[str]:
+    """Session-wide reductions, in plain words, for everyone's notes."""
+    notes: list[str] = []
+    if rec.start is None:
+        return ["no active time recorded: not counted"]
+    raw_minutes = _minutes(sets.raw)
+    if rec.form in ("one_to_one", "review"):
+        apart = _union_minutes(rec) - raw_minutes
+        if apart > 0:
+            who = (
+                "instructor and learner not both present"
+                if rec.form == "one_to_one"
+                else "learner and all reviewers not all present"
+            )
+            notes.append(f"{who}: {apart} min")
+    outside = raw_minutes - eff_raw
+    if outside > 0:
+        notes.append(f"outside open hours: {outside} min")
+    lim = form.limits
+    if not counted:
+        if rec.form == "review":
+            notes.append(
+                f"discussion below minimum {lim.min_minutes} min: no discussion hours or points"
+            )
+        elif lim.min_minutes is not None:
+            notes.append(f"below minimum {lim.min_minutes} min: not counted")
+        else:
+            notes.append("no effective time: not counted")
+    elif eff < eff_raw:
+        notes.append(f"above maximum {lim.max_minutes} min: {eff_raw - eff} min not counted")
+    return notes
+
+
+def _union_minutes(rec: SessionRecord) -> int:
+    """Minutes anyone of the session was present (overlaps once)."""
+    sets = [rec.active.get(p.id, ()) for p in rec.people]
+    if len(sets) == 2 and len(sets[0]) == 1 and len(sets[1]) == 1:
+        # Two single intervals (a typical one_to_one): their hull if they meet.
+        (a_start, a_end), (b_start, b_end) = sets[0][0], sets[1][0]
+        if a_start <= b_end and b_start <= a_end:
+            return (max(a_end, b_end) - min(a_start, b_start)) // US_PER_MINUTE
+        return (a_end - a_start + b_end - b_start) // US_PER_MINUTE  # floor once, on the total
+    return minutes_of(union(*sets))
+
+
+def _learner_feedback(
+    rec: SessionRecord, policy: Policy, learner: Person, out: PersonOutcome
+) -> Feedback | None:
+    """The learner's feedback if valid; otherwise note why (and what it costs)."""
+    fb = rec.feedback.get(learner.id)
+    problem = _feedback_problem(fb, rec, policy)
+    if problem is None:
+        return fb
+    cost = "no study hours" if policy.study else "not valid"
+    out.notes.append(f"{problem}: {cost}")
+    return None

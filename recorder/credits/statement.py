@@ -1,0 +1,233 @@
+"""Statements: per-person totals per term (points, pay) and per year (学时, 学分).
+
+Sessions are taken in start order so the term caps apply to the right ones:
+"指导教师每学期3类研修服务形态各可开设不超过2次" (at most 2 paid sessions per form
+per term, training) and the tutoring plan's 5,000 points per term. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from fractions import Fraction
+from typing import Any
+
+from recorder.credits.calendar import Calendar
+from recorder.credits.policy import Policy
+from recorder.credits.records import (
+    SessionRecord,
+    validate_all,
+)
+from recorder.credits.rules import (
+    FORM_WORDS,
+    NO_TERM,
+    ZERO,
+    Engine,
+    SessionOutcome,
+    check_policy,
+    fmt2,
+    ordinal,
+)
+
+
+def order_key(record: SessionRecord) -> tuple[bool, int, str]:
+    """ "ordered by session start (earliest active timestamp of anyone; ties by session_id)"."""
+    start = record.start
+    return (start is None, start if start is not None else 0, record.session_id)
+
+
+def _fmt_cents(cents: int) -> str:
+    """:func:`fmt2` of ``cents / 100``, without building a fraction."""
+    if not cents:
+        return "0.00"  # most people of a statement: learners earn no points
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(cents), 100)
+    return f"{sign}{whole}.{part:02d}"
+
+
+def _bump(table: dict[str, dict[Any, int]], pid: str, key: Any, amount: int) -> None:
+    inner = table.get(pid)
+    if inner is None:
+        table[pid] = {key: amount}
+    else:
+        inner[key] = inner.get(key, 0) + amount
+
+
+class StatementBuilder:
+    """Applies the term caps in session order and sums per person. Memory grows with
+    people and terms, not sessions, so a stream of millions of sessions fits.
+
+    Seed (training): "指导教师每学期3类研修服务形态各可开设不超过2次"; (tutoring):
+    "每学期绩效的积分上限为5000分".
+    """
+
+    def __init__(self, policy: Policy, calendar: Calendar) -> None:
+        self.policy = policy
+        self.calendar = calendar
+        self._engine = Engine(policy, calendar)
+        self._last: tuple[bool, int, str] | None = None
+        self._form_counts: dict[tuple[str, str | None, str], int] = {}
+        # The running totals: person id → term (None: no term) or year → a plain int.
+        # Dicts holding only strings, None and ints are never tracked by the cyclic
+        # garbage collector, so 100,000 people's totals add nothing to its full passes
+        # (with an object per person and term, those passes cost as much as the sums).
+        # Rounded session points are whole hundredths, so points add up as integer
+        # cents; a finer remainder (a cap that is not whole cents) goes, exact, to _extra.
+        self._sessions: dict[str, dict[str | None, int]] = {}  # whose terms are listed
+        self._cents: dict[str, dict[str | None, int]] = {}
+        self._extra: dict[tuple[str, str | None], Fraction] = {}
+        self._study_minutes: dict[str, dict[int, int]] = {}  # whose years are listed
+        self._study_hours: dict[str, dict[int, int]] = {}
+
+    def add(self, record: object) -> SessionOutcome:
+        """Evaluate the next session (in start order), apply caps, and accumulate."""
+        outcome = self._engine.evaluate(record)
+        key = order_key(outcome.record)
+        if self._last is not None and key <= self._last:
+            raise ValueError(
+                f"session {outcome.record.session_id!r} is out of order: add sessions by start"
+            )
+        self._last = key
+        self._apply_caps(outcome)
+        term, year = outcome.term, outcome.year
+        by_year = self.policy.study is not None and year is not None
+        sessions, study_minutes = self._sessions, self._study_minutes
+        for pid, person in outcome.people.items():
+            # _bump(sessions, pid, term, 1) and _bump(study_minutes, …), inlined: this loop
+            # runs once per person of every session.
+            per_term = sessions.get(pid)
+            if per_term is None:
+                sessions[pid] = {term: 1}
+            else:
+                per_term[term] = per_term.get(term, 0) + 1
+            points = person.points
+            if points.numerator:
+                self._add_points(pid, term, points)
+            if by_year and year is not None:
+                per_year = study_minutes.get(pid)
+                if per_year is None:
+                    study_minutes[pid] = {year: person.study_minutes}
+                else:
+                    per_year[year] = per_year.get(year, 0) + person.study_minutes
+                if person.study_hours:
+                    _bump(self._study_hours, pid, year, person.study_hours)
+        return outcome
+
+    def _add_points(self, pid: str, term: str | None, points: Fraction) -> None:
+        den = points.denominator
+        if 100 % den == 0:
+            _bump(self._cents, pid, term, points.numerator * (100 // den))
+        else:
+            self._extra[pid, term] = self._extra.get((pid, term), ZERO) + points
+
+    def _points(self, pid: str, term: str | None) -> Fraction:
+        """The exact points of a person's term so far."""
+        cents = self._cents.get(pid, {}).get(term, 0)
+        return Fraction(cents, 100) + self._extra.get((pid, term), ZERO)
+
+    def _apply_caps(self, outcome: SessionOutcome) -> None:
+        policy = self.policy
+        form = outcome.record.form
+        for instructor in outcome.record.instructors:  # only instructors earn points
+            pid = instructor.id
+            person = outcome.people[pid]
+            if person.points.numerator <= 0:
+                continue
+            per_form = policy.sessions_per_form_per_term
+            if per_form is not None:
+                key = (pid, outcome.term, form)
+                count = self._form_counts.get(key, 0) + 1
+                self._form_counts[key] = count
+                if count > per_form:
+                    person.add("term_cap", -person.points)
+                    person.notes.append(
+                        f"{ordinal(count)} {FORM_WORDS.get(form, form)} this term: no points"
+                    )
+                    continue
+            cap = policy.points_per_term
+            if cap is not None:
+                used = self._points(pid, outcome.term)
+                remaining = max(cap - used, ZERO)
+                if person.points > remaining:
+                    cut = person.points - remaining
+                    person.add("term_cap", -cut)
+                    person.notes.append(
+                        f"term cap {fmt2(cap)} points reached: no points"
+                        if remaining == 0
+                        else f"term cap {fmt2(cap)} points: {fmt2(cut)} points over the cap "
+                        "not paid"
+                    )
+
+    def result(self) -> dict[str, Any]:
+        """The statement: people → id → terms → name → points, pay_cny, sessions;
+        years → year → study_hours, credits."""
+        policy = self.policy
+        order = {t.name: i for i, t in enumerate(self.calendar.terms)}
+        people: dict[str, Any] = {}
+        value = policy.point_value_cny
+        for pid in sorted(self._sessions):
+            terms = self._sessions[pid]
+            cents = self._cents.get(pid, {})
+            names = (
+                list(terms)
+                if len(terms) == 1
+                else sorted(terms, key=lambda n: (n is None, order.get(n or "", 0)))
+            )
+            entry: dict[str, Any] = {"terms": {}, "years": {}}
+            for name in names:
+                if (pid, name) in self._extra or value.denominator != 1:
+                    exact = self._points(pid, name)
+                    points, pay = fmt2(exact), fmt2(exact * value)
+                else:  # the common case: whole cents and a whole-yuan point value
+                    points = _fmt_cents(cents.get(name, 0))
+                    pay = _fmt_cents(cents.get(name, 0) * value.numerator)
+                entry["terms"][name if name is not None else NO_TERM] = {
+                    "points": points, "pay_cny": pay, "sessions": terms[name]
+                }
+            study = policy.study
+            if study is not None:
+                extra_hours = self._study_hours.get(pid, {})
+                for year, minutes in sorted(self._study_minutes.get(pid, {}).items()):
+                    hours = minutes // study.minutes_per_hour + extra_hours.get(year, 0)
+                    credits = min(study.max_credits_per_year, hours // study.hours_per_credit)
+                    entry["years"][str(year)] = {"study_hours": hours, "credits": credits}
+            people[pid] = entry
+        return {"people": people}
+
+
+def validate_batch(numbered: Iterable[tuple[int, object]], policy: Policy) -> list[SessionRecord]:
+    """Validate ``(line number, record)`` pairs against the policy, all before computing
+    anything, and return them in start order. The first bad one raises, naming its line."""
+    review = policy.forms.get("review")
+    parsed = validate_all(
+        numbered,
+        max_reviewers=review.max_reviewers if review else 3,
+        check=lambda rec: check_policy(rec, policy),
+    )
+    return sorted(parsed, key=order_key)
+
+
+def compute_sessions(
+    records: Iterable[object], policy: Policy, calendar: Calendar
+) -> Iterator[SessionOutcome]:
+    """Every session of a batch in start order, with term caps applied (for audits).
+
+    The whole batch is validated before the first outcome is produced.
+    """
+    ordered = validate_batch(enumerate(records, start=1), policy)
+    builder = StatementBuilder(policy, calendar)
+    for rec in ordered:
+        yield builder.add(rec)
+
+
+def compute_statement(
+    records: Iterable[object], policy: Policy, calendar: Calendar
+) -> dict[str, Any]:
+    """Per-person totals per term and per year for a batch of session records.
+
+    Records are decoded JSON objects or parsed records, in any order. The whole batch is
+    validated first; a bad record raises :class:`RecordError` and nothing is computed.
+    """
+    builder = StatementBuilder(policy, calendar)
+    for rec in validate_batch(enumerate(records, start=1), policy):
+        builder.add(rec)
+    return builder.result()

@@ -1,0 +1,494 @@
+"""Presence journal: what the server observed, durably and append-only, in SQLite.
+
+Issue 2, item 7: "the server records, durably and append-only, what it observes:
+join, leave, media up/down per track, and evidence of life ... A crash loses at
+most the last few seconds: after a restart, intervals still open are closed at
+the last durable heartbeat." The intervals feed the session record's ``active``
+field, from which people are paid (issue 3).
+
+How it works:
+
+* :meth:`Journal.observe` is synchronous and cheap: it stamps the observation
+  with the injected clock, feeds the session's :class:`PresenceTracker` and queues
+  rows in memory. ``traffic`` (hundreds per second) only feeds the tracker; the
+  transitions it causes are what gets persisted.
+* Every heartbeat (1 s) the trackers are ticked (the 5-s timeout) and the queued
+  events, the transitions and this node's heartbeat time are committed in **one**
+  transaction on a dedicated thread, so the event loop never waits for fsync.
+  Hence the durable heartbeat time H always comes with every transition due by H:
+  an interval still open on disk was really open at H.
+* On :meth:`Journal.open`, intervals this node left open (its last transition for
+  a person is a start) are closed at its last durable heartbeat, with
+  ``detail="recovered"``. A SIGKILL therefore costs at most one heartbeat of
+  presence and never a closed interval (closing rows are committed like any other).
+
+Storage: WAL, ``synchronous=FULL`` (a commit is on disk when it returns). Tables
+``events`` and ``transitions`` are append-only (triggers refuse UPDATE and DELETE);
+``heartbeat`` holds one upserted row per node. Every row carries ``node_id``,
+``run_id`` (one per :meth:`open`) and ``seq`` (per run), which lets the live view
+merge what is on disk with what is still queued without counting a row twice.
+
+Threading: call everything from the event loop's thread. ``intervals()`` and
+``events()`` read through a separate read-only connection (WAL readers never wait
+for the writer); they are small indexed queries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import math
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
+
+from recorder.presence.tracker import DEFAULT_WINDOW_S, Kind, PresenceTracker, Transition, merge
+from rtc.clock import Clock
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+ENDED_MEMORY_S = 600.0  # how long an ended session's id refuses late observations
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id         INTEGER PRIMARY KEY,
+    node_id    TEXT    NOT NULL,
+    run_id     TEXT    NOT NULL,
+    seq        INTEGER NOT NULL,
+    session_id TEXT    NOT NULL,
+    person     TEXT    NOT NULL,
+    kind       TEXT    NOT NULL,
+    detail     TEXT    NOT NULL,
+    at         REAL    NOT NULL   -- server UTC, seconds since the epoch, as observed
+);
+CREATE INDEX IF NOT EXISTS events_by_session ON events (session_id, id);
+
+CREATE TABLE IF NOT EXISTS transitions (
+    id         INTEGER PRIMARY KEY,
+    node_id    TEXT    NOT NULL,
+    run_id     TEXT    NOT NULL,
+    seq        INTEGER NOT NULL,
+    session_id TEXT    NOT NULL,
+    person     TEXT    NOT NULL,
+    at         REAL    NOT NULL,   -- start (active=1) or end (active=0) of an interval
+    active     INTEGER NOT NULL CHECK (active IN (0, 1)),
+    detail     TEXT    NOT NULL    -- cause: traffic, signal_down, timeout, recovered, ...
+);
+CREATE INDEX IF NOT EXISTS transitions_by_session ON transitions (session_id, id);
+CREATE INDEX IF NOT EXISTS transitions_by_node ON transitions (node_id, session_id, person, id);
+
+CREATE TABLE IF NOT EXISTS heartbeat (
+    node_id TEXT PRIMARY KEY,
+    run_id  TEXT NOT NULL,
+    at      REAL NOT NULL   -- everything this node observed up to here is on disk
+);
+
+CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS transitions_no_update BEFORE UPDATE ON transitions
+BEGIN SELECT RAISE(ABORT, 'transitions are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS transitions_no_delete BEFORE DELETE ON transitions
+BEGIN SELECT RAISE(ABORT, 'transitions are append-only'); END;
+"""
+
+# The last transition of each (session, person) this node wrote; open if it is a start.
+_OPEN_INTERVALS = """
+SELECT t.session_id, t.person, t.at FROM transitions AS t
+JOIN (SELECT MAX(id) AS id FROM transitions WHERE node_id = ? GROUP BY session_id, person)
+     AS last ON t.id = last.id
+WHERE t.active = 1
+"""
+
+
+class _Event(NamedTuple):
+    node_id: str
+    run_id: str
+    seq: int
+    session_id: str
+    person: str
+    kind: str
+    detail: str
+    at: float
+
+
+class _Transition(NamedTuple):
+    node_id: str
+    run_id: str
+    seq: int
+    session_id: str
+    person: str
+    at: float
+    active: int
+    detail: str
+
+
+_R = TypeVar("_R", _Event, _Transition)
+
+
+def to_iso(ts: float) -> str:
+    """Seconds since the epoch → ``2026-03-02T10:00:00.000Z``: UTC, always with
+    milliseconds (rounded to the nearest). Fixed width so strings sort like times;
+    sub-second precision because credits floor the *total* seconds once, and
+    truncating every endpoint to whole seconds would shave paid time."""
+    ms = round(ts * 1000)
+    whole = datetime.fromtimestamp(ms // 1000, tz=UTC)
+    return f"{whole:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+
+
+def iso_intervals(
+    intervals: dict[str, list[tuple[float, float]]],
+) -> dict[str, list[list[str]]]:
+    """The session record's ``active`` field: person → ``[[start, end], …]`` in
+    ISO-8601 UTC. Intervals shorter than the millisecond precision are dropped."""
+    out: dict[str, list[list[str]]] = {}
+    for person, ivs in intervals.items():
+        pairs = [[to_iso(s), to_iso(e)] for s, e in ivs]
+        out[person] = [p for p in pairs if p[0] < p[1]]
+    return out
+
+
+class Journal:
+    """Append-only presence journal of one node, backed by one SQLite file."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Clock,
+        node_id: str = "local",
+        heartbeat_s: float = 1.0,
+        window_s: float = DEFAULT_WINDOW_S,
+    ) -> None:
+        if not (math.isfinite(heartbeat_s) and heartbeat_s > 0):
+            raise ValueError(f"heartbeat_s must be positive, got {heartbeat_s!r}")
+        PresenceTracker(window_s)  # validates the window early
+        self._path = Path(path)
+        self._clock = clock
+        self._node = node_id
+        self._heartbeat_s = heartbeat_s
+        self._window = window_s
+        self._run = secrets.token_hex(8)
+        self._seq = itertools.count(1)
+        self._state = "new"  # new → open → closing → closed
+        self._trackers: dict[str, PresenceTracker] = {}
+        # Late observations must not revive a session that ended: its id is kept (with
+        # when it ended) for ENDED_MEMORY_S, far longer than any peer connection takes to
+        # close, then forgotten so the set does not grow with every session ever run.
+        self._ended: dict[str, float] = {}
+        self._events: list[_Event] = []
+        self._transitions: list[_Transition] = []
+        # The batch being committed right now; still part of the live view until
+        # the commit returns (it may or may not be on disk when someone reads).
+        self._inflight: tuple[list[_Event], list[_Transition]] = ([], [])
+        self._last_beat = -math.inf
+        # One writer thread: commits stay in order and never wait for a busy
+        # default executor.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
+        self._db: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._read_lock = threading.Lock()
+        self._flush_lock = asyncio.Lock()
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.recovered: list[tuple[str, str, float]] = []  # (session, person, closed at)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Create the schema, close what a previous run of this node left open, and
+        start the heartbeat."""
+        if self._state != "new":
+            raise RuntimeError("a Journal is opened once")
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._open_sync, self._clock.time())
+        reader = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        reader.execute("PRAGMA busy_timeout = 5000")
+        reader.execute("PRAGMA query_only = ON")
+        self._reader = reader
+        self._state = "open"
+        self._task = asyncio.create_task(self._heartbeat(), name=f"journal-heartbeat-{self._node}")
+
+    async def close(self) -> None:
+        """Stop the heartbeat, close every open interval at now (the server is going
+        away, so nobody stays active through it), commit, and release the files."""
+        if self._state != "open":
+            return
+        self._stop.set()
+        if self._task is not None:
+            await self._task  # not cancelled: a commit in progress must finish in order
+        now = self._clock.time()
+        for session_id, tracker in self._trackers.items():
+            self._queue_transitions(session_id, tracker.end(now, "shutdown"))
+        self._trackers.clear()
+        self._state = "closing"  # observations from here on are dropped
+        try:
+            await self.flush()
+        finally:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._executor, self._close_sync)
+            self._executor.shutdown(wait=True)
+            self._state = "closed"
+
+    # -- recording -------------------------------------------------------------------
+
+    def observe(self, session_id: str, person: str, kind: str, detail: str = "") -> None:
+        """Record one server observation, stamped now. Never blocks; ``traffic`` is
+        kept in memory only. Unknown kinds raise ValueError (client claims are not
+        a kind). After :meth:`close` observations are dropped."""
+        k = Kind(kind)
+        if k is not Kind.SESSION_END and not person:
+            raise ValueError(f"{k} needs a person")
+        if self._state != "open":
+            if self._state == "new":
+                raise RuntimeError("Journal.observe before open()")
+            return  # shutting down: late callbacks from closing peers are harmless
+        at = self._clock.time()
+        if k is not Kind.TRAFFIC:
+            self._events.append(
+                _Event(
+                    self._node, self._run, next(self._seq), session_id, person, k.value, detail, at
+                )
+            )
+        if session_id in self._ended:
+            return
+        tracker = self._trackers.get(session_id)
+        if tracker is None:
+            tracker = self._trackers[session_id] = PresenceTracker(self._window)
+        self._queue_transitions(session_id, tracker.observe(at, person, k, detail))
+        if k is Kind.SESSION_END:
+            self._ended[session_id] = at
+            del self._trackers[session_id]
+
+    def end_session(self, session_id: str) -> None:
+        """The session ended: everyone's interval closes now."""
+        self.observe(session_id, "", Kind.SESSION_END)
+
+    async def flush(self) -> None:
+        """Apply timeouts up to now and commit everything queued, with the heartbeat,
+        durably. Batches commit in order; a failed batch goes back to the queue."""
+        async with self._flush_lock:
+            if self._db is None:
+                raise RuntimeError("Journal is not open")
+            now = self._clock.time()
+            for session_id, tracker in self._trackers.items():
+                self._queue_transitions(session_id, tracker.tick(now))
+            for session_id in [s for s, at in self._ended.items() if now - at > ENDED_MEMORY_S]:
+                del self._ended[session_id]
+            beat = max(now, self._last_beat)  # the durable time never goes back
+            batch = (self._events, self._transitions)
+            self._events, self._transitions = [], []
+            self._inflight = batch
+            loop = asyncio.get_running_loop()
+            fut = loop.run_in_executor(self._executor, self._commit, *batch, beat)
+            try:
+                try:
+                    await asyncio.shield(fut)
+                except asyncio.CancelledError:
+                    # The thread goes on committing; wait for the outcome so that the
+                    # queue and the next batch stay consistent, then honour the cancel.
+                    await asyncio.wait([fut])
+                    raise
+            finally:
+                self._inflight = ([], [])
+                if fut.done():
+                    self._settle(fut, batch, beat)
+                else:  # cancelled twice: settle whenever the thread is done
+                    fut.add_done_callback(lambda f: self._settle(f, batch, beat))
+
+    # -- reading ---------------------------------------------------------------------
+
+    def intervals(
+        self, session_id: str, *, now: float | None = None
+    ) -> dict[str, list[tuple[float, float]]]:
+        """Person → sorted, non-overlapping ``(start, end)`` active intervals of the
+        session: closed ones from disk and the queue, plus those still open, cut at
+        ``now`` (default: the clock) or at the lapsed traffic deadline."""
+        if now is None:
+            now = self._clock.time()
+        rows, beats = self._read(
+            "SELECT node_id, run_id, seq, session_id, person, at, active, detail "
+            "FROM transitions WHERE session_id = ? ORDER BY id",
+            (session_id,),
+            with_beats=True,
+        )
+        disk = [_Transition(*r) for r in rows]
+        queued = self._inflight[1] + self._transitions
+        opened: dict[tuple[str, str], float] = {}
+        found: dict[str, list[tuple[float, float]]] = {}
+        for t in self._unseen(disk, queued, session_id):
+            key = (t.node_id, t.person)
+            found.setdefault(t.person, [])
+            if t.active:
+                opened.setdefault(key, t.at)
+            elif key in opened:
+                found[t.person].append((opened.pop(key), t.at))
+        tracker = self._trackers.get(session_id)
+        live = tracker.open_intervals(now) if tracker is not None else {}
+        for (node, person), start in opened.items():
+            if node == self._node and person in live:
+                end = live[person][1]
+            else:  # another node, or a run not yet recovered: trust its heartbeat
+                end = min(now, beats.get(node, start))
+            found[person].append((start, max(start, end)))
+        return {person: merge(ivs) for person, ivs in found.items()}
+
+    def events(self, session_id: str) -> list[dict[str, object]]:
+        """The audit trail of the session in order: time, person, kind, detail
+        (``traffic`` is not kept). Includes what is queued but not yet committed."""
+        rows, _ = self._read(
+            "SELECT node_id, run_id, seq, session_id, person, kind, detail, at "
+            "FROM events WHERE session_id = ? ORDER BY id",
+            (session_id,),
+        )
+        disk = [_Event(*r) for r in rows]
+        queued = self._inflight[0] + self._events
+        return [
+            {"time": e.at, "person": e.person, "kind": e.kind, "detail": e.detail}
+            for e in self._unseen(disk, queued, session_id)
+        ]
+
+    # -- internals -------------------------------------------------------------------
+
+    def _settle(
+        self, fut: asyncio.Future[None], batch: tuple[list[_Event], list[_Transition]], beat: float
+    ) -> None:
+        """After a commit: advance the durable time, or queue the batch again in
+        front of what arrived since, so the next heartbeat retries it."""
+        if fut.exception() is None:
+            self._last_beat = max(self._last_beat, beat)
+        else:
+            self._events[:0], self._transitions[:0] = batch
+
+    def _queue_transitions(self, session_id: str, transitions: Iterable[Transition]) -> None:
+        for t in transitions:
+            self._transitions.append(
+                _Transition(
+                    self._node, self._run, next(self._seq), session_id, t.person, t.at,
+                    int(t.active), t.cause,
+                )
+            )  # fmt: skip
+
+    def _unseen(self, disk: list[_R], queued: Sequence[_R], session_id: str) -> list[_R]:
+        """Disk rows, then queued rows of the session that the disk snapshot does
+        not hold yet (an in-flight batch may have landed just before the read)."""
+        seen = {r.seq for r in disk if r.node_id == self._node and r.run_id == self._run}
+        return disk + [r for r in queued if r.session_id == session_id and r.seq not in seen]
+
+    def _read(
+        self, sql: str, args: tuple[str, ...], *, with_beats: bool = False
+    ) -> tuple[list[Any], dict[str, float]]:
+        if self._reader is None:
+            raise RuntimeError("Journal is not open")
+        with self._read_lock:
+            db = self._reader
+            db.execute("BEGIN")  # one snapshot for rows and heartbeats
+            try:
+                rows = db.execute(sql, args).fetchall()
+                beats = dict(db.execute("SELECT node_id, at FROM heartbeat")) if with_beats else {}
+            finally:
+                db.execute("COMMIT")
+        return rows, beats
+
+    async def _heartbeat(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await asyncio.wait_for(self._stop.wait(), self._heartbeat_s)
+                return  # close() takes over from here
+            except TimeoutError:
+                pass
+            try:
+                await self.flush()
+            except Exception:
+                # Keep beating: the batch is queued again and the next beat retries.
+                log.exception("presence journal: commit failed; will retry")
+
+    # Runs on the journal thread.
+
+    def _open_sync(self, now: float) -> None:
+        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA busy_timeout = 5000")
+            if db.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
+                raise RuntimeError(f"{self._path}: cannot use WAL journal mode")
+            db.execute("PRAGMA synchronous = FULL")
+            db.executescript(SCHEMA)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute(
+                    "SELECT at FROM heartbeat WHERE node_id = ?", (self._node,)
+                ).fetchone()
+                rows = db.execute(_OPEN_INTERVALS, (self._node,)).fetchall()
+                last_beat = None if row is None else float(row[0])
+                for session_id, person, start in rows:
+                    # An open start is always committed with a heartbeat at or after
+                    # it; max() only guards against a clock that stepped back.
+                    end = start if last_beat is None else max(start, last_beat)
+                    db.execute(
+                        "INSERT INTO transitions (node_id, run_id, seq, session_id, person, at,"
+                        " active, detail) VALUES (?, ?, ?, ?, ?, ?, 0, 'recovered')",
+                        (self._node, self._run, next(self._seq), session_id, person, end),
+                    )
+                    self.recovered.append((session_id, person, end))
+                beat = now if last_beat is None else max(now, last_beat)
+                self._upsert_beat(db, beat)
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            self._last_beat = beat
+        except BaseException:
+            db.close()
+            raise
+        self._db = db
+        if self.recovered:
+            log.warning("presence journal: closed %d interval(s) left open by a previous run "
+                        "of node %s", len(self.recovered), self._node)  # fmt: skip
+
+    def _commit(self, events: list[_Event], transitions: list[_Transition], beat: float) -> None:
+        db = self._db
+        assert db is not None
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(
+                "INSERT INTO events (node_id, run_id, seq, session_id, person, kind, detail, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                events,
+            )
+            db.executemany(
+                "INSERT INTO transitions (node_id, run_id, seq, session_id, person, at, active,"
+                " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                transitions,
+            )
+            self._upsert_beat(db, beat)
+            db.execute("COMMIT")  # synchronous=FULL: on disk when this returns
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def _upsert_beat(self, db: sqlite3.Connection, beat: float) -> None:
+        db.execute(
+            "INSERT INTO heartbeat (node_id, run_id, at) VALUES (?, ?, ?)"
+            " ON CONFLICT (node_id) DO UPDATE SET run_id = excluded.run_id, at = excluded.at",
+            (self._node, self._run, beat),
+        )
+
+    def _close_sync(self) -> None:
+        for db in (self._db, self._reader):
+            if db is not None:
+                db.close()
+        self._db = self._reader = None
+
+
+__all__ = ["SCHEMA", "Journal", "iso_intervals", "to_iso"]

@@ -1,0 +1,348 @@
+"""One browser's peer connection with the server.
+
+The browser is always the offerer. Its offer holds two sorts of m-lines:
+
+* **publish** lines (``sendrecv``/``sendonly``): the browser's microphone or camera.
+  The server answers ``recvonly``; the receiver is handed to the room, which taps it
+  into a :class:`~rtc.fanout.Source` (no decoder). One per kind; extra ones are
+  answered ``inactive``.
+* **slots** (``recvonly``): one receiving transceiver per stream the browser should
+  get. The server answers ``sendonly`` and gives the sender a
+  :class:`~rtc.fanout.ForwardTrack` (for life) and a
+  :class:`~rtc.forward.ForwardPacker`; the room attaches the track to a source.
+
+Codecs are restricted to Opus and VP8 so that every subscriber can take every
+publisher's frames unchanged. H264 is not negotiated: a line that offers no VP8 is
+answered ``inactive``. (Doing H264 safely needs per-slot codecs fixed at the slot's
+first answer — aiortc's sender keeps ``codecs[0]`` for life — and profile matching
+between publisher and subscribers; every current browser offers VP8.)
+
+aiortc has no ICE restart: a reconnecting browser makes a new peer connection, and an
+offer whose ICE username fragment differs from the current one replaces the
+connection here as well (the same as :meth:`Peer.close` then a first offer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aiortc import RTCIceServer, RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
+from aiortc.rtcrtptransceiver import RTCRtpTransceiver
+from aiortc.sdp import SessionDescription, candidate_from_sdp
+
+from . import fanout, forward
+from .clock import Clock
+from .contract import KINDS, MediaEvents, OfferError, SlotSnapshot, StreamInfo
+from .ice import restrict_host_addresses, rtc_configuration
+from .reencode import REENCODE
+
+log = logging.getLogger(__name__)
+
+TRAFFIC_INTERVAL = 1.0  # at most one traffic() per person per second
+
+
+class RoomHooks(Protocol):
+    """What a participant tells its room (all synchronous)."""
+
+    def publishing(self, person: str, kind: str, receiver: RTCRtpReceiver) -> None: ...
+
+    def unpublished(self, person: str, kind: str) -> None: ...
+
+    def disconnected(self, person: str) -> None: ...
+
+    def failed(self, person: str, pc: RTCPeerConnection) -> None: ...
+
+    def connected(self, person: str, pc: RTCPeerConnection) -> None: ...
+
+
+@dataclass
+class Slot:
+    """A receiving transceiver of the browser (sending, from the server's side)."""
+
+    mid: str
+    kind: str
+    transceiver: RTCRtpTransceiver
+    track: fanout.ForwardTrack
+    usable: bool
+
+    @property
+    def stream(self) -> StreamInfo | None:
+        source = self.track.source
+        return None if source is None else StreamInfo(source.person, source.kind)
+
+    def snapshot(self) -> SlotSnapshot:
+        return SlotSnapshot(
+            mid=self.mid,
+            kind=self.kind,
+            stream=self.stream,
+            frames_sent=self.track.frames_sent,
+            frames_dropped=self.track.frames_dropped,
+            queued=self.track.queued,
+        )
+
+
+def _mid_order(mid: str) -> tuple[int, str]:
+    return (int(mid), mid) if mid.isdigit() else (1 << 30, mid)
+
+
+class Peer:
+    def __init__(
+        self,
+        person: str,
+        events: MediaEvents,
+        hooks: RoomHooks,
+        *,
+        clock: Clock,
+        ice_servers: Sequence[RTCIceServer] | None,
+        host_addresses: Sequence[str] | None,
+    ) -> None:
+        self.person = person
+        self.allowed: frozenset[str] = frozenset()
+        self.pc: RTCPeerConnection | None = None
+        self.slots: dict[str, Slot] = {}
+        self.publish: dict[str, str] = {}  # kind → mid of the browser's sending line
+        self.transport_up = False
+        self.told: dict[str, StreamInfo] | None = None  # mapping last given to the browser
+        self.asked: tuple[StreamInfo, ...] | None = None  # last renegotiate() streams
+        self.rtp_in = 0
+        self.rtcp_in = 0
+        self.stun_in = 0
+        self._events = events
+        self._hooks = hooks
+        self._clock = clock
+        self._ice_servers = list(ice_servers or [])
+        self._host_addresses = list(host_addresses) if host_addresses is not None else None
+        self._ufrag: str | None = None
+        self._next_traffic = 0.0
+        self._ice_queue: asyncio.Queue[object] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------ negotiation
+
+    async def negotiate(self, sdp: str) -> str:
+        """Apply the browser's offer; return the answer SDP."""
+        try:
+            offer = SessionDescription.parse(sdp)
+        except Exception as exc:
+            raise OfferError(f"unreadable SDP: {exc}") from exc
+        lines = [m for m in offer.media if m.kind in KINDS]
+        if not lines:
+            raise OfferError("the offer has no audio or video")
+        ufrag = lines[0].ice.usernameFragment if lines[0].ice else None
+        if self.pc is not None and (
+            ufrag != self._ufrag or self.pc.connectionState in ("failed", "closed")
+        ):
+            await self.close()  # a new browser peer connection: no ICE restart in aiortc
+        created = self.pc is None
+        pc = self.pc if self.pc is not None else self._create_pc()
+        self._ufrag = ufrag
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        except Exception as exc:
+            if created:
+                await self.close()
+            raise OfferError(f"the offer was refused: {exc}") from exc
+        self._apply(pc, offer)
+        restrict_host_addresses(pc, self._host_addresses)
+        forward.observe_traffic(pc, self._on_rtp, self._on_rtcp, self._on_stun)
+        try:
+            answer = await pc.createAnswer()
+            await pc.setLocalDescription(answer)
+        except Exception as exc:
+            if created:
+                await self.close()
+            raise OfferError(f"no answer to this offer: {exc}") from exc
+        forward.raise_receive_buffers(pc)  # the sockets exist once gathering is done
+        return str(pc.localDescription.sdp)
+
+    def _apply(self, pc: RTCPeerConnection, offer: SessionDescription) -> None:
+        """Decide each m-line's direction and codec; tap publish receivers before
+        aiortc's ``__connect`` can call ``receive()`` on them (it runs only once we
+        yield, and only for lines whose answer has been set)."""
+        by_mid = {t.mid: t for t in pc.getTransceivers() if t.mid is not None}
+        publishing: dict[str, str] = {}
+        for media in offer.media:
+            t = by_mid.get(media.rtp.muxId) if media.kind in KINDS else None
+            if t is None:
+                continue
+            direction = media.direction or "sendrecv"
+            codec = forward.restrict_codecs(t, forward.FORWARD_MIME[t.kind])
+            mid = str(t.mid)
+            if direction in ("sendrecv", "sendonly") and mid not in self.slots:
+                if codec is None or t.kind in publishing:
+                    t.direction = "inactive"
+                    self._null_tap(t)
+                    continue
+                publishing[t.kind] = mid
+                t.direction = "recvonly"
+                self._hooks.publishing(self.person, t.kind, t.receiver)
+            elif direction == "recvonly" or mid in self.slots:
+                slot = self.slots.get(mid)
+                if slot is None:
+                    slot = self._new_slot(t, mid, codec is not None)
+                # A slot the browser no longer only receives on carries nothing more.
+                slot.usable = slot.usable and direction == "recvonly"
+                if not slot.usable:
+                    slot.track.attach(None)
+                t.direction = "sendonly" if slot.usable else "inactive"
+            else:
+                t.direction = "inactive"
+                self._null_tap(t)
+        for kind in set(self.publish) - set(publishing):
+            self._hooks.unpublished(self.person, kind)
+        self.publish = publishing
+
+    def _new_slot(self, t: RTCRtpTransceiver, mid: str, usable: bool) -> Slot:
+        track = fanout.ForwardTrack(t.kind)
+        slot = Slot(mid=mid, kind=t.kind, transceiver=t, track=track, usable=usable)
+        self._null_tap(t)
+        if usable:
+            codec = forward.negotiated_codec(t)
+            assert codec is not None
+            t.sender.replaceTrack(track)
+            if not REENCODE:  # the benchmark's baseline lets aiortc encode
+                forward.install_packer(t.sender, codec)
+            forward.hook_keyframe_requests(t.sender, track.request_keyframe)
+            track.use_sender(t.sender, forward.negotiated_codecs(t))
+        self.slots[mid] = slot
+        return slot
+
+    def _null_tap(self, t: RTCRtpTransceiver) -> None:
+        """A receiver we never read still gets no decoder, whatever the browser sends."""
+        if not getattr(t.receiver, "_opentutor_null_tap", False):
+            forward.tap_receiver(t.receiver, lambda codec, frame: None, lambda: None, t.kind)
+            t.receiver._opentutor_null_tap = True  # type: ignore[attr-defined]
+
+    def free_slot(self, kind: str) -> Slot | None:
+        free = [s for s in self.slots.values() if s.kind == kind and s.usable and s.stream is None]
+        return min(free, key=lambda s: _mid_order(s.mid)) if free else None
+
+    def mapping(self) -> dict[str, StreamInfo]:
+        return {
+            mid: stream
+            for mid, slot in sorted(self.slots.items(), key=lambda i: _mid_order(i[0]))
+            if (stream := slot.stream) is not None
+        }
+
+    # ------------------------------------------------------------------- ICE
+
+    async def add_ice_candidate(
+        self, candidate: str | None, sdp_mid: str | None, sdp_mline_index: int | None
+    ) -> None:
+        """Queue one trickled candidate (``None`` or ``""``: end of candidates). Adding
+        happens in a task of its own: an mDNS candidate can take seconds to resolve and
+        must not hold up the room."""
+        text = (candidate or "").strip()
+        parsed = None
+        if text:
+            for prefix in ("a=", "candidate:"):
+                if text.startswith(prefix):
+                    text = text[len(prefix):]
+            try:
+                parsed = candidate_from_sdp(text)
+            except (AssertionError, ValueError, IndexError) as exc:
+                raise OfferError(f"unreadable ICE candidate: {candidate!r}") from exc
+            parsed.sdpMid = sdp_mid
+            parsed.sdpMLineIndex = sdp_mline_index
+            if sdp_mid is None and sdp_mline_index is None:
+                parsed.sdpMLineIndex = 0
+        if self.pc is None or self._ice_queue is None:
+            log.debug("%s: ICE candidate without a peer connection, ignored", self.person)
+            return
+        self._ice_queue.put_nowait(parsed)
+
+    async def _add_candidates(self, pc: RTCPeerConnection, queue: asyncio.Queue[object]) -> None:
+        while True:
+            item = await queue.get()
+            try:
+                await pc.addIceCandidate(item)  # type: ignore[arg-type]
+            except Exception as exc:  # one bad candidate must not stop the others
+                log.info("%s: ICE candidate not added: %s", self.person, exc)
+
+    # ------------------------------------------------------------- lifecycle
+
+    def _create_pc(self) -> RTCPeerConnection:
+        pc = RTCPeerConnection(rtc_configuration(self._ice_servers))
+        self.pc = pc
+        pc.on("connectionstatechange", lambda: self._state_changed(pc))
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        self._ice_queue = queue
+        self._spawn(self._add_candidates(pc, queue))
+        return pc
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _state_changed(self, pc: RTCPeerConnection) -> None:
+        """aiortc's callback: it only tells the room, whose owner applies the change."""
+        if pc is not self.pc:
+            return
+        state = pc.connectionState
+        if state == "connected":
+            self._hooks.connected(self.person, pc)
+        elif state in ("failed", "closed"):
+            self._hooks.failed(self.person, pc)
+
+    def transport_connected(self) -> None:
+        """On the owner: the current peer connection is up."""
+        if not self.transport_up:
+            self.transport_up = True
+            self._events.transport(self.person, True)
+            self._evidence()  # the DTLS handshake that just finished is evidence too
+
+    async def close(self) -> None:
+        """Drop the peer connection (the person stays; a new offer builds a new one)."""
+        pc = self.pc
+        if pc is None:
+            return
+        self.pc = None
+        self._ufrag = None
+        self._hooks.disconnected(self.person)  # media_down before transport down
+        if self.transport_up:
+            self.transport_up = False
+            self._events.transport(self.person, False)
+        for task in list(self._tasks):
+            if task is not asyncio.current_task():
+                task.cancel()
+        self._ice_queue = None
+        for slot in self.slots.values():
+            slot.track.stop()
+        self.slots.clear()
+        self.publish.clear()
+        self.told = None
+        self.asked = None
+        # Shielded: a second close() in aiortc awaits the first one's bare future, and
+        # cancelling that await (a room closing meanwhile) would cancel the future under
+        # the first close, which then fails with InvalidStateError.
+        await asyncio.shield(pc.close())
+
+    # ------------------------------------------------------- traffic evidence
+
+    def _evidence(self) -> None:
+        # The limit holds per person, across reconnects: the clock is not reset.
+        now = self._clock.monotonic()
+        if now >= self._next_traffic and self.transport_up:
+            self._next_traffic = now + TRAFFIC_INTERVAL
+            self._events.traffic(self.person)
+
+    def _on_rtp(self) -> None:
+        self.rtp_in += 1
+        self._evidence()
+
+    def _on_rtcp(self) -> None:
+        self.rtcp_in += 1
+        self._evidence()
+
+    def _on_stun(self) -> None:
+        self.stun_in += 1
+        self._evidence()
+
+    @property
+    def connection(self) -> str:
+        return "none" if self.pc is None else str(self.pc.connectionState)

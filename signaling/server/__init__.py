@@ -1,0 +1,2 @@
+"""The server: the aiohttp app, socket.io namespace, REST handlers, tokens and signed
+links, configuration and the command line."""

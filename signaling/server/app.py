@@ -1,0 +1,192 @@
+"""The aiohttp application factory.
+
+Resources (store, journal, rooms) are opened and closed by one cleanup context,
+in dependency order, and reached by handlers through a typed app key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import redis.asyncio as aioredis
+import socketio
+from aiohttp import web
+
+from recorder.presence.journal import Journal
+from rtc.clock import Clock, SystemClock
+from rtc.ice import parse_ice_servers
+from rtc.room import MediaRoom
+from signaling.router.base import Router
+from signaling.router.local import LocalRouter
+from signaling.router.redis import RedisRouter
+from signaling.server import (
+    credits_api,
+    openapi,
+    participant_api,
+    recordings_api,
+    sessions_api,
+    web_assets,
+)
+from signaling.server.config import Config
+from signaling.server.http_util import SERVICES
+from signaling.server.namespace import SafePacket, SessionNamespace, SioOutbox
+from signaling.server.recordings import Recordings
+from signaling.server.services import Services
+from signaling.server.web_assets import SOCKET_IO_CLIENT, WEB_DIR
+from signaling.session.events import JournalListener
+from signaling.session.room import RoomDeps
+from signaling.store.sqlite import Store
+
+log = logging.getLogger(__name__)
+
+MAX_SOCKET_MESSAGE = 256 * 1024
+
+
+def create_app(config: Config, clock: Clock | None = None) -> web.Application:
+    clock = clock or SystemClock()
+    app = web.Application(client_max_size=9 * 1024 * 1024)
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        transports=["websocket"],  # no long-polling: several nodes need no sticky sessions
+        max_http_buffer_size=MAX_SOCKET_MESSAGE,
+        serializer=SafePacket,  # undecodable packets are refused, not a traceback
+        cors_allowed_origins=[],
+        logger=False,
+        engineio_logger=False,
+    )
+    sio.attach(app)
+    outbox = SioOutbox(sio)
+    ice_servers = parse_ice_servers(list(config.ice_servers))
+    ice_hosts = list(config.ice_hosts) or None
+    # Browsers get the same STUN/TURN servers; absent credentials are left out, not null.
+    browser_ice = tuple(
+        {k: v for k, v in vars(server).items() if k in ("urls", "username", "credential") and v}
+        for server in ice_servers
+    )
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        store = Store(config.data_dir / "opentutor.sqlite")
+        journal = Journal(config.data_dir / "journal.sqlite", clock=clock, node_id=config.node_id)
+        await store.open()
+        await journal.open()
+        recordings = Recordings(
+            data_dir=config.data_dir,
+            secret=config.secret,
+            clock=clock,
+            retention_days=config.recordings_retention_days,
+            segment_s=config.recordings_segment_s,
+        )
+        await recordings.open()  # finishes recordings a killed server left open
+        # Rooms reach the router (to say they closed) and the services (to sign URLs)
+        # through these, which exist only once everything is built.
+        late: dict[str, Any] = {}
+        deps = RoomDeps(
+            store=store,
+            outbox=outbox,
+            media=lambda events, owner: MediaRoom(
+                events,
+                owner=owner,
+                clock=clock,
+                ice_servers=ice_servers,
+                host_addresses=ice_hosts,
+                public_ip=config.public_ip,
+            ),
+            clock=clock,
+            sign_url=lambda path: late["services"].sign_url(path),
+            grace_s=config.grace_s,
+            idle_end_s=config.idle_end_s,
+            browser_ice=browser_ice,
+            on_closed=lambda session_id: late["router"].closed(session_id),
+            recordings=recordings,
+            listeners=(JournalListener(journal),),
+        )
+        router: Router = LocalRouter(store, deps)
+        if config.redis_url:
+            redis_router = RedisRouter(
+                LocalRouter(store, deps),
+                aioredis.Redis.from_url(config.redis_url),
+                node_id=config.node_id,
+                node_url=config.node_url,
+            )
+            await redis_router.start()
+            router = redis_router
+        svc = Services(
+            config=config,
+            clock=clock,
+            store=store,
+            journal=journal,
+            router=router,
+            recordings=recordings,
+        )
+        late.update(services=svc, router=router)
+        app[SERVICES] = svc
+        app[credits_api.CALENDAR] = credits_api.load_configured_calendar(config.calendar)
+        sio.register_namespace(SessionNamespace(svc))
+        yield
+        await router.close()
+        await recordings.close()
+        await journal.close()
+        await store.close()
+
+    app.cleanup_ctx.append(resources)
+    app.add_routes(sessions_api.routes)
+    app.add_routes(credits_api.routes)
+    app.add_routes(participant_api.routes)
+    app.add_routes(recordings_api.routes)
+    app.add_routes(
+        [
+            web.get("/api/v1/openapi.json", openapi.handler),
+            web.get("/healthz", _health),
+            web.get("/join", _join_page),
+            web.get("/", _index),
+            web.get("/vendor/socket.io.esm.min.js", _socket_io_client),
+        ]
+    )
+    web_dir = web_assets.locate(config.web_dir)
+    app[WEB_DIR] = web_dir
+    if web_dir.exists():
+        app.router.add_static("/static/", web_dir, follow_symlinks=False)
+    app.middlewares.append(_security_headers)
+    return app
+
+
+@web.middleware
+async def _security_headers(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")  # join tokens live in URLs
+    return response
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def _join_page(request: web.Request) -> web.StreamResponse:
+    index = request.app[WEB_DIR] / "index.html"
+    if not index.exists():
+        return web.Response(status=503, text="web client missing: run the setup (npm ci in web/)")
+    response = web.FileResponse(index)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def _index(request: web.Request) -> web.Response:
+    return web.Response(
+        text="opentutor is running. Open a join link (/join?token=…) from the platform or "
+        "the demo output. API: /api/v1/openapi.json\n",
+        content_type="text/plain",
+    )
+
+
+async def _socket_io_client(request: web.Request) -> web.StreamResponse:
+    client = request.app[WEB_DIR] / SOCKET_IO_CLIENT
+    if not client.exists():
+        return web.Response(status=503, text="run `npm ci` in web/ (socket.io-client missing)")
+    response = web.FileResponse(client)
+    response.content_type = "text/javascript"
+    return response

@@ -1,0 +1,212 @@
+"""The OpenAPI 3.1 description of REST v1, served at ``/api/v1/openapi.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from signaling.server.openapi_recordings import RECORD_FIELDS, RECORDING_PATHS, RECORDING_SCHEMAS
+from signaling.session.declarations import openapi_bodies
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "Invalid input (the message names the field)",
+        401: "Missing or wrong key",
+        403: "Forbidden",
+        404: "Unknown id",
+        409: "Conflict",
+        413: "Too large",
+        415: "Unsupported type",
+    }
+    return {str(c): _json(_ERROR, text[c]) for c in codes}
+
+
+# Every request body, and the components they refer to (NewSession, Person, ...), is
+# generated from the declarations the handlers decode with: docs and validation cannot drift.
+BODIES, BODY_SCHEMAS = openapi_bodies()
+INTERVALS = {
+    "type": "object",
+    "additionalProperties": {
+        "type": "array",
+        "items": {"type": "array", "items": {"type": "string", "format": "date-time"}},
+    },
+}
+RECORD = {
+    "type": "object",
+    "required": ["session_id", "programme", "form", "people", "active", "feedback", "reports"],
+    "properties": {
+        "session_id": {"type": "string"},
+        "programme": {"type": "string"},
+        "form": {"type": "string"},
+        "people": {"type": "array", "items": {"$ref": "#/components/schemas/Person"}},
+        "active": INTERVALS,
+        "replay": INTERVALS,
+        **RECORD_FIELDS,
+        "feedback": {"type": "object"},
+        "reports": {"type": "object"},
+    },
+}
+ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "opentutor platform API", "version": "1"},
+    "servers": [{"url": "/api/v1"}],
+    "components": {
+        "securitySchemes": {
+            "apiKey": {"type": "http", "scheme": "bearer", "description": "platform API key"},
+            "joinToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+        },
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "required": ["code", "message"],
+                        "properties": {
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                            "field": {"type": "string"},
+                        },
+                    }
+                },
+            },
+            **BODY_SCHEMAS,
+            "Record": RECORD,
+            **RECORDING_SCHEMAS,
+        },
+    },
+    "security": [{"apiKey": []}],
+    "paths": {
+        **RECORDING_PATHS,
+        "/sessions": {
+            "post": {
+                "summary": "Create a session; one join URL per person",
+                "description": "The JSON body may be at most 1 MiB (413 too_large, nothing "
+                "stored) and nest at most 64 levels deep (400).",
+                "requestBody": BODIES["/sessions"],
+                "responses": {
+                    "201": _json(
+                        {
+                            "type": "object",
+                            "required": ["session_id", "join_urls"],
+                            "properties": {
+                                "session_id": {"type": "string"},
+                                "join_urls": {
+                                    "type": "object",
+                                    "additionalProperties": {"type": "string"},
+                                },
+                            },
+                        },
+                        "Created",
+                    ),
+                    **_errors(400, 401, 413),
+                },
+            }
+        },
+        "/sessions/{id}": {
+            "get": {
+                "summary": "State and who is present now",
+                "parameters": ID,
+                "responses": {"200": _json({"type": "object"}), **_errors(401, 404)},
+            }
+        },
+        "/sessions/{id}/end": {
+            "post": {
+                "summary": "End the session for everyone",
+                "parameters": ID,
+                "responses": {"200": _json({"type": "object"}), **_errors(401, 404)},
+            }
+        },
+        "/sessions/{id}/record": {
+            "get": {
+                "summary": "The session record: people, server-observed active intervals, "
+                "feedback, reports",
+                "parameters": ID,
+                "responses": {
+                    "200": _json({"$ref": "#/components/schemas/Record"}),
+                    **_errors(401, 404),
+                },
+            }
+        },
+        "/sessions/{id}/credits": {
+            "get": {
+                "summary": "Effective minutes, points, pay and study minutes of a session, "
+                "with the rules that reduced anything in words (final once ended)",
+                "parameters": ID,
+                "responses": {"200": _json({"type": "object"}), **_errors(401, 404)},
+            }
+        },
+        "/people/{id}/statement": {
+            "get": {
+                "summary": "A person's totals over ended sessions, per programme: points and "
+                "pay per term, study hours and credits per year",
+                "parameters": [
+                    *ID,
+                    {
+                        "name": "term",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "responses": {"200": _json({"type": "object"}), **_errors(400, 401)},
+            }
+        },
+        "/me": {
+            "get": {
+                "summary": "The joining person and session",
+                "security": [{"joinToken": []}],
+                "responses": {"200": _json({"type": "object"}), **_errors(401, 404)},
+            }
+        },
+        "/me/uploads": {
+            "post": {
+                "summary": "Upload a picture (JPEG, PNG, WebP, GIF; ≤ 8 MiB) for chat or the board",
+                "security": [{"joinToken": []}],
+                "requestBody": {
+                    "content": {
+                        f"image/{t}": {"schema": {"type": "string", "format": "binary"}}
+                        for t in ("jpeg", "png", "webp", "gif")
+                    }
+                },
+                "responses": {"201": _json({"type": "object"}, "Stored"), **_errors(401, 413, 415)},
+            }
+        },
+        "/me/feedback": {
+            "post": {
+                "summary": "The programme's feedback form (learners, within 7 days after the end)",
+                "security": [{"joinToken": []}],
+                "requestBody": BODIES["/me/feedback"],
+                "responses": {
+                    "201": _json({"type": "object"}, "Stored"),
+                    **_errors(400, 401, 403, 409),
+                },
+            }
+        },
+        "/me/report": {
+            "post": {
+                "summary": "A reviewer's review report (review sessions)",
+                "security": [{"joinToken": []}],
+                "requestBody": BODIES["/me/report"],
+                "responses": {
+                    "201": _json({"type": "object"}, "Stored"),
+                    **_errors(400, 401, 403, 409),
+                },
+            }
+        },
+    },
+}
+
+
+async def handler(request: web.Request) -> web.Response:
+    return web.json_response(DOCUMENT)

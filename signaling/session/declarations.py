@@ -1,0 +1,251 @@
+"""Every inbound socket.io message and REST JSON body, declared once.
+
+Sizes, ranges, enums and formats live in these declarations and nowhere else: the
+validators decode with them (:func:`signaling.session.schema.decode`), the OpenAPI document's
+request bodies (:func:`openapi_bodies`) and the socket messages' JSON Schema
+(``docs/socket-messages.json``, :func:`socket_schema`) are generated from them. Rules a
+schema cannot say stay as small functions after decoding: the per-form role counts
+(:mod:`signaling.session.spec`), the visible characters of feedback
+(:mod:`signaling.server.participant_api`), a chat line needing text or a picture
+(:mod:`signaling.session.messages`).
+
+    python -m signaling.session.declarations    # rewrites docs/socket-messages.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct, field
+
+from signaling.session.schema import NONBLANK, anchored
+from signaling.session.whiteboard import DEFAULT_LIMITS
+
+MAX_SDP = 64 * 1024
+MAX_CANDIDATE = 1024
+MAX_CHAT = 2000
+MAX_POINTS = DEFAULT_LIMITS.points_per_stroke
+MAX_PEOPLE = 2000
+# "需在7天内对获得的研修服务提供反馈和评价 … 不少于200字" (seed 001, 四(四)2).
+FEEDBACK_MIN_CHARS = 200
+
+UPLOAD_ID = r"u_[A-Za-z0-9_-]{8,40}"
+UploadId = Annotated[
+    str, Meta(pattern=anchored(UPLOAD_ID), extra={"pattern_error": "must be an upload id"})
+]
+StrokeId = Annotated[str, Meta(pattern=anchored(r"[A-Za-z0-9_-]{1,40}"))]
+PERSON_ID = r"[A-Za-z0-9_.:@-]{1,64}"
+PersonId = Annotated[str, Meta(pattern=anchored(PERSON_ID))]
+Coordinate = Annotated[float, Meta(ge=0, le=1)]
+Point = Annotated[
+    tuple[Coordinate, Coordinate],
+    Meta(extra={"error": "must be [x, y], numbers between 0 and 1"}),
+]
+Programme = Literal["training", "tutoring"]
+Form = Literal["lecture", "one_to_one", "review", "classroom"]
+Role = Literal["instructor", "learner"]
+Satisfaction = Literal[
+    "very_satisfied", "satisfied", "neutral", "dissatisfied", "very_dissatisfied"
+]
+Time = Annotated[datetime, Meta(tz=True)]
+
+
+# -- socket.io events (client → server); the structs are the commands the room runs -----
+
+
+class Offer(Struct, frozen=True):
+    sdp: Annotated[
+        str,
+        Meta(
+            max_length=MAX_SDP,
+            pattern="^v=0",
+            extra={"pattern_error": "is not a session description"},
+        ),
+    ]
+
+
+class Ice(Struct, frozen=True):
+    """``candidate`` null (or empty): the end of candidates."""
+
+    candidate: Annotated[str, Meta(max_length=MAX_CANDIDATE)] | None = None
+    sdp_mid: Annotated[str, Meta(max_length=32)] | None = field(default=None, name="sdpMid")
+    sdp_mline_index: Annotated[int, Meta(ge=0, le=64)] | None = field(
+        default=None, name="sdpMLineIndex"
+    )
+
+
+class Hand(Struct, frozen=True):
+    up: bool
+
+
+class GrantCmd(Struct, frozen=True):
+    person: Annotated[str, Meta(max_length=64, pattern=NONBLANK)]
+    what: Literal["stage", "pen"]
+    on: bool
+
+
+class Chat(Struct, frozen=True):
+    """Text, a picture (an upload id), or both: one of them is needed."""
+
+    text: Annotated[str, Meta(max_length=MAX_CHAT)] = ""
+    image: UploadId | None = None
+
+
+class MediaIntent(Struct, frozen=True):
+    audio: bool
+    video: bool
+
+
+class End(Struct, frozen=True):
+    pass
+
+
+class Leave(Struct, frozen=True):
+    pass
+
+
+class Record(Struct, frozen=True):
+    on: bool  # instructors: start (True) or stop (False) the session's recording
+
+
+class Stroke(Struct, frozen=True, tag_field="type", tag="stroke"):
+    id: StrokeId
+    tool: Literal["pen", "eraser"]
+    color: Annotated[str, Meta(pattern=anchored("#[0-9a-fA-F]{6}"))]
+    width: Annotated[float, Meta(ge=1, le=40)]
+    points: Annotated[list[Point], Meta(min_length=1, max_length=MAX_POINTS)]
+
+
+class Undo(Struct, frozen=True, tag_field="type", tag="undo"):
+    id: StrokeId
+
+
+class Clear(Struct, frozen=True, tag_field="type", tag="clear"):
+    pass
+
+
+class Background(Struct, frozen=True, tag_field="type", tag="background"):
+    image: UploadId | None = None
+
+
+class Board(Struct, frozen=True):
+    op: Stroke | Undo | Clear | Background
+
+
+# The event name → what its payload must be (a missing payload is ``{}``).
+MESSAGES: dict[str, type[Struct]] = {
+    "offer": Offer,
+    "ice": Ice,
+    "hand": Hand,
+    "grant": GrantCmd,
+    "chat": Chat,
+    "board": Board,
+    "media": MediaIntent,
+    "end": End,
+    "leave": Leave,
+    "record": Record,
+}
+
+
+# -- REST bodies ------------------------------------------------------------------------
+
+
+class Person(Struct, frozen=True):
+    id: PersonId
+    name: Annotated[str, Meta(max_length=60, pattern=NONBLANK)]
+    role: Role
+    school: Annotated[str, Meta(max_length=120, pattern=NONBLANK)] | None = None
+    district: Annotated[str, Meta(max_length=60, pattern=NONBLANK)] | None = None
+
+
+class NewSession(Struct, frozen=True):
+    """Per form: ``one_to_one`` one instructor and one learner; ``lecture`` and
+    ``classroom`` one instructor; ``review`` one learner (the presenter) and one to
+    three reviewing instructors. Person ids are unique; the end is after the start,
+    at most 12 hours later."""
+
+    programme: Programme
+    form: Annotated[
+        Form,
+        Meta(description="training: lecture|one_to_one|review; tutoring: one_to_one|classroom"),
+    ]
+    title: Annotated[str, Meta(max_length=120, pattern=NONBLANK)]
+    scheduled_start: Time
+    scheduled_end: Time
+    people: Annotated[list[Person], Meta(min_length=1, max_length=MAX_PEOPLE)]
+    record: bool = False
+
+
+class Feedback(Struct, frozen=True):
+    rating: Annotated[int, Meta(ge=1, le=5)]
+    satisfaction: Satisfaction
+    text: Annotated[
+        str,
+        Meta(
+            min_length=FEEDBACK_MIN_CHARS,
+            max_length=10_000,
+            description=f"at least {FEEDBACK_MIN_CHARS} characters not counting whitespace "
+            "(收获、反思、建议)",
+        ),
+    ]
+
+
+class Report(Struct, frozen=True):
+    text: Annotated[str, Meta(max_length=20_000, pattern=NONBLANK)]
+    attachments: Annotated[list[UploadId], Meta(max_length=10)] = []
+
+
+# The REST route (as in the OpenAPI document, under /api/v1) → the body its handler
+# decodes. The handlers decode with ``REST_BODIES[route]``; tests/signaling/
+# test_declarations.py checks that the document says the same.
+REST_BODIES: dict[str, type[Struct]] = {
+    "/sessions": NewSession,
+    "/me/feedback": Feedback,
+    "/me/report": Report,
+}
+
+
+def openapi_bodies() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """(route → its ``requestBody``, the components they refer to), for OpenAPI 3.1."""
+    kinds = list(REST_BODIES.values())
+    schemas, components = msgspec.json.schema_components(
+        kinds, ref_template="#/components/schemas/{name}"
+    )
+    bodies = {
+        route: {"required": True, "content": {"application/json": {"schema": schema}}}
+        for route, schema in zip(REST_BODIES, schemas, strict=True)
+    }
+    return bodies, components
+
+
+def socket_schema() -> dict[str, Any]:
+    """A JSON Schema (2020-12) of every client → server event's payload."""
+    events = list(MESSAGES)
+    schemas, components = msgspec.json.schema_components(
+        [MESSAGES[e] for e in events], ref_template="#/$defs/{name}"
+    )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "opentutor socket.io events, client to server (generated from "
+        "signaling/session/declarations.py: python -m signaling.session.declarations)",
+        "type": "object",
+        "properties": dict(zip(events, schemas, strict=True)),
+        "$defs": components,
+    }
+
+
+SOCKET_SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "socket-messages.json"
+
+
+def socket_schema_text() -> str:
+    return json.dumps(socket_schema(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    SOCKET_SCHEMA_FILE.write_text(socket_schema_text(), encoding="utf-8")
+    sys.stdout.write(f"wrote {SOCKET_SCHEMA_FILE}\n")

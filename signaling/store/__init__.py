@@ -1,0 +1,1 @@
+"""Where sessions, chat, the board log and uploads are kept (SQLite)."""

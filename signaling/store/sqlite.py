@@ -1,0 +1,309 @@
+"""Durable session data in SQLite: sessions and people, chat, whiteboard log,
+uploads, feedback and review reports.
+
+One connection, used from one worker thread, so the event loop never waits on
+disk and SQLite never sees two writers. A new session is written in a single
+transaction: either all of it exists or none of it does.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any, TypeVar
+
+from recorder.sqlite_thread import SqliteThread
+from signaling.session.spec import Person, RecordingChoice, SessionSpec, StoredSession
+from signaling.session.timefmt import iso, parse
+from signaling.session.whiteboard import BoardOp
+
+T = TypeVar("T")
+
+# The session data it keeps is the session layer's (signaling.session.spec).
+__all__ = ["RecordingChoice", "Store", "StoredSession"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY, programme TEXT NOT NULL, form TEXT NOT NULL, title TEXT NOT NULL,
+    scheduled_start TEXT NOT NULL, scheduled_end TEXT NOT NULL, record INTEGER NOT NULL,
+    created_at TEXT NOT NULL, started_at TEXT, ended_at TEXT
+);
+CREATE TABLE IF NOT EXISTS people (
+    session_id TEXT NOT NULL REFERENCES sessions(id), id TEXT NOT NULL, name TEXT NOT NULL,
+    role TEXT NOT NULL, school TEXT NOT NULL, district TEXT NOT NULL, ord INTEGER NOT NULL,
+    PRIMARY KEY (session_id, id)
+);
+CREATE INDEX IF NOT EXISTS people_by_person ON people(id);
+CREATE TABLE IF NOT EXISTS chat (
+    session_id TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (session_id, id)
+);
+CREATE TABLE IF NOT EXISTS board_ops (
+    session_id TEXT NOT NULL, seq INTEGER NOT NULL, ts TEXT NOT NULL, by TEXT NOT NULL,
+    op TEXT NOT NULL, PRIMARY KEY (session_id, seq)
+);
+CREATE TABLE IF NOT EXISTS uploads (
+    id TEXT PRIMARY KEY, session_id TEXT NOT NULL, person TEXT NOT NULL,
+    content_type TEXT NOT NULL, bytes INTEGER NOT NULL, created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS uploads_by_person ON uploads(session_id, person);
+CREATE TABLE IF NOT EXISTS feedback (
+    session_id TEXT NOT NULL, person TEXT NOT NULL, submitted_at TEXT NOT NULL,
+    body TEXT NOT NULL, PRIMARY KEY (session_id, person)
+);
+CREATE TABLE IF NOT EXISTS reports (
+    session_id TEXT NOT NULL, person TEXT NOT NULL, submitted_at TEXT NOT NULL,
+    body TEXT NOT NULL, PRIMARY KEY (session_id, person)
+);
+CREATE TABLE IF NOT EXISTS recording_choice (   -- the instructor's last record on/off
+    session_id TEXT PRIMARY KEY, record INTEGER NOT NULL, by TEXT NOT NULL, at TEXT NOT NULL
+);
+"""
+
+
+class Store(SqliteThread):
+    SCHEMA = SCHEMA
+    NAME = "store"
+
+    async def create_session(self, session_id: str, spec: SessionSpec, created_at: str) -> None:
+        statements: list[tuple[str, tuple[Any, ...]]] = [
+            (
+                "INSERT INTO sessions VALUES (?,?,?,?,?,?,?,?,NULL,NULL)",
+                (
+                    session_id,
+                    spec.programme,
+                    spec.form,
+                    spec.title,
+                    iso(spec.scheduled_start),
+                    iso(spec.scheduled_end),
+                    int(spec.record),
+                    created_at,
+                ),
+            )
+        ]
+        statements += [
+            (
+                "INSERT INTO people VALUES (?,?,?,?,?,?,?)",
+                (session_id, p.id, p.name, p.role, p.school, p.district, i),
+            )
+            for i, p in enumerate(spec.people)
+        ]
+        await self._run(self._tx, statements)
+
+    async def session(self, session_id: str) -> StoredSession | None:
+        def _get() -> StoredSession | None:
+            row = self.db.execute("SELECT * FROM sessions WHERE id=?", (session_id,)).fetchone()
+            if row is None:
+                return None
+            people = self.db.execute(
+                "SELECT id, name, role, school, district FROM people WHERE session_id=? "
+                "ORDER BY ord",
+                (session_id,),
+            ).fetchall()
+            spec = SessionSpec(
+                programme=row[1],
+                form=row[2],
+                title=row[3],
+                scheduled_start=parse(row[4]),
+                scheduled_end=parse(row[5]),
+                record=bool(row[6]),
+                people=tuple(Person(*p) for p in people),
+            )
+            return StoredSession(row[0], spec, row[7], row[8], row[9])
+
+        result: StoredSession | None = await self._run(_get)
+        return result
+
+    async def sessions_of(self, person_id: str) -> list[str]:
+        def _get() -> list[str]:
+            rows = self.db.execute(
+                "SELECT session_id FROM people WHERE id=? ORDER BY session_id", (person_id,)
+            )
+            return [r[0] for r in rows]
+
+        result: list[str] = await self._run(_get)
+        return result
+
+    async def mark_started(self, session_id: str, at: str) -> None:
+        await self._run(
+            self._tx,
+            [
+                (
+                    "UPDATE sessions SET started_at=? WHERE id=? AND started_at IS NULL",
+                    (at, session_id),
+                )
+            ],
+        )
+
+    async def mark_ended(self, session_id: str, at: str) -> None:
+        await self._run(
+            self._tx,
+            [("UPDATE sessions SET ended_at=? WHERE id=? AND ended_at IS NULL", (at, session_id))],
+        )
+
+    async def add_chat(self, session_id: str, message: dict[str, Any]) -> None:
+        body = json.dumps(message, ensure_ascii=False)
+        await self._run(
+            self._tx, [("INSERT INTO chat VALUES (?,?,?)", (session_id, message["id"], body))]
+        )
+
+    async def chat(self, session_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        def _get() -> list[dict[str, Any]]:
+            rows = self.db.execute(
+                "SELECT body FROM chat WHERE session_id=? ORDER BY rowid DESC LIMIT ?",
+                (session_id, limit),
+            ).fetchall()
+            return [json.loads(r[0]) for r in reversed(rows)]
+
+        result: list[dict[str, Any]] = await self._run(_get)
+        return result
+
+    async def add_board_op(self, session_id: str, entry: BoardOp) -> None:
+        params = (session_id, entry.seq, entry.ts, entry.by, json.dumps(entry.op))
+        await self._run(self._tx, [("INSERT INTO board_ops VALUES (?,?,?,?,?)", params)])
+
+    async def board_log(self, session_id: str) -> list[BoardOp]:
+        def _get() -> list[BoardOp]:
+            rows = self.db.execute(
+                "SELECT seq, ts, by, op FROM board_ops WHERE session_id=? ORDER BY seq",
+                (session_id,),
+            )
+            return [BoardOp(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+        result: list[BoardOp] = await self._run(_get)
+        return result
+
+    async def add_upload(
+        self, upload_id: str, session_id: str, person: str, content_type: str, size: int, at: str
+    ) -> None:
+        params = (upload_id, session_id, person, content_type, size, at)
+        await self._run(self._tx, [("INSERT INTO uploads VALUES (?,?,?,?,?,?)", params)])
+
+    async def upload_usage(self, session_id: str, person: str) -> tuple[int, int]:
+        """How many pictures, and how many bytes, ``person`` uploaded in this session."""
+
+        def _get() -> tuple[int, int]:
+            return self._upload_usage(session_id, person)
+
+        result: tuple[int, int] = await self._run(_get)
+        return result
+
+    def _upload_usage(self, session_id: str, person: str) -> tuple[int, int]:
+        row = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM uploads WHERE session_id=? AND person=?",
+            (session_id, person),
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    async def add_upload_within(
+        self,
+        upload_id: str,
+        session_id: str,
+        person: str,
+        content_type: str,
+        size: int,
+        at: str,
+        *,
+        max_files: int,
+        max_bytes: int,
+        after_end: bool = False,
+    ) -> str | None:
+        """Store an upload unless it takes ``person`` past ``max_files``/``max_bytes`` in
+        this session (``"quota_exceeded"``) or the session has ended and ``after_end`` is
+        false (``"session_ended"``). Checked and written in one write transaction, so
+        concurrent uploads (or processes) cannot together pass the quota."""
+
+        def _put() -> str | None:
+            db = self.db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                ended = db.execute(
+                    "SELECT ended_at FROM sessions WHERE id=?", (session_id,)
+                ).fetchone()
+                files, used = self._upload_usage(session_id, person)
+                if ended is not None and ended[0] is not None and not after_end:
+                    refused: str | None = "session_ended"
+                elif files + 1 > max_files or used + size > max_bytes:
+                    refused = "quota_exceeded"
+                else:
+                    refused = None
+                    db.execute(
+                        "INSERT INTO uploads VALUES (?,?,?,?,?,?)",
+                        (upload_id, session_id, person, content_type, size, at),
+                    )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return refused
+
+        result: str | None = await self._run(_put)
+        return result
+
+    async def upload(self, upload_id: str) -> dict[str, Any] | None:
+        def _get() -> dict[str, Any] | None:
+            row = self.db.execute(
+                "SELECT session_id, person, content_type, bytes FROM uploads WHERE id=?",
+                (upload_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            keys = ("session_id", "person", "content_type", "bytes")
+            return dict(zip(keys, row, strict=True))
+
+        result: dict[str, Any] | None = await self._run(_get)
+        return result
+
+    async def put_submission(
+        self, table: str, session_id: str, person: str, at: str, body: dict[str, Any]
+    ) -> bool:
+        """Store a feedback form or review report; False if one was already there."""
+        assert table in ("feedback", "reports")
+
+        def _put() -> bool:
+            try:
+                self._tx(
+                    [
+                        (
+                            f"INSERT INTO {table} VALUES (?,?,?,?)",
+                            (session_id, person, at, json.dumps(body, ensure_ascii=False)),
+                        )
+                    ]
+                )
+            except sqlite3.IntegrityError:
+                return False
+            return True
+
+        result: bool = await self._run(_put)
+        return result
+
+    async def submissions(self, table: str, session_id: str) -> dict[str, dict[str, Any]]:
+        assert table in ("feedback", "reports")
+
+        def _get() -> dict[str, dict[str, Any]]:
+            rows = self.db.execute(
+                f"SELECT person, submitted_at, body FROM {table} WHERE session_id=?",
+                (session_id,),
+            )
+            return {r[0]: {"submitted_at": r[1], **json.loads(r[2])} for r in rows}
+
+        result: dict[str, dict[str, Any]] = await self._run(_get)
+        return result
+
+    # -- the instructor's recording choice (durable before it is announced)
+    async def set_recording_choice(self, session_id: str, choice: RecordingChoice) -> None:
+        await self._run(self._tx, [(
+            "INSERT INTO recording_choice VALUES (?,?,?,?) ON CONFLICT(session_id) DO UPDATE"
+            " SET record=excluded.record, by=excluded.by, at=excluded.at",
+            (session_id, int(choice.on), choice.by, choice.at),
+        )])
+
+    async def recording_choice(self, session_id: str) -> RecordingChoice | None:
+        """The last choice, or ``None`` if no instructor chose (``spec.record`` holds)."""
+        def _get() -> RecordingChoice | None:
+            row = self.db.execute(
+                "SELECT record, by, at FROM recording_choice WHERE session_id=?", (session_id,)
+            ).fetchone()
+            return RecordingChoice(bool(row[0]), row[1], row[2]) if row is not None else None
+
+        result: RecordingChoice | None = await self._run(_get)
+        return result
