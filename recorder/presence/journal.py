@@ -400,11 +400,16 @@ class Journal:
 
     async def _heartbeat(self) -> None:
         while not self._stop.is_set():
+            # The beat waits on the journal's clock (a FakeClock in tests), or for close().
+            nap = asyncio.ensure_future(self._clock.sleep(self._heartbeat_s))
+            stop = asyncio.ensure_future(self._stop.wait())
             try:
-                await asyncio.wait_for(self._stop.wait(), self._heartbeat_s)
+                await asyncio.wait({nap, stop}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                nap.cancel()
+                stop.cancel()
+            if self._stop.is_set():
                 return  # close() takes over from here
-            except TimeoutError:
-                pass
             try:
                 await self.flush()
             except Exception:
