@@ -200,6 +200,12 @@ class Journal:
         self._task: asyncio.Task[None] | None = None
         self.recovered: list[tuple[str, str, float]] = []  # (session, person, closed at)
 
+    @property
+    def last_durable(self) -> float:
+        """Server time up to which observations are on disk (-inf before the first
+        commit): readiness and metrics report how far behind now it is."""
+        return self._last_beat
+
     # -- lifecycle -------------------------------------------------------------------
 
     async def open(self) -> None:

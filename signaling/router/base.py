@@ -37,6 +37,14 @@ class Router(Protocol):
         """The room if it is running on this node now, without creating it."""
         ...
 
+    def running_ids(self) -> list[str]:
+        """The sessions whose rooms run on this node now."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise if the placement backend (Redis) cannot be reached; nothing locally."""
+        ...
+
     async def closed(self, session_id: str) -> None:
         """A room ended: forget it."""
         ...

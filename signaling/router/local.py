@@ -29,6 +29,9 @@ class LocalRouter:
     def running_ids(self) -> list[str]:
         return list(self._rooms)
 
+    async def ping(self) -> None:
+        return None  # nothing to reach: rooms are placed in this process
+
     async def room(self, session_id: str) -> Room | None:
         room = self._rooms.get(session_id)
         if room is not None:

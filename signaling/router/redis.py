@@ -97,6 +97,12 @@ class RedisRouter:
     def running(self, session_id: str) -> Room | None:
         return self._local.running(session_id)
 
+    def running_ids(self) -> list[str]:
+        return self._local.running_ids()
+
+    async def ping(self) -> None:
+        await self._redis.ping()
+
     async def _owner(self, session_id: str) -> str | None:
         return _text(await self._redis.get(room_key(session_id)))
 

@@ -24,6 +24,7 @@ from signaling.router.redis import RedisRouter
 from signaling.server import (
     credits_api,
     openapi,
+    ops,
     participant_api,
     recordings_api,
     sessions_api,
@@ -131,6 +132,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
         await store.close()
 
     app.cleanup_ctx.append(resources)
+    ops.install(app)  # /readyz, /metrics
     app.add_routes(sessions_api.routes)
     app.add_routes(credits_api.routes)
     app.add_routes(participant_api.routes)

@@ -20,7 +20,7 @@ from typing import Any
 
 from recorder.presence.tracker import Kind
 from rtc.clock import Clock, Timer
-from rtc.room import Answer
+from rtc.room import Answer, RoomSnapshot
 from signaling.session import messages as m
 from signaling.session.commands import (
     Disconnected,
@@ -160,6 +160,10 @@ class Room:
 
     def present(self) -> list[str]:
         return [p.id for p in self._people.values() if p.present]
+
+    def media_snapshot(self) -> RoomSnapshot:
+        """The media layer's counters (a read-only copy), for metrics."""
+        return self._media.snapshot()
 
     def people_wire(self) -> list[dict[str, Any]]:
         return [p.wire() for p in self._people.values()]

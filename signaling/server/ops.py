@@ -1,0 +1,181 @@
+"""Operator signals: ``/readyz`` (can this node take sessions now, and if not, why) and
+``/metrics`` (Prometheus text, per node). ``/healthz`` stays "the process answers".
+
+Readiness checks what a session needs from this node: the database answers, the
+presence journal's durable heartbeat is recent, Redis answers when rooms are placed
+through it, the data directory has room for recordings, and the web client is
+complete. Each check is reported with its figure, so a 503 says which one failed.
+
+Metrics are read at scrape time from the rooms this node runs (no counters on the
+forward path) through a collector of the app's own registry, so that two apps in one
+process (the tests) never share a metric.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from recorder.media.recording import STATS
+from signaling.server import web_assets
+from signaling.server.http_util import SERVICES
+from signaling.server.services import Services
+from signaling.server.web_assets import WEB_DIR
+
+routes = web.RouteTableDef()
+
+MIN_FREE_BYTES = 1 << 30  # below 1 GiB free, recordings would fail within the evening
+JOURNAL_MAX_AGE_S = 10.0  # the heartbeat commits every second; ten missed is a failure
+CHECK_TIMEOUT_S = 2.0
+LAG_EVERY_S = 0.5
+
+LOOP_LAG = web.AppKey("loop_lag", list)  # [seconds], the last measured event-loop lag
+REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
+
+
+async def _check(name: str, probe: Any) -> tuple[str, dict[str, Any]]:
+    started = time.perf_counter()
+    try:
+        detail = await asyncio.wait_for(probe(), CHECK_TIMEOUT_S)
+    except Exception as exc:  # a failed check is a 503 with the reason, never a 500
+        reason = str(exc) or type(exc).__name__
+        return name, {"ok": False, "error": reason[:200]}
+    ms = round((time.perf_counter() - started) * 1e3, 2)
+    return name, {"ok": True, "ms": ms, **(detail or {})}
+
+
+@routes.get("/readyz")
+async def readyz(request: web.Request) -> web.Response:
+    svc: Services = request.app[SERVICES]
+
+    async def database() -> None:
+        await svc.store.session("__readyz__")
+
+    async def journal() -> dict[str, Any]:
+        age = svc.clock.time() - svc.journal.last_durable
+        if age > JOURNAL_MAX_AGE_S:
+            raise RuntimeError(f"last durable heartbeat {age:.0f} s ago")
+        return {"age_s": round(age, 3)}
+
+    async def redis() -> dict[str, Any]:
+        if not svc.config.redis_url:
+            return {"configured": False}
+        await svc.router.ping()
+        return {"configured": True}
+
+    async def disk() -> dict[str, Any]:
+        free = shutil.disk_usage(svc.config.data_dir).free
+        if free < MIN_FREE_BYTES:
+            raise RuntimeError(f"{free >> 20} MiB free in the data directory")
+        return {"free_mib": free >> 20}
+
+    async def web_client() -> None:
+        missing = web_assets.missing(request.app[WEB_DIR])
+        if missing:
+            raise RuntimeError("missing: " + ", ".join(missing))
+
+    checks = dict(await asyncio.gather(
+        _check("database", database), _check("journal", journal), _check("redis", redis),
+        _check("disk", disk), _check("web", web_client),
+    ))
+    ready = all(c["ok"] for c in checks.values())
+    return web.json_response({"ready": ready, "node": svc.config.node_id, "checks": checks},
+                             status=200 if ready else 503)
+
+
+class _NodeCollector:
+    """What this node runs, read when Prometheus scrapes."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+
+    def collect(self) -> Iterator[Metric]:
+        svc: Services = self._app[SERVICES]
+        node = svc.config.node_id
+        rooms = [r for sid in svc.router.running_ids() if (r := svc.router.running(sid))]
+
+        def gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
+            family = GaugeMetricFamily(name, doc, labels=["node"])
+            family.add_metric([node], value)
+            return family
+
+        def counter(name: str, doc: str, value: float) -> CounterMetricFamily:
+            family = CounterMetricFamily(name, doc, labels=["node"])
+            family.add_metric([node], value)
+            return family
+
+        yield gauge("opentutor_rooms", "Session rooms running on this node", len(rooms))
+        yield gauge("opentutor_people_present", "People present in those rooms",
+                    sum(len(r.present()) for r in rooms))
+        publishers = subscribers = 0
+        sent = dropped = frames_in = pli = 0
+        for room in rooms:
+            for person in room.media_snapshot().people.values():
+                publishers += bool(person.published)
+                subscribers += bool(person.subscriptions)
+                for slot in person.slots.values():
+                    sent += slot.frames_sent
+                    dropped += slot.frames_dropped
+                for source in person.sources.values():
+                    frames_in += source.frames_in
+                    pli += source.pli_sent
+        yield gauge("opentutor_publishers", "People whose media is forwarded now", publishers)
+        yield gauge("opentutor_subscribers", "People receiving at least one stream", subscribers)
+        yield gauge("opentutor_frames_forwarded", "Frames sent to subscribers by running "
+                    "rooms (resets when a room ends)", sent)
+        yield gauge("opentutor_frames_dropped", "Frames dropped for subscribers behind "
+                    "(resets when a room ends)", dropped)
+        yield gauge("opentutor_frames_received", "Frames received from publishers "
+                    "(resets when a room ends)", frames_in)
+        yield gauge("opentutor_pli_sent", "Keyframe requests sent to publishers "
+                    "(resets when a room ends)", pli)
+        lag = self._app.get(LOOP_LAG, [0.0])[0]
+        yield gauge("opentutor_event_loop_lag_seconds", "How late the event loop woke a "
+                    f"{LAG_EVERY_S} s timer, last measured", lag)
+        age = svc.clock.time() - svc.journal.last_durable
+        yield gauge("opentutor_journal_lag_seconds", "Age of the presence journal's last "
+                    "durable heartbeat", age if age != float("inf") else -1.0)
+        for key in ("errors", "frames_written", "frames_dropped", "segments", "fsyncs"):
+            yield counter(f"opentutor_recording_{key}", f"Recording writer: {key}",
+                          float(STATS.get(key, 0)))
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[REGISTRY])
+    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
+
+
+def install(app: web.Application) -> None:
+    """Routes, the app's own metrics registry, and the event-loop lag probe."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_NodeCollector(app))
+    app[REGISTRY] = registry
+    app[LOOP_LAG] = [0.0]
+    app.add_routes(routes)
+    app.cleanup_ctx.append(_lag_probe)
+
+
+async def _lag_probe(app: web.Application) -> AsyncIterator[None]:
+    loop = asyncio.get_running_loop()
+    lag: list[float] = app[LOOP_LAG]
+
+    async def probe() -> None:
+        while True:
+            planned = loop.time() + LAG_EVERY_S
+            await asyncio.sleep(LAG_EVERY_S)
+            lag[0] = max(0.0, loop.time() - planned)
+
+    task = asyncio.create_task(probe(), name="event-loop-lag")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
