@@ -150,6 +150,8 @@ async def start_app(
     node_id: str = "local",
     idle_end_s: float = 1800.0,
     recordings_segment_s: float = 10.0,
+    webhook_url: str = "",
+    webhook_backoff_s: float = 1.0,
 ) -> ServerHandle:
     config = Config(
         host=host,
@@ -163,6 +165,8 @@ async def start_app(
         node_id=node_id,
         idle_end_s=idle_end_s,
         recordings_segment_s=recordings_segment_s,
+        webhook_url=webhook_url,
+        webhook_backoff_s=webhook_backoff_s,
     )
     runner = web.AppRunner(create_app(config), access_log=None)
     await runner.setup()

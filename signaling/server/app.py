@@ -36,7 +36,8 @@ from signaling.server.namespace import SafePacket, SessionNamespace, SioOutbox
 from signaling.server.recordings import Recordings
 from signaling.server.services import Services
 from signaling.server.web_assets import SOCKET_IO_CLIENT, WEB_DIR
-from signaling.session.events import JournalListener
+from signaling.server.webhooks import Webhooks
+from signaling.session.events import JournalListener, RoomListener
 from signaling.session.room import RoomDeps
 from signaling.store.sqlite import Store
 
@@ -83,6 +84,13 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
         # Rooms reach the router (to say they closed) and the services (to sign URLs)
         # through these, which exist only once everything is built.
         late: dict[str, Any] = {}
+        hooks = Webhooks(
+            config.webhook_url, (config.webhook_secret or config.api_key).encode(), clock,
+            node=config.node_id, backoff_s=config.webhook_backoff_s,
+        ) if config.webhook_url else None
+        listeners: tuple[RoomListener, ...] = (JournalListener(journal),)
+        if hooks is not None:
+            listeners = (*listeners, hooks)
         deps = RoomDeps(
             store=store,
             outbox=outbox,
@@ -101,7 +109,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
             browser_ice=browser_ice,
             on_closed=lambda session_id: late["router"].closed(session_id),
             recordings=recordings,
-            listeners=(JournalListener(journal),),
+            listeners=listeners,
         )
         router: Router = LocalRouter(store, deps)
         if config.redis_url:
@@ -120,13 +128,20 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
             journal=journal,
             router=router,
             recordings=recordings,
+            webhooks=hooks,
         )
         late.update(services=svc, router=router)
+        if hooks is not None:
+            await hooks.start()
+            recordings.on_ready = lambda session_id, recording_id: hooks.send(
+                "recording.ready", session_id, {"recording": recording_id})
         app[SERVICES] = svc
         app[credits_api.CALENDAR] = credits_api.load_configured_calendar(config.calendar)
         sio.register_namespace(SessionNamespace(svc))
         yield
         await router.close()
+        if hooks is not None:
+            await hooks.close()
         await recordings.close()
         await journal.close()
         await store.close()

@@ -34,6 +34,9 @@ class Config:
     redis_url: str = ""  # several nodes: sessions are placed through this Redis
     node_id: str = "local"
     # Recordings (and exports) older than this many days are deleted; 0 keeps them.
+    webhook_url: str = ""  # signed POSTs of session events to the platform
+    webhook_secret: str = ""  # HMAC key of the webhooks; default: the API key
+    webhook_backoff_s: float = 1.0  # first retry delay, doubling (tests shorten it)
     recordings_retention_days: float = 90.0
     recordings_segment_s: float = 10.0  # per file; the open one is flushed and fsync'd every second
     demo: bool = False
@@ -72,6 +75,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     a("--calendar", help="calendar TOML for credits (default: the shipped sample)")
     a("--redis-url", help="redis://… to run several nodes; sessions are placed through it")
     a("--node-id", help="this node's name among several (default: host:port)")
+    a("--webhook-url", help="POST signed session events here (see docs/webhooks.md)")
+    a("--webhook-secret", help="HMAC key of the webhooks (default: the API key)")
     a("--recordings-retention-days", type=float,
       help="delete recordings this many days after they end (default 90; 0 keeps them)")
     a("--recordings-segment-seconds", type=float, dest="recordings_segment_s",
@@ -127,6 +132,8 @@ def from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) ->
         calendar=Path(calendar) if calendar else None,
         redis_url=pick("redis_url") or "",
         node_id=pick("node_id") or "",
+        webhook_url=pick("webhook_url") or "",
+        webhook_secret=pick("webhook_secret") or "",
         recordings_retention_days=float(pick("recordings_retention_days") or 90),
         recordings_segment_s=float(pick("recordings_segment_s") or 10),
         web_dir=Path(web_dir) if web_dir else None,

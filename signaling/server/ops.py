@@ -26,7 +26,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from recorder.media.recording import STATS
 from signaling.server import web_assets
-from signaling.server.http_util import SERVICES
+from signaling.server.http_util import SERVICES, check_api_key
 from signaling.server.services import Services
 from signaling.server.web_assets import WEB_DIR
 
@@ -146,6 +146,20 @@ class _NodeCollector:
         for key in ("errors", "frames_written", "frames_dropped", "segments", "fsyncs"):
             yield counter(f"opentutor_recording_{key}", f"Recording writer: {key}",
                           float(STATS.get(key, 0)))
+
+
+@routes.get("/api/v1/webhooks")
+async def webhooks_state(request: web.Request) -> web.Response:
+    """Delivery state of the webhooks: queued, delivered, and the dead letters."""
+    if (denied := check_api_key(request)) is not None:
+        return denied
+    hooks = request.app[SERVICES].webhooks
+    if hooks is None:
+        return web.json_response({"configured": False})
+    return web.json_response({
+        "configured": True, "url": hooks.url, "queued": hooks.queued,
+        "delivered": hooks.delivered, "dead": list(hooks.dead),
+    })
 
 
 @routes.get("/metrics")

@@ -253,4 +253,7 @@ async def _store_submission(
     at = iso_at(svc.clock.time())
     if not await svc.store.put_submission(table, session_id, person, at, body):
         return error(409, "already_submitted", "this was already submitted")
+    if svc.webhooks is not None:  # who and when only: the text stays here (minors)
+        event = "feedback.received" if table == "feedback" else "report.received"
+        svc.webhooks.send(event, session_id, {"person": person, "submitted_at": at})
     return web.json_response({"submitted_at": at}, status=201)

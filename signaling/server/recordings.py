@@ -55,6 +55,7 @@ class Recordings:
         self._recorders: set[Recorder] = set()
         self._purger: asyncio.Task[None] | None = None
         self.exports = ExportJobs(data_dir, clock)
+        self.on_ready: Callable[[str, str], None] | None = None  # (session, recording)
 
     # -- lifecycle
 
@@ -109,9 +110,12 @@ class Recordings:
         return recorder
 
     async def finished(self, recorder: Recorder) -> None:
-        """A room stopped ``recorder``: forget it once its single file is made."""
+        """A room stopped ``recorder``: forget it once its single file is made (and say
+        so: ``on_ready(session_id, recording_id)``, the ``recording.ready`` webhook)."""
         await recorder.wait_finished()
         self._recorders.discard(recorder)
+        if self.on_ready is not None:
+            self.on_ready(recorder.session_id, recorder.id)
 
     @property
     def active(self) -> int:

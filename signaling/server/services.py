@@ -16,6 +16,7 @@ from signaling.router.base import Router
 from signaling.server import signed_urls, tokens
 from signaling.server.config import Config
 from signaling.server.recordings import Recordings
+from signaling.server.webhooks import Webhooks
 from signaling.session.spec import SessionSpec
 from signaling.session.timefmt import iso_at
 from signaling.store.sqlite import Store
@@ -34,6 +35,7 @@ class Services:
     journal: Journal
     router: Router
     recordings: Recordings | None = None
+    webhooks: Webhooks | None = None  # None: no --webhook-url
 
     def sign_url(self, path: str) -> str:
         expires = int(self.clock.time()) + SIGNED_URL_LIFETIME_S

@@ -71,6 +71,8 @@ async def end_session(request: web.Request) -> web.Response:
     elif session.state != "ended":
         svc.journal.end_session(session.id)
         await svc.store.mark_ended(session.id, _now(request))
+        if svc.webhooks is not None:  # no room to tell its listeners: say it here
+            svc.webhooks.send("session.ended", session.id, {})
     return web.json_response({"session_id": session.id, "state": "ended"})
 
 

@@ -28,11 +28,16 @@ class Observed:
 
 
 @dataclass(frozen=True, slots=True)
+class Started:
+    """The session's first join: it is live from now."""
+
+
+@dataclass(frozen=True, slots=True)
 class Ended:
     """The session ended: everyone's presence closes now."""
 
 
-RoomEvent = Observed | Ended
+RoomEvent = Observed | Started | Ended
 
 
 class RoomListener(Protocol):
@@ -56,7 +61,7 @@ class JournalListener:
     def room_event(self, session_id: str, event: RoomEvent) -> None:
         if isinstance(event, Observed):
             self._journal.observe(session_id, event.person, event.kind, event.detail)
-        else:
+        elif isinstance(event, Ended):
             self._journal.end_session(session_id)
 
 

@@ -35,7 +35,7 @@ from signaling.session.commands import (
     RoomError,
     Welcome,
 )
-from signaling.session.events import Ended, Observed, RoomEvent, tell
+from signaling.session.events import Ended, Observed, RoomEvent, Started, tell
 from signaling.session.media_events import MediaEventsToRoom, streams_wire, tracks_wire
 from signaling.session.outbound import Out
 from signaling.session.participants import Participant
@@ -210,6 +210,7 @@ class Room:
             self._state = "live"
             self._started_at = now_iso(self.deps.clock)
             await self.deps.store.mark_started(self.id, self._started_at)
+            self._tell(Started())
         if not self._recording_checked:
             await self._resume_recording()
         return JoinResult(resumed)
