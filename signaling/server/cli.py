@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import signal
 import socket
@@ -16,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 
 from signaling.server import config as config_mod
-from signaling.server import web_assets
+from signaling.server import logs, web_assets
 from signaling.server.app import create_app
 from signaling.server.config import Config
 from signaling.server.http_util import SERVICES
@@ -109,11 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         # Everything the server writes (SQLite, uploads, recordings, secrets) is private.
         os.umask(0o077)
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
-        logging.getLogger("aioice").setLevel(logging.WARNING)
         config = config_mod.from_args(args)
+        logs.configure(config.log_format, config.node_id)
         if (refused := web_assets.refusal(web_assets.locate(config.web_dir))) is not None:
             print(refused, file=sys.stderr)
             return 2

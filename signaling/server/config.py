@@ -34,6 +34,7 @@ class Config:
     redis_url: str = ""  # several nodes: sessions are placed through this Redis
     node_id: str = "local"
     # Recordings (and exports) older than this many days are deleted; 0 keeps them.
+    log_format: str = "auto"  # json | text | auto (json unless stderr is a terminal)
     webhook_url: str = ""  # signed POSTs of session events to the platform
     webhook_secret: str = ""  # HMAC key of the webhooks; default: the API key
     webhook_backoff_s: float = 1.0  # first retry delay, doubling (tests shorten it)
@@ -75,6 +76,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     a("--calendar", help="calendar TOML for credits (default: the shipped sample)")
     a("--redis-url", help="redis://… to run several nodes; sessions are placed through it")
     a("--node-id", help="this node's name among several (default: host:port)")
+    a("--log-format", choices=("auto", "json", "text"),
+      help="one JSON object per line, or text (default auto: JSON unless a terminal)")
     a("--webhook-url", help="POST signed session events here (see docs/webhooks.md)")
     a("--webhook-secret", help="HMAC key of the webhooks (default: the API key)")
     a("--recordings-retention-days", type=float,
@@ -132,6 +135,7 @@ def from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) ->
         calendar=Path(calendar) if calendar else None,
         redis_url=pick("redis_url") or "",
         node_id=pick("node_id") or "",
+        log_format=pick("log_format") or "auto",
         webhook_url=pick("webhook_url") or "",
         webhook_secret=pick("webhook_secret") or "",
         recordings_retention_days=float(pick("recordings_retention_days") or 90),

@@ -17,6 +17,7 @@ from signaling.router.base import RoomElsewhere
 from signaling.server import tokens
 from signaling.server.services import Services
 from signaling.session import messages
+from signaling.session.log_context import PERSON, SESSION
 from signaling.session.ratelimit import KeyedBuckets
 from signaling.session.room import Disconnected, FromClient, Join, RoomError, Welcome
 from signaling.session.schema import Invalid
@@ -156,6 +157,10 @@ class SessionNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             room.post(Disconnected(sid))
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
+        who = self._who.get(args[0]) if args and isinstance(args[0], str) else None
+        if who is not None:  # log lines while handling this event name them (own task)
+            SESSION.set(who[0])
+            PERSON.set(who[1])
         if not isinstance(event, str) or event == MALFORMED or (
             event in RESERVED_EVENTS and not self._lifecycle(event, args)
         ):

@@ -36,6 +36,7 @@ from signaling.session.commands import (
     Welcome,
 )
 from signaling.session.events import Ended, Observed, RoomEvent, Started, tell
+from signaling.session.log_context import SESSION
 from signaling.session.media_events import MediaEventsToRoom, streams_wire, tracks_wire
 from signaling.session.outbound import Out
 from signaling.session.participants import Participant
@@ -140,6 +141,7 @@ class Room:
         self._queue.put_nowait(_Queued(command))
 
     async def _run(self) -> None:
+        SESSION.set(self.id)  # this task's log lines are about this session
         while True:
             item = await self._queue.get()
             try:
