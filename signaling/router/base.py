@@ -22,6 +22,12 @@ class RoomElsewhere(Exception):
         self.url = url
 
 
+class PlacementUnavailable(Exception):
+    """Where a session's room runs cannot be decided now (Redis unreachable). Rooms
+    already running here go on; a join or a REST call that needs placement is refused
+    at once with a retryable error instead of waiting."""
+
+
 class Router(Protocol):
     async def room(self, session_id: str) -> Room | None:
         """The running room for ``session_id``, created on first use; ``None`` if no

@@ -20,20 +20,30 @@ import logging
 
 import redis.asyncio as aioredis
 
-from signaling.router.base import RoomElsewhere
+from signaling.router.base import PlacementUnavailable, RoomElsewhere
 from signaling.router.local import LocalRouter
 from signaling.session.room import Room
 
 log = logging.getLogger(__name__)
 
 PREFIX = "opentutor"
-# Refresh the TTL of a key only while it is still ours (compare-and-expire).
+# Refresh the TTL of a key while it is ours (compare-and-expire); claim it again if it
+# is gone (Redis restarted empty, or the key expired while Redis was unreachable), so
+# that no other node can start a second copy of a room that runs here. 0: another node
+# owns it now.
 _REFRESH = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local owner = redis.call('GET', KEYS[1])
+if owner == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+if not owner then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 2
 end
 return 0
 """
+# What a Redis outage raises: a refused connection, a timeout, a reset socket.
+_UNREACHABLE = (aioredis.RedisError, OSError, TimeoutError)
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -81,6 +91,8 @@ class RedisRouter:
             kept = await self._redis.eval(
                 _REFRESH, 1, room_key(session_id), self.node_id, self._ttl_ms
             )
+            if kept == 2:
+                log.warning("room %s claimed again in Redis (its key was gone)", session_id)
             if not kept:
                 # Another node took it while we could not reach Redis: two owners
                 # now exist. Say so loudly; the operator must look.
@@ -91,8 +103,8 @@ class RedisRouter:
             await asyncio.sleep(self._ttl_ms / 3000)
             try:
                 await self._beat()
-            except Exception:  # Redis down: keep serving local rooms, retry
-                log.exception("router heartbeat failed")
+            except _UNREACHABLE as exc:  # Redis down: keep serving local rooms, retry
+                log.warning("router heartbeat failed: %s", exc)
 
     def running(self, session_id: str) -> Room | None:
         return self._local.running(session_id)
@@ -109,29 +121,39 @@ class RedisRouter:
     async def owner_url(self, session_id: str) -> str | None:
         if self._local.running(session_id) is not None:
             return None
-        owner = await self._owner(session_id)
-        if owner is None or owner == self.node_id:
-            return None
-        return _text(await self._redis.get(node_key(owner)))
+        try:
+            owner = await self._owner(session_id)
+            if owner is None or owner == self.node_id:
+                return None
+            return _text(await self._redis.get(node_key(owner)))
+        except _UNREACHABLE as exc:
+            raise PlacementUnavailable(f"Redis is unreachable: {exc}") from None
 
     async def room(self, session_id: str) -> Room | None:
         room = self._local.running(session_id)
         if room is not None:
             return room
-        claimed = await self._redis.set(
-            room_key(session_id), self.node_id, nx=True, px=self._ttl_ms
-        )
-        if not claimed:
-            owner = await self._owner(session_id)
-            if owner != self.node_id:
-                raise RoomElsewhere(session_id, await self.owner_url(session_id))
+        try:
+            claimed = await self._redis.set(
+                room_key(session_id), self.node_id, nx=True, px=self._ttl_ms
+            )
+            owner = None if claimed else await self._owner(session_id)
+            elsewhere = None if claimed or owner == self.node_id else \
+                await self.owner_url(session_id)
+        except _UNREACHABLE as exc:
+            raise PlacementUnavailable(f"Redis is unreachable: {exc}") from None
+        if not claimed and owner != self.node_id:
+            raise RoomElsewhere(session_id, elsewhere)
         room = await self._local.room(session_id)
         if room is None:
             await self._release(session_id)
         return room
 
     async def _release(self, session_id: str) -> None:
-        await self._redis.eval(_RELEASE, 1, room_key(session_id), self.node_id)
+        try:
+            await self._redis.eval(_RELEASE, 1, room_key(session_id), self.node_id)
+        except _UNREACHABLE as exc:  # the key expires by itself
+            log.warning("room %s: not released in Redis (%s)", session_id, exc)
 
     async def closed(self, session_id: str) -> None:
         await self._local.closed(session_id)
@@ -145,5 +167,6 @@ class RedisRouter:
         for session_id in self._local.running_ids():
             await self.closed(session_id)
         await self._local.close()
-        await self._redis.delete(node_key(self.node_id))
+        with contextlib.suppress(*_UNREACHABLE):  # shutting down while Redis is away
+            await self._redis.delete(node_key(self.node_id))
         await self._redis.aclose()

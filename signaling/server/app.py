@@ -18,7 +18,7 @@ from recorder.presence.journal import Journal
 from rtc.clock import Clock, SystemClock
 from rtc.ice import parse_ice_servers
 from rtc.room import MediaRoom
-from signaling.router.base import Router
+from signaling.router.base import PlacementUnavailable, Router
 from signaling.router.local import LocalRouter
 from signaling.router.redis import RedisRouter
 from signaling.server import (
@@ -31,7 +31,7 @@ from signaling.server import (
     web_assets,
 )
 from signaling.server.config import Config
-from signaling.server.http_util import SERVICES
+from signaling.server.http_util import SERVICES, error
 from signaling.server.namespace import SafePacket, SessionNamespace, SioOutbox
 from signaling.server.recordings import Recordings
 from signaling.server.services import Services
@@ -115,7 +115,10 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
         if config.redis_url:
             redis_router = RedisRouter(
                 LocalRouter(store, deps),
-                aioredis.Redis.from_url(config.redis_url),
+                # Fail fast while Redis is away: joins get a retryable refusal at once.
+                aioredis.Redis.from_url(
+                    config.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0
+                ),
                 node_id=config.node_id,
                 node_url=config.node_url,
             )
@@ -166,7 +169,23 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     if web_dir.exists():
         app.router.add_static("/static/", web_dir, follow_symlinks=False)
     app.middlewares.append(_security_headers)
+    app.middlewares.append(_placement_unavailable)
     return app
+
+
+@web.middleware
+async def _placement_unavailable(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A REST call that needs to know where a session runs, while Redis is away: 503
+    at once, retryable, instead of a hang or a 500."""
+    try:
+        return await handler(request)
+    except PlacementUnavailable:
+        response = error(503, "unavailable", "session placement is unavailable (Redis): "
+                         "try again in a few seconds")
+        response.headers["Retry-After"] = "5"
+        return response
 
 
 @web.middleware

@@ -13,7 +13,7 @@ from typing import Any
 
 import socketio
 
-from signaling.router.base import RoomElsewhere
+from signaling.router.base import PlacementUnavailable, RoomElsewhere
 from signaling.server import tokens
 from signaling.server.services import Services
 from signaling.session import messages
@@ -124,6 +124,11 @@ class SessionNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             raise _refuse(exc.code, exc.message) from None
         try:
             room = await self._services.router.room(grant.session)
+        except PlacementUnavailable:
+            log.info("refused connection %s: placement unavailable (Redis)", sid)
+            raise _refuse(
+                "unavailable", "the server cannot place this session right now: try again "
+                "in a few seconds") from None
         except RoomElsewhere as moved:
             # Media must terminate where the room runs: send the browser there.
             raise socketio.exceptions.ConnectionRefusedError(
