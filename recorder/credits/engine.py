@@ -31,6 +31,7 @@ from recorder.credits.records import (
     Person,
     RecordError,
     SessionRecord,
+    feedback_chars,
     parse_record_memo,
 )
 
@@ -139,9 +140,7 @@ def _feedback_problem(fb: Feedback | None, record: SessionRecord, policy: Policy
     if fb.submitted_at - end > window * 3_600_000_000:
         span = f"{window // 24} days" if window % 24 == 0 else f"{window} hours"
         return f"feedback after {span}"
-    # Code points that are not whitespace: str.split() splits on exactly the characters
-    # str.isspace() calls whitespace, so the joined pieces are what counts.
-    chars = len("".join(fb.text.split()))
+    chars = feedback_chars(fb.text)
     if chars < policy.feedback_min_chars:
         unit = "character" if chars == 1 else "characters"
         return f"feedback {chars} {unit}, under {policy.feedback_min_chars}"
@@ -230,7 +229,7 @@ class Engine:
         def valid(fb: Feedback) -> bool:
             return (
                 start <= fb.submitted_at <= latest
-                and len("".join(fb.text.split())) >= min_chars
+                and feedback_chars(fb.text) >= min_chars
             )
 
         return valid

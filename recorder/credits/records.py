@@ -73,6 +73,13 @@ class Feedback:
     text: str
 
 
+def feedback_chars(text: str) -> int:
+    """The characters that count toward feedback's minimum: code points that are not
+    whitespace (``str.split()`` splits on exactly what ``str.isspace()`` calls
+    whitespace). The one count the credits and the feedback form both use."""
+    return len("".join(text.split()))
+
+
 @dataclass(frozen=True, slots=True)
 class SessionRecord:
     """A validated session record. Interval sets are in normal form, in µs."""

@@ -4,7 +4,6 @@ programme's feedback form and review reports, and signed picture downloads.
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,6 +11,7 @@ from typing import Any, get_args
 
 from aiohttp import web
 
+from recorder.credits.records import feedback_chars
 from signaling.server import signed_urls
 from signaling.server.http_util import (
     error,
@@ -57,12 +57,6 @@ UPLOAD_QUOTA = UploadQuota()
 FEEDBACK_WINDOW = timedelta(days=7)
 FEEDBACK_MIN_CHARS = d.FEEDBACK_MIN_CHARS
 SATISFACTION: tuple[str, ...] = get_args(d.Satisfaction)
-_SPACE = re.compile(r"\s+")
-
-
-def feedback_chars(text: str) -> int:
-    """Characters that count toward the 200: Unicode code points, whitespace not counted."""
-    return len(_SPACE.sub("", text))
 
 
 @routes.get("/api/v1/me")

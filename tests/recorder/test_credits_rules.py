@@ -568,3 +568,13 @@ def test_a_bad_record_rejects_the_whole_batch() -> None:
 
 def test_text_ok_has_200_characters() -> None:
     assert len(TEXT_OK) == 200
+
+
+def test_the_form_and_the_credits_count_feedback_the_same() -> None:
+    """One count for the 200 characters: the REST form refuses exactly what the credits
+    would not count (whitespace of every kind, the ideographic space included)."""
+    from recorder.credits.records import feedback_chars
+    from signaling.server import participant_api
+
+    assert participant_api.feedback_chars is feedback_chars
+    assert feedback_chars("收获 很大\u3000\n\t真的\x1c") == 6
