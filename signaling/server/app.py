@@ -203,12 +203,7 @@ async def _health(request: web.Request) -> web.Response:
 
 
 async def _join_page(request: web.Request) -> web.StreamResponse:
-    index = request.app[WEB_DIR] / "index.html"
-    if not index.exists():
-        return web.Response(status=503, text="web client missing: run the setup (npm ci in web/)")
-    response = web.FileResponse(index)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return web_assets.page(request, "index.html")
 
 
 async def _index(request: web.Request) -> web.Response:

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from recorder.media.recording import FULL_FILE, STATS
 from recorder.media.recording_index import Recording
+from signaling.server import web_assets
 from signaling.server.export_jobs import ExportQueueFull
 from signaling.server.http_util import (
     check_api_key,
@@ -25,7 +26,6 @@ from signaling.server.http_util import (
 )
 from signaling.server.recordings import TRACK_ID, Recordings, manifest
 from signaling.server.sessions_api import base_url
-from signaling.server.web_assets import WEB_DIR
 from signaling.store.sqlite import StoredSession
 
 routes = web.RouteTableDef()
@@ -114,12 +114,7 @@ async def replay_page(request: web.Request) -> web.StreamResponse:
     found = await _signed(request, request.query.get("r", ""), request.query.get("v", ""))
     if isinstance(found, web.Response):
         return web.Response(status=found.status, text=DENIED_PAGE, content_type="text/html")
-    page = request.app[WEB_DIR] / "replay.html"
-    if not page.exists():
-        return web.Response(status=503, text="web client missing")
-    response = web.FileResponse(page)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return web_assets.page(request, "replay.html")
 
 
 @routes.get("/recordings/{rid}/{viewer}/manifest.json")

@@ -28,6 +28,17 @@ SOCKET_IO_CLIENT = "node_modules/socket.io-client/dist/socket.io.esm.min.js"
 WEB_DIR = web.AppKey("web_dir", Path)  # the located directory, for the page handlers
 
 
+def page(request: web.Request, name: str) -> web.StreamResponse:
+    """One of the client's HTML pages, never cached (join tokens and signed links
+    live in their URLs), or a 503 that says the client is missing."""
+    path = request.app[WEB_DIR] / name
+    if not path.exists():
+        return web.Response(status=503, text="web client missing: run ./scripts/serve once")
+    response = web.FileResponse(path)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def locate(configured: str | os.PathLike[str] | None = None) -> Path:
     """The web directory: the one configured (``--web-dir``/``OPENTUTOR_WEB_DIR``), else
     the checkout's ``web/`` beside the packages, else ``./web`` (a non-editable install
