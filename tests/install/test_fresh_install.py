@@ -26,19 +26,12 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import socketio
 
+from tests.conftest import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_TIMEOUT_S = 420  # a cold pip and npm cache on a slow mirror; usually ~1 minute
 
 pytestmark = pytest.mark.timeout(INSTALL_TIMEOUT_S + 120)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def clean_copy(into: Path) -> Path:

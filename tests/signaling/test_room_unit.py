@@ -162,26 +162,26 @@ class Harness:
         await self.drain()
 
 
-@pytest.fixture
-async def one_to_one() -> AsyncIterator[Harness]:
-    body = copy.deepcopy(ONE_TO_ONE)
+async def started(body: dict[str, Any]) -> AsyncIterator[Harness]:
+    """A running room for ``body``, scheduled around NOW."""
     body["scheduled_start"] = (NOW - timedelta(minutes=5)).isoformat()
     body["scheduled_end"] = (NOW + timedelta(hours=1)).isoformat()
     h = Harness(body)
     h.room.start()
     yield h
     await h.room.stop()
+
+
+@pytest.fixture
+async def one_to_one() -> AsyncIterator[Harness]:
+    async for h in started(copy.deepcopy(ONE_TO_ONE)):
+        yield h
 
 
 @pytest.fixture
 async def a_lecture() -> AsyncIterator[Harness]:
-    body = lecture(2)
-    body["scheduled_start"] = (NOW - timedelta(minutes=5)).isoformat()
-    body["scheduled_end"] = (NOW + timedelta(hours=1)).isoformat()
-    h = Harness(body)
-    h.room.start()
-    yield h
-    await h.room.stop()
+    async for h in started(lecture(2)):
+        yield h
 
 
 async def test_first_join_starts_the_session_and_welcomes(one_to_one: Harness) -> None:
