@@ -13,6 +13,13 @@ performance + viewers) and ``review`` (report + discussion).
 Rates may be written as integers or as decimal strings (``"6.5"``) and are kept
 as exact fractions; a float in the file is read through its decimal text.
 
+Issue 9 added numbers that an older copy of a policy file does not have; each has a
+default (written out in both built-in files), so such a copy still loads:
+``[feedback] min_distinct_chars`` (20), the ``[reports]`` table (200 and 20), the
+``[evidence]`` thresholds (-50 dBov, 5 s, 5 fps, 5 s), per form ``min_viewers`` (1)
+and ``conversation_window_s`` (30), and the optional ``[supervision]`` table (numbers
+only; the supervisor report gives them their meaning).
+
 Pure apart from reading the TOML file handed to :func:`load_policy`.
 """
 
@@ -30,6 +37,12 @@ from recorder.credits.calendar import CalendarError, OpenHours, parse_hhmm
 POLICY_DIR = Path(__file__).parent / "policies"
 BUILT_IN = ("training", "tutoring")
 KNOWN_FORMS = ("one_to_one", "lecture", "review", "classroom")
+# Defaults of issue 9's numbers, for a policy file written before them.
+DEFAULT_FEEDBACK_MIN_DISTINCT = 20
+DEFAULT_REPORT_MIN_CHARS = 200
+DEFAULT_REPORT_MIN_DISTINCT = 20
+DEFAULT_MIN_VIEWERS = 1
+DEFAULT_CONVERSATION_WINDOW_S = 30
 
 
 class PolicyError(ValueError):
@@ -79,6 +92,22 @@ class FormPolicy:
     discussion_points: Fraction = Fraction(0)
     report_hours: int = 0
     discussion_hours: int = 0
+    # lecture / classroom: learners receiving at the same instant for it to count
+    min_viewers: int = 0
+    # one_to_one / review: how long a voiced stretch keeps "the pair in conversation"
+    conversation_window_s: int = 0
+
+
+@dataclass(frozen=True)
+class EvidencePolicy:
+    """The thresholds that turn per-minute media rows into ``voiced``, ``publishing``
+    and ``receiving`` intervals (docs/record.md). The server derives the intervals with
+    them and writes them into each record's ``evidence``."""
+
+    voiced_dbov: int = -50  # RFC 6464 level louder than this (closer to 0) is voice
+    voice_hold_s: int = 5  # each voiced second keeps the person voiced this long
+    live_video_fps: int = 5  # a disabled camera sends black frames at ~1 fps
+    report_within_s: int = 5  # forwarded media counts once a receiver report confirms it
 
 
 @dataclass(frozen=True)
@@ -99,6 +128,11 @@ class Policy:
     open_hours: OpenHours
     feedback_window_hours: int
     feedback_min_chars: int
+    feedback_min_distinct: int
+    report_min_chars: int
+    report_min_distinct: int
+    evidence: EvidencePolicy
+    supervision: Mapping[str, Fraction]
     study: StudyPolicy | None
     sessions_per_form_per_term: int | None
     points_per_term: Fraction | None
@@ -148,6 +182,57 @@ def _int(data: Mapping[str, Any], key: str, where: str, *, positive: bool = Fals
 
 def _opt_int(data: Mapping[str, Any], key: str, where: str) -> int | None:
     return None if key not in data else _int(data, key, where)
+
+
+def _int_or(
+    data: Mapping[str, Any], key: str, where: str, default: int, *, positive: bool = False
+) -> int:
+    """An optional whole number (issue 9's new fields): ``default`` when absent."""
+    return default if key not in data else _int(data, key, where, positive=positive)
+
+
+def _dbov(data: Mapping[str, Any], key: str, where: str, default: int) -> int:
+    """An RFC 6464 audio level in dBov: a whole number from -127 (silence) to 0 (loudest)."""
+    if key not in data:
+        return default
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, int) or not -127 <= value <= 0:
+        raise PolicyError(f"{where}{key}: must be a whole number of dBov from -127 to 0")
+    return value
+
+
+def _evidence(data: Mapping[str, Any]) -> EvidencePolicy:
+    table = _table(data, "evidence", "", required=False)
+    where = "evidence."
+    known = ("voiced_dbov", "voice_hold_s", "live_video_fps", "report_within_s")
+    for key in table:
+        if key not in known:
+            raise PolicyError(f"{where}{key}: unknown field; known: {', '.join(known)}")
+    default = EvidencePolicy()
+    return EvidencePolicy(
+        voiced_dbov=_dbov(table, "voiced_dbov", where, default.voiced_dbov),
+        voice_hold_s=_int_or(table, "voice_hold_s", where, default.voice_hold_s),
+        live_video_fps=_int_or(
+            table, "live_video_fps", where, default.live_video_fps, positive=True
+        ),
+        report_within_s=_int_or(
+            table, "report_within_s", where, default.report_within_s, positive=True
+        ),
+    )
+
+
+def _supervision(data: Mapping[str, Any]) -> dict[str, Fraction]:
+    """The ``[supervision]`` numbers, as given: only that each is a number is checked."""
+    table = _table(data, "supervision", "", required=False)
+    out: dict[str, Fraction] = {}
+    for key, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise PolicyError(f"supervision.{key}: must be a number")
+        try:
+            out[key] = Fraction(value) if isinstance(value, int) else Fraction(str(value))
+        except (ValueError, ZeroDivisionError) as exc:
+            raise PolicyError(f"supervision.{key}: must be a number, got {value!r}") from exc
+    return out
 
 
 def _bool(data: Mapping[str, Any], key: str, where: str) -> bool:
@@ -200,6 +285,9 @@ def _form(name: str, data: Mapping[str, Any]) -> FormPolicy:
             discussion_points=_number(data, "discussion_points", where),
             report_hours=_int(data, "report_hours", where),
             discussion_hours=_int(data, "discussion_hours", where),
+            conversation_window_s=_int_or(
+                data, "conversation_window_s", where, DEFAULT_CONVERSATION_WINDOW_S
+            ),
         )
     limits_raw = _table(data, "limits", where)
     limits = Limits(
@@ -222,12 +310,24 @@ def _form(name: str, data: Mapping[str, Any]) -> FormPolicy:
             performance_points_per_hour=_rating(data, "performance_points_per_hour", where),
             viewers_per_point=_int(data, "viewers_per_point", where, positive=True),
             viewer_points_per_hour_max=_int(data, "viewer_points_per_hour_max", where),
+            min_viewers=_int_or(data, "min_viewers", where, DEFAULT_MIN_VIEWERS),
+        )
+    if name == "classroom":
+        return FormPolicy(
+            name,
+            limits,
+            duration_points_per_hour=_number(data, "duration_points_per_hour", where),
+            rating_points_per_hour=_rating(data, "rating_points_per_hour", where),
+            min_viewers=_int_or(data, "min_viewers", where, DEFAULT_MIN_VIEWERS),
         )
     return FormPolicy(
         name,
         limits,
         duration_points_per_hour=_number(data, "duration_points_per_hour", where),
         rating_points_per_hour=_rating(data, "rating_points_per_hour", where),
+        conversation_window_s=_int_or(
+            data, "conversation_window_s", where, DEFAULT_CONVERSATION_WINDOW_S
+        ),
     )
 
 
@@ -243,6 +343,7 @@ def parse_policy(data: Mapping[str, Any]) -> Policy:
         terms_only=_bool(hours, "terms_only", "open_hours."),
     )
     feedback = _table(data, "feedback", "")
+    reports = _table(data, "reports", "", required=False)
     study_raw = _table(data, "study", "", required=False)
     study = None
     if study_raw:
@@ -269,6 +370,15 @@ def parse_policy(data: Mapping[str, Any]) -> Policy:
         open_hours=open_hours,
         feedback_window_hours=_int(feedback, "window_hours", "feedback."),
         feedback_min_chars=_int(feedback, "min_chars", "feedback."),
+        feedback_min_distinct=_int_or(
+            feedback, "min_distinct_chars", "feedback.", DEFAULT_FEEDBACK_MIN_DISTINCT
+        ),
+        report_min_chars=_int_or(reports, "min_chars", "reports.", DEFAULT_REPORT_MIN_CHARS),
+        report_min_distinct=_int_or(
+            reports, "min_distinct_chars", "reports.", DEFAULT_REPORT_MIN_DISTINCT
+        ),
+        evidence=_evidence(data),
+        supervision=_supervision(data),
         study=study,
         sessions_per_form_per_term=sessions_cap,
         points_per_term=points_cap,
