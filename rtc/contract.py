@@ -52,6 +52,31 @@ class FrameTap(Protocol):
 Work = Callable[[], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class MediaSample:
+    """What the media layer counted of one person during one second (issue 9: the
+    evidence that pays a minute). Received: RTP from them per kind (after SRTP, RTX
+    unwrapped, padding left out; bytes are payload bytes), video frames and keyframes
+    started, the loudest RFC 6464 audio level read from the packet headers (-dBov,
+    0 loudest … 127 silence; None when no packet carried one). Their receiving side:
+    packets forwarded to them, whether one of their receiver reports acknowledged
+    newer packets, and the worst loss and jitter those reports stated.
+    ``recorder.presence.evidence.Second`` has the same fields."""
+
+    audio_packets: int = 0
+    audio_bytes: int = 0
+    audio_level: int | None = None
+    video_packets: int = 0
+    video_bytes: int = 0
+    video_frames: int = 0
+    video_keyframes: int = 0
+    forwarded_packets: int = 0
+    forwarded_bytes: int = 0
+    confirmed: bool = False
+    rr_loss: float = 0.0
+    rr_jitter_ms: float = 0.0
+
+
 class Owner(Protocol):
     """The one task that changes a room (the signaling room's owner). Everything that
     changes media state and does not come from the owner itself (a peer connection
@@ -91,6 +116,10 @@ class MediaEvents(Protocol):
 
     def tracks_changed(self, person: str, tracks: dict[str, StreamInfo]) -> None:
         """The mid → stream map changed without renegotiation (full new map)."""
+
+    def sample(self, person: str, second: int, sample: MediaSample) -> None:
+        """``person``'s media evidence for the second starting at epoch ``second``;
+        once a second for everyone with a peer connection (zeros included)."""
 
 
 def _empty() -> Mapping[str, Any]:

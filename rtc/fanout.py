@@ -38,6 +38,8 @@ from .payloads import MEDIA, RTX, is_keyframe, vp8_frame_start
 from .reencode import REENCODE
 from .rtp_munger import RtpMunger
 
+NO_LEVEL = 128  # above any RFC 6464 level (0 … 127): no level seen this second
+
 
 class Source:
     """One published track (a person's audio or video), living across reconnects:
@@ -65,6 +67,12 @@ class Source:
         self.keyframes_in = 0
         self.packets_in = 0
         self.pli_sent = 0
+        # This second's evidence (rtc.room samples and resets it once a second).
+        self.sec_packets = 0
+        self.sec_bytes = 0
+        self.sec_frames = 0
+        self.sec_keyframes = 0
+        self.sec_level = NO_LEVEL
         self.last_frame: float | None = None
         self._sinks: tuple[ForwardTrack, ...] = ()
         self.taps: tuple[FrameTap, ...] = ()  # set by the room: recorders and the like
@@ -191,29 +199,44 @@ class Source:
             tap.frame(self.person, self.kind, codec.name, packet, key)
 
     def _on_rtp(self, epoch: int, packet: RtpPacket) -> None:
-        """One publisher packet to every subscriber slot (the hot path)."""
-        if epoch != self._epoch or not self.forwarding:
+        """One publisher packet to every subscriber slot (the hot path). Counted for
+        the evidence first, whether forwarded or not (a learner's voice in a
+        one-to-one is evidence; in a lecture it is simply not forwarded)."""
+        if epoch != self._epoch:
             return
         payload: bytes = packet.payload
         seq: int = packet.sequence_number
         what = self._payload_types.get(packet.payload_type)
         if what is None:
             what = self._learn_payload_type(packet.payload_type)
+        original = True
         if what == RTX:  # a retransmission the publisher sent us: forward the original
             if len(payload) <= 2:
                 return  # padding only (bandwidth probing)
             seq = (payload[0] << 8) | payload[1]  # payloads.unwrap_rtx, inlined (hot)
             payload = payload[2:]
+            original = False
         elif what != MEDIA or not payload:
             return
         self.packets_in += 1
-        ts: int = packet.timestamp
-        marker: int = packet.marker
+        self.sec_packets += 1
+        self.sec_bytes += len(payload)
         if self._video:
             start, key = vp8_frame_start(payload)
             keystart = start and key
+            if start and original:  # a retransmitted frame start is not a new frame
+                self.sec_frames += 1
+                if key:
+                    self.sec_keyframes += 1
         else:
             start = keystart = True
+            level = packet.extensions.audio_level  # (voice flag, -dBov) or None
+            if level is not None and level[1] < self.sec_level:
+                self.sec_level = level[1]
+        if not self.forwarding:
+            return
+        ts: int = packet.timestamp
+        marker: int = packet.marker
         self._cache[seq & (CACHE_PACKETS - 1)] = (seq, ts, marker, payload)
         sinks = self._sinks
         if not sinks:
@@ -225,6 +248,20 @@ class Source:
                 waiting = True
         if waiting and start and not keystart:
             self._relay.request()  # coalesced: at most one PLI per 500 ms
+
+    def take_second(self) -> tuple[int, int, int, int, int | None]:
+        """(packets, payload bytes, frames, keyframes, loudest level or None) since the
+        last call, and start counting the next second."""
+        out = (
+            self.sec_packets,
+            self.sec_bytes,
+            self.sec_frames,
+            self.sec_keyframes,
+            None if self.sec_level == NO_LEVEL else self.sec_level,
+        )
+        self.sec_packets = self.sec_bytes = self.sec_frames = self.sec_keyframes = 0
+        self.sec_level = NO_LEVEL
+        return out
 
     def _learn_payload_type(self, pt: int) -> int:
         what = receiver_payload_kind(self._receiver, pt)
@@ -288,13 +325,21 @@ class ForwardTrack(MediaStreamTrack, RtpMunger):
         # Until the sender first asks for a frame (its transport is up), packets would
         # only go nowhere: skip them quietly and ask for a keyframe then.
         self._started = False
+        # The subscriber's receiver reports (evidence that what we forward arrives):
+        # the highest extended sequence number they acknowledged, and this second's
+        # confirmation, worst loss and jitter; plus what was sent when last sampled.
+        self.rr_highest = -1
+        self.sec_confirmed = False
+        self.sec_loss = 0.0
+        self.sec_jitter_ms = 0.0
+        self._sampled = (0, 0)
 
     def use_sender(self, sender: RTCRtpSender, codecs: list[RTCRtpCodecParameters]) -> None:
         """The RTCRtpSender this slot sends as (its SSRC, transport, mid) and the
         negotiated codecs (the first one, and its RTX)."""
         self._sender = sender
         self._codecs = list(codecs)
-        hook_nacks(sender, self._on_nack)
+        hook_nacks(sender, self._on_nack, self._on_report)
 
     def attach(self, source: Source | None) -> None:
         if source is self.source:
@@ -338,6 +383,32 @@ class ForwardTrack(MediaStreamTrack, RtpMunger):
             self.nacks_missed += len(lost)
             return
         self.answer_nack(lost, source.cached)
+
+    def _on_report(self, fraction_lost: int, highest: int, jitter: int) -> None:
+        """A receiver report block about this slot: it confirms delivery when it
+        acknowledges a newer packet than the last one did."""
+        if highest > self.rr_highest:  # a block exists only for a source heard from
+            self.sec_confirmed = True
+            self.rr_highest = highest
+        self.sec_loss = max(self.sec_loss, fraction_lost / 256)
+        self.sec_jitter_ms = max(self.sec_jitter_ms, jitter * 1000 / CLOCK_RATES[self.kind])
+
+    def take_second(self) -> tuple[int, int, bool, float, float]:
+        """(packets, bytes forwarded, confirmed, worst loss, worst jitter ms) since
+        the last call, and start counting the next second."""
+        packets, octets = self.packets_sent, self.octets_sent
+        last_packets, last_octets = self._sampled
+        self._sampled = (packets, octets)
+        out = (
+            packets - last_packets,
+            octets - last_octets,
+            self.sec_confirmed,
+            self.sec_loss,
+            self.sec_jitter_ms,
+        )
+        self.sec_confirmed = False
+        self.sec_loss = self.sec_jitter_ms = 0.0
+        return out
 
     def report(self) -> None:
         """Give aiortc's RTCP loop what it puts in this sender's SR (it never saw the

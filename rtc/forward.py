@@ -152,7 +152,7 @@ from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
-from aiortc.rtp import RTCP_RTPFB_NACK, RtcpRtpfbPacket, RtpPacket
+from aiortc.rtp import RTCP_RTPFB_NACK, RtcpRrPacket, RtcpRtpfbPacket, RtcpSrPacket, RtpPacket
 
 from .payloads import OTHER, payload_kind
 
@@ -291,18 +291,29 @@ def hook_keyframe_requests(sender: RTCRtpSender, callback: Callable[[], None]) -
     sender._send_keyframe = callback  # type: ignore[method-assign]
 
 
-def hook_nacks(sender: RTCRtpSender, callback: Callable[[list[int]], None]) -> None:
+def hook_nacks(
+    sender: RTCRtpSender,
+    callback: Callable[[list[int]], None],
+    on_report: Callable[[int, int, int], None] | None = None,
+) -> None:
     """Call ``callback(lost sequence numbers)`` for the subscriber's NACKs to this sender
-    instead of aiortc's ``_retransmit`` (its history is empty: packets bypass it). Every
-    other RTCP packet (receiver reports, PLI/FIR, REMB) goes to aiortc as before."""
+    instead of aiortc's ``_retransmit`` (its history is empty: packets bypass it), and
+    ``on_report(fraction_lost, extended highest sequence, jitter)`` for each receiver
+    report block about this sender's SSRC (the evidence that forwarded media arrives).
+    Every other RTCP packet, and the reports too, go to aiortc as before."""
     original = getattr(sender, "_opentutor_rtcp", None) or sender._handle_rtcp_packet
     sender._opentutor_rtcp = original  # type: ignore[attr-defined]
 
     async def handle(packet: Any) -> None:
         if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             callback(list(packet.lost))
-        else:
-            await original(packet)
+            return
+        if on_report is not None and isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+            ssrc = sender._ssrc
+            for block in packet.reports:
+                if block.ssrc == ssrc:
+                    on_report(block.fraction_lost, block.highest_sequence, block.jitter)
+        await original(packet)
 
     sender._handle_rtcp_packet = handle  # type: ignore[method-assign]
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from types import MappingProxyType
 
 from aiortc import RTCIceServer, RTCPeerConnection, RTCRtpReceiver
@@ -35,6 +36,7 @@ from .contract import (
     Answer,
     FrameTap,
     MediaEvents,
+    MediaSample,
     OfferError,
     Owner,
     PersonSnapshot,
@@ -53,6 +55,7 @@ __all__ = [
     "FrameTap",
     "MediaEvents",
     "MediaRoom",
+    "MediaSample",
     "OfferError",
     "Owner",
     "PersonSnapshot",
@@ -65,6 +68,7 @@ log = logging.getLogger(__name__)
 
 MEDIA_IDLE = 3.0  # seconds without frames before media_down
 WATCH_INTERVAL = 0.5
+SAMPLE_AFTER = 0.02  # sample this long after each whole second of the clock
 
 
 class MediaRoom:
@@ -93,6 +97,7 @@ class MediaRoom:
         self._sources: dict[tuple[str, str], Source] = {}
         self._taps: tuple[FrameTap, ...] = ()
         self._watchdog: asyncio.Task[None] | None = None
+        self._sampler: asyncio.Task[None] | None = None
         self._closed = False
 
     # ------------------------------------------------------------ public API
@@ -157,11 +162,12 @@ class MediaRoom:
         self._closed = True
         if isinstance(self._owner, SerialOwner):
             await self._owner.close()
-        if self._watchdog is not None:
-            self._watchdog.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watchdog
-            self._watchdog = None
+        for task in (self._watchdog, self._sampler):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._watchdog = self._sampler = None
         for person in list(self._people):
             await self.remove(person)
         for source in self._sources.values():
@@ -331,6 +337,44 @@ class MediaRoom:
     def _start_watchdog(self) -> None:
         if self._watchdog is None:
             self._watchdog = asyncio.ensure_future(self._watch())
+        if self._sampler is None:
+            self._sampler = asyncio.ensure_future(self._sample_every_second())
+
+    async def _sample_every_second(self) -> None:
+        """A timer on whole seconds of the clock. It calls :meth:`sample_second` itself
+        instead of submitting it to the owner: sampling only reads and resets counters
+        (no room state changes), and waiting behind a long offer would smear one
+        second's counts into the next."""
+        while True:
+            now = self._clock.time()
+            await self._clock.sleep(math.floor(now) + 1 + SAMPLE_AFTER - now)
+            self.sample_second(math.floor(self._clock.time()) - 1)
+
+    def sample_second(self, second: int) -> None:
+        """Tell the events what each connected person's media did since the last
+        sample, as the evidence of epoch second ``second`` (issue 9)."""
+        for person, participant in self._people.items():
+            if participant.pc is None:
+                continue
+            audio = self._sources.get((person, "audio"))
+            video = self._sources.get((person, "video"))
+            ap, ab, _, _, level = audio.take_second() if audio else (0, 0, 0, 0, None)
+            vp, vb, vf, vk, _ = video.take_second() if video else (0, 0, 0, 0, None)
+            fp = fb = 0
+            confirmed = False
+            loss = jitter = 0.0
+            for slot in participant.slots.values():
+                p, b, c, lost, jit = slot.track.take_second()
+                fp += p
+                fb += b
+                confirmed = confirmed or c
+                loss = max(loss, lost)
+                jitter = max(jitter, jit)
+            self._events.sample(
+                person,
+                second,
+                MediaSample(ap, ab, level, vp, vb, vf, vk, fp, fb, confirmed, loss, jitter),
+            )
 
     async def _watch(self) -> None:
         """A timer: it only submits :meth:`_check` to the owner."""
@@ -410,3 +454,6 @@ class _SafeEvents:
 
     def tracks_changed(self, person: str, tracks: dict[str, StreamInfo]) -> None:
         self._call("tracks_changed", person, tracks)
+
+    def sample(self, person: str, second: int, sample: MediaSample) -> None:
+        self._call("sample", person, second, sample)

@@ -36,6 +36,7 @@ ALLOWED: dict[str, set[str]] = {
 PURE = {
     "recorder.credits": set(),  # the whole package
     "recorder.presence.tracker": set(),
+    "recorder.presence.evidence": set(),
     "rtc.payloads": set(),
     "rtc.rtp_munger": {"rtc.payloads"},
     "signaling.session.whiteboard": set(),

@@ -48,14 +48,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
+from recorder.presence import evidence_store
+from recorder.presence.evidence import EvidenceMeter, MinuteRow, Second, merge_rows
 from recorder.presence.tracker import DEFAULT_WINDOW_S, Kind, PresenceTracker, Transition, merge
 from rtc.clock import Clock
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: per-minute media evidence (evidence_store.SCHEMA)
 ENDED_MEMORY_S = 600.0  # how long an ended session's id refuses late observations
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS events (
     id         INTEGER PRIMARY KEY,
     node_id    TEXT    NOT NULL,
@@ -98,6 +101,8 @@ BEGIN SELECT RAISE(ABORT, 'transitions are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS transitions_no_delete BEFORE DELETE ON transitions
 BEGIN SELECT RAISE(ABORT, 'transitions are append-only'); END;
 """
+    + evidence_store.SCHEMA
+)
 
 # The last transition of each (session, person) this node wrote; open if it is a start.
 _OPEN_INTERVALS = """
@@ -188,6 +193,12 @@ class Journal:
         # The batch being committed right now; still part of the live view until
         # the commit returns (it may or may not be on disk when someone reads).
         self._inflight: tuple[list[_Event], list[_Transition]] = ([], [])
+        # Media evidence: one meter per session folds seconds into minute rows; rows
+        # changed since the last heartbeat wait in ``_evidence`` (newest wins per key)
+        # and are upserted with the heartbeat's transaction.
+        self._meters: dict[str, EvidenceMeter] = {}
+        self._evidence: dict[evidence_store.Key, evidence_store.Row] = {}
+        self._evidence_inflight: dict[evidence_store.Key, evidence_store.Row] = {}
         self._last_beat = -math.inf
         # One writer thread: commits stay in order and never wait for a busy
         # default executor.
@@ -278,6 +289,18 @@ class Journal:
         """The session ended: everyone's interval closes now."""
         self.observe(session_id, "", Kind.SESSION_END)
 
+    def sample(self, session_id: str, person: str, second: int, s: Second) -> None:
+        """One second of ``person``'s media evidence (:mod:`recorder.presence.evidence`),
+        ``second`` being its first epoch second. Never blocks: folded into the minute's
+        row in memory, which the next heartbeat makes durable. A second that arrives
+        after its session ended (the media layer's last tick) is still kept."""
+        if self._state != "open" or not person:
+            return
+        meter = self._meters.get(session_id)
+        if meter is None:
+            meter = self._meters[session_id] = EvidenceMeter()
+        meter.add(person, second, s)
+
     async def flush(self) -> None:
         """Apply timeouts up to now and commit everything queued, with the heartbeat,
         durably. Batches commit in order; a failed batch goes back to the queue."""
@@ -289,12 +312,17 @@ class Journal:
                 self._queue_transitions(session_id, tracker.tick(now))
             for session_id in [s for s, at in self._ended.items() if now - at > ENDED_MEMORY_S]:
                 del self._ended[session_id]
+            self._take_evidence(now)
             beat = max(now, self._last_beat)  # the durable time never goes back
             batch = (self._events, self._transitions)
+            evidence, self._evidence = self._evidence, {}
             self._events, self._transitions = [], []
             self._inflight = batch
+            self._evidence_inflight = evidence
             loop = asyncio.get_running_loop()
-            fut = loop.run_in_executor(self._executor, self._commit, *batch, beat)
+            fut = loop.run_in_executor(
+                self._executor, self._commit, *batch, list(evidence.items()), beat
+            )
             try:
                 try:
                     await asyncio.shield(fut)
@@ -305,10 +333,11 @@ class Journal:
                     raise
             finally:
                 self._inflight = ([], [])
+                self._evidence_inflight = {}
                 if fut.done():
-                    self._settle(fut, batch, beat)
+                    self._settle(fut, batch, evidence, beat)
                 else:  # cancelled twice: settle whenever the thread is done
-                    fut.add_done_callback(lambda f: self._settle(f, batch, beat))
+                    fut.add_done_callback(lambda f: self._settle(f, batch, evidence, beat))
 
     # -- reading ---------------------------------------------------------------------
 
@@ -362,10 +391,37 @@ class Journal:
             for e in self._unseen(disk, queued, session_id)
         ]
 
+    def evidence_rows(self, session_id: str) -> list[MinuteRow]:
+        """The session's per-minute evidence rows, one per (person, minute) in time
+        order: what is on disk (every node's), with this node's newer rows from memory
+        (the open minute, and rows whose commit is pending) in their place."""
+        rows, _ = self._read(evidence_store.SELECT, (session_id,))
+        found = {(r[0], r[1], r[2]): MinuteRow.from_sql(r[1], r[2], tuple(r[3:])) for r in rows}
+        for pending in (self._evidence_inflight, self._evidence):
+            for (sid, node, person, minute), values in pending.items():
+                if sid == session_id:
+                    found[(node, person, minute)] = MinuteRow.from_sql(person, minute, values)
+        meter = self._meters.get(session_id)
+        if meter is not None:
+            for row in meter.rows():
+                found[(self._node, row.person, row.minute)] = row
+        return merge_rows(found.values())
+
+    def evidence(self, session_id: str, *, voiced_dbov: int = -50) -> list[dict[str, object]]:
+        """The session's evidence rows as docs/record.md shows them (``voiced_s`` and
+        ``silent_s`` counted with ``voiced_dbov``, the programme's threshold)."""
+        return [
+            row.to_json(to_iso(row.minute), voiced_dbov) for row in self.evidence_rows(session_id)
+        ]
+
     # -- internals -------------------------------------------------------------------
 
     def _settle(
-        self, fut: asyncio.Future[None], batch: tuple[list[_Event], list[_Transition]], beat: float
+        self,
+        fut: asyncio.Future[None],
+        batch: tuple[list[_Event], list[_Transition]],
+        evidence: dict[evidence_store.Key, evidence_store.Row],
+        beat: float,
     ) -> None:
         """After a commit: advance the durable time, or queue the batch again in
         front of what arrived since, so the next heartbeat retries it."""
@@ -373,6 +429,19 @@ class Journal:
             self._last_beat = max(self._last_beat, beat)
         else:
             self._events[:0], self._transitions[:0] = batch
+            for key, row in evidence.items():  # a newer version of a row wins
+                self._evidence.setdefault(key, row)
+
+    def _take_evidence(self, now: float) -> None:
+        """Changed minute rows into the next commit; forget the meters of sessions
+        that ended long enough ago for no late second to come."""
+        for session_id, meter in list(self._meters.items()):
+            for row in meter.take_changed(now):
+                key, values = evidence_store.to_row(session_id, self._node, row)
+                self._evidence[key] = values
+            ended = self._ended.get(session_id)
+            if ended is not None and now - ended > EvidenceMeter.KEEP_S:
+                del self._meters[session_id]
 
     def _queue_transitions(self, session_id: str, transitions: Iterable[Transition]) -> None:
         for t in transitions:
@@ -466,7 +535,13 @@ class Journal:
             log.warning("presence journal: closed %d interval(s) left open by a previous run "
                         "of node %s", len(self.recovered), self._node)  # fmt: skip
 
-    def _commit(self, events: list[_Event], transitions: list[_Transition], beat: float) -> None:
+    def _commit(
+        self,
+        events: list[_Event],
+        transitions: list[_Transition],
+        evidence: list[tuple[evidence_store.Key, evidence_store.Row]],
+        beat: float,
+    ) -> None:
         db = self._db
         assert db is not None
         db.execute("BEGIN IMMEDIATE")
@@ -481,6 +556,7 @@ class Journal:
                 " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 transitions,
             )
+            evidence_store.upsert(db, evidence)
             self._upsert_beat(db, beat)
             db.execute("COMMIT")  # synchronous=FULL: on disk when this returns
         except BaseException:

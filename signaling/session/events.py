@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
+from recorder.presence.evidence import Second
 from recorder.presence.tracker import Kind
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,15 @@ class Observed:
 
 
 @dataclass(frozen=True, slots=True)
+class Sampled:
+    """One second of ``person``'s media evidence (``second``: its first epoch second)."""
+
+    person: str
+    second: int
+    sample: Second
+
+
+@dataclass(frozen=True, slots=True)
 class Started:
     """The session's first join: it is live from now."""
 
@@ -37,7 +47,7 @@ class Ended:
     """The session ended: everyone's presence closes now."""
 
 
-RoomEvent = Observed | Started | Ended
+RoomEvent = Observed | Sampled | Started | Ended
 
 
 class RoomListener(Protocol):
@@ -51,6 +61,8 @@ class PresenceJournal(Protocol):
 
     def end_session(self, session_id: str) -> None: ...
 
+    def sample(self, session_id: str, person: str, second: int, s: Second) -> None: ...
+
 
 class JournalListener:
     """Writes a room's presence events to the presence journal."""
@@ -61,6 +73,8 @@ class JournalListener:
     def room_event(self, session_id: str, event: RoomEvent) -> None:
         if isinstance(event, Observed):
             self._journal.observe(session_id, event.person, event.kind, event.detail)
+        elif isinstance(event, Sampled):
+            self._journal.sample(session_id, event.person, event.second, event.sample)
         elif isinstance(event, Ended):
             self._journal.end_session(session_id)
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from recorder.presence.evidence import Second
 from recorder.presence.tracker import Kind
-from rtc.room import StreamInfo, Work
+from rtc.room import MediaSample, StreamInfo, Work
 from signaling.session.commands import MediaNote, MediaWork
-from signaling.session.events import Observed, RoomListener, tell
+from signaling.session.events import Observed, RoomListener, Sampled, tell
 
 
 class MediaEventsToRoom:
@@ -41,6 +42,9 @@ class MediaEventsToRoom:
     def traffic(self, person: str) -> None:
         self._observed(person, Kind.TRAFFIC)
 
+    def sample(self, person: str, second: int, sample: MediaSample) -> None:
+        tell(self._listeners, self._session_id, Sampled(person, second, evidence_second(sample)))
+
     def renegotiate(self, person: str, streams: list[StreamInfo]) -> None:
         self._post(MediaNote(person, "renegotiate", streams))
 
@@ -50,6 +54,25 @@ class MediaEventsToRoom:
     def run(self, work: Work, /) -> None:
         """The media layer's :class:`~rtc.contract.Owner`: its work runs as a command."""
         self._post(MediaWork(work))
+
+
+def evidence_second(s: MediaSample) -> Second:
+    """The media layer's sample as the recorder's evidence (the same fields, named;
+    tests/signaling/test_room_unit.py checks that the two stay alike)."""
+    return Second(
+        audio_packets=s.audio_packets,
+        audio_bytes=s.audio_bytes,
+        audio_level=s.audio_level,
+        video_packets=s.video_packets,
+        video_bytes=s.video_bytes,
+        video_frames=s.video_frames,
+        video_keyframes=s.video_keyframes,
+        forwarded_packets=s.forwarded_packets,
+        forwarded_bytes=s.forwarded_bytes,
+        confirmed=s.confirmed,
+        rr_loss=s.rr_loss,
+        rr_jitter_ms=s.rr_jitter_ms,
+    )
 
 
 def streams_wire(streams: list[StreamInfo]) -> list[dict[str, str]]:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from recorder.presence.evidence import Second
 from recorder.presence.journal import ENDED_MEMORY_S, Journal, iso_intervals, to_iso
 from rtc.clock import FakeClock
 
@@ -379,3 +380,105 @@ async def test_ended_sessions_are_forgotten_after_a_while(
     clock.advance(ENDED_MEMORY_S + 1)
     await journal.flush()
     assert journal._ended == {}
+
+
+# -- per-minute media evidence (issue 9, item 1) ---------------------------------------
+
+VOICE = Second(audio_packets=50, audio_bytes=4000, audio_level=20)
+LIVE = Second(video_packets=60, video_bytes=50_000, video_frames=15, video_keyframes=1)
+
+
+async def test_evidence_rows_are_durable_with_each_heartbeat(
+    journal: Journal, clock: FakeClock, tmp_path: Path
+) -> None:
+    minute = int(T0)  # T0 is a whole minute
+    journal.sample("s", "t", minute, VOICE)
+    journal.sample("s", "t", minute + 1, LIVE)
+    # Before the heartbeat the live view already has it; the disk does not.
+    (row,) = journal.evidence_rows("s")
+    assert row.audio_packets == 50 and row.video_frames == 15
+    path = tmp_path / "journal.db"
+    assert rows(path, "SELECT COUNT(*) FROM evidence") == [(0,)]
+    await journal.flush()
+    assert rows(path, "SELECT person, minute, audio_packets, video_frames FROM evidence") == [
+        ("t", minute, 50, 15)
+    ]
+    # The open minute is rewritten at the next heartbeat, not appended.
+    journal.sample("s", "t", minute + 2, VOICE)
+    await journal.flush()
+    assert rows(path, "SELECT audio_packets, video_frames FROM evidence") == [(100, 15)]
+    (shown,) = journal.evidence("s")
+    assert shown["minute"] == to_iso(T0) and shown["voiced_s"] == 2
+    assert shown["audio_level"][:3] == [20, None, 20]  # type: ignore[index]
+
+
+async def test_a_failed_commit_keeps_the_evidence(
+    journal: Journal, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    journal.sample("s", "t", int(T0), VOICE)
+    real_commit = journal._commit
+
+    def disk_full(*args: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(journal, "_commit", disk_full)
+    with pytest.raises(sqlite3.OperationalError):
+        await journal.flush()
+    assert journal.evidence_rows("s")[0].audio_packets == 50
+    monkeypatch.setattr(journal, "_commit", real_commit)
+    await journal.flush()
+    assert rows(tmp_path / "journal.db", "SELECT audio_packets FROM evidence") == [(50,)]
+
+
+EVIDENCE_CHILD = """
+import asyncio, sys, time
+from pathlib import Path
+from recorder.presence.evidence import Second
+from recorder.presence.journal import Journal
+from rtc.clock import SystemClock
+
+async def main(path):
+    j = Journal(Path(path), clock=SystemClock(), heartbeat_s=0.25)
+    await j.open()
+    base = int(time.time()) // 60 * 60
+    print(base, flush=True)
+    for n in range(100000):  # one "second" of evidence per 0.05 s: minutes pass fast
+        j.sample("s1", "a", base + n, Second(audio_packets=50, audio_level=20))
+        print(n, flush=True)
+        await asyncio.sleep(0.05)
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+async def test_sigkill_keeps_the_evidence_up_to_the_last_heartbeat(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", EVIDENCE_CHILD, str(path), cwd=REPO, env=env,
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None
+        base = int(await asyncio.wait_for(child.stdout.readline(), 60))
+        await asyncio.sleep(4.0)  # ~80 "seconds" of evidence, over two minutes
+        os.kill(child.pid, signal.SIGKILL)
+        printed = (await child.stdout.read()).split()
+    finally:
+        if child.returncode is None:
+            child.kill()
+        await child.wait()
+    assert child.returncode == -signal.SIGKILL
+    last = base + int(printed[-1])  # the last second sampled before the kill
+    j = Journal(path, clock=FakeClock(start=time.time() + 100), heartbeat_s=HOUR)
+    await j.open()
+    try:
+        got = j.evidence_rows("s1")
+    finally:
+        await j.close()
+    assert len(got) >= 2  # the closed minute and the open one survived
+    seconds = sorted(r.minute + i for r in got for i, v in enumerate(r.levels) if v == 20)
+    # Every second from the first up to about the last heartbeat before the kill
+    # (0.25 s: 5 samples, and a little slack for a slow commit) is on disk.
+    assert seconds == list(range(base, seconds[-1] + 1))
+    assert seconds[-1] >= last - 5 - 5

@@ -154,6 +154,7 @@ class Events:
 
     def __init__(self) -> None:
         self.log: list[tuple[float, str, tuple[Any, ...]]] = []
+        self.samples: list[tuple[str, int, Any]] = []  # (person, second, MediaSample)
 
     def _add(self, name: str, *args: Any) -> None:
         self.log.append((time.monotonic(), name, args))
@@ -175,6 +176,12 @@ class Events:
 
     def tracks_changed(self, person: str, tracks: dict[str, StreamInfo]) -> None:
         self._add("tracks_changed", person, dict(tracks))
+
+    def sample(self, person: str, second: int, sample: Any) -> None:
+        self.samples.append((person, second, sample))
+
+    def samples_of(self, person: str) -> list[Any]:
+        return [s for p, _, s in self.samples if p == person]
 
     def of(self, person: str, *, traffic: bool = False) -> list[tuple[Any, ...]]:
         """(name, *args) for ``person``, in order; traffic left out unless asked."""
