@@ -146,6 +146,150 @@ DOCUMENT: dict[str, Any] = {
                 "responses": {"200": _json({"type": "object"}), **_errors(401, 404)},
             }
         },
+        "/sessions/{id}/evidence": {
+            "get": {
+                "summary": "The per-minute media evidence of a session: one row per person per "
+                "minute, what the server counted before any threshold (docs/record.md). "
+                "Programme office only (a join token: 403)",
+                "parameters": ID,
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["session_id", "rows"],
+                            "properties": {
+                                "session_id": {"type": "string"},
+                                "rows": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["person", "minute"],
+                                        "properties": {
+                                            "person": {"type": "string"},
+                                            "minute": {"type": "string", "format": "date-time"},
+                                            **{
+                                                name: {"type": "integer", "minimum": 0}
+                                                for name in (
+                                                    "audio_packets", "audio_bytes",
+                                                    "video_packets", "video_bytes",
+                                                    "video_frames", "video_keyframes",
+                                                    "voiced_s", "silent_s",
+                                                    "forwarded_packets", "forwarded_bytes",
+                                                )
+                                            },
+                                            "audio_level": {
+                                                "type": "array", "maxItems": 60,
+                                                "items": {"type": ["integer", "null"]},
+                                                "description": "per second: loudest level "
+                                                "in -dBov (0 loudest, 127 silence), null "
+                                                "without audio",
+                                            },
+                                            "frames": {
+                                                "type": "array", "maxItems": 60,
+                                                "items": {"type": "integer"},
+                                            },
+                                            "forwarded": {
+                                                "type": "array", "maxItems": 60,
+                                                "items": {"type": "integer"},
+                                            },
+                                            "confirmed": {
+                                                "type": "array", "maxItems": 60,
+                                                "items": {"type": "boolean"},
+                                            },
+                                            "rr_loss_max": {"type": "number"},
+                                            "rr_jitter_max_ms": {"type": "number"},
+                                        },
+                                    },
+                                },
+                            },
+                        }
+                    ),
+                    **_errors(401, 403, 404),
+                },
+            }
+        },
+        "/sessions/{id}/timeline": {
+            "get": {
+                "summary": "The session's timeline picture (SVG): per minute who was present, "
+                "voiced and sending video, and which minutes counted and why not",
+                "parameters": ID,
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "content": {"image/svg+xml": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(401, 403, 404),
+                },
+            }
+        },
+        "/supervision": {
+            "get": {
+                "summary": "The supervisor report (监督机制): sessions of a date range with "
+                "irregular behaviour, each flag with its evidence (docs/supervision.md). At "
+                "most 93 days; programme office only (a join token: 403)",
+                "parameters": [
+                    {
+                        "name": name,
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "format": "date"},
+                        "description": "inclusive local date (the calendar's zone) of the "
+                        "sessions' start",
+                    }
+                    for name in ("from", "to")
+                ] + [
+                    {
+                        "name": "format",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"enum": ["json", "csv"], "default": "json"},
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "JSON: the window, sessions read, the thresholds per "
+                        "programme, counts per kind and the flags; CSV: one row per flag "
+                        "(session_id, kind, people, summary, evidence as compact JSON)",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["from", "to", "sessions", "rules", "flags"],
+                                    "properties": {
+                                        "from": {"type": "string", "format": "date"},
+                                        "to": {"type": "string", "format": "date"},
+                                        "sessions": {"type": "integer"},
+                                        "rules": {"type": "object"},
+                                        "counts": {"type": "object"},
+                                        "flags": {
+                                            "type": "array",
+                                            "items": {
+                                                "type": "object",
+                                                "required": ["session_id", "kind", "people",
+                                                             "summary", "evidence"],
+                                                "properties": {
+                                                    "session_id": {"type": "string"},
+                                                    "kind": {"type": "string"},
+                                                    "people": {
+                                                        "type": "array",
+                                                        "items": {"type": "string"},
+                                                    },
+                                                    "summary": {"type": "string"},
+                                                    "evidence": {"type": "object"},
+                                                },
+                                            },
+                                        },
+                                    },
+                                }
+                            },
+                            "text/csv": {"schema": {"type": "string"}},
+                        },
+                    },
+                    **_errors(400, 401, 403),
+                    "422": _json(_ERROR, "A session record cannot be computed"),
+                },
+            }
+        },
         "/people/{id}/statement": {
             "get": {
                 "summary": "A person's totals over ended sessions, per programme: points and "
