@@ -75,6 +75,11 @@ async def test_sigkill_loses_at_most_the_open_segment(tmp_path: Path) -> None:
         assert summary["state"] == "incomplete"
         assert [(u["start"], u["end"]) for u in summary["unrecorded"]] == [
             (u["start"], u["end"]) for u in lost]
+        # The media evidence survived too (issue 9): the teacher's camera was live up
+        # to about the last heartbeat before the kill, and the rows say so.
+        last_live = max(ts(end) for _, end in record["publishing"]["t1"])
+        assert killed_at - 3.0 <= last_live <= killed_at + 0.5
+        assert record["evidence"]["source"] == "server"
 
         # The session goes on: the next join records again, in a new recording.
         teacher = await Publisher.join(base, token_of(created["join_urls"]["t1"]), "t1")
