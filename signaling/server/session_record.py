@@ -9,15 +9,21 @@ recording, measured from what the server delivered: :mod:`recorder.media.replay_
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+from recorder.credits.policy import load_policy
+from recorder.presence.evidence import Derived, Thresholds, derive
 from recorder.presence.journal import iso_intervals
 from signaling.server.services import Services
 from signaling.store.sqlite import StoredSession
 
 
 async def session_record(svc: Services, session: StoredSession) -> dict[str, Any]:
-    active = iso_intervals(svc.journal.intervals(session.id, now=svc.clock.time()))
+    now = svc.clock.time()
+    active = iso_intervals(svc.journal.intervals(session.id, now=now))
+    thresholds = evidence_thresholds(session.spec.programme)
+    derived = derive(svc.journal.evidence_rows(session.id), thresholds)
     learners = {p.id for p in session.spec.people if p.role == "learner"}
     recordings = svc.recordings
     return {
@@ -31,8 +37,38 @@ async def session_record(svc: Services, session: StoredSession) -> dict[str, Any
         "ended_at": session.ended_at,
         "people": [p.record() for p in session.spec.people],
         "active": active,
+        # Issue 9: what the media showed (docs/record.md), derived from the per-minute
+        # evidence rows with the programme's [evidence] thresholds, stated beside them.
+        "voiced": _intervals(derived, "voiced", now),
+        "publishing": _intervals(derived, "publishing", now),
+        "receiving": _intervals(derived, "receiving", now),
+        "evidence": {"source": "server", **thresholds.to_json()},
         "replay": await recordings.replay(session.id, learners) if recordings else {},
         "recordings": await recordings.summary(session.id) if recordings else [],
         "feedback": await svc.store.submissions("feedback", session.id),
         "reports": await svc.store.submissions("reports", session.id),
     }
+
+
+def evidence_json(svc: Services, session: StoredSession) -> list[dict[str, object]]:
+    """``GET /sessions/{id}/evidence``: the per-minute rows (docs/record.md)."""
+    thresholds = evidence_thresholds(session.spec.programme)
+    return svc.journal.evidence(session.id, voiced_dbov=thresholds.voiced_dbov)
+
+
+@cache
+def evidence_thresholds(programme: str) -> Thresholds:
+    """The programme's ``[evidence]`` policy numbers (read once)."""
+    e = load_policy(programme).evidence
+    return Thresholds(e.voiced_dbov, e.voice_hold_s, e.live_video_fps, e.report_within_s)
+
+
+def _intervals(derived: dict[str, Derived], name: str, now: float) -> dict[str, list[list[str]]]:
+    """One kind of derived interval per person, in the record's ISO form; cut at now
+    (a voiced second is held a few seconds, which may reach past the present)."""
+    cut: dict[str, list[tuple[float, float]]] = {}
+    for person, d in derived.items():
+        ivs = [(s, min(e, now)) for s, e in getattr(d, name) if s < now]
+        if ivs:
+            cut[person] = ivs
+    return iso_intervals(cut)
