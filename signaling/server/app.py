@@ -23,11 +23,13 @@ from signaling.router.local import LocalRouter
 from signaling.router.redis import RedisRouter
 from signaling.server import (
     credits_api,
+    evidence_api,
     openapi,
     ops,
     participant_api,
     recordings_api,
     sessions_api,
+    supervision_api,
     web_assets,
 )
 from signaling.server.config import Config
@@ -153,6 +155,8 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     ops.install(app)  # /readyz, /metrics
     app.add_routes(sessions_api.routes)
     app.add_routes(credits_api.routes)
+    app.add_routes(evidence_api.routes)
+    app.add_routes(supervision_api.routes)
     app.add_routes(participant_api.routes)
     app.add_routes(recordings_api.routes)
     app.add_routes(

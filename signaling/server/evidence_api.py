@@ -1,0 +1,60 @@
+"""Evidence you can look at (issue 9, item 8).
+
+``GET /api/v1/sessions/{id}/evidence``: the per-minute evidence rows of a session, one
+per person per minute, as ``docs/record.md`` defines them: ``{"session_id", "rows"}``.
+
+``GET /api/v1/sessions/{id}/timeline``: the session's timeline picture (SVG) with those
+rows: per minute who was present, voiced, sending video, and which minutes counted and
+why not (:func:`recorder.credits.timeline.render_timeline`).
+
+Both for the programme office (the platform API key), like ``/sessions/{id}/record``;
+a join token is refused with 403.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from recorder.credits.records import RecordError
+from recorder.credits.timeline import render_timeline
+from signaling.server.credits_api import calendar_of
+from signaling.server.http_util import error, services
+from signaling.server.session_record import session_record
+from signaling.server.supervision_api import built_in_policy, evidence_rows, operator_only
+from signaling.store.sqlite import StoredSession
+
+routes = web.RouteTableDef()
+
+
+async def _session(request: web.Request) -> StoredSession | web.Response:
+    if (denied := operator_only(request)) is not None:
+        return denied
+    session = await services(request).store.session(request.match_info["id"])
+    return session if session is not None else error(404, "not_found", "no such session")
+
+
+@routes.get("/api/v1/sessions/{id}/evidence")
+async def session_evidence(request: web.Request) -> web.Response:
+    session = await _session(request)
+    if isinstance(session, web.Response):
+        return session
+    rows = evidence_rows(services(request), session)
+    return web.json_response({"session_id": session.id, "rows": rows})
+
+
+@routes.get("/api/v1/sessions/{id}/timeline")
+async def session_timeline(request: web.Request) -> web.Response:
+    session = await _session(request)
+    if isinstance(session, web.Response):
+        return session
+    svc = services(request)
+    record = await session_record(svc, session)
+    rows = evidence_rows(svc, session)
+    try:
+        svg = render_timeline(
+            record, built_in_policy(session.spec.programme), calendar_of(request), evidence=rows
+        )
+    except RecordError as exc:
+        return error(422, "uncomputable", str(exc))
+    return web.Response(text=svg, content_type="image/svg+xml", charset="utf-8",
+                        headers={"Cache-Control": "no-store"})

@@ -1,0 +1,191 @@
+"""The supervisor report over REST (issue 9, item 7): ``GET /api/v1/supervision``.
+
+``?from=YYYY-MM-DD&to=YYYY-MM-DD[&format=json|csv]``: the sessions that started (or,
+never started, were scheduled) on those local dates of the calendar's zone, each
+session's record (``GET /sessions/{id}/record``) and per-minute evidence rows, run
+through :func:`recorder.credits.supervision.supervise` with the built-in policies.
+For the programme office only (the platform API key); a join token is refused with 403.
+
+The range is at most :data:`MAX_DAYS` days and :data:`MAX_SESSIONS` sessions, so one
+request cannot make the server read a year of journals; ``opentutor supervise`` on the
+server has no such bound. Dates are checked before anything is read: 400, never 500.
+
+:func:`gather` (the records and rows of a date range) is shared with the CLI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from typing import Any
+
+from aiohttp import web
+
+from recorder.credits.calendar import Calendar
+from recorder.credits.policy import BUILT_IN, Policy, load_policy
+from recorder.credits.records import RecordError
+from recorder.credits.supervision import (
+    SupervisionError,
+    flags_csv,
+    report_json,
+    rules_of,
+    supervise,
+)
+from signaling.server import tokens
+from signaling.server.credits_api import calendar_of
+from signaling.server.http_util import bearer, check_api_key, error, services
+from signaling.server.services import Services
+from signaling.server.session_record import session_record
+from signaling.store.sqlite import Store, StoredSession
+
+routes = web.RouteTableDef()
+MAX_DAYS = 93  # a school term is about 20 weeks; a quarter is the longest one request reads
+MAX_SESSIONS = 20_000
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def operator_only(request: web.Request) -> web.Response | None:
+    """``None`` for the platform API key; 403 for a valid join token (a participant is
+    known, and not allowed); 401 for anything else."""
+    denied = check_api_key(request)
+    if denied is None:
+        return None
+    given = bearer(request)
+    if given:
+        svc = services(request)
+        try:
+            tokens.verify(svc.config.secret, given, now=svc.clock.time())
+        except tokens.TokenError:
+            return denied
+        return error(403, "forbidden", "this is for the programme office (the platform API "
+                     "key), not for participants")
+    return denied
+
+
+def parse_date(text: str | None, name: str) -> date:
+    """A ``YYYY-MM-DD`` calendar date, or :class:`ValueError` with words for a 400."""
+    if text is None or not text:
+        raise ValueError(f"{name} is required (YYYY-MM-DD)")
+    if not _DATE.fullmatch(text):
+        raise ValueError(f"{name} must be a date like 2022-03-07, got {text!r}")
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"{name} is not a date: {text!r} ({exc})") from exc
+
+
+def parse_window(query: Mapping[str, str], *, max_days: int | None) -> tuple[date, date]:
+    """``from`` and ``to`` (inclusive), checked: ``from`` ≤ ``to``, at most ``max_days``."""
+    first = parse_date(query.get("from"), "from")
+    last = parse_date(query.get("to"), "to")
+    if last < first:
+        raise ValueError(f"to ({last}) is before from ({first})")
+    days = (last - first).days + 1
+    if max_days is not None and days > max_days:
+        raise ValueError(f"the range is {days} days; at most {max_days} in one request")
+    return first, last
+
+
+def utc_bounds(calendar: Calendar, first: date, last: date) -> tuple[str, str]:
+    """The window's local midnights as the store's UTC text (``…T16:00:00.000Z``): the
+    ``.000`` makes both of its spellings (with and without milliseconds) compare right."""
+    def iso(day: date) -> str:
+        local = datetime.combine(day, time(), tzinfo=calendar.timezone)
+        return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+    return iso(first), iso(last + timedelta(days=1))
+
+
+async def session_ids_between(store: Store, lo: str, hi: str) -> list[str]:
+    """Sessions that started in ``[lo, hi)``, or were scheduled then and never started."""
+    def query() -> list[str]:
+        rows = store.db.execute(
+            "SELECT id FROM sessions WHERE COALESCE(started_at, scheduled_start) >= ? "
+            "AND COALESCE(started_at, scheduled_start) < ? ORDER BY id",
+            (lo, hi),
+        )
+        return [r[0] for r in rows]
+
+    # The store's own thread runs the query (store.call waits for it, so off the loop).
+    return await asyncio.to_thread(store.call, query)
+
+
+async def gather(
+    svc: Services, calendar: Calendar, first: date, last: date, *, limit: int | None = None
+) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, object]]]]:
+    """The records and per-minute evidence rows of the sessions of ``[first, last]``.
+    More than ``limit`` sessions raises :class:`OverflowError` (nothing is read)."""
+    ids = await session_ids_between(svc.store, *utc_bounds(calendar, first, last))
+    if limit is not None and len(ids) > limit:
+        raise OverflowError(len(ids))
+    records: list[dict[str, Any]] = []
+    evidence: dict[str, list[dict[str, object]]] = {}
+    for session_id in ids:
+        session = await svc.store.session(session_id)
+        if session is None:
+            continue
+        records.append(await session_record(svc, session))
+        rows = evidence_rows(svc, session)
+        if rows:
+            evidence[session_id] = rows
+    return records, evidence
+
+
+@cache
+def built_in_policy(programme: str) -> Policy:
+    """A built-in policy, read once (the server's credits use the built-in files too)."""
+    return load_policy(programme)
+
+
+def built_in_policies() -> dict[str, Policy]:
+    return {name: built_in_policy(name) for name in BUILT_IN}
+
+
+def evidence_rows(svc: Services, session: StoredSession) -> list[dict[str, object]]:
+    """The session's per-minute evidence rows as docs/record.md shows them, ``voiced_s``
+    counted with the programme's ``[evidence] voiced_dbov``."""
+    policy = built_in_policy(session.spec.programme)
+    return svc.journal.evidence(session.id, voiced_dbov=policy.evidence.voiced_dbov)
+
+
+@routes.get("/api/v1/supervision")
+async def supervision(request: web.Request) -> web.Response:
+    if (denied := operator_only(request)) is not None:
+        return denied
+    try:
+        first, last = parse_window(request.query, max_days=MAX_DAYS)
+    except ValueError as exc:
+        field = "to" if str(exc).startswith(("to", "the range")) else "from"
+        return error(400, "invalid", str(exc), field)
+    fmt = request.query.get("format", "json")
+    if fmt not in ("json", "csv"):
+        return error(400, "invalid", f"format must be json or csv, got {fmt!r}", "format")
+    svc = services(request)
+    calendar = calendar_of(request)
+    try:
+        records, evidence = await gather(svc, calendar, first, last, limit=MAX_SESSIONS)
+    except OverflowError as exc:
+        return error(400, "too_many", f"{exc.args[0]} sessions in the range, at most "
+                     f"{MAX_SESSIONS}: ask for a shorter range, or run `opentutor supervise` "
+                     "on the server", "to")
+    policies = built_in_policies()
+    try:
+        rules = {name: rules_of(policy) for name, policy in policies.items()}
+        flags = await asyncio.to_thread(
+            supervise, records, evidence, policies=policies, calendar=calendar,
+            rules=rules, window=(first, last),
+        )
+    except (RecordError, SupervisionError) as exc:
+        return error(422, "uncomputable", str(exc))
+    if fmt == "csv":
+        return web.Response(
+            text=flags_csv(flags), content_type="text/csv", charset="utf-8",
+            headers={"Content-Disposition":
+                     f'attachment; filename="supervision-{first}-{last}.csv"'},
+        )
+    return web.json_response(
+        report_json(flags, sessions=len(records), rules=rules, window=(first, last))
+    )
