@@ -25,6 +25,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         409: "Conflict",
         413: "Too large",
         415: "Unsupported type",
+        422: "The session record cannot be computed",
     }
     return {str(c): _json(_ERROR, text[c]) for c in codes}
 
@@ -52,6 +53,103 @@ RECORD = {
         **RECORD_FIELDS,
         "feedback": {"type": "object"},
         "reports": {"type": "object"},
+        "marks": {
+            "type": "object",
+            "description": "tutoring: learner → the teacher's latest mark of the session",
+            "additionalProperties": {"$ref": "#/components/schemas/StoredMark"},
+        },
+    },
+}
+STORED_MARK = {
+    "type": "object",
+    "required": ["problem", "subject", "knowledge_point", "marked_at", "by"],
+    "properties": {
+        "problem": {"type": "string", "description": "问题"},
+        "subject": {"type": "string", "description": "学科"},
+        "knowledge_point": {"type": "string", "description": "知识点"},
+        "marked_at": {"type": "string", "format": "date-time"},
+        "by": {"type": "string", "description": "the teacher's person id"},
+    },
+}
+TEXT_RULES = {
+    "type": "object",
+    "description": "the programme policy's numbers: visible characters (NFKC; whitespace, "
+    "format characters and combining marks not counted), distinct ones, and the window "
+    "after the session's end",
+    "properties": {
+        "min_chars": {"type": "integer"},
+        "min_distinct": {"type": "integer"},
+        "window_hours": {"type": "integer"},
+        "window_end": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+ME = {
+    "type": "object",
+    "required": ["person", "session", "feedback_open", "feedback", "feedback_rules"],
+    "properties": {
+        "person": {"type": "object"},
+        "session": {"type": "object"},
+        "feedback_open": {"type": "boolean"},
+        "feedback": {"type": ["object", "null"]},
+        "feedback_rules": TEXT_RULES,
+        "report_rules": {
+            "description": "reviewers of a review: the report's numbers, whether it may be "
+            "sent now, and whether the journal saw them take part; null otherwise",
+            "anyOf": [
+                {
+                    "allOf": [TEXT_RULES],
+                    "properties": {"open": {"type": "boolean"}, "took_part": {"type": "boolean"}},
+                },
+                {"type": "null"},
+            ],
+        },
+        "marks": {
+            "description": "tutoring: the teacher's marks (a learner sees only their own); "
+            "null otherwise",
+            "type": ["object", "null"],
+            "additionalProperties": {"$ref": "#/components/schemas/StoredMark"},
+        },
+    },
+}
+POINTS = {"type": "string", "description": "exact decimal, 2 places", "pattern": r"^\d+\.\d\d$"}
+PER_STAR = {
+    "type": "object",
+    "properties": {str(r): POINTS for r in range(1, 6)},
+    "required": [str(r) for r in range(1, 6)],
+}
+SETTLEMENT = {
+    "type": "object",
+    "required": [
+        "effective_minutes",
+        "time_points",
+        "rating_points_per_hour",
+        "point_value_cny",
+        "basis",
+    ],
+    "properties": {
+        "effective_minutes": {
+            "type": "integer",
+            "description": "the teacher's counted minutes of the session (credits engine)",
+        },
+        "time_points": {
+            **POINTS,
+            "description": "the duration part of the teacher's points: "
+            "duration_points_per_hour × minutes / 60",
+        },
+        "duration_points_per_hour": POINTS,
+        "rating_points_per_hour": {
+            **PER_STAR,
+            "description": "rating r → at_one_star + (r − 1) × per_star points per hour",
+        },
+        "rating_points": {**PER_STAR, "description": "the same for this session's minutes"},
+        "point_value_cny": POINTS,
+        "basis": {
+            "type": "string",
+            "description": "what the minutes were computed from: media evidence or presence",
+        },
+        "counted": {"type": "boolean"},
+        "notes": {"type": "array", "items": {"type": "string"}},
+        "feedback_window_end": {"type": "string", "format": "date-time"},
     },
 }
 ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
@@ -82,6 +180,7 @@ DOCUMENT: dict[str, Any] = {
             },
             **BODY_SCHEMAS,
             "Record": RECORD,
+            "StoredMark": STORED_MARK,
             **RECORDING_SCHEMAS,
         },
     },
@@ -308,9 +407,11 @@ DOCUMENT: dict[str, Any] = {
         },
         "/me": {
             "get": {
-                "summary": "The joining person and session",
+                "summary": "The joining person and session, the feedback window and the text "
+                "rules' numbers (so the form can count like the server), a reviewer's report "
+                "state, a tutoring session's marks",
                 "security": [{"joinToken": []}],
-                "responses": {"200": _json({"type": "object"}), **_errors(401, 404)},
+                "responses": {"200": _json(ME), **_errors(401, 404)},
             }
         },
         "/me/uploads": {
@@ -328,7 +429,9 @@ DOCUMENT: dict[str, Any] = {
         },
         "/me/feedback": {
             "post": {
-                "summary": "The programme's feedback form (learners, within 7 days after the end)",
+                "summary": "The programme's feedback form (learners, after the end and within "
+                "the policy's window from ended_at; the text needs the policy's visible and "
+                "distinct characters: 400 invalid, field text, otherwise)",
                 "security": [{"joinToken": []}],
                 "requestBody": BODIES["/me/feedback"],
                 "responses": {
@@ -339,12 +442,47 @@ DOCUMENT: dict[str, Any] = {
         },
         "/me/report": {
             "post": {
-                "summary": "A reviewer's review report (review sessions)",
+                "summary": "A reviewer's review report (review sessions): after the review "
+                "started (409 not_started), within the feedback window after its end (409 "
+                "closed), from a reviewer the presence journal saw in it (403 not_present), "
+                "with the policy's visible and distinct characters (400)",
                 "security": [{"joinToken": []}],
                 "requestBody": BODIES["/me/report"],
                 "responses": {
                     "201": _json({"type": "object"}, "Stored"),
                     **_errors(400, 401, 403, 409),
+                },
+            }
+        },
+        "/me/marks": {
+            "post": {
+                "summary": "The tutoring teacher marks a learner: problem, subject, knowledge "
+                "point (seed 000). During the session or within the feedback window after it "
+                "(409 not_started / closed); instructors of tutoring sessions only (403). "
+                "Marking a learner again replaces the earlier mark (one per learner)",
+                "security": [{"joinToken": []}],
+                "requestBody": BODIES["/me/marks"],
+                "responses": {
+                    "200": _json(
+                        {
+                            "allOf": [{"$ref": "#/components/schemas/StoredMark"}],
+                            "properties": {"learner": {"type": "string"}},
+                        },
+                        "Stored (replacing any earlier mark of this learner)",
+                    ),
+                    **_errors(400, 401, 403, 409),
+                },
+            }
+        },
+        "/me/settlement": {
+            "get": {
+                "summary": "The learner's payment step of an ended tutoring session: effective "
+                "minutes, the teacher's points for that time, and the points per hour each "
+                "rating (1-5) of the learning gain adds",
+                "security": [{"joinToken": []}],
+                "responses": {
+                    "200": _json(SETTLEMENT),
+                    **_errors(401, 403, 409, 422),
                 },
             }
         },

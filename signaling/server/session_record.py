@@ -4,7 +4,8 @@ Its shape is the input of the credits engine (issue 3): ``session_id``,
 ``programme``, ``form``, ``people``, ``active`` (person → ``[[start, end]]`` ISO
 UTC from the presence journal), ``replay`` (learner → intervals of watching the
 recording, measured from what the server delivered: :mod:`recorder.media.replay_time`),
-``feedback``, ``reports``; and ``recordings`` (each with its ``unrecorded`` spans).
+``feedback``, ``reports``; ``marks`` (tutoring: learner → the teacher's latest mark);
+and ``recordings`` (each with its ``unrecorded`` spans). docs/record.md is the contract.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ async def session_record(svc: Services, session: StoredSession) -> dict[str, Any
         "recordings": await recordings.summary(session.id) if recordings else [],
         "feedback": await svc.store.submissions("feedback", session.id),
         "reports": await svc.store.submissions("reports", session.id),
+        "marks": await svc.store.marks(session.id),
     }
 
 

@@ -5,9 +5,10 @@ validators decode with them (:func:`signaling.session.schema.decode`), the OpenA
 request bodies (:func:`openapi_bodies`) and the socket messages' JSON Schema
 (``docs/socket-messages.json``, :func:`socket_schema`) are generated from them. Rules a
 schema cannot say stay as small functions after decoding: the per-form role counts
-(:mod:`signaling.session.spec`), the visible characters of feedback
-(:mod:`signaling.server.participant_api`), a chat line needing text or a picture
-(:mod:`signaling.session.messages`).
+(:mod:`signaling.session.spec`), a Beijing district code being a real district, the
+visible characters of feedback, reports and marks, with the programme policy's numbers
+(:mod:`signaling.server.participant_api`, :mod:`recorder.credits.texts`), a chat line
+needing text or a picture (:mod:`signaling.session.messages`).
 
     python -m signaling.session.declarations    # rewrites docs/socket-messages.json
 """
@@ -31,8 +32,13 @@ MAX_CANDIDATE = 1024
 MAX_CHAT = 2000
 MAX_POINTS = DEFAULT_LIMITS.points_per_stroke
 MAX_PEOPLE = 2000
-# "需在7天内对获得的研修服务提供反馈和评价 … 不少于200字" (seed 001, 四(四)2).
-FEEDBACK_MIN_CHARS = 200
+# Longest texts a participant may send: the minimums (visible characters, distinct
+# characters) are the programme policy's, checked after decoding.
+MAX_FEEDBACK = 10_000
+MAX_REPORT = 20_000
+MAX_MARK_PROBLEM = 500
+MAX_MARK_SUBJECT = 40
+MAX_MARK_KNOWLEDGE_POINT = 200
 
 UPLOAD_ID = r"u_[A-Za-z0-9_-]{8,40}"
 UploadId = Annotated[
@@ -41,6 +47,10 @@ UploadId = Annotated[
 StrokeId = Annotated[str, Meta(pattern=anchored(r"[A-Za-z0-9_-]{1,40}"))]
 PERSON_ID = r"[A-Za-z0-9_.:@-]{1,64}"
 PersonId = Annotated[str, Meta(pattern=anchored(PERSON_ID))]
+# A school's identifier as the platform knows it (e.g. the 10-digit 学校标识码).
+SCHOOL_ID = r"[A-Za-z0-9_.:-]{1,64}"
+# GB/T 2260 administrative division code, e.g. 110102 西城区.
+DISTRICT_CODE = r"[0-9]{6}"
 Coordinate = Annotated[float, Meta(ge=0, le=1)]
 Point = Annotated[
     tuple[Coordinate, Coordinate],
@@ -156,11 +166,37 @@ MESSAGES: dict[str, type[Struct]] = {
 
 
 class Person(Struct, frozen=True):
+    """``school`` and ``district`` are names, for display; ``school_id`` and
+    ``district_code`` are what the same-school / same-district rule compares."""
+
     id: PersonId
     name: Annotated[str, Meta(max_length=60, pattern=NONBLANK)]
     role: Role
     school: Annotated[str, Meta(max_length=120, pattern=NONBLANK)] | None = None
     district: Annotated[str, Meta(max_length=60, pattern=NONBLANK)] | None = None
+    school_id: (
+        Annotated[
+            str,
+            Meta(
+                pattern=anchored(SCHOOL_ID),
+                description="the school's identifier (e.g. its 10-digit 学校标识码)",
+                extra={"pattern_error": "must be 1-64 letters, digits or _ . : -"},
+            ),
+        ]
+        | None
+    ) = None
+    district_code: (
+        Annotated[
+            str,
+            Meta(
+                pattern=anchored(DISTRICT_CODE),
+                description="GB/T 2260 code of the district, e.g. 110102 (西城区)",
+                extra={"pattern_error": "must be a 6-digit district code (GB/T 2260), "
+                       "e.g. 110102"},
+            ),
+        ]
+        | None
+    ) = None
 
 
 class NewSession(Struct, frozen=True):
@@ -182,22 +218,46 @@ class NewSession(Struct, frozen=True):
 
 
 class Feedback(Struct, frozen=True):
+    """In tutoring the rating is the learning gain (学习的实际获得) that sets the
+    points per hour beyond the time; the text counts only visible characters."""
+
     rating: Annotated[int, Meta(ge=1, le=5)]
     satisfaction: Satisfaction
     text: Annotated[
         str,
         Meta(
-            min_length=FEEDBACK_MIN_CHARS,
-            max_length=10_000,
-            description=f"at least {FEEDBACK_MIN_CHARS} characters not counting whitespace "
-            "(收获、反思、建议)",
+            max_length=MAX_FEEDBACK,
+            description="收获、反思、建议: at least the programme's feedback.min_chars "
+            "visible characters (200; after NFKC, whitespace, format characters such as "
+            "U+200B and combining marks not counted), of which feedback.min_distinct_chars "
+            "(20) different",
         ),
     ]
 
 
 class Report(Struct, frozen=True):
-    text: Annotated[str, Meta(max_length=20_000, pattern=NONBLANK)]
+    text: Annotated[
+        str,
+        Meta(
+            max_length=MAX_REPORT,
+            description="at least the programme's reports.min_chars visible characters "
+            "(200), of which reports.min_distinct_chars (20) different",
+        ),
+    ]
     attachments: Annotated[list[UploadId], Meta(max_length=10)] = []
+
+
+class Mark(Struct, frozen=True):
+    """The teacher's mark of one learner in a tutoring session (seed 000: 对被辅导学生、
+    辅导问题等进行必要的在线标记: 学生、问题、学科、知识点). Each text needs at least one
+    visible character. Marking a learner again replaces the earlier mark."""
+
+    learner: PersonId
+    problem: Annotated[str, Meta(max_length=MAX_MARK_PROBLEM, description="问题")]
+    subject: Annotated[str, Meta(max_length=MAX_MARK_SUBJECT, description="学科")]
+    knowledge_point: Annotated[
+        str, Meta(max_length=MAX_MARK_KNOWLEDGE_POINT, description="知识点")
+    ]
 
 
 # The REST route (as in the OpenAPI document, under /api/v1) → the body its handler
@@ -207,6 +267,7 @@ REST_BODIES: dict[str, type[Struct]] = {
     "/sessions": NewSession,
     "/me/feedback": Feedback,
     "/me/report": Report,
+    "/me/marks": Mark,
 }
 
 

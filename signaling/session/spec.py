@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
 
+from recorder.credits.places import BEIJING_DISTRICTS, district_code_of
 from signaling.session import declarations as d
 from signaling.session import schema
 from signaling.session.schema import Invalid
@@ -34,24 +35,36 @@ ID_PATTERN = re.compile(d.PERSON_ID)
 
 @dataclass(frozen=True)
 class Person:
+    """``school``/``district`` are names, for display; ``school_id``/``district_code``
+    (empty when not given) are what the same-school / same-district rule compares."""
+
     id: str
     name: str
     role: str
     school: str = ""
     district: str = ""
+    school_id: str = ""
+    district_code: str = ""
 
     def public(self) -> dict[str, str]:
         """What other participants may see: no school or district."""
         return {"id": self.id, "name": self.name, "role": self.role}
 
     def record(self) -> dict[str, str]:
-        return {
+        """The record's ``people[]`` entry (docs/record.md): the codes only when known,
+        so a record never states an empty code."""
+        out = {
             "id": self.id,
             "name": self.name,
             "role": self.role,
             "school": self.school,
             "district": self.district,
         }
+        if self.school_id:
+            out["school_id"] = self.school_id
+        if self.district_code:
+            out["district_code"] = self.district_code
+        return out
 
 
 @dataclass(frozen=True)
@@ -97,15 +110,45 @@ def parse_new_session(body: Any) -> SessionSpec:
     if end - start > MAX_SESSION_LENGTH:
         raise Invalid("scheduled_end", "a session may be scheduled for at most 12 hours")
     people = [
-        Person(p.id, p.name, p.role, p.school or "", p.district or "") for p in new.people
+        Person(
+            p.id,
+            p.name,
+            p.role,
+            p.school or "",
+            p.district or "",
+            p.school_id or "",
+            p.district_code or "",
+        )
+        for p in new.people
     ]
     seen: set[str] = set()
     for i, person in enumerate(people):
         if person.id in seen:
             raise Invalid(f"people[{i}].id", f'"{person.id}" appears twice')
         seen.add(person.id)
+        _check_district(i, person)
     _check_roles(new.form, people)
     return SessionSpec(new.programme, new.form, new.title, start, end, new.record, tuple(people))
+
+
+def _check_district(i: int, person: Person) -> None:
+    """A Beijing code (1101xx) must be one of the 16 districts (崇文 110103 and 宣武
+    110104 were merged away in 2010), and a district name that is a Beijing district
+    must name the same one as the code."""
+    code = person.district_code
+    if not code:
+        return
+    if code.startswith("1101") and code not in BEIJING_DISTRICTS:
+        raise Invalid(
+            f"people[{i}].district_code", f"{code} is not one of Beijing's 16 districts"
+        )
+    named = district_code_of(person.district) if person.district else None
+    if named is not None and named != code:
+        zh = BEIJING_DISTRICTS[named][0]
+        raise Invalid(
+            f"people[{i}].district_code",
+            f'{code} does not match the district "{person.district}" ({zh} is {named})',
+        )
 
 
 def _check_roles(form: str, people: list[Person]) -> None:

@@ -1,5 +1,5 @@
 """Durable session data in SQLite: sessions and people, chat, whiteboard log,
-uploads, feedback and review reports.
+uploads, feedback, review reports and the tutoring teacher's marks.
 
 One connection, used from one worker thread, so the event loop never waits on
 disk and SQLite never sees two writers. A new session is written in a single
@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE TABLE IF NOT EXISTS people (
     session_id TEXT NOT NULL REFERENCES sessions(id), id TEXT NOT NULL, name TEXT NOT NULL,
     role TEXT NOT NULL, school TEXT NOT NULL, district TEXT NOT NULL, ord INTEGER NOT NULL,
+    school_id TEXT NOT NULL DEFAULT '', district_code TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (session_id, id)
 );
 CREATE INDEX IF NOT EXISTS people_by_person ON people(id);
@@ -54,15 +55,47 @@ CREATE TABLE IF NOT EXISTS reports (
     session_id TEXT NOT NULL, person TEXT NOT NULL, submitted_at TEXT NOT NULL,
     body TEXT NOT NULL, PRIMARY KEY (session_id, person)
 );
+CREATE TABLE IF NOT EXISTS marks (    -- tutoring: the teacher's latest mark of each learner
+    session_id TEXT NOT NULL, learner TEXT NOT NULL, problem TEXT NOT NULL,
+    subject TEXT NOT NULL, knowledge_point TEXT NOT NULL, marked_at TEXT NOT NULL,
+    by TEXT NOT NULL, PRIMARY KEY (session_id, learner)
+);
 CREATE TABLE IF NOT EXISTS recording_choice (   -- the instructor's last record on/off
     session_id TEXT PRIMARY KEY, record INTEGER NOT NULL, by TEXT NOT NULL, at TEXT NOT NULL
 );
 """
 
 
+# Columns added after the first release: (table, column, declaration). A database
+# written before them gets them on open, with the default for the rows it holds.
+ADDED_COLUMNS = (
+    ("people", "school_id", "TEXT NOT NULL DEFAULT ''"),
+    ("people", "district_code", "TEXT NOT NULL DEFAULT ''"),
+)
+MARK_FIELDS = ("problem", "subject", "knowledge_point", "marked_at", "by")
+
+
 class Store(SqliteThread):
     SCHEMA = SCHEMA
     NAME = "store"
+
+    def _open(self) -> None:
+        super()._open()
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        db = self.db
+        for table, column, declaration in ADDED_COLUMNS:
+            have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            if column in have:
+                continue
+            try:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+            except sqlite3.OperationalError:
+                # Another process sharing the file added it meanwhile.
+                have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    raise
 
     async def create_session(self, session_id: str, spec: SessionSpec, created_at: str) -> None:
         statements: list[tuple[str, tuple[Any, ...]]] = [
@@ -82,8 +115,12 @@ class Store(SqliteThread):
         ]
         statements += [
             (
-                "INSERT INTO people VALUES (?,?,?,?,?,?,?)",
-                (session_id, p.id, p.name, p.role, p.school, p.district, i),
+                "INSERT INTO people (session_id, id, name, role, school, district, ord, "
+                "school_id, district_code) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    session_id, p.id, p.name, p.role, p.school, p.district, i,
+                    p.school_id, p.district_code,
+                ),
             )
             for i, p in enumerate(spec.people)
         ]
@@ -95,8 +132,8 @@ class Store(SqliteThread):
             if row is None:
                 return None
             people = self.db.execute(
-                "SELECT id, name, role, school, district FROM people WHERE session_id=? "
-                "ORDER BY ord",
+                "SELECT id, name, role, school, district, school_id, district_code "
+                "FROM people WHERE session_id=? ORDER BY ord",
                 (session_id,),
             ).fetchall()
             spec = SessionSpec(
@@ -287,6 +324,35 @@ class Store(SqliteThread):
             return {r[0]: {"submitted_at": r[1], **json.loads(r[2])} for r in rows}
 
         result: dict[str, dict[str, Any]] = await self._run(_get)
+        return result
+
+    # -- the tutoring teacher's marks: one per learner per session, the latest wins
+    async def put_mark(
+        self, session_id: str, learner: str, mark: dict[str, str]
+    ) -> None:
+        """Store the mark of ``learner`` (``problem``, ``subject``, ``knowledge_point``,
+        ``marked_at``, ``by``), replacing an earlier one: the table holds at most one
+        row per learner of a session."""
+        values = tuple(mark[k] for k in MARK_FIELDS)
+        await self._run(self._tx, [(
+            "INSERT INTO marks VALUES (?,?,?,?,?,?,?) ON CONFLICT(session_id, learner) DO "
+            "UPDATE SET problem=excluded.problem, subject=excluded.subject, "
+            "knowledge_point=excluded.knowledge_point, marked_at=excluded.marked_at, "
+            "by=excluded.by",
+            (session_id, learner, *values),
+        )])
+
+    async def marks(self, session_id: str) -> dict[str, dict[str, str]]:
+        """Learner → their mark, as the session record states it."""
+        def _get() -> dict[str, dict[str, str]]:
+            rows = self.db.execute(
+                "SELECT learner, problem, subject, knowledge_point, marked_at, by FROM marks "
+                "WHERE session_id=? ORDER BY learner",
+                (session_id,),
+            )
+            return {r[0]: dict(zip(MARK_FIELDS, r[1:], strict=True)) for r in rows}
+
+        result: dict[str, dict[str, str]] = await self._run(_get)
         return result
 
     # -- the instructor's recording choice (durable before it is announced)

@@ -16,6 +16,7 @@ from signaling.server import participant_api
 from signaling.server.participant_api import UploadQuota
 from signaling.session.whiteboard import DEFAULT_LIMITS
 from tests.conftest import free_port
+from tests.signaling.test_participant_rules import GOOD, present
 from tests.support import ServerHandle, lecture, start_app
 
 LIMITS = DEFAULT_LIMITS
@@ -178,14 +179,16 @@ async def test_reviewers_attach_pictures_to_their_report_after_the_end(
         {"id": "r1", "name": "专家1", "role": "instructor"},
         {"id": "p1", "name": "学员教师", "role": "learner"},
     ]
-    _, toks = await server.create(body)
+    session_id, toks = await server.create(body)
     reviewer = await server.connect(toks["r1"])
     await reviewer.wait_for("welcome")
+    present(server, session_id, "r1")  # the journal sees the reviewer in the review
+    await asyncio.sleep(0.05)
     assert (await reviewer.call("end"))["ok"]
     assert (await upload(server, toks["p1"], 200))[0] == 409
     status, picture = await upload(server, toks["r1"], 200)
     assert status == 201
-    report = {"text": "教学设计清晰。", "attachments": [picture["id"]]}
+    report = {"text": "教学设计清晰。" + GOOD, "attachments": [picture["id"]]}
     assert (await server.api("POST", "/api/v1/me/report", report, token=toks["r1"]))[0] == 201
     status, body = await upload(server, toks["r1"], 200)  # the report is sent
     assert (status, body["error"]["code"]) == (409, "session_ended")

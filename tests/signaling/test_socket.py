@@ -8,6 +8,7 @@ import struct
 import zlib
 
 from signaling.server import tokens
+from tests.signaling.test_participant_rules import GOOD, present, text_of
 from tests.support import SECRET, ServerHandle, lecture
 
 
@@ -177,7 +178,7 @@ async def test_end_session_then_feedback_rules(server: ServerHandle) -> None:
     early = await server.api(
         "POST",
         "/api/v1/me/feedback",
-        {"rating": 5, "satisfaction": "satisfied", "text": "好" * 200},
+        {"rating": 5, "satisfaction": "satisfied", "text": GOOD},
         token=toks["s1"],
     )
     assert early[0] == 409
@@ -188,10 +189,10 @@ async def test_end_session_then_feedback_rules(server: ServerHandle) -> None:
     assert late.refused["code"] == "ended"
     status, me = await server.api("GET", "/api/v1/me", token=toks["s1"])
     assert status == 200 and me["feedback_open"] is True and me["session"]["state"] == "ended"
-    short = {"rating": 5, "satisfaction": "satisfied", "text": "收获 " * 99 + "好"}  # 199 counted
+    short = {"rating": 5, "satisfaction": "satisfied", "text": text_of(199)}  # 199 counted
     status, body = await server.api("POST", "/api/v1/me/feedback", short, token=toks["s1"])
     assert status == 400 and body["error"]["field"] == "text"
-    ok = {**short, "text": short["text"] + "好"}
+    ok = {**short, "text": text_of(200)}
     assert (await server.api("POST", "/api/v1/me/feedback", ok, token=toks["t1"]))[0] == 403
     assert (await server.api("POST", "/api/v1/me/feedback", ok, token=toks["s1"]))[0] == 201
     assert (await server.api("POST", "/api/v1/me/feedback", ok, token=toks["s1"]))[0] == 409
@@ -206,7 +207,11 @@ async def test_review_reports_are_stored_in_the_record(server: ServerHandle) -> 
         {"id": "p1", "name": "学员教师", "role": "learner"}
     ]
     session_id, toks = await server.create(body)
-    report = {"text": "教学设计清晰，建议加强课堂互动。", "attachments": []}
+    reviewer = await server.connect(toks["r1"])
+    await reviewer.wait_for("welcome")
+    present(server, session_id, "r1")  # the journal sees the reviewer in the review
+    await asyncio.sleep(0.05)
+    report = {"text": "教学设计清晰，建议加强课堂互动。" + GOOD, "attachments": []}
     assert (await server.api("POST", "/api/v1/me/report", report, token=toks["p1"]))[0] == 403
     assert (await server.api("POST", "/api/v1/me/report", report, token=toks["r1"]))[0] == 201
     _, record = await server.api("GET", f"/api/v1/sessions/{session_id}/record")
