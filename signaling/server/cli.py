@@ -1,26 +1,47 @@
 """The ``opentutor`` command: ``serve`` runs the server; ``credits`` computes pay
-and study hours from session records; ``recording`` exports and purges recordings."""
+and study hours from session records; ``recording`` exports and purges recordings;
+``supervise`` lists sessions with irregular behaviour and the evidence for each."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
 
 from aiohttp import web
 
+from recorder.credits.calendar import SAMPLE_CALENDAR, Calendar, CalendarError, load_calendar
+from recorder.credits.policy import Policy, PolicyError, load_policy
+from recorder.credits.records import RecordError, parse_timestamp
+from recorder.credits.supervision import (
+    SessionFacts,
+    SupervisionError,
+    flags_csv,
+    parse_session,
+    report_json,
+    rules_of,
+    supervise,
+)
+from recorder.presence.journal import Journal
+from rtc.clock import SystemClock
+from signaling.router.base import Router
 from signaling.server import config as config_mod
-from signaling.server import logs, web_assets
+from signaling.server import logs, supervision_api, web_assets
 from signaling.server.app import create_app
 from signaling.server.config import Config
 from signaling.server.http_util import SERVICES
+from signaling.server.services import Services
 from signaling.server.tls import self_signed, server_context
 from signaling.session.spec import parse_new_session
+from signaling.store.sqlite import Store
 
 
 def lan_address() -> str:
@@ -100,7 +121,190 @@ def build_parser() -> argparse.ArgumentParser:
     from signaling.server import recording_cli
 
     recording_cli.add_parser(commands)
+    add_supervise_parser(commands)
     return parser
+
+
+# ---------------------------------------------------------------------------- supervise
+
+SUPERVISE_NODE = "supervise"  # the journal node this command opens as (it writes nothing else)
+
+
+class Refused(ValueError):
+    """Input the supervise command refuses (exit 2, the message on stderr)."""
+
+
+def add_supervise_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cmd = commands.add_parser(
+        "supervise",
+        help="the supervisor report: sessions with irregular behaviour, with the evidence",
+        description="List the sessions of a date range with irregular behaviour (监督机制), "
+        "each flag with the facts behind it (docs/supervision.md): from the server's data "
+        "directory, or from session records (JSON Lines). Exit 0 with the report on "
+        "stdout; 2 on bad input, with the message on stderr and nothing on stdout.",
+    )
+    cmd.add_argument("--from", dest="first", required=True, type=_date_arg, metavar="YYYY-MM-DD",
+                     help="first local date (the calendar's zone) of the sessions' start")
+    cmd.add_argument("--to", dest="last", required=True, type=_date_arg, metavar="YYYY-MM-DD",
+                     help="last local date, inclusive")
+    cmd.add_argument("--format", choices=("json", "csv"), default="json",
+                     help="json (the default): the report; csv: one row per flag")
+    cmd.add_argument("--records", metavar="FILE.jsonl|-",
+                     help="session records (JSON Lines, as `opentutor credits statement` reads) "
+                     "instead of the server's data directory; - for standard input")
+    cmd.add_argument("--evidence", metavar="FILE.jsonl",
+                     help="with --records: per-minute evidence, one {\"session_id\", \"rows\"} "
+                     "per line (what GET /sessions/{id}/evidence returns)")
+    cmd.add_argument("--calendar", metavar="FILE", default=os.environ.get("OPENTUTOR_CALENDAR"),
+                     help="calendar TOML (default: OPENTUTOR_CALENDAR or the shipped sample)")
+    cmd.add_argument("--policy", action="append", default=[], metavar="FILE",
+                     help="a policy TOML that replaces the built-in one of its programme "
+                     "(its [supervision] table sets the report's thresholds); repeatable")
+    cmd.add_argument("--data-dir", default=os.environ.get("OPENTUTOR_DATA_DIR", "data"),
+                     help="the server's data directory (default: OPENTUTOR_DATA_DIR or ./data)")
+    cmd.set_defaults(func=run_supervise)
+
+
+def _date_arg(text: str) -> date:
+    try:
+        return supervision_api.parse_date(text, "the date")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def run_supervise(args: argparse.Namespace) -> int:
+    try:
+        first, last = args.first, args.last
+        if last < first:
+            raise Refused(f"--to ({last}) is before --from ({first})")
+        calendar = load_calendar(args.calendar or SAMPLE_CALENDAR)
+        policies = supervision_api.built_in_policies()
+        for path in args.policy:
+            policy = load_policy(Path(path))
+            policies[policy.programme] = policy
+        rules = {name: rules_of(policy) for name, policy in policies.items()}
+        if args.records is not None:
+            facts = _records_in_window(_read(args.records), policies, calendar, first, last)
+            evidence = _evidence_file(args.evidence) if args.evidence else {}
+        else:
+            if args.evidence:
+                raise Refused("--evidence goes with --records (the data directory has its own)")
+            raw, evidence = asyncio.run(_from_data_dir(Path(args.data_dir), calendar, first, last))
+            facts = []
+            for record in raw:
+                try:
+                    facts.append(parse_session(record, policies))
+                except RecordError as exc:
+                    where = f"session {record.get('session_id')}: {exc.field}"
+                    raise RecordError(where, exc.problem) from exc
+        flags = supervise(facts, evidence, policies=policies, calendar=calendar, rules=rules,
+                          window=(first, last))
+    except (Refused, RecordError, PolicyError, CalendarError, SupervisionError, OSError,
+            UnicodeDecodeError) as exc:
+        message = str(exc)
+        if isinstance(exc, OSError):
+            message = f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")
+        elif isinstance(exc, UnicodeDecodeError):
+            message = f"input is not UTF-8 text: {exc.reason}"
+        sys.stderr.write(f"opentutor supervise: error: {message}\n")
+        return 2
+    if args.format == "csv":
+        sys.stdout.write(flags_csv(flags))
+    else:
+        report = report_json(flags, sessions=len(facts), rules=rules, window=(first, last))
+        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    return 0
+
+
+def _read(source: str) -> str:
+    if source == "-":
+        return sys.stdin.buffer.read().decode("utf-8-sig")
+    return Path(source).read_text(encoding="utf-8-sig")
+
+
+def _json_lines(text: str, what: str) -> list[tuple[int, Any]]:
+    out = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append((number, json.loads(line)))
+        except json.JSONDecodeError as exc:
+            raise RecordError("", f"{what}: not valid JSON: {exc.msg}", line=number) from exc
+    return out
+
+
+def _records_in_window(
+    text: str, policies: dict[str, Policy], calendar: Calendar, first: date, last: date
+) -> list[SessionFacts]:
+    """The records (validated, every line, before anything is computed) whose session
+    date is in the window: the local date of ``started_at``, else of the first active
+    instant, else of ``scheduled_start``; a record with none of them is kept."""
+    kept: list[SessionFacts] = []
+    seen: dict[str, int] = {}
+    for number, obj in _json_lines(text, "records"):
+        try:
+            facts = parse_session(obj, policies)
+            when = _session_moment(obj, facts)
+        except RecordError as exc:
+            raise exc.at_line(number) from exc
+        if facts.session_id in seen:
+            raise RecordError("session_id", f"duplicate {facts.session_id!r} (first on line "
+                              f"{seen[facts.session_id]})", line=number)
+        seen[facts.session_id] = number
+        if when is None or first <= calendar.local_date(when) <= last:
+            kept.append(facts)
+    return kept
+
+
+def _session_moment(obj: Any, facts: SessionFacts) -> int | None:
+    started = obj.get("started_at")
+    if started is not None:
+        return parse_timestamp(started, "started_at")
+    if facts.start is not None:
+        return facts.start
+    scheduled = obj.get("scheduled_start")
+    return None if scheduled is None else parse_timestamp(scheduled, "scheduled_start")
+
+
+def _evidence_file(path: str) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for number, obj in _json_lines(_read(path), "evidence"):
+        if not isinstance(obj, dict) or not isinstance(obj.get("session_id"), str) or not (
+            isinstance(obj.get("rows"), list)
+        ):
+            raise RecordError("", 'evidence: each line is {"session_id": …, "rows": […]}',
+                              line=number)
+        out.setdefault(obj["session_id"], []).extend(obj["rows"])
+    return out
+
+
+async def _from_data_dir(
+    data_dir: Path, calendar: Calendar, first: date, last: date
+) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, object]]]]:
+    """Records and evidence rows of the window from the server's data directory (SQLite
+    in WAL mode, so alongside a running server). The journal is opened as a node of its
+    own (:data:`SUPERVISE_NODE`): it reads every node's rows, cuts intervals still open
+    at their node's last heartbeat, and writes only its own heartbeat row."""
+    if not (data_dir / "opentutor.sqlite").is_file():
+        raise Refused(f"no opentutor data in {data_dir} (opentutor.sqlite is missing): "
+                      "pass --data-dir, or --records")
+    clock = SystemClock()
+    store = Store(data_dir / "opentutor.sqlite")
+    journal = Journal(data_dir / "journal.sqlite", clock=clock, node_id=SUPERVISE_NODE)
+    await store.open()
+    try:
+        await journal.open()
+        try:
+            # session_record reads the store, the journal and the clock; recordings are
+            # left out (replay does not enter the report), and nothing is routed.
+            svc = Services(config=Config(data_dir=data_dir), clock=clock, store=store,
+                           journal=journal, router=cast(Router, None))
+            return await supervision_api.gather(svc, calendar, first, last)
+        finally:
+            await journal.close()
+    finally:
+        await store.close()
 
 
 def main(argv: list[str] | None = None) -> int:
