@@ -19,8 +19,8 @@ from recorder.credits.records import RecordError
 from recorder.credits.timeline import render_timeline
 from signaling.server.credits_api import calendar_of
 from signaling.server.http_util import error, services
-from signaling.server.session_record import session_record
-from signaling.server.supervision_api import built_in_policy, evidence_rows, operator_only
+from signaling.server.session_record import evidence_json, session_record
+from signaling.server.supervision_api import built_in_policy, operator_only
 from signaling.store.sqlite import StoredSession
 
 routes = web.RouteTableDef()
@@ -38,7 +38,7 @@ async def session_evidence(request: web.Request) -> web.Response:
     session = await _session(request)
     if isinstance(session, web.Response):
         return session
-    rows = evidence_rows(services(request), session)
+    rows = evidence_json(services(request), session)
     return web.json_response({"session_id": session.id, "rows": rows})
 
 
@@ -49,7 +49,7 @@ async def session_timeline(request: web.Request) -> web.Response:
         return session
     svc = services(request)
     record = await session_record(svc, session)
-    rows = evidence_rows(svc, session)
+    rows = evidence_json(svc, session)
     try:
         svg = render_timeline(
             record, built_in_policy(session.spec.programme), calendar_of(request), evidence=rows

@@ -38,8 +38,8 @@ from signaling.server import tokens
 from signaling.server.credits_api import calendar_of
 from signaling.server.http_util import bearer, check_api_key, error, services
 from signaling.server.services import Services
-from signaling.server.session_record import session_record
-from signaling.store.sqlite import Store, StoredSession
+from signaling.server.session_record import evidence_json, session_record
+from signaling.store.sqlite import Store
 
 routes = web.RouteTableDef()
 MAX_DAYS = 93  # a school term is about 20 weeks; a quarter is the longest one request reads
@@ -128,7 +128,7 @@ async def gather(
         if session is None:
             continue
         records.append(await session_record(svc, session))
-        rows = evidence_rows(svc, session)
+        rows = evidence_json(svc, session)
         if rows:
             evidence[session_id] = rows
     return records, evidence
@@ -143,12 +143,6 @@ def built_in_policy(programme: str) -> Policy:
 def built_in_policies() -> dict[str, Policy]:
     return {name: built_in_policy(name) for name in BUILT_IN}
 
-
-def evidence_rows(svc: Services, session: StoredSession) -> list[dict[str, object]]:
-    """The session's per-minute evidence rows as docs/record.md shows them, ``voiced_s``
-    counted with the programme's ``[evidence] voiced_dbov``."""
-    policy = built_in_policy(session.spec.programme)
-    return svc.journal.evidence(session.id, voiced_dbov=policy.evidence.voiced_dbov)
 
 
 @routes.get("/api/v1/supervision")
