@@ -5,12 +5,12 @@ described in :mod:`recorder.credits.rules`. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
 from recorder.credits.calendar import Calendar
-from recorder.credits.intervals import union
+from recorder.credits.intervals import IntervalSet, difference, union
 from recorder.credits.outcomes import (
     US_PER_MINUTE,
     ZERO,
@@ -24,16 +24,22 @@ from recorder.credits.outcomes import (
     round_half_up,
     session_sets,
 )
+from recorder.credits.places import same_key
 from recorder.credits.policy import FormPolicy, Policy
 from recorder.credits.records import (
+    PRESENCE,
     Feedback,
     PeopleMemo,
     Person,
     RecordError,
     SessionRecord,
-    feedback_chars,
     parse_record_memo,
 )
+from recorder.credits.texts import in_window, text_problem
+
+NO_EVIDENCE = "no media evidence in the record: computed from presence"
+# Earlier sessions' time, per person (the statement's one place at a time rule).
+Already = Mapping[str, IntervalSet]
 
 # --- per session ----------------------------------------------------------------------
 
@@ -124,6 +130,23 @@ def _review_points(form: FormPolicy, report: bool, discussion: bool) -> _Points:
     return _Points.of(parts)
 
 
+def anchors(rec: SessionRecord) -> tuple[int, int] | None:
+    """The session's start and end for the feedback and report window: ``started_at``
+    and ``ended_at`` as the record states them, else its first and last active instant
+    (the same end REST counts from). None when nobody was ever active."""
+    if rec.start is None or rec.end is None:
+        return None
+    return (
+        rec.started if rec.started is not None else rec.start,
+        rec.ended if rec.ended is not None else rec.end,
+    )
+
+
+def _window_words(policy: Policy) -> str:
+    hours = policy.feedback_window_hours
+    return f"{hours // 24} days" if hours % 24 == 0 else f"{hours} hours"
+
+
 def _feedback_problem(fb: Feedback | None, record: SessionRecord, policy: Policy) -> str | None:
     """Why a learner's feedback is not valid, or ``None`` when it is.
 
@@ -131,33 +154,90 @@ def _feedback_problem(fb: Feedback | None, record: SessionRecord, policy: Policy
     """
     if fb is None:
         return "no feedback"
-    start, end = record.start, record.end
-    if start is None or end is None:
+    window = anchors(record)
+    if window is None:
         return "feedback for a session with no active time"
+    start, end = window
     if fb.submitted_at < start:
         return "feedback before the session started"
-    window = policy.feedback_window_hours
-    if fb.submitted_at - end > window * 3_600_000_000:
-        span = f"{window // 24} days" if window % 24 == 0 else f"{window} hours"
-        return f"feedback after {span}"
-    chars = feedback_chars(fb.text)
-    if chars < policy.feedback_min_chars:
-        unit = "character" if chars == 1 else "characters"
-        return f"feedback {chars} {unit}, under {policy.feedback_min_chars}"
-    return None
+    if not in_window(fb.submitted_at, start, end, policy.feedback_window_hours):
+        return f"feedback after {_window_words(policy)}"
+    problem = text_problem(
+        fb.text, min_chars=policy.feedback_min_chars, min_distinct=policy.feedback_min_distinct
+    )
+    return None if problem is None else f"feedback {problem}"
 
 
-def _place_rule(policy: Policy, a: Person, b: Person) -> str | None:
-    """ "同校、同区教师之间研修不记录积分": the words of the note, or ``None``."""
-    school = policy.same_school_no_points and a.school != "" and a.school == b.school
-    district = policy.same_district_no_points and a.district != "" and a.district == b.district
-    if school and district:
-        return "same school and district"
-    if school:
-        return "same school"
-    if district:
-        return "same district"
-    return None
+def _report_problem(
+    rec: SessionRecord, sets: SessionSets, reviewer: str, policy: Policy
+) -> str | None:
+    """Why a reviewer's report (检课报告) does not count, or ``None`` when it does: from
+    a reviewer who took part in the discussion, submitted after the session started and
+    within the feedback window, with a text that passes the report's text rules."""
+    submitted = rec.reports.get(reviewer)
+    if submitted is None:
+        return "no report submitted"
+    if not _meet(rec.active.get(reviewer, ()), sets.raw):
+        return "report from a reviewer who did not take part in the discussion"
+    window = anchors(rec)
+    assert window is not None  # took part, so someone was active
+    start, end = window
+    if submitted < start:
+        return "report submitted before the session started"
+    if not in_window(submitted, start, end, policy.feedback_window_hours):
+        return f"report after {_window_words(policy)}"
+    text = rec.report_texts.get(reviewer)
+    if text is None:
+        return "report without a text (a version 1 record)"
+    problem = text_problem(
+        text, min_chars=policy.report_min_chars, min_distinct=policy.report_min_distinct
+    )
+    return None if problem is None else f"report {problem}"
+
+
+def _place_rule(policy: Policy, a: Person, b: Person) -> tuple[str | None, str | None]:
+    """ "同校、同区教师之间研修不记录积分": (the words of the rule's note or ``None``, the
+    words of a "compared by name" note or ``None``).
+
+    :func:`recorder.credits.places.same_place` on the keys each person carries.
+    """
+    school = by_name_school = district = by_name_district = False
+    if policy.same_school_no_points:
+        school, by_name_school = same_key(
+            (a.school_key, a.school_by_name), (b.school_key, b.school_by_name)
+        )
+    if policy.same_district_no_points:
+        district, by_name_district = same_key(
+            (a.district_key, a.district_by_name), (b.district_key, b.district_by_name)
+        )
+    why = (
+        "same school and district" if school and district
+        else "same school" if school
+        else "same district" if district
+        else None
+    )
+    named = []
+    if by_name_school:
+        named.append(f"school {a.school!r} {'=' if school else '≠'} {b.school!r}")
+    if by_name_district:
+        named.append(f"district {a.district!r} {'=' if district else '≠'} {b.district!r}")
+    return why, ("compared by name (no codes): " + ", ".join(named)) if named else None
+
+
+def _keep(
+    out: PersonOutcome, candidate: IntervalSet, already: Already | None, pid: str
+) -> IntervalSet:
+    """The part of ``candidate`` not already credited to ``pid`` by an earlier session
+    (the statement's one place at a time rule), noted; it becomes ``out.credited``."""
+    taken = already.get(pid) if already is not None else None
+    if taken and candidate:
+        rest = difference(candidate, taken)
+        if rest != candidate:
+            lost = _minutes(candidate) - _minutes(rest)
+            out.notes.append(f"already credited by an earlier session at the same time: {lost} min")
+            candidate = rest
+    out.credited = candidate
+    return candidate
 
 
 def _zero_for_place(person: PersonOutcome, why: str) -> None:
@@ -184,8 +264,13 @@ class Engine:
         self._points: dict[tuple[str, int, int, int, int], _Points] = {}
         self._people: PeopleMemo = {}
 
-    def evaluate(self, record: object) -> SessionOutcome:
-        """Compute one session's figures (no term caps: those need the whole term)."""
+    def evaluate(self, record: object, already: Already | None = None) -> SessionOutcome:
+        """Compute one session's figures (no term caps: those need the whole term).
+
+        ``already`` maps people to the wall-clock time earlier sessions credited them
+        (the statement's one place at a time rule): that part of this session is removed
+        from their minutes, points and study hours, and ``credited`` says what is left.
+        """
         policy, calendar = self.policy, self.calendar
         rec = parse_record_memo(record, self.max_reviewers, self._people)
         check_policy(rec, policy)
@@ -206,13 +291,15 @@ class Engine:
         counted = bool(sets.counted)
         shared = _session_notes(rec, form, sets, eff_raw, eff, counted)
         people = {p.id: PersonOutcome(p.role, notes=list(shared)) for p in rec.people}
+        if already is not None and not already:
+            already = None
 
         if rec.form == "review":
-            self._review(rec, form, people, eff, counted)
+            self._review(rec, form, sets, people, eff, counted, already)
         elif rec.form == "lecture":
-            self._lecture(rec, form, sets, people, eff)
+            self._lecture(rec, form, sets, people, eff, already)
         else:
-            self._pair(rec, form, sets, people, eff)
+            self._pair(rec, form, sets, people, eff, already)
         return SessionOutcome(
             rec, start, term, year, eff, counted, sets, people, policy.point_value_cny
         )
@@ -220,17 +307,18 @@ class Engine:
     def _valid_feedback(self, rec: SessionRecord) -> Callable[[Feedback], bool]:
         """A quick yes for feedback that :func:`_feedback_problem` finds nothing wrong with
         (the usual case); a no sends the caller to it for the words of the note."""
-        start, end = rec.start, rec.end
-        if start is None or end is None:
+        window = anchors(rec)
+        if window is None:
             return lambda fb: False
-        latest = end + self.policy.feedback_window_hours * 3_600_000_000
-        min_chars = self.policy.feedback_min_chars
+        start, end = window
+        policy = self.policy
+        hours = policy.feedback_window_hours
+        min_chars, min_distinct = policy.feedback_min_chars, policy.feedback_min_distinct
 
         def valid(fb: Feedback) -> bool:
-            return (
-                start <= fb.submitted_at <= latest
-                and feedback_chars(fb.text) >= min_chars
-            )
+            return in_window(fb.submitted_at, start, end, hours) and text_problem(
+                fb.text, min_chars=min_chars, min_distinct=min_distinct
+            ) is None
 
         return valid
 
@@ -254,6 +342,7 @@ class Engine:
         sets: SessionSets,
         people: dict[str, PersonOutcome],
         eff: int,
+        already: Already | None,
     ) -> None:
         """one_to_one (both programmes) and classroom: 6·h + rate(r)·h.
 
@@ -264,30 +353,40 @@ class Engine:
         teacher = rec.instructors[0]
         t_out = people[teacher.id]
         study = policy.study is not None
-        t_out.minutes = eff
-        t_out.study_minutes = eff if study else 0
+        counted_set = sets.counted
+        t_set = _keep(t_out, counted_set, already, teacher.id)
+        eff_t = eff if t_set is counted_set else _minutes(t_set)
+        t_out.minutes = eff_t
+        t_out.study_minutes = eff_t if study else 0
         rating_sum = ratings = 0
         valid = self._valid_feedback(rec)
+        one_to_one = rec.form == "one_to_one"
+        effective, watching = sets.effective, sets.watching
         for learner in rec.learners:
             out = people[learner.id]
-            if rec.form == "one_to_one":
-                out.minutes = eff
-            else:
-                live = _minutes(_meet(rec.active.get(learner.id, ()), sets.effective))
-                out.minutes = min(live, eff)
+            if one_to_one:
+                mine = _keep(out, counted_set, already, learner.id)
+                out.minutes = eff if mine is counted_set else _minutes(mine)
+            else:  # classroom: their receiving time inside E, never above the counted minutes
+                watched = watching.get(learner.id)
+                mine = _keep(out, _meet(watched, effective) if watched else (), already, learner.id)
+                live = _minutes(mine)
+                out.minutes = live if live < eff else eff
             fb = rec.feedback.get(learner.id)
             if fb is not None and valid(fb):
                 rating_sum += fb.rating
                 ratings += 1
-                out.study_minutes = out.minutes if study and rec.form == "one_to_one" else 0
+                out.study_minutes = out.minutes if study and one_to_one else 0
             else:
                 _learner_feedback(rec, policy, learner, out)  # notes why not
-        if eff == 0:
+        if eff_t == 0:
             return
-        points = self._teacher_points(form, eff, rating_sum, ratings)
+        points = self._teacher_points(form, eff_t, rating_sum, ratings)
         points.give(t_out)
-        if rec.form == "one_to_one":
-            why = _place_rule(policy, teacher, rec.learners[0])
+        if one_to_one:
+            why, named = _place_rule(policy, teacher, rec.learners[0])
+            if named:
+                t_out.notes.append(named)
             if why:
                 _zero_for_place(t_out, why)
         _round_total(t_out, points)
@@ -299,6 +398,7 @@ class Engine:
         sets: SessionSets,
         people: dict[str, PersonOutcome],
         eff: int,
+        already: Already | None,
     ) -> None:
         """Lecture: 30·h live + perf·h + v·h.
 
@@ -310,33 +410,48 @@ class Engine:
         teacher = rec.instructors[0]
         t_out = people[teacher.id]
         study = policy.study is not None
-        t_out.minutes = eff
-        t_out.study_minutes = eff if study else 0
+        counted_set = sets.counted
+        t_set = _keep(t_out, counted_set, already, teacher.id)
+        eff_t = eff if t_set is counted_set else _minutes(t_set)
+        t_out.minutes = eff_t
+        t_out.study_minutes = eff_t if study else 0
         rating_sum = ratings = 0
         eligible_minutes = 0
-        ineligible = 0
+        ineligible = by_name = 0
         # Loop invariants hoisted: a lecture has up to a few hundred learners.
-        effective = sets.effective
-        active, replays, feedback = rec.active, rec.replay, rec.feedback
+        effective, watching = sets.effective, sets.watching
+        # A replay is of the lecture, so it counts from the lecture's effective start (and
+        # not at all when the lecture had no effective time: its viewing is 0 anyway).
+        replay_from = effective[0][0] if effective else None
+        replays, feedback = rec.replay, rec.feedback
         valid = self._valid_feedback(rec)
-        t_school = teacher.school if policy.same_school_no_points and teacher.school else None
-        t_district = (
-            teacher.district if policy.same_district_no_points and teacher.district else None
-        )
+        # _place_rule, inlined with the teacher's keys hoisted (places.same_key).
+        t_school = teacher.school_key if policy.same_school_no_points else ""
+        t_district = teacher.district_key if policy.same_district_no_points else ""
+        t_school_named, t_district_named = teacher.school_by_name, teacher.district_by_name
         for learner in rec.learners:
             lid = learner.id
             out = people[lid]
-            present = active.get(lid)
-            live = _minutes(_meet(present, effective)) if present else 0
+            watched = watching.get(lid)
+            live_set = _meet(watched, effective) if watched else ()
             replay = replays.get(lid)
-            replay_min = 0
-            if replay:
+            replay_set: IntervalSet = ()
+            if replay and replay_from is not None:
                 window = calendar.open_intervals(policy.open_hours, replay[0][0], replay[-1][1])
-                replay_min = _minutes(_meet(replay, window))
+                replay_set = _meet(replay, window)
                 replay_all = _minutes(replay)
-                if replay_all > replay_min:
-                    out.notes.append(f"replay outside open hours: {replay_all - replay_min} min")
-            viewing = live + replay_min
+                if replay_all > _minutes(replay_set):
+                    out.notes.append(
+                        f"replay outside open hours: {replay_all - _minutes(replay_set)} min"
+                    )
+                if replay_set and replay_set[0][0] < replay_from:
+                    replay_set = difference(replay_set, ((replay_set[0][0], replay_from),))
+            if already is not None and lid in already:
+                both = _keep(out, union(live_set, replay_set), already, lid)
+                live_set, replay_set = _meet(both, live_set), _meet(both, replay_set)
+            else:
+                out.credited = union(live_set, replay_set) if replay_set else live_set
+            viewing = _minutes(live_set) + _minutes(replay_set)
             if viewing > eff:
                 if eff:
                     out.notes.append(
@@ -352,15 +467,24 @@ class Engine:
                 out.study_minutes = viewing if study else 0
             else:
                 _learner_feedback(rec, policy, learner, out)  # notes why not
-            if (t_school is not None and learner.school == t_school) or (
-                t_district is not None and learner.district == t_district
+            school = t_school != "" and learner.school_key == t_school
+            district = t_district != "" and learner.district_key == t_district
+            if (t_school and learner.school_key and (t_school_named or learner.school_by_name)) or (
+                t_district and learner.district_key
+                and (t_district_named or learner.district_by_name)
             ):
-                ineligible += 1  # _place_rule, inlined
+                by_name += 1
+            if school or district:
+                ineligible += 1
             else:
                 eligible_minutes += viewing
-        if eff == 0:
+        if by_name:
+            t_out.notes.append(
+                f"compared by name (no codes): school or district of {by_name} learner(s)"
+            )
+        if eff_t == 0:
             return
-        points = self._teacher_points(form, eff, rating_sum, ratings, eligible_minutes // eff)
+        points = self._teacher_points(form, eff_t, rating_sum, ratings, eligible_minutes // eff)
         points.give(t_out)
         _round_total(t_out, points)
         if ineligible:
@@ -372,9 +496,11 @@ class Engine:
         self,
         rec: SessionRecord,
         form: FormPolicy,
+        sets: SessionSets,
         people: dict[str, PersonOutcome],
         eff: int,
         discussion_ok: bool,
+        already: Already | None,
     ) -> None:
         """Open lesson review: per reviewer report + discussion; learner's hours.
 
@@ -387,34 +513,66 @@ class Engine:
         any_report = False
         for reviewer in rec.instructors:
             out = people[reviewer.id]
-            out.minutes = eff
-            has_report = reviewer.id in rec.reports
+            took_part = self._discussion(out, sets, eff, discussion_ok, already, reviewer.id)
+            problem = _report_problem(rec, sets, reviewer.id, policy)
+            has_report = problem is None
             any_report = any_report or has_report
             if has_report:
                 out.study_hours += form.report_hours if study else 0
             else:
-                out.notes.append("no report submitted: no report hour or points")
-            if discussion_ok:
+                out.notes.append(f"{problem}: no report hour or points")
+            if took_part:
                 out.study_hours += form.discussion_hours if study else 0
-            key = (form.name, int(has_report), int(discussion_ok), 0, 0)
+            key = (form.name, int(has_report), int(took_part), 0, 0)
             points = self._points.get(key)
             if points is None:
-                points = self._points[key] = _review_points(form, has_report, discussion_ok)
+                points = self._points[key] = _review_points(form, has_report, took_part)
             out.parts.update(points.parts)
             out.points = points.exact
-            why = _place_rule(policy, reviewer, learner)
+            why, named = _place_rule(policy, reviewer, learner)
+            if named:
+                out.notes.append(named)
             if why:
                 _zero_for_place(out, why)
             _round_total(out, points)
         l_out = people[learner.id]
-        l_out.minutes = eff
+        took_part = self._discussion(l_out, sets, eff, discussion_ok, already, learner.id)
         if _learner_feedback(rec, policy, learner, l_out) is not None and study:
             if any_report:
                 l_out.study_hours += form.report_hours
             else:
-                l_out.notes.append("no reviewer submitted a report: no report hour")
-            if discussion_ok:
+                l_out.notes.append(
+                    "no reviewer submitted a report: no report hour" if not rec.reports
+                    else "no report counted: no report hour"
+                )
+            if took_part:
                 l_out.study_hours += form.discussion_hours
+
+    def _discussion(
+        self,
+        out: PersonOutcome,
+        sets: SessionSets,
+        eff: int,
+        discussion_ok: bool,
+        already: Already | None,
+        pid: str,
+    ) -> bool:
+        """A person's discussion minutes; whether the discussion counts for them. Its
+        points and hour are not proportional to time, so with time already credited
+        elsewhere removed it must still reach the form's minimum."""
+        mine = _keep(out, sets.counted, already, pid)
+        if mine is sets.counted:
+            out.minutes = eff
+            return discussion_ok
+        out.minutes = _minutes(mine)
+        least = self.policy.forms["review"].limits.min_minutes or 0
+        if discussion_ok and out.minutes < least:
+            out.notes.append(
+                f"discussion below minimum {least} min once time already credited is removed: "
+                "no discussion hours or points"
+            )
+            return False
+        return discussion_ok
 
 
 def check_policy(rec: SessionRecord, policy: Policy) -> None:
@@ -437,12 +595,13 @@ def _session_notes(
     rec: SessionRecord, form: FormPolicy, sets: SessionSets, eff_raw: int, eff: int, counted: bool
 ) -> list[str]:
     """Session-wide reductions, in plain words, for everyone's notes."""
-    notes: list[str] = []
+    notes: list[str] = [NO_EVIDENCE] if rec.basis == PRESENCE else []
     if rec.start is None:
-        return ["no active time recorded: not counted"]
+        notes.append("no active time recorded: not counted")
+        return notes
     raw_minutes = _minutes(sets.raw)
     if rec.form in ("one_to_one", "review"):
-        apart = _union_minutes(rec) - raw_minutes
+        apart = _union_minutes(rec) - _minutes(sets.present)
         if apart > 0:
             who = (
                 "instructor and learner not both present"
@@ -450,6 +609,9 @@ def _session_notes(
                 else "learner and all reviewers not all present"
             )
             notes.append(f"{who}: {apart} min")
+    for reason, lost in sets.removed:  # the evidence rules (recorder.credits.evidence_rules)
+        if lost > 0:
+            notes.append(f"{reason}: {lost} min")
     outside = raw_minutes - eff_raw
     if outside > 0:
         notes.append(f"outside open hours: {outside} min")

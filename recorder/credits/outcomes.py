@@ -4,12 +4,14 @@ reasons in words), the effective set of a session, and the small exact helpers
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 from recorder.credits.calendar import Calendar
-from recorder.credits.intervals import IntervalSet, intersect, prefix, total
+from recorder.credits.evidence_rules import form_set, meet, minutes
+from recorder.credits.intervals import IntervalSet, prefix, total
 from recorder.credits.policy import Policy
 from recorder.credits.records import (
     SessionRecord,
@@ -25,6 +27,7 @@ FORM_WORDS = {
     "classroom": "classroom session",
 }
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+_NO_SETS: Mapping[str, IntervalSet] = {}
 
 
 def minutes_of(intervals: IntervalSet) -> int:
@@ -32,26 +35,10 @@ def minutes_of(intervals: IntervalSet) -> int:
     return total(intervals) // US_PER_MINUTE
 
 
-def _minutes(normal: IntervalSet) -> int:
-    """:func:`minutes_of` for a set already in normal form (every set a parsed record
-    holds, every set this module computes): no re-check, no generator."""
-    if len(normal) == 1:
-        start, end = normal[0]
-        return (end - start) // US_PER_MINUTE
-    return sum([end - start for start, end in normal]) // US_PER_MINUTE
-
-
-def _meet(a: IntervalSet, b: IntervalSet) -> IntervalSet:
-    """``intersect(a, b)`` for two sets in normal form; the one-interval case (most
-    presences) without the general sweep."""
-    if len(a) == 1 and len(b) == 1:
-        (a_start, a_end), (b_start, b_end) = a[0], b[0]
-        start = a_start if a_start > b_start else b_start
-        end = a_end if a_end < b_end else b_end
-        return ((start, end),) if start < end else ()
-    if not a or not b:
-        return ()
-    return intersect(a, b)
+# For a set already in normal form (every set a parsed record holds, every set the
+# rules compute): no re-check, no generator. Defined with the evidence rules.
+_minutes = minutes
+_meet = meet
 
 
 def round_half_up(value: Fraction) -> Fraction:
@@ -87,6 +74,10 @@ class PersonOutcome:
     points: Fraction = ZERO
     parts: dict[str, Fraction] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # The wall-clock time this session credits to the person (their minutes come from
+    # it), after removing what an earlier session credited: the statement's one place
+    # at a time rule (issue 9, item 3) keeps it to compare with their later sessions.
+    credited: IntervalSet = ()
 
     def add(self, name: str, value: Fraction) -> None:
         self.parts[name] = value
@@ -101,6 +92,11 @@ class SessionSets:
     raw: IntervalSet  # the form's effective set before clipping
     effective: IntervalSet  # E = raw ∩ open
     counted: IntervalSet  # what counted: E, its first max minutes, or nothing
+    # Issue 9: the presence set the evidence rules start from, what they removed
+    # ((reason, minutes), for the notes) and each lecture/classroom learner's receiving set.
+    present: IntervalSet = ()
+    removed: tuple[tuple[str, int], ...] = ()
+    watching: Mapping[str, IntervalSet] = field(default_factory=dict)
 
 
 @dataclass
@@ -117,12 +113,22 @@ class SessionOutcome:
     people: dict[str, PersonOutcome]
     point_value: Fraction
 
+    @property
+    def order_start(self) -> int | None:
+        """Where the session stands in a statement: the start of its effective time, or
+        of its record when it has none (issue 9, item 3: "in order of effective start")."""
+        effective = self.sets.effective
+        return effective[0][0] if effective else self.start
+
     def to_json(self) -> dict[str, Any]:
+        record = self.record
         return {
-            "session_id": self.record.session_id,
+            "session_id": record.session_id,
             "term": self.term,
+            "basis": record.basis,
             "effective_minutes": self.effective_minutes,
             "counted": self.counted,
+            "marks": [mark.to_json(learner) for learner, mark in record.marks.items()],
             "people": {
                 pid: {
                     "minutes": p.minutes,
@@ -144,30 +150,25 @@ class SessionOutcome:
 def session_sets(record: SessionRecord, policy: Policy, calendar: Calendar) -> SessionSets:
     """E for the form, clipped to open hours, and the counted part of it.
 
-    Issue: one_to_one = instructor ∩ learner; lecture, classroom = the instructor's
-    set; review = learner ∩ every reviewer ("所有指导教师与学员教师还须同时开展一次……互动研讨").
+    The form's set before open hours is :func:`recorder.credits.evidence_rules.form_set`:
+    from media evidence (issue 9), or from presence for a record without it.
     """
     start, end = record.start, record.end
     if start is None or end is None:
         return SessionSets((), (), (), ())
     open_set = calendar.open_intervals(policy.open_hours, start, end)
-    active = record.active
-    if record.form in ("one_to_one", "review"):
-        # The record's sets are in normal form (parse_record), so fold the cheap meet.
-        raw: IntervalSet | None = None
-        for person in record.people:
-            present = active.get(person.id, ())
-            raw = present if raw is None else _meet(raw, present)
-        assert raw is not None  # a record has at least one person
-    else:
-        raw = active.get(record.instructors[0].id, ())
-    effective = _meet(raw, open_set)
-    limits = policy.forms[record.form].limits
-    minutes = _minutes(effective)
-    if minutes == 0 or (limits.min_minutes is not None and minutes < limits.min_minutes):
+    form = policy.forms[record.form]
+    found = form_set(record, form)
+    raw = found.raw
+    effective = meet(raw, open_set)
+    limits = form.limits
+    whole = minutes(effective)
+    if whole == 0 or (limits.min_minutes is not None and whole < limits.min_minutes):
         counted: IntervalSet = ()
-    elif limits.max_minutes is not None and minutes > limits.max_minutes:
+    elif limits.max_minutes is not None and whole > limits.max_minutes:
         counted = prefix(effective, limits.max_minutes * US_PER_MINUTE)
     else:
         counted = effective
-    return SessionSets(open_set, raw, effective, counted)
+    return SessionSets(
+        open_set, raw, effective, counted, found.present, found.removed, found.watching
+    )

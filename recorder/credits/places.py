@@ -87,8 +87,14 @@ def same_place(a: Place, b: Place, *, district: bool) -> tuple[bool, bool]:
     """(same, by_name): whether ``a`` and ``b`` are the same school or district, and
     whether that was decided from names rather than codes on both sides. Unknown on
     either side is never "same" (nobody loses pay for a missing field)."""
-    ka, name_a = a.key(district=district)
-    kb, name_b = b.key(district=district)
+    return same_key(a.key(district=district), b.key(district=district))
+
+
+def same_key(a: tuple[str, bool], b: tuple[str, bool]) -> tuple[bool, bool]:
+    """:func:`same_place` of two :meth:`Place.key` results (the credits work the keys
+    out once per person, not once per session)."""
+    ka, name_a = a
+    kb, name_b = b
     if not ka or not kb:
         return False, False
     # A code on one side and a name on the other: a district name maps to its code;
@@ -96,4 +102,6 @@ def same_place(a: Place, b: Place, *, district: bool) -> tuple[bool, bool]:
     return ka == kb, name_a or name_b
 
 
-__all__ = ["BEIJING_DISTRICTS", "Place", "district_code_of", "normalise_name", "same_place"]
+__all__ = [
+    "BEIJING_DISTRICTS", "Place", "district_code_of", "normalise_name", "same_key", "same_place",
+]

@@ -1,8 +1,10 @@
 """Session records: parse and validate before anything is computed.
 
-A record is the JSON object the issue defines (``session_id``, ``programme``,
-``form``, ``people``, ``active``, optional ``replay``, ``feedback``,
-``reports``); many records are JSON Lines. Unknown extra fields are ignored.
+A record is the JSON object docs/record.md defines (``session_id``, ``programme``,
+``form``, ``people``, ``active``, optional ``replay``, ``feedback``, ``reports``; since
+version 2 optional ``started_at``/``ended_at``, ``voiced``, ``publishing``,
+``receiving``, people's ``school_id``/``district_code``, reports' ``text`` and
+tutoring ``marks``); many records are JSON Lines. Unknown extra fields are ignored.
 A malformed record raises :class:`RecordError` whose message starts with the
 field path, e.g. ``people[1].role: must be "instructor" or "learner"``; for a
 batch the message starts with the line number. A batch is validated entirely
@@ -24,6 +26,14 @@ Choices where the issue is silent:
   only and ``reports`` for reviews only; elsewhere they are accepted and ignored.
 - An interval whose end is before its start is invalid; an empty one (end = start) is dropped.
 - In a batch, two records with the same ``session_id`` are invalid.
+- ``voiced``, ``publishing`` and ``receiving`` are validated like ``active`` (people of
+  the session, any role). A record with ``publishing`` (even ``{}``; ``null`` is absent)
+  is on the *evidence* basis; without it, on the *presence* basis, where
+  ``publishing``, ``receiving`` and ``voiced`` are taken to be ``active`` so that an
+  older record computes as before.
+- ``school_id`` and ``district_code`` are optional strings (empty means absent).
+  ``marks`` may only name learners; their fields are optional strings (``marked_at`` a
+  timestamp) kept as given, for display.
 """
 
 from __future__ import annotations
@@ -36,12 +46,17 @@ from typing import Any
 
 from recorder.credits.calendar import to_us
 from recorder.credits.intervals import IntervalSet, normalize
+from recorder.credits.places import Place
+from recorder.credits.texts import visible_chars
 
 FORMS: Mapping[str, tuple[str, ...]] = {
     "training": ("lecture", "one_to_one", "review"),
     "tutoring": ("one_to_one", "classroom"),
 }
 ROLES = ("instructor", "learner")
+PRESENCE = "presence"  # basis of a record without media evidence: from ``active``
+EVIDENCE = "evidence"  # basis of a record with ``publishing``
+MARK_FIELDS = ("problem", "subject", "knowledge_point", "marked_at", "by")
 
 
 class RecordError(ValueError):
@@ -62,8 +77,26 @@ class RecordError(ValueError):
 class Person:
     id: str
     role: str  # "instructor" | "learner"
-    school: str
+    school: str  # names, for display
     district: str
+    school_id: str = ""  # codes (record v2), "" when the record has none
+    district_code: str = ""
+    # What the same-school / same-district rule compares (places.Place.key), worked out
+    # once per distinct person rather than per session: a code, or a normalised name.
+    school_key: str = ""
+    district_key: str = ""
+    school_by_name: bool = False
+    district_by_name: bool = False
+
+
+def make_person(
+    pid: str, role: str, school: str, district: str, school_id: str = "", district_code: str = ""
+) -> Person:
+    """A :class:`Person` with the keys the place rule compares (see recorder.credits.places)."""
+    school_key, school_by_name = Place(school_id, school).key(district=False)
+    district_key, district_by_name = Place(district_code, district).key(district=True)
+    return Person(pid, role, school, district, school_id, district_code,
+                  school_key, district_key, school_by_name, district_by_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +106,27 @@ class Feedback:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A teacher's mark of a tutoring session for one student (seed 000: 学生、问题、学科、
+    知识点): display only, kept as the record gives it."""
+
+    problem: str = ""
+    subject: str = ""
+    knowledge_point: str = ""
+    marked_at: str = ""  # ISO-8601 as given (validated)
+    by: str = ""
+
+    def to_json(self, learner: str) -> dict[str, str]:
+        return {"learner": learner, "problem": self.problem, "subject": self.subject,
+                "knowledge_point": self.knowledge_point, "marked_at": self.marked_at,
+                "by": self.by}
+
+
 def feedback_chars(text: str) -> int:
-    """The characters that count toward feedback's minimum: code points that are not
-    whitespace (``str.split()`` splits on exactly what ``str.isspace()`` calls
-    whitespace). The one count the credits and the feedback form both use."""
-    return len("".join(text.split()))
+    """Kept for callers outside the credits that still import it:
+    :func:`recorder.credits.texts.visible_chars`, the one count of visible characters."""
+    return visible_chars(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +147,15 @@ class SessionRecord:
     end: int | None
     instructors: tuple[Person, ...]  # in the order of ``people``
     learners: tuple[Person, ...]
+    # Record v2. On the presence basis voiced, publishing and receiving are ``active``.
+    basis: str  # PRESENCE or EVIDENCE
+    voiced: Mapping[str, IntervalSet]
+    publishing: Mapping[str, IntervalSet]
+    receiving: Mapping[str, IntervalSet]
+    started: int | None  # started_at / ended_at, µs; None when the record has none
+    ended: int | None
+    report_texts: Mapping[str, str]  # reviewer → text (a version 1 report has none)
+    marks: Mapping[str, Mark]  # learner → the teacher's mark
 
 
 def _str(obj: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str:
@@ -220,8 +278,9 @@ def _plain_text(value: object) -> bool:
     return type(value) is str and value != "" and not value.isspace()
 
 
-# Raw (id, role, school, district) → the Person they validated to, per programme.
-PeopleMemo = dict[str, dict[tuple[Any, Any, Any, Any], Person]]
+# Raw (id, role, school, district, school_id, district_code) → the Person they validated
+# to, per programme.
+PeopleMemo = dict[str, dict[tuple[Any, Any, Any, Any, Any, Any], Person]]
 _PEOPLE_LIMIT = 500_000  # people remembered per programme before the memo starts afresh
 
 
@@ -240,10 +299,19 @@ def parse_record_memo(obj: object, max_reviewers: int, people: PeopleMemo) -> Se
 
 
 def _plain_person(
-    pid: Any, role: Any, school: Any, district: Any, needs_place: bool
+    pid: Any, role: Any, school: Any, district: Any, school_id: Any, district_code: Any,
+    needs_place: bool,
 ) -> Person | None:
     """The Person of plainly valid fields, or None (the checked path will say why)."""
     if not _plain_text(pid) or role not in ROLES:
+        return None
+    if school_id is None:
+        school_id = ""
+    elif type(school_id) is not str:
+        return None
+    if district_code is None:
+        district_code = ""
+    elif type(district_code) is not str:
         return None
     if school is None:
         if needs_place:
@@ -257,7 +325,7 @@ def _plain_person(
         district = ""
     elif not _plain_text(district):
         return None
-    return Person(pid, role, school, district)
+    return make_person(pid, role, school, district, school_id, district_code)
 
 
 def _parse_plain(
@@ -297,10 +365,14 @@ def _parse_plain_or_raise(
         role = raw.get("role", "")
         school = raw.get("school")
         district = raw.get("district")
-        key = (pid, role, school, district)
+        school_id = raw.get("school_id")
+        district_code = raw.get("district_code")
+        key = (pid, role, school, district, school_id, district_code)
         person = known.get(key) if known is not None else None
         if person is None:
-            person = _plain_person(pid, role, school, district, needs_place)
+            person = _plain_person(
+                pid, role, school, district, school_id, district_code, needs_place
+            )
             if person is None:
                 return None
             if known is not None:
@@ -363,6 +435,7 @@ def _parse_plain_or_raise(
             feedback[pid] = Feedback(_us(raw.get("submitted_at")), rating, text)
 
     reports: dict[str, int] = {}
+    report_texts: dict[str, str] = {}
     raw_reports = obj.get("reports")
     if raw_reports is not None:
         if type(raw_reports) is not dict:
@@ -371,11 +444,64 @@ def _parse_plain_or_raise(
             if people[pid].role != "instructor" or type(raw) is not dict:
                 return None
             reports[pid] = _us(raw.get("submitted_at"))
+            text = raw.get("text")
+            if text is not None:
+                if type(text) is not str:
+                    return None
+                report_texts[pid] = text
+
+    # Record v2: media evidence, the session's own start and end, marks.
+    voiced: Mapping[str, IntervalSet]
+    publishing: Mapping[str, IntervalSet]
+    receiving: Mapping[str, IntervalSet]
+    raw_publishing = obj.get("publishing")
+    if raw_publishing is None:
+        if obj.get("voiced") is not None or obj.get("receiving") is not None:
+            return None  # evidence without publishing: rare, the checked path validates it
+        basis = PRESENCE
+        voiced = publishing = receiving = active
+    else:
+        basis = EVIDENCE
+        publishing = _plain_person_sets(raw_publishing, people)
+        voiced = _plain_person_sets(obj.get("voiced"), people)
+        receiving = _plain_person_sets(obj.get("receiving"), people)
+    started_at, ended_at = obj.get("started_at"), obj.get("ended_at")
+    started = None if started_at is None else _us(started_at)
+    ended = None if ended_at is None else _us(ended_at)
+    marks: dict[str, Mark] = {}
+    raw_marks = obj.get("marks")
+    if raw_marks is not None:
+        if type(raw_marks) is not dict:
+            return None
+        for pid, raw in raw_marks.items():
+            if people[pid].role != "learner" or type(raw) is not dict:
+                return None
+            values = [raw.get(key) for key in MARK_FIELDS]
+            if any(value is not None and type(value) is not str for value in values):
+                return None
+            if values[3] is not None:
+                _us(values[3])  # marked_at
+            marks[pid] = Mark(*(value or "" for value in values))
 
     return SessionRecord(
         session_id, programme, form, tuple(people.values()), active, replay, feedback, reports,
         start, end, tuple(instructors), tuple(learners),
+        basis, voiced, publishing, receiving, started, ended, report_texts, marks,
     )
+
+
+def _plain_person_sets(value: object, people: Mapping[str, Person]) -> dict[str, IntervalSet]:
+    """person → intervals of people of the session (``voiced`` and the like)."""
+    if value is None:
+        return {}
+    if type(value) is not dict:
+        raise TypeError
+    out = {}
+    for pid, intervals in value.items():
+        if pid not in people:
+            raise KeyError(pid)
+        out[pid] = _plain_intervals(intervals)
+    return out
 
 
 # --- the checked path --------------------------------------------------------------------
@@ -411,7 +537,9 @@ def _parse_checked(obj: object, max_reviewers: int) -> SessionRecord:
         needs_place = programme == "training"
         school = _str(raw, "school", where, required=needs_place)
         district = _str(raw, "district", where, required=needs_place)
-        people[pid] = Person(pid, role, school, district)
+        school_id = _opt_str(raw, "school_id", where)
+        district_code = _opt_str(raw, "district_code", where)
+        people[pid] = make_person(pid, role, school, district, school_id, district_code)
     _check_roles(form, people.values(), max_reviewers)
 
     raw_active = obj.get("active")
@@ -419,6 +547,20 @@ def _parse_checked(obj: object, max_reviewers: int) -> SessionRecord:
         raise RecordError("active", "must be an object keyed by person id")
     _person_map(obj, "active", people, None)
     active = {pid: _intervals(v, f"active.{pid}") for pid, v in raw_active.items()}
+    basis = EVIDENCE if obj.get("publishing") is not None else PRESENCE
+    if basis == EVIDENCE:
+        voiced, publishing, receiving = (
+            {pid: _intervals(v, f"{key}.{pid}")
+             for pid, v in _person_map(obj, key, people, None).items()}
+            for key in ("voiced", "publishing", "receiving")
+        )
+    else:  # a record without media evidence computes from presence (docs/record.md)
+        for key in ("voiced", "receiving"):
+            for pid, v in _person_map(obj, key, people, None).items():
+                _intervals(v, f"{key}.{pid}")  # still checked, though not used
+        voiced = publishing = receiving = active
+    started = _opt_timestamp(obj, "started_at")
+    ended = _opt_timestamp(obj, "ended_at")
 
     raw_replay = _person_map(obj, "replay", people, "learner")
     replay = {pid: _intervals(v, f"replay.{pid}") for pid, v in raw_replay.items()}
@@ -438,10 +580,29 @@ def _parse_checked(obj: object, max_reviewers: int) -> SessionRecord:
         feedback[pid] = Feedback(submitted, rating, text)
 
     reports: dict[str, int] = {}
+    report_texts: dict[str, str] = {}
     for pid, raw in _person_map(obj, "reports", people, "instructor").items():
         if not isinstance(raw, dict):
             raise RecordError(f"reports.{pid}", "must be an object with submitted_at")
         reports[pid] = parse_timestamp(raw.get("submitted_at"), f"reports.{pid}.submitted_at")
+        text = raw.get("text")
+        if text is not None:
+            if not isinstance(text, str):
+                raise RecordError(f"reports.{pid}.text", "must be a string")
+            report_texts[pid] = text
+
+    marks: dict[str, Mark] = {}
+    for pid, raw in _person_map(obj, "marks", people, "learner").items():
+        where = f"marks.{pid}"
+        if not isinstance(raw, dict):
+            raise RecordError(where, "must be an object with problem, subject, knowledge_point")
+        for key in MARK_FIELDS:
+            value = raw.get(key)
+            if value is not None and not isinstance(value, str):
+                raise RecordError(f"{where}.{key}", "must be a string")
+        if raw.get("marked_at") is not None:
+            parse_timestamp(raw["marked_at"], f"{where}.marked_at")
+        marks[pid] = Mark(*(raw.get(key) or "" for key in MARK_FIELDS))
 
     starts = [ivs[0][0] for ivs in active.values() if ivs]
     ends = [ivs[-1][1] for ivs in active.values() if ivs]
@@ -450,7 +611,24 @@ def _parse_checked(obj: object, max_reviewers: int) -> SessionRecord:
         min(starts) if starts else None, max(ends) if ends else None,
         tuple(p for p in people.values() if p.role == "instructor"),
         tuple(p for p in people.values() if p.role == "learner"),
+        basis=basis, voiced=voiced, publishing=publishing, receiving=receiving,
+        started=started, ended=ended, report_texts=report_texts, marks=marks,
     )
+
+
+def _opt_str(obj: Mapping[str, Any], key: str, where: str) -> str:
+    """An optional string field: absent, null and "" all mean "not given" ("")."""
+    value = obj.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise RecordError(f"{where}{key}", "must be a string")
+    return value
+
+
+def _opt_timestamp(obj: Mapping[str, Any], key: str) -> int | None:
+    value = obj.get(key)
+    return None if value is None else parse_timestamp(value, key)
 
 
 def _check_roles(form: str, people: Iterable[Person], max_reviewers: int) -> None:

@@ -1,17 +1,23 @@
 """Statements: per-person totals per term (points, pay) and per year (学时, 学分).
 
-Sessions are taken in start order so the term caps apply to the right ones:
-"指导教师每学期3类研修服务形态各可开设不超过2次" (at most 2 paid sessions per form
-per term, training) and the tutoring plan's 5,000 points per term. Pure: no I/O.
+Sessions are taken in order of effective start (ties by ``session_id``) so that the
+term caps apply to the right ones ("指导教师每学期3类研修服务形态各可开设不超过2次": at most
+2 paid sessions per form per term, training; the tutoring plan's 5,000 points per term)
+and so that a person is in one place at a time (issue 9, item 3): the part of a
+session's time already credited to a person by an earlier session is removed before
+their minutes, points, study hours and caps are worked out, and the statement lists
+every overlap removed. Pure: no I/O.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from typing import Any
 
 from recorder.credits.calendar import Calendar
+from recorder.credits.intervals import IntervalSet, intersect, total
 from recorder.credits.policy import Policy
 from recorder.credits.records import (
     SessionRecord,
@@ -28,11 +34,25 @@ from recorder.credits.rules import (
     ordinal,
 )
 
+OrderKey = tuple[bool, int, str]
+# A person's credited time so far: (start, end, session_id), sorted, disjoint.
+Credited = tuple[tuple[int, int, str], ...]
 
-def order_key(record: SessionRecord) -> tuple[bool, int, str]:
-    """ "ordered by session start (earliest active timestamp of anyone; ties by session_id)"."""
+
+def order_key(record: SessionRecord) -> OrderKey:
+    """The order sessions are *added* in: by record start (earliest active timestamp of
+    anyone; ties by session_id). :class:`StatementBuilder` computes them in
+    :func:`effective_key` order, which never comes before this one."""
     start = record.start
     return (start is None, start if start is not None else 0, record.session_id)
+
+
+def effective_key(outcome: SessionOutcome) -> OrderKey:
+    """The order sessions are *computed* in: "in order of effective start (ties by
+    session_id)"; a session without effective time at its record start. Never before
+    :func:`order_key` of its record (effective time is inside someone's presence)."""
+    start = outcome.order_start
+    return (start is None, start if start is not None else 0, outcome.record.session_id)
 
 
 def _fmt_cents(cents: int) -> str:
@@ -64,7 +84,16 @@ class StatementBuilder:
         self.policy = policy
         self.calendar = calendar
         self._engine = Engine(policy, calendar)
-        self._last: tuple[bool, int, str] | None = None
+        self._last: OrderKey | None = None
+        # Sessions evaluated but not yet computed: one whose effective time starts later
+        # than a session added after it waits for it (a heap by effective_key).
+        self._waiting: list[tuple[OrderKey, SessionOutcome]] = []
+        # One place at a time: per person, the time earlier sessions credited them that
+        # a later session can still meet, and its latest end (the quick "no overlap").
+        self._credited: dict[str, Credited] = {}
+        self._credited_end: dict[str, int] = {}
+        self._overlaps: list[dict[str, Any]] = []
+        self._marks: dict[str, list[dict[str, str]]] = {}
         self._form_counts: dict[tuple[str, str | None, str], int] = {}
         # The running totals: person id → term (None: no term) or year → a plain int.
         # Dicts holding only strings, None and ints are never tracked by the cyclic
@@ -78,8 +107,11 @@ class StatementBuilder:
         self._study_minutes: dict[str, dict[int, int]] = {}  # whose years are listed
         self._study_hours: dict[str, dict[int, int]] = {}
 
-    def add(self, record: object) -> SessionOutcome:
-        """Evaluate the next session (in start order), apply caps, and accumulate."""
+    def add(self, record: object) -> list[SessionOutcome]:
+        """Evaluate the next session (added in :func:`order_key` order) and compute every
+        session whose turn has come, in :func:`effective_key` order: the one place at a
+        time rule, the caps, the sums. Returns those sessions' final outcomes (often just
+        this one; none while it waits for an earlier effective start)."""
         outcome = self._engine.evaluate(record)
         key = order_key(outcome.record)
         if self._last is not None and key <= self._last:
@@ -87,7 +119,30 @@ class StatementBuilder:
                 f"session {outcome.record.session_id!r} is out of order: add sessions by start"
             )
         self._last = key
+        waiting = self._waiting
+        mine = effective_key(outcome)
+        if mine <= key and not waiting:
+            return [self._compute(outcome)]  # the usual case: its turn is now
+        heapq.heappush(waiting, (mine, outcome))
+        # Every session added later has an effective key after ``key``.
+        done = []
+        while waiting and waiting[0][0] <= key:
+            done.append(self._compute(heapq.heappop(waiting)[1]))
+        return done
+
+    def finish(self) -> list[SessionOutcome]:
+        """Compute the sessions still waiting (no more will be added before them)."""
+        done = []
+        while self._waiting:
+            done.append(self._compute(heapq.heappop(self._waiting)[1]))
+        return done
+
+    def _compute(self, outcome: SessionOutcome) -> SessionOutcome:
+        outcome = self._one_place(outcome)
         self._apply_caps(outcome)
+        marks = outcome.record.marks
+        if marks:
+            self._marks[outcome.record.session_id] = [m.to_json(lid) for lid, m in marks.items()]
         term, year = outcome.term, outcome.year
         by_year = self.policy.study is not None and year is not None
         sessions, study_minutes = self._sessions, self._study_minutes
@@ -111,6 +166,51 @@ class StatementBuilder:
                 if person.study_hours:
                     _bump(self._study_hours, pid, year, person.study_hours)
         return outcome
+
+    def _one_place(self, outcome: SessionOutcome) -> SessionOutcome:
+        """Issue 9, item 3: for each person, remove from this session what an earlier
+        session (in effective_key order) already credited them, then remember what this
+        one credits. Sessions computed later start no earlier than ``since``, so time
+        credited before it can never meet them again and is forgotten."""
+        since = outcome.order_start or 0
+        credited, ends = self._credited, self._credited_end
+        already: dict[str, IntervalSet] = {}
+        for pid, person in outcome.people.items():
+            mine = person.credited
+            if mine and ends.get(pid, since) > mine[0][0]:
+                earlier = credited[pid]
+                before = tuple((a, b) for a, b, _ in earlier if b > mine[0][0])
+                if intersect(before, mine):
+                    already[pid] = before
+                    self._list_overlaps(pid, outcome.record.session_id, mine, earlier)
+        if already:
+            outcome = self._engine.evaluate(outcome.record, already)
+        sid = outcome.record.session_id
+        for pid, person in outcome.people.items():
+            mine = person.credited
+            if not mine:
+                continue
+            new = tuple((a, b, sid) for a, b in mine)
+            if ends.get(pid, since) > since:  # some earlier time still matters: keep it
+                kept = tuple(entry for entry in credited[pid] if entry[1] > since)
+                new = tuple(sorted(kept + new))
+            credited[pid] = new
+            ends[pid] = max(entry[1] for entry in new) if len(new) > 1 else new[0][1]
+        return outcome
+
+    def _list_overlaps(
+        self, pid: str, session_id: str, mine: IntervalSet, earlier: Credited
+    ) -> None:
+        by_session: dict[str, int] = {}
+        for a, b, other in earlier:
+            lost = total(intersect(mine, ((a, b),)))
+            if lost:
+                by_session[other] = by_session.get(other, 0) + lost
+        for other, lost in by_session.items():
+            self._overlaps.append({
+                "person": pid, "session_id": session_id, "earlier_session_id": other,
+                "minutes": lost // 60_000_000, "seconds": lost // 1_000_000,
+            })
 
     def _add_points(self, pid: str, term: str | None, points: Fraction) -> None:
         den = points.denominator
@@ -159,7 +259,11 @@ class StatementBuilder:
 
     def result(self) -> dict[str, Any]:
         """The statement: people → id → terms → name → points, pay_cny, sessions;
-        years → year → study_hours, credits."""
+        years → year → study_hours, credits. ``overlaps``: every part of a session removed
+        from a person because an earlier session credited that time (person, session_id,
+        earlier_session_id, minutes, seconds). ``marks``: session_id → the teacher's marks
+        of the sessions that have them (display only)."""
+        self.finish()
         policy = self.policy
         order = {t.name: i for i, t in enumerate(self.calendar.terms)}
         people: dict[str, Any] = {}
@@ -191,7 +295,7 @@ class StatementBuilder:
                     credits = min(study.max_credits_per_year, hours // study.hours_per_credit)
                     entry["years"][str(year)] = {"study_hours": hours, "credits": credits}
             people[pid] = entry
-        return {"people": people}
+        return {"people": people, "overlaps": list(self._overlaps), "marks": dict(self._marks)}
 
 
 def validate_batch(numbered: Iterable[tuple[int, object]], policy: Policy) -> list[SessionRecord]:
@@ -209,14 +313,16 @@ def validate_batch(numbered: Iterable[tuple[int, object]], policy: Policy) -> li
 def compute_sessions(
     records: Iterable[object], policy: Policy, calendar: Calendar
 ) -> Iterator[SessionOutcome]:
-    """Every session of a batch in start order, with term caps applied (for audits).
+    """Every session of a batch as the statement computes it: in effective start order,
+    one place at a time and the term caps applied (for audits).
 
     The whole batch is validated before the first outcome is produced.
     """
     ordered = validate_batch(enumerate(records, start=1), policy)
     builder = StatementBuilder(policy, calendar)
     for rec in ordered:
-        yield builder.add(rec)
+        yield from builder.add(rec)
+    yield from builder.finish()
 
 
 def compute_statement(

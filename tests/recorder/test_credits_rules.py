@@ -27,12 +27,16 @@ from credits_builders import (
     one_to_one,
     person,
     span,
+    with_evidence,
 )
 
+from recorder.credits import texts
+from recorder.credits.engine import NO_EVIDENCE
 from recorder.credits.policy import Policy
-from recorder.credits.records import RecordError
+from recorder.credits.records import RecordError, feedback_chars
 from recorder.credits.rules import compute_session, round_half_up
 from recorder.credits.statement import compute_sessions, compute_statement
+from recorder.credits.texts import text_problem, visible_chars
 
 MON = "2022-03-07"
 FB_OK = feedback(at("2022-03-08", "12:00"))
@@ -83,7 +87,8 @@ def review(
         "form": "review",
         "people": people,
         "active": active,
-        "reports": {r: {"submitted_at": f"{day}T23:00:00+08:00"} for r in reports},
+        "reports": {r: {"submitted_at": f"{day}T23:00:00+08:00", "text": TEXT_OK}
+                    for r in reports},
         "feedback": {"L": feedback(f"{day}T23:00:00+08:00")} if learner_fb else {},
     }
 
@@ -95,6 +100,9 @@ class Case:
     record: dict[str, Any]
     expect: dict[str, Any]  # "effective_minutes", "counted", "term", or "<person>.<key>"
     policy: Policy = field(default_factory=lambda: TRAINING)
+    # On the evidence basis with everyone publishing, voiced and receiving whenever
+    # present (builders.with_evidence): the rules of before, without the basis note.
+    evidence: bool = True
 
 
 OPEN_TRAINING = "周一到周五18:00-22:00，双休日及法定节假日8:00-22:00"
@@ -249,13 +257,14 @@ CASES = [
          {"t1.points": "6.00", "l1.study_minutes": 0}),
     Case("200 characters, whitespace not counted, is enough", FEEDBACK,
          one_to_one([span(MON, "18:00", "19:00")],
-                    fb=feedback(at(MON, "20:00"), 5, "字 " * 200)),
+                    fb=feedback(at(MON, "20:00"), 5, " ".join(TEXT_OK[:200]))),
          {"t1.points": "16.00", "l1.study_minutes": 60}),
     Case("199 characters (plus whitespace) is not", FEEDBACK,
          one_to_one([span(MON, "18:00", "19:00")],
-                    fb=feedback(at(MON, "20:00"), 5, "字" * 199 + "  \n\t ")),
+                    fb=feedback(at(MON, "20:00"), 5, TEXT_OK[:199] + "  \n\t ")),
          {"t1.points": "6.00", "l1.study_minutes": 0,
-          "l1.notes": ["feedback 199 characters, under 200: no study hours"]}),
+          "l1.notes": ["feedback needs at least 200 visible characters (has 199): "
+                       "no study hours"]}),
     # --- one_to_one rating --------------------------------------------------------------
     Case("rating 1 → 6 per hour", ONE,
          one_to_one([span(MON, "18:00", "19:00")], fb=feedback(at(MON, "20:00"), 1)),
@@ -296,7 +305,8 @@ CASES = [
          {"t1.points": "42.00", "r1.minutes": 0,
           "r1.notes": ["replay outside open hours: 60 min", NO_FB]}),
     Case("viewing never exceeds the lecture's counted minutes", "issue: viewing minutes",
-         lecture([span(MON, "18:00", "19:30")], {"a": [span(MON, "18:00", "19:00")]},
+         lecture([span(MON, "18:00", "19:30")],
+                 {"a": [span(MON, "18:00", "19:00")], "b": [span(MON, "18:00", "19:30")]},
                  replay={"a": [span("2022-03-08", "18:00", "19:00")]}),
          {"a.minutes": 90,
           "a.notes": ["viewing above the lecture's 90 counted min: 30 min not counted", NO_FB]}),
@@ -346,7 +356,7 @@ CASES = [
          # together 17:55:00–18:48:40, open from 18:00 → 48 min 40 s → 48; h = 0.8;
          # 6 × 0.8 + 10 × 0.8 = 12.80; union 17:50:00–18:50:30 = 60 min, together 53 → 7 min
          one_to_one([span(MON, "17:50:00", "18:50:30")], [span(MON, "17:55:00", "18:48:40")],
-                    fb=feedback(at("2022-03-10", "20:00"), 5, "很有收获" * 57 + "非常好"),
+                    fb=feedback(at("2022-03-10", "20:00"), 5, TEXT_OK),
                     learner="t2"),
          {"effective_minutes": 48, "t1.points": "12.80", "t1.pay_cny": "128.00",
           "t1.study_minutes": 48, "t2.study_minutes": 48,
@@ -374,7 +384,8 @@ def _get(result: dict[str, Any], key: str) -> Any:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_rule(case: Case) -> None:
-    result = compute_session(case.record, case.policy, CALENDAR)
+    record = with_evidence(case.record) if case.evidence else case.record
+    result = compute_session(record, case.policy, CALENDAR)
     json.dumps(result)  # plain JSON, always
     for key, expected in case.expect.items():
         assert _get(result, key) == expected, f"{key} ({case.seed})"
@@ -508,10 +519,11 @@ def test_tutoring_cap_crossed_mid_session() -> None:
     outcomes = [o.to_json()["people"]["t1"] for o in compute_sessions(records, policy, CALENDAR)]
     assert [o["points"] for o in outcomes[:15]] == ["330.00"] * 15
     assert outcomes[15]["points"] == "50.00"
-    assert outcomes[15]["notes"] == ["term cap 5000.00 points: 280.00 points over the cap not paid"]
+    assert outcomes[15]["notes"] == [
+        NO_EVIDENCE, "term cap 5000.00 points: 280.00 points over the cap not paid"]
     assert outcomes[15]["breakdown"]["term_cap"] == "-280.00"
     assert outcomes[16]["points"] == "0.00"
-    assert outcomes[16]["notes"] == ["term cap 5000.00 points reached: no points"]
+    assert outcomes[16]["notes"] == [NO_EVIDENCE, "term cap 5000.00 points reached: no points"]
     statement = compute_statement(records, policy, CALENDAR)
     assert statement["people"]["t1"]["terms"]["2022-spring"] == {
         "points": "5000.00", "pay_cny": "50000.00", "sessions": 17}
@@ -566,15 +578,16 @@ def test_a_bad_record_rejects_the_whole_batch() -> None:
         compute_statement([good, good], TRAINING, CALENDAR)
 
 
-def test_text_ok_has_200_characters() -> None:
-    assert len(TEXT_OK) == 200
+def test_text_ok_is_a_text() -> None:
+    assert visible_chars(TEXT_OK) >= 200
+    assert text_problem(TEXT_OK, min_chars=200, min_distinct=20) is None
 
 
-def test_the_form_and_the_credits_count_feedback_the_same() -> None:
-    """One count for the 200 characters: the REST form refuses exactly what the credits
-    would not count (whitespace of every kind, the ideographic space included)."""
-    from recorder.credits.records import feedback_chars
+def test_the_form_and_the_credits_count_texts_the_same() -> None:
+    """One count of visible characters: the REST form refuses exactly what the credits
+    would not count (whitespace of every kind, the ideographic space and U+200B included)."""
     from signaling.server import participant_api
 
-    assert participant_api.feedback_chars is feedback_chars
-    assert feedback_chars("收获 很大\u3000\n\t真的\x1c") == 6
+    assert participant_api.texts is texts
+    text = "收获 很大\u3000\n\t真的\x1c\u200b"
+    assert feedback_chars(text) == visible_chars(text) == 6
