@@ -51,19 +51,13 @@ class Person:
         return {"id": self.id, "name": self.name, "role": self.role}
 
     def record(self) -> dict[str, str]:
-        """The record's ``people[]`` entry (docs/record.md): the codes only when known,
-        so a record never states an empty code."""
-        out = {
-            "id": self.id,
-            "name": self.name,
-            "role": self.role,
-            "school": self.school,
-            "district": self.district,
-        }
-        if self.school_id:
-            out["school_id"] = self.school_id
-        if self.district_code:
-            out["district_code"] = self.district_code
+        """The record's ``people[]`` entry (docs/record.md). Places and codes only when
+        known: a record never states an empty one (the credits read an empty name as
+        a malformed record, and a missing one as unknown)."""
+        out = {"id": self.id, "name": self.name, "role": self.role}
+        for key in ("school", "district", "school_id", "district_code"):
+            if value := getattr(self, key):
+                out[key] = value
         return out
 
 

@@ -315,6 +315,26 @@ async def test_codes_are_stored_and_written_in_the_record(server: ServerHandle) 
     assert set(me["person"]) == {"id", "name", "role"}
 
 
+async def test_a_person_given_by_codes_only_is_computable(server: ServerHandle) -> None:
+    """No empty names in the record: a tutoring person with codes and no school name is
+    read by the credits (an empty name would make the record malformed)."""
+    body = copy.deepcopy(ONE_TO_ONE)
+    body["programme"] = "tutoring"
+    body["people"] = [
+        {"id": "t1", "name": "王老师", "role": "instructor", "school_id": "1111010201",
+         "district_code": "110102"},
+        {"id": "s1", "name": "李同学", "role": "learner", "district_code": "110118"},
+    ]
+    session_id, _ = await server.create(body)
+    await server.api("POST", f"/api/v1/sessions/{session_id}/end")
+    _, record = await server.api("GET", f"/api/v1/sessions/{session_id}/record")
+    assert record["people"][1] == {
+        "id": "s1", "name": "李同学", "role": "learner", "district_code": "110118"
+    }
+    status, credits = await server.api("GET", f"/api/v1/sessions/{session_id}/credits")
+    assert status == 200, credits
+
+
 @pytest.mark.parametrize(
     ("codes", "field", "words"),
     [
