@@ -28,10 +28,14 @@
 //     pc: "new" | "connecting" | "connected" | "disconnected" | "failed" | "closed",
 //   },
 //   tools: {tool: "pen" | "eraser", color: "#rrggbb", width: int, lastPenWidth?: int},
-//   panel: "chat" | "people" | "report",
-//   feedback: {open: null | bool, submitted: bool, submitted_at: null | iso, sending: bool, error: null | {code, message}},
+//   panel: "chat" | "people" | "report" | "marks",
+//   feedback: {open: null | bool, submitted: bool, submitted_at: null | iso, sending: bool, error: null | {code, message},
+//              rules: null | {min_chars, min_distinct, window_hours, window_end}},   // the policy's numbers (GET /me)
 //   report: {submitted_at: null | iso | "earlier", sending: bool, uploading: int, error: null | {code, message},
-//            attachments: [{id, url}]},
+//            attachments: [{id, url}], rules: null | {min_chars, min_distinct, window_end, open, took_part}},
+//   marks: {items: {[learner]: {problem, subject, knowledge_point, marked_at, by}},   // tutoring: the teacher's marks
+//           saving: {[learner]: bool}, errors: {[learner]: {code, message, field?}}},
+//   settlement: {data: null | {effective_minutes, time_points, rating_points_per_hour, ...}, error: null | {code, message}},
 //   notices: [{id, level: "info" | "error", key, params?, code?, message?}],
 //   recording: {on: bool, since: null | iso},   // the server is recording now (badge)
 //   recordingKnown: bool,               // `recording` is the server's word on this connection;
@@ -79,8 +83,10 @@ export function initialState({ lang = "zh-CN" } = {}) {
     },
     tools: { tool: "pen", color: COLORS[0], width: PEN_WIDTHS[1] },
     panel: "chat",
-    feedback: { open: null, submitted: false, submitted_at: null, sending: false, error: null },
-    report: { submitted_at: null, sending: false, uploading: 0, error: null, attachments: [] },
+    feedback: { open: null, submitted: false, submitted_at: null, sending: false, error: null, rules: null },
+    report: { submitted_at: null, sending: false, uploading: 0, error: null, attachments: [], rules: null },
+    marks: { items: {}, saving: {}, errors: {} },
+    settlement: { data: null, error: null },
     notices: [],
     recording: { on: false, since: null },
     recordingKnown: false,
@@ -137,6 +143,16 @@ export function recordingNotice(before, data, rejoined = true) {
   return { level: "info", key: data && data.on ? "recording.started" : "recording.stopped" };
 }
 
+/** Marks by learner, the later `marked_at` of each winning (a save may cross a fetch). Pure. */
+export function newerMarks(mine, theirs) {
+  const out = { ...mine };
+  for (const [learner, mark] of Object.entries(theirs || {})) {
+    const had = out[learner];
+    if (!had || String(mark.marked_at || "") >= String(had.marked_at || "")) out[learner] = mark;
+  }
+  return out;
+}
+
 /** The one place state changes. Pure: (state, event) → state. */
 export function reduce(state, ev) {
   switch (ev.type) {
@@ -144,7 +160,8 @@ export function reduce(state, ev) {
       return { ...state, lang: ev.lang };
 
     case "me": {
-      // GET /api/v1/me: who I am, the session, the feedback window.
+      // GET /api/v1/me: who I am, the session, the feedback window and the text
+      // rules' numbers, a reviewer's report state, a tutoring session's marks.
       const d = ev.data || {};
       const fb = d.feedback || null;
       let next = {
@@ -156,7 +173,10 @@ export function reduce(state, ev) {
           open: !!d.feedback_open,
           submitted: !!fb || state.feedback.submitted,
           submitted_at: (fb && fb.submitted_at) || state.feedback.submitted_at,
+          rules: d.feedback_rules || state.feedback.rules,
         },
+        report: { ...state.report, rules: d.report_rules || state.report.rules },
+        marks: d.marks ? { ...state.marks, items: newerMarks(state.marks.items, d.marks) } : state.marks,
       };
       if (d.session && d.session.state === "ended" && state.phase !== "error") next = ended(next);
       return next;
@@ -302,6 +322,25 @@ export function reduce(state, ev) {
     case "report_detach":
       return { ...state, report: { ...state.report, attachments: state.report.attachments.filter((a) => a.id !== ev.id) } };
 
+    case "mark_saving": {
+      const m = state.marks;
+      return { ...state, marks: { ...m, saving: { ...m.saving, [ev.learner]: true }, errors: { ...m.errors, [ev.learner]: null } } };
+    }
+
+    case "mark_saved": {
+      const m = state.marks;
+      const { learner, ...mark } = ev.mark;
+      return { ...state, marks: { items: { ...m.items, [learner]: mark }, saving: { ...m.saving, [learner]: false }, errors: { ...m.errors, [learner]: null } } };
+    }
+
+    case "mark_failed": {
+      const m = state.marks;
+      return { ...state, marks: { ...m, saving: { ...m.saving, [ev.learner]: false }, errors: { ...m.errors, [ev.learner]: ev.error } } };
+    }
+
+    case "settlement":
+      return { ...state, settlement: { data: ev.data || null, error: ev.error || null } };
+
     default:
       return state;
   }
@@ -401,7 +440,10 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
   on("ended", (data) => {
     dispatch({ type: "ended", data });
     lastAllowed = null;
-    protocol.me().then((d) => dispatch({ type: "me", data: d }), () => {});
+    protocol.me().then((d) => {
+      dispatch({ type: "me", data: d });
+      loadSettlement();
+    }, () => {});
     loadReplays();
   });
   on("replaced", () => dispatch({ type: "replaced" }));
@@ -443,6 +485,18 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
     if (!items.length && attempt < 3) setTimeout(() => loadReplays(attempt + 1), 3000);
   }
 
+  /** A tutoring learner's payment step after the end: the minutes and the points for
+   * time the server computed (GET /api/v1/me/settlement). */
+  async function loadSettlement() {
+    const s = state;
+    if (!s.me || s.me.role !== "learner" || !s.session || s.session.programme !== "tutoring" || s.phase !== "ended") return;
+    try {
+      dispatch({ type: "settlement", data: await protocol.settlement() });
+    } catch (err) {
+      dispatch({ type: "settlement", error: { code: err.code, message: err.message } });
+    }
+  }
+
   function mediaUrl(ref) {
     return uploaded.get(ref) || protocol.mediaUrl(ref);
   }
@@ -466,7 +520,10 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
       protocol.me().then(
         (data) => {
           dispatch({ type: "me", data });
-          if (data && data.session && data.session.state === "ended") loadReplays();
+          if (data && data.session && data.session.state === "ended") {
+            loadReplays();
+            loadSettlement();
+          }
         },
         (err) => {
           if (err.status === 401 || err.status === 403 || err.status === 404) {
@@ -606,7 +663,7 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
     },
 
     async submitFeedback(form) {
-      if (problems(form).length || state.feedback.sending) return;
+      if (problems(form, state.feedback.rules).length || state.feedback.sending) return;
       dispatch({ type: "feedback_status", patch: { sending: true, error: null } });
       const headings = { gain: t("feedback.gain"), reflection: t("feedback.reflection"), suggestion: t("feedback.suggestion") };
       try {
@@ -634,6 +691,22 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
     detachFromReport(id) {
       dispatch({ type: "report_detach", id });
     },
+
+    /** The tutoring teacher's mark of one learner (problem, subject, knowledge point). */
+    async saveMark(learner, mark) {
+      if (state.marks.saving[learner]) return false;
+      dispatch({ type: "mark_saving", learner });
+      try {
+        const saved = await protocol.mark({ learner, problem: mark.problem, subject: mark.subject, knowledge_point: mark.knowledge_point });
+        dispatch({ type: "mark_saved", mark: { ...saved, learner } });
+        return true;
+      } catch (err) {
+        dispatch({ type: "mark_failed", learner, error: { code: err.code, message: err.message, field: err.field } });
+        return false;
+      }
+    },
+
+    loadSettlement,
 
     async submitReport(text) {
       const body = String(text || "").trim();

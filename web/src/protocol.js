@@ -156,6 +156,16 @@ export class Protocol {
     return this.http("POST", "/api/v1/me/report", JSON.stringify(body), "application/json");
   }
 
+  /** Tutoring teachers: mark a learner {learner, problem, subject, knowledge_point}. */
+  mark(body) {
+    return this.http("POST", "/api/v1/me/marks", JSON.stringify(body), "application/json");
+  }
+
+  /** Tutoring learners, after the end: minutes, points for time, what the rating adds. */
+  settlement() {
+    return this.http("GET", "/api/v1/me/settlement");
+  }
+
   /** A URL for a picture. The server hands out signed URLs (upload answer,
    * chat.image, board.background, a background op's `url`); those are used as
    * they are. A bare upload id cannot be fetched without its signature: null. */

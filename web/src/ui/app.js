@@ -12,6 +12,7 @@ import { mountParticipants } from "./participants.js";
 import { mountControls } from "./controls.js";
 import { mountReport } from "./report.js";
 import { mountEnded } from "./feedback.js";
+import { mountMarks } from "./marks.js";
 
 export function mountApp(root, client) {
   const { actions } = client;
@@ -49,15 +50,16 @@ export function mountApp(root, client) {
   const controls = h("nav", { class: "controls" });
   const boardArea = h("section", { class: "board-area" });
 
-  // Side panel with tabs: chat, people, report (reviewers only).
+  // Side panel with tabs: chat, people, report (reviewers only), marks (tutoring teachers).
   const tabs = h("div", { class: "tabs", role: "tablist" });
   const panels = {
     chat: h("div", { class: "panel panel-chat", role: "tabpanel" }),
     people: h("div", { class: "panel panel-people", role: "tabpanel" }),
     report: h("div", { class: "panel panel-report", role: "tabpanel" }),
+    marks: h("div", { class: "panel panel-report panel-marks", role: "tabpanel" }),
   };
   const tabButtons = {};
-  for (const [name, ico] of [["chat", "chat"], ["people", "people"], ["report", "report"]]) {
+  for (const [name, ico] of [["chat", "chat"], ["people", "people"], ["report", "report"], ["marks", "pen"]]) {
     const badge = h("span", { class: "badge", hidden: true });
     tabButtons[name] = h(
       "button",
@@ -69,7 +71,7 @@ export function mountApp(root, client) {
     tabButtons[name].badge = badge;
     tabs.append(tabButtons[name]);
   }
-  const side = h("aside", { class: "side" }, tabs, panels.chat, panels.people, panels.report);
+  const side = h("aside", { class: "side" }, tabs, panels.chat, panels.people, panels.report, panels.marks);
 
   const room = h("main", { class: "room" }, stage, controls, boardArea, side);
   const endedView = h("section", { class: "ended-view" });
@@ -114,6 +116,7 @@ export function mountApp(root, client) {
     mountChat(panels.chat, client),
     mountParticipants(panels.people, client),
     mountReport(panels.report, client),
+    mountMarks(panels.marks, client),
     mountEnded(endedView, client),
   ];
 
@@ -147,7 +150,9 @@ export function mountApp(root, client) {
 
     const hasReport = !!s.caps.report;
     show(tabButtons.report, hasReport);
-    const panel = s.panel === "report" && !hasReport ? "chat" : s.panel;
+    const hasMarks = !!(s.me && s.me.role === "instructor" && session.programme === "tutoring");
+    show(tabButtons.marks, hasMarks);
+    const panel = (s.panel === "report" && !hasReport) || (s.panel === "marks" && !hasMarks) ? "chat" : s.panel;
     for (const [name, el] of Object.entries(panels)) show(el, name === panel);
     for (const [name, btn] of Object.entries(tabButtons)) btn.setAttribute("aria-selected", String(name === panel));
     const unread = s.chat.unread;

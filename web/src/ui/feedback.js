@@ -1,13 +1,17 @@
 // After the session: "session ended" for everyone; for a learner the
-// programme's feedback form (rating, satisfaction, 收获/反思/建议 with at least
-// 200 characters, whitespace not counted); for a reviewer the review report.
-// The same join link reaches this page for 7 days, so the draft is kept in
-// localStorage until it is sent.
+// programme's feedback form (rating, satisfaction, 收获/反思/建议 with the policy's
+// visible and distinct characters, counted like the server); for a reviewer the
+// review report; for a tutoring teacher the marks. A tutoring learner first sees the
+// settlement (seed 000: "根据自己实际在线学习的情况（学习时长和学习的实际获得等）……支付在线
+// 教师积分"): the effective minutes and their points, then the rating of the learning
+// gain that sets the rest. The same join link reaches this page for the feedback
+// window, so the draft is kept in localStorage until it is sent.
 
 import { h, icon, setText, show } from "./dom.js";
 import { t } from "../i18n.js";
-import { MIN_CHARS, PARTS, RATINGS, SATISFACTION, countParts, problems } from "../feedback.js";
+import { PARTS, RATINGS, SATISFACTION, countParts, problems, rulesOf, settlementView } from "../feedback.js";
 import { reportForm } from "./report.js";
+import { marksPanel } from "./marks.js";
 
 function draftKey(s) {
   return `opentutor.feedback.${(s.session && s.session.id) || "session"}.${(s.me && s.me.id) || "me"}`;
@@ -24,6 +28,9 @@ function feedbackForm(client) {
     return label;
   });
   const ratingText = h("span", { class: "rating-text muted" });
+  // Tutoring: the rating is the learning gain, and what it pays is said next to it.
+  const ratingLegend = h("legend", { text: t("feedback.rating") });
+  const ratingRange = h("p", { class: "rating-range small", hidden: true, "data-testid": "rating-range" });
   const choices = SATISFACTION.map((v) => {
     const input = h("input", { type: "radio", name: "satisfaction", value: v, class: "cover", "data-testid": `feedback-satisfaction-${v}` });
     const label = h("label", { class: "choice" }, input, h("span", { i18n: `feedback.satisfaction.${v}` }));
@@ -46,7 +53,7 @@ function feedbackForm(client) {
     { class: "feedback-form", "data-testid": "feedback-form", novalidate: true },
     h("h3", { i18n: "feedback.title" }),
     h("p", { class: "muted small", i18n: "feedback.intro" }),
-    h("fieldset", { class: "stars" }, h("legend", { i18n: "feedback.rating" }), h("div", { class: "star-row" }, stars, ratingText)),
+    h("fieldset", { class: "stars" }, ratingLegend, ratingRange, h("div", { class: "star-row" }, stars, ratingText)),
     h("fieldset", { class: "choices" }, h("legend", { i18n: "feedback.satisfaction" }), h("div", { class: "choice-row" }, choices)),
     fields,
     counter,
@@ -61,16 +68,35 @@ function feedbackForm(client) {
     return { rating, satisfaction, parts };
   }
 
+  function params() {
+    const s = client.getState();
+    const { minChars, minDistinct } = rulesOf(s.feedback.rules);
+    const { n, distinct } = countParts(read().parts);
+    return { n, distinct, min: minChars, min_distinct: minDistinct, left: Math.max(0, minChars - n) };
+  }
+
   function refresh() {
+    const s = client.getState();
     const f = read();
     for (const l of stars) l.classList.toggle("on", Number(l.dataset.n) <= f.rating);
     for (const l of choices) l.classList.toggle("on", l.input.checked);
+    const view = s.session && s.session.programme === "tutoring" ? settlementView(s.settlement.data) : null;
+    setText(ratingLegend, t(s.session && s.session.programme === "tutoring" ? "feedback.rating_gain" : "feedback.rating"));
+    show(ratingRange, !!view);
+    if (view) {
+      const range = t("settlement.rating_range", { low: view.lowStar, high: view.highStar });
+      setText(ratingRange, f.rating ? `${range} · ${t("settlement.rating_now", { stars: f.rating, per_hour: view.perHourFor(f.rating), points: view.forRating(f.rating) })}` : range);
+    }
     setText(ratingText, f.rating ? t(`feedback.rating_${f.rating}`) : "");
-    const n = countParts(f.parts);
-    bar.style.width = `${Math.min(100, (n / MIN_CHARS) * 100)}%`;
-    counter.classList.toggle("ok", n >= MIN_CHARS);
-    setText(countText, n >= MIN_CHARS ? t("feedback.count_ok", { n }) : t("feedback.count", { n, left: MIN_CHARS - n, min: MIN_CHARS }));
-    const todo = problems(f);
+    const p = params();
+    const enough = p.n >= p.min;
+    const varied = p.distinct >= p.min_distinct;
+    bar.style.width = `${Math.min(100, (p.n / Math.max(1, p.min)) * 100)}%`;
+    counter.classList.toggle("ok", enough && varied);
+    counter.dataset.visible = String(p.n);
+    counter.dataset.distinct = String(p.distinct);
+    setText(countText, !enough ? t("feedback.count", p) : !varied ? t("feedback.count_distinct", p) : t("feedback.count_ok", p));
+    const todo = problems(f, s.feedback.rules);
     const sending = client.getState().feedback.sending;
     submit.disabled = todo.length > 0 || sending;
     submit.setAttribute("aria-disabled", String(submit.disabled));
@@ -90,7 +116,7 @@ function feedbackForm(client) {
     e.preventDefault();
     const todo = refresh();
     if (todo.length) {
-      setText(status, todo.map((k) => t(k, { min: MIN_CHARS })).join(" "));
+      setText(status, todo.map((k) => t(k, params())).join(" "));
       return;
     }
     actions.submitFeedback(read());
@@ -117,7 +143,7 @@ function feedbackForm(client) {
     status.classList.toggle("error", !!fb.error);
     if (fb.error) setText(status, t("feedback.error", { message: fb.error.message || fb.error.code }));
     else if (fb.sending) setText(status, t("feedback.sending"));
-    submit.disabled = fb.sending || problems(read()).length > 0;
+    submit.disabled = fb.sending || problems(read(), fb.rules).length > 0;
   }
 
   function forget() {
@@ -133,22 +159,74 @@ function feedbackForm(client) {
   return { el: form, update, refresh, forget };
 }
 
+/** The learner's payment step of a tutoring session: minutes, points for time, and
+ * what the rating below adds. */
+function settlementCard() {
+  const minutes = h("strong", { class: "value", "data-testid": "settlement-minutes" });
+  const timePoints = h("strong", { class: "value", "data-testid": "settlement-time-points" });
+  const perHour = h("span", { class: "muted small" });
+  const range = h("strong", { class: "value", "data-testid": "settlement-rating-range" });
+  const note = h("p", { class: "muted small" });
+  const status = h("p", { class: "form-status" });
+  const el = h(
+    "section",
+    { class: "settlement", "data-testid": "settlement", hidden: true },
+    h("h3", { i18n: "settlement.title" }),
+    h("p", { class: "muted small", i18n: "settlement.intro" }),
+    h(
+      "dl",
+      { class: "settlement-grid" },
+      h("div", {}, h("dt", { i18n: "settlement.minutes_label" }), h("dd", {}, minutes)),
+      h("div", {}, h("dt", { i18n: "settlement.time_points_label" }), h("dd", {}, timePoints, perHour)),
+      h("div", {}, h("dt", { i18n: "settlement.rating_label" }), h("dd", {}, range)),
+    ),
+    note,
+    status,
+  );
+
+  function update(s) {
+    const tutoringLearner = s.me && s.me.role === "learner" && s.session && s.session.programme === "tutoring";
+    show(el, !!tutoringLearner);
+    if (!tutoringLearner) return;
+    const view = settlementView(s.settlement.data);
+    const err = s.settlement.error;
+    status.classList.toggle("error", !!err);
+    setText(status, err ? t("settlement.error", { message: err.message || err.code }) : view ? "" : t("settlement.loading"));
+    el.dataset.ready = String(!!view);
+    if (!view) return;
+    setText(minutes, t("settlement.minutes", { minutes: view.minutes }));
+    setText(timePoints, t("settlement.time_points", { points: view.timePoints }));
+    setText(perHour, t("settlement.per_hour", { per_hour: view.perHourTime }));
+    setText(range, t("settlement.rating_range", { low: view.lowStar, high: view.highStar }));
+    const basis = s.settlement.data.basis === "evidence" ? "settlement.basis_evidence" : "settlement.basis_presence";
+    const bits = [t(basis), t("settlement.point_value", { cny: view.pointValue })];
+    if (view.minutes === 0) bits.unshift(t("settlement.not_counted"));
+    setText(note, bits.join(s.lang === "en" ? " " : ""));
+  }
+
+  return { el, update };
+}
+
 export function mountEnded(view, client) {
   const title = h("h2", { i18n: "ended.title" });
   const body = h("p", { class: "muted" });
   const thanks = h("div", { class: "thanks", hidden: true, "data-testid": "feedback-done" }, icon("check", "icon big ok"), h("p", { class: "thanks-text" }));
-  const closed = h("p", { class: "muted", hidden: true, i18n: "feedback.closed" });
+  const closed = h("p", { class: "muted", hidden: true, "data-testid": "feedback-closed" });
   const fb = feedbackForm(client);
   const reportSlot = h("div", { class: "report-slot" });
+  const marksSlot = h("div", { class: "report-slot marks-slot" });
+  const settle = settlementCard();
   // Replay links of a recorded session (signed for this person; they open the replay page).
   const replays = h("div", { class: "replay-links", hidden: true, "data-testid": "replay-links" });
-  const card = h("div", { class: "card ended-card" }, h("div", { class: "card-icon calm" }, icon("check")), title, body, replays, thanks, closed, fb.el, reportSlot);
+  const card = h("div", { class: "card ended-card" }, h("div", { class: "card-icon calm" }, icon("check")), title, body, replays, settle.el, thanks, closed, fb.el, reportSlot, marksSlot);
   view.append(card);
 
   return (s, prev) => {
     if (s.phase !== "ended") return;
     const learner = s.me && s.me.role === "learner";
     const reviewer = s.me && s.me.role === "instructor" && s.session && s.session.form === "review";
+    const marker = s.me && s.me.role === "instructor" && s.session && s.session.programme === "tutoring";
+    settle.update(s);
     setText(body, t(learner ? "ended.body_learner" : "ended.body"));
 
     const fbState = s.feedback;
@@ -162,7 +240,8 @@ export function mountEnded(view, client) {
       setText(thanks.querySelector(".thanks-text"), t("feedback.thanks", { time: when }));
     }
     show(closed, learner && !fbState.submitted && fbState.open === false);
-    if (!prev || prev.lang !== s.lang) fb.refresh();
+    setText(closed, t("feedback.closed", { days: Math.round(((fbState.rules && fbState.rules.window_hours) || 168) / 24) }));
+    if (!prev || prev.lang !== s.lang || prev.settlement !== s.settlement || prev.feedback.rules !== fbState.rules) fb.refresh();
 
     if (!prev || prev.replays !== s.replays || prev.lang !== s.lang) {
       replays.textContent = "";
@@ -178,6 +257,12 @@ export function mountEnded(view, client) {
       const rf = reportForm(client);
       if (rf.el.parentNode !== reportSlot) reportSlot.append(rf.el);
       rf.update(s);
+    }
+    show(marksSlot, marker);
+    if (marker) {
+      const mp = marksPanel(client);
+      if (mp.el.parentNode !== marksSlot) marksSlot.append(mp.el);
+      mp.update(s, prev);
     }
   };
 }

@@ -1,10 +1,20 @@
 // The review report (检课报告) a reviewing instructor writes during or after
 // an open-lesson review: text plus optional pictures, sent to
 // POST /api/v1/me/report. One form per page; the ended view borrows it so a
-// draft survives the end of the session.
+// draft survives the end of the session. The text needs the policy's visible and
+// distinct characters (counted here like the server, numbers from GET /me).
 
 import { h, icon, setText, show, syncList } from "./dom.js";
 import { t } from "../i18n.js";
+import { countChars, countDistinct, rulesOf } from "../feedback.js";
+
+/** Whether a report text may be sent, and the numbers to show. Pure. */
+export function reportCount(text, rules) {
+  const { minChars, minDistinct } = rulesOf(rules);
+  const n = countChars(text);
+  const distinct = countDistinct(text);
+  return { n, distinct, min: minChars, min_distinct: minDistinct, left: Math.max(0, minChars - n), ok: n >= minChars && distinct >= minDistinct };
+}
 
 const forms = new WeakMap();
 
@@ -22,6 +32,8 @@ export function reportForm(client) {
   const thumbs = h("ul", { class: "attachments" });
   const uploading = h("span", { class: "muted small", hidden: true, i18n: "report.uploading" });
   const status = h("p", { class: "form-status" });
+  const countText = h("p", { class: "muted small report-count", "data-testid": "report-count" });
+  const absent = h("p", { class: "form-status error", hidden: true, i18n: "report.not_present" });
   const submit = h("button", { class: "btn primary", type: "submit", "data-testid": "report-submit" }, h("span", { class: "label", i18n: "report.submit" }));
   const form = h(
     "form",
@@ -29,6 +41,8 @@ export function reportForm(client) {
     h("h3", { i18n: "report.title" }),
     h("p", { class: "muted small", i18n: "report.help" }),
     text,
+    countText,
+    absent,
     h("div", { class: "attach-row" }, attachBtn, uploading),
     thumbs,
     h("div", { class: "form-actions" }, status, submit),
@@ -37,7 +51,16 @@ export function reportForm(client) {
     e.preventDefault();
     await actions.submitReport(text.value);
   });
-  text.addEventListener("input", () => (submit.disabled = !text.value.trim() || client.getState().report.sending));
+  function counted() {
+    const c = reportCount(text.value, client.getState().report.rules);
+    setText(countText, c.n < c.min ? t("report.count", c) : c.distinct < c.min_distinct ? t("report.count_distinct", c) : t("report.count_ok", c));
+    countText.classList.toggle("ok", c.ok);
+    return c;
+  }
+  text.addEventListener("input", () => {
+    const r = client.getState().report;
+    submit.disabled = !counted().ok || r.sending || !!r.submitted_at;
+  });
 
   function update(s) {
     const r = s.report;
@@ -59,7 +82,11 @@ export function reportForm(client) {
     text.readOnly = done;
     attachInput.disabled = done;
     show(attachBtn, !done);
-    submit.disabled = r.sending || done || !text.value.trim();
+    const c = counted();
+    show(countText, !done);
+    // After the end the server has said whether the journal saw this reviewer take part.
+    show(absent, !done && s.phase === "ended" && !!r.rules && r.rules.took_part === false);
+    submit.disabled = r.sending || done || !c.ok;
     status.classList.toggle("error", !!r.error);
     if (r.error) setText(status, t("report.error", { message: r.error.message || r.error.code }));
     else if (r.sending) setText(status, t("report.sending"));
