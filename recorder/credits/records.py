@@ -482,12 +482,20 @@ def _parse_plain_or_raise(
             if values[3] is not None:
                 _us(values[3])  # marked_at
             marks[pid] = Mark(*(value or "" for value in values))
+        if len(marks) > 1:
+            marks = _in_order(marks, learners)
 
     return SessionRecord(
         session_id, programme, form, tuple(people.values()), active, replay, feedback, reports,
         start, end, tuple(instructors), tuple(learners),
         basis, voiced, publishing, receiving, started, ended, report_texts, marks,
     )
+
+
+def _in_order(marks: dict[str, Mark], people: Iterable[Person]) -> dict[str, Mark]:
+    """Marks in the order of the record's people (shown in that order, whatever order
+    the object had)."""
+    return {p.id: marks[p.id] for p in people if p.id in marks}
 
 
 def _plain_person_sets(value: object, people: Mapping[str, Person]) -> dict[str, IntervalSet]:
@@ -603,6 +611,8 @@ def _parse_checked(obj: object, max_reviewers: int) -> SessionRecord:
         if raw.get("marked_at") is not None:
             parse_timestamp(raw["marked_at"], f"{where}.marked_at")
         marks[pid] = Mark(*(raw.get(key) or "" for key in MARK_FIELDS))
+    if len(marks) > 1:
+        marks = _in_order(marks, people.values())
 
     starts = [ivs[0][0] for ivs in active.values() if ivs]
     ends = [ivs[-1][1] for ivs in active.values() if ivs]

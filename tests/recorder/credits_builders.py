@@ -177,13 +177,14 @@ def _golden_feedback(rng: random.Random, start: int, end: int) -> dict[str, Any]
     submitted = end + rng.randrange(0, 6 * 86_400) * 1_000_000
     text = TEXT_OK
     if roll < 0.22:
-        text = "收获" * rng.randint(90, 99) + " \n\t " * 5  # short once whitespace is dropped
+        # 180–198 visible characters, padded with whitespace to look long enough
+        text = TEXT_OK[: 2 * rng.randint(90, 99)] + " \n\t " * 5
     elif roll < 0.27:
         submitted = end + 168 * 3_600_000_000 + rng.choice((0, 1, 60_000_000, 86_400_000_000))
     elif roll < 0.30:
         submitted = start - rng.choice((1, 1_000_000, 3_600_000_000))
     elif roll < 0.33:
-        text = "好 " * 200 + "a"
+        text = "好 " * 200 + "a"  # 201 visible characters, 2 different ones: refused
     return {"submitted_at": _golden_iso(rng, submitted), "rating": rng.randint(1, 5),
             "text": text}
 
@@ -200,6 +201,7 @@ def golden_records(seed: int, count: int, programme: str) -> list[dict[str, Any]
     """``count`` varied records of one programme, in no particular order. A small pool of
     people makes the term caps and the same school/district rule bite often."""
     rng = random.Random(seed)
+    extra = random.Random(seed + 9)
     training = programme == "training"
     records: list[dict[str, Any]] = []
     for n in range(count):
@@ -251,5 +253,56 @@ def golden_records(seed: int, count: int, programme: str) -> list[dict[str, Any]
                 p["id"]: {"submitted_at": _golden_iso(rng, end + rng.randrange(10**5) * 10**6)}
                 for p in people[1:] if rng.random() < 0.8
             }
+        # Issue 9's fields from a second generator, so the records above stay the ones the
+        # fixture held before (same sessions, same presence), only with more said of them.
+        _golden_v2(extra, record, t0, end)
         records.append(record)
     return records
+
+
+_GOLDEN_CODES = {"Tongzhou": "110112", "Miyun": "110118", "Yanqing": "110119"}
+_GOLDEN_MARK = {"problem": "二次函数的最值", "subject": "数学", "knowledge_point": "配方法"}
+
+
+def _golden_gap(rng: random.Random, t0: int, end: int) -> list[list[str]]:
+    """[t0, end) with a random stretch taken out (camera off, silence, nothing forwarded)."""
+    a = t0 + int(rng.random() * (end - t0))
+    b = min(end, a + rng.randrange(1, 40) * 60_000_000)
+    return [[_golden_iso(rng, t0), _golden_iso(rng, a)],
+            [_golden_iso(rng, b), _golden_iso(rng, end)]]
+
+
+def _golden_v2(rng: random.Random, record: dict[str, Any], t0: int, end: int) -> None:
+    """Record v2 on a share of the sample: codes, names spelled differently, report texts,
+    media evidence, the session's own start and end, tutoring marks."""
+    for p in record["people"]:
+        roll = rng.random()
+        if "school" in p and roll < 0.3:
+            p["school_id"] = f"id-{p['school']}"
+            p["district_code"] = _GOLDEN_CODES[p["district"]]
+        elif "school" in p and roll < 0.4:
+            p["school"] += " "  # "北京四中" vs "北京四中 "
+            p["district"] = p["district"].upper()
+    for report in record.get("reports", {}).values():
+        roll = rng.random()
+        if roll < 0.8:
+            report["text"] = TEXT_OK
+        elif roll < 0.9:
+            report["text"] = "好"
+    if rng.random() < 0.4:
+        ids = [p["id"] for p in record["people"]]
+        teacher = record["people"][0]["id"]
+        record["publishing"] = {pid: _golden_gap(rng, t0, end) for pid in ids
+                                if rng.random() < 0.8}
+        record["voiced"] = {pid: _golden_gap(rng, t0, end) for pid in ids if rng.random() < 0.5}
+        record["receiving"] = {pid: record["active"].get(pid, []) if rng.random() < 0.7
+                               else _golden_gap(rng, t0, end)
+                               for pid in ids if pid != teacher and rng.random() < 0.9}
+        if rng.random() < 0.5:
+            record["started_at"] = _golden_iso(rng, t0 - rng.randrange(0, 600) * 1_000_000)
+            record["ended_at"] = _golden_iso(rng, end + rng.randrange(0, 3600) * 1_000_000)
+    if record["programme"] == "tutoring":
+        marks = {p["id"]: {**_GOLDEN_MARK, "marked_at": _golden_iso(rng, end), "by": "t0"}
+                 for p in record["people"][1:] if rng.random() < 0.3}
+        if marks:
+            record["marks"] = marks
