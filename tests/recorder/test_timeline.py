@@ -157,3 +157,20 @@ def test_evidence_reasons_for_the_minutes_the_rules_left_out() -> None:
     counts = statuses(_minutes(outcome, media, TRAINING))
     assert counts == {"below_minimum": 40, "instructor_not_publishing": 10,
                       "nobody_receiving": 10}
+
+
+def test_evidence_reasons_from_the_credit_rules() -> None:
+    # A lecture on the evidence basis, through the credit rules themselves: the
+    # instructor stops publishing 19:00–19:10, the learner stops receiving at 19:20.
+    record: dict[str, Any] = {
+        "session_id": "L2", "programme": "training", "form": "lecture",
+        "people": [person("t1", "instructor"), person("l1", "learner")],
+        "active": {"t1": [span(MON, "18:00", "19:30")], "l1": [span(MON, "18:00", "19:30")]},
+        "publishing": {"t1": [span(MON, "18:00", "19:00"), span(MON, "19:10", "19:30")]},
+        "receiving": {"l1": [span(MON, "18:00", "19:20")]},
+    }
+    counts = statuses(minute_table(record, TRAINING, CALENDAR))
+    assert counts == {"counted": 70, "instructor_not_publishing": 10, "nobody_receiving": 10}
+    svg = render_timeline(record, TRAINING, CALENDAR)
+    assert "03-07 19:00–19:10 教师未授课 instructor not publishing (10 min)" in svg
+    assert "03-07 19:20–19:30 无人接收 nobody receiving (10 min)" in svg
