@@ -10,6 +10,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from recorder.credits.calendar import Calendar
+from recorder.credits.checks import (
+    anchors,
+    learner_feedback,
+    place_rule,
+    report_problem,
+)
 from recorder.credits.intervals import IntervalSet, difference, union
 from recorder.credits.outcomes import (
     US_PER_MINUTE,
@@ -24,13 +30,11 @@ from recorder.credits.outcomes import (
     round_half_up,
     session_sets,
 )
-from recorder.credits.places import same_key
 from recorder.credits.policy import FormPolicy, Policy
 from recorder.credits.records import (
     PRESENCE,
     Feedback,
     PeopleMemo,
-    Person,
     RecordError,
     SessionRecord,
     parse_record_memo,
@@ -128,100 +132,6 @@ def _review_points(form: FormPolicy, report: bool, discussion: bool) -> _Points:
     if discussion:
         parts.append(("discussion", form.discussion_points))
     return _Points.of(parts)
-
-
-def anchors(rec: SessionRecord) -> tuple[int, int] | None:
-    """The session's start and end for the feedback and report window: ``started_at``
-    and ``ended_at`` as the record states them, else its first and last active instant
-    (the same end REST counts from). None when nobody was ever active."""
-    if rec.start is None or rec.end is None:
-        return None
-    return (
-        rec.started if rec.started is not None else rec.start,
-        rec.ended if rec.ended is not None else rec.end,
-    )
-
-
-def _window_words(policy: Policy) -> str:
-    hours = policy.feedback_window_hours
-    return f"{hours // 24} days" if hours % 24 == 0 else f"{hours} hours"
-
-
-def _feedback_problem(fb: Feedback | None, record: SessionRecord, policy: Policy) -> str | None:
-    """Why a learner's feedback is not valid, or ``None`` when it is.
-
-    Seed: "被指导教师参与研修后，需在7天内……提供反馈和评价，包括评分……不少于200字的收获".
-    """
-    if fb is None:
-        return "no feedback"
-    window = anchors(record)
-    if window is None:
-        return "feedback for a session with no active time"
-    start, end = window
-    if fb.submitted_at < start:
-        return "feedback before the session started"
-    if not in_window(fb.submitted_at, start, end, policy.feedback_window_hours):
-        return f"feedback after {_window_words(policy)}"
-    problem = text_problem(
-        fb.text, min_chars=policy.feedback_min_chars, min_distinct=policy.feedback_min_distinct
-    )
-    return None if problem is None else f"feedback {problem}"
-
-
-def _report_problem(
-    rec: SessionRecord, sets: SessionSets, reviewer: str, policy: Policy
-) -> str | None:
-    """Why a reviewer's report (检课报告) does not count, or ``None`` when it does: from
-    a reviewer who took part in the discussion, submitted after the session started and
-    within the feedback window, with a text that passes the report's text rules."""
-    submitted = rec.reports.get(reviewer)
-    if submitted is None:
-        return "no report submitted"
-    if not _meet(rec.active.get(reviewer, ()), sets.raw):
-        return "report from a reviewer who did not take part in the discussion"
-    window = anchors(rec)
-    assert window is not None  # took part, so someone was active
-    start, end = window
-    if submitted < start:
-        return "report submitted before the session started"
-    if not in_window(submitted, start, end, policy.feedback_window_hours):
-        return f"report after {_window_words(policy)}"
-    text = rec.report_texts.get(reviewer)
-    if text is None:
-        return "report without a text (a version 1 record)"
-    problem = text_problem(
-        text, min_chars=policy.report_min_chars, min_distinct=policy.report_min_distinct
-    )
-    return None if problem is None else f"report {problem}"
-
-
-def _place_rule(policy: Policy, a: Person, b: Person) -> tuple[str | None, str | None]:
-    """ "同校、同区教师之间研修不记录积分": (the words of the rule's note or ``None``, the
-    words of a "compared by name" note or ``None``).
-
-    :func:`recorder.credits.places.same_place` on the keys each person carries.
-    """
-    school = by_name_school = district = by_name_district = False
-    if policy.same_school_no_points:
-        school, by_name_school = same_key(
-            (a.school_key, a.school_by_name), (b.school_key, b.school_by_name)
-        )
-    if policy.same_district_no_points:
-        district, by_name_district = same_key(
-            (a.district_key, a.district_by_name), (b.district_key, b.district_by_name)
-        )
-    why = (
-        "same school and district" if school and district
-        else "same school" if school
-        else "same district" if district
-        else None
-    )
-    named = []
-    if by_name_school:
-        named.append(f"school {a.school!r} {'=' if school else '≠'} {b.school!r}")
-    if by_name_district:
-        named.append(f"district {a.district!r} {'=' if district else '≠'} {b.district!r}")
-    return why, ("compared by name (no codes): " + ", ".join(named)) if named else None
 
 
 def _keep(
@@ -378,13 +288,13 @@ class Engine:
                 ratings += 1
                 out.study_minutes = out.minutes if study and one_to_one else 0
             else:
-                _learner_feedback(rec, policy, learner, out)  # notes why not
+                learner_feedback(rec, policy, learner, out)  # notes why not
         if eff_t == 0:
             return
         points = self._teacher_points(form, eff_t, rating_sum, ratings)
         points.give(t_out)
         if one_to_one:
-            why, named = _place_rule(policy, teacher, rec.learners[0])
+            why, named = place_rule(policy, teacher, rec.learners[0])
             if named:
                 t_out.notes.append(named)
             if why:
@@ -466,7 +376,7 @@ class Engine:
                 ratings += 1
                 out.study_minutes = viewing if study else 0
             else:
-                _learner_feedback(rec, policy, learner, out)  # notes why not
+                learner_feedback(rec, policy, learner, out)  # notes why not
             school = t_school != "" and learner.school_key == t_school
             district = t_district != "" and learner.district_key == t_district
             if (t_school and learner.school_key and (t_school_named or learner.school_by_name)) or (
@@ -514,7 +424,7 @@ class Engine:
         for reviewer in rec.instructors:
             out = people[reviewer.id]
             took_part = self._discussion(out, sets, eff, discussion_ok, already, reviewer.id)
-            problem = _report_problem(rec, sets, reviewer.id, policy)
+            problem = report_problem(rec, sets, reviewer.id, policy)
             has_report = problem is None
             any_report = any_report or has_report
             if has_report:
@@ -529,7 +439,7 @@ class Engine:
                 points = self._points[key] = _review_points(form, has_report, took_part)
             out.parts.update(points.parts)
             out.points = points.exact
-            why, named = _place_rule(policy, reviewer, learner)
+            why, named = place_rule(policy, reviewer, learner)
             if named:
                 out.notes.append(named)
             if why:
@@ -537,7 +447,7 @@ class Engine:
             _round_total(out, points)
         l_out = people[learner.id]
         took_part = self._discussion(l_out, sets, eff, discussion_ok, already, learner.id)
-        if _learner_feedback(rec, policy, learner, l_out) is not None and study:
+        if learner_feedback(rec, policy, learner, l_out) is not None and study:
             if any_report:
                 l_out.study_hours += form.report_hours
             else:
@@ -640,16 +550,3 @@ def _union_minutes(rec: SessionRecord) -> int:
             return (max(a_end, b_end) - min(a_start, b_start)) // US_PER_MINUTE
         return (a_end - a_start + b_end - b_start) // US_PER_MINUTE  # floor once, on the total
     return minutes_of(union(*sets))
-
-
-def _learner_feedback(
-    rec: SessionRecord, policy: Policy, learner: Person, out: PersonOutcome
-) -> Feedback | None:
-    """The learner's feedback if valid; otherwise note why (and what it costs)."""
-    fb = rec.feedback.get(learner.id)
-    problem = _feedback_problem(fb, rec, policy)
-    if problem is None:
-        return fb
-    cost = "no study hours" if policy.study else "not valid"
-    out.notes.append(f"{problem}: {cost}")
-    return None

@@ -374,7 +374,7 @@ def test_lecture_viewers_by_name_are_flagged() -> None:
 
 def test_the_place_rule_is_places_same_place() -> None:
     """The engine compares the keys each person carries; that is places.same_place."""
-    from recorder.credits.engine import _place_rule
+    from recorder.credits.checks import place_rule
     from recorder.credits.places import Place, same_place
     from recorder.credits.records import make_person
 
@@ -386,7 +386,7 @@ def test_the_place_rule_is_places_same_place() -> None:
                 "b", "learner", *b[::2], *b[1::2])
             school = same_place(Place(a[1], a[0]), Place(b[1], b[0]), district=False)
             district = same_place(Place(a[3], a[2]), Place(b[3], b[2]), district=True)
-            why, named = _place_rule(TRAINING, pa, pb)
+            why, named = place_rule(TRAINING, pa, pb)
             assert ("school" in (why or "")) == school[0], (a, b)
             assert ("district" in (why or "")) == district[0], (a, b)
             assert (named is not None) == (school[1] or district[1]), (a, b)
