@@ -182,7 +182,7 @@ class Journal:
         self._window = window_s
         self._run = secrets.token_hex(8)
         self._seq = itertools.count(1)
-        self._state = "new"  # new → open → closing → closed
+        self._state = "new"  # new → open → closing → closed; or new → read_only → closed
         self._trackers: dict[str, PresenceTracker] = {}
         # Late observations must not revive a session that ended: its id is kept (with
         # when it ended) for ENDED_MEMORY_S, far longer than any peer connection takes to
@@ -219,24 +219,40 @@ class Journal:
 
     # -- lifecycle -------------------------------------------------------------------
 
-    async def open(self) -> None:
+    async def open(self, *, read_only: bool = False) -> None:
         """Create the schema, close what a previous run of this node left open, and
-        start the heartbeat."""
+        start the heartbeat. ``read_only``: only read what is on disk (a report run
+        beside a live server): nothing is written, recovered or beaten, and
+        :meth:`observe` and :meth:`sample` are refused."""
         if self._state != "new":
             raise RuntimeError("a Journal is opened once")
+        if read_only:
+            if not self._path.exists():
+                raise FileNotFoundError(f"{self._path}: no presence journal here")
+            self._reader = self._connect_reader()
+            self._state = "read_only"
+            return
         self._path.parent.mkdir(parents=True, exist_ok=True)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._open_sync, self._clock.time())
+        self._reader = self._connect_reader()
+        self._state = "open"
+        self._task = asyncio.create_task(self._heartbeat(), name=f"journal-heartbeat-{self._node}")
+
+    def _connect_reader(self) -> sqlite3.Connection:
         reader = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         reader.execute("PRAGMA busy_timeout = 5000")
         reader.execute("PRAGMA query_only = ON")
-        self._reader = reader
-        self._state = "open"
-        self._task = asyncio.create_task(self._heartbeat(), name=f"journal-heartbeat-{self._node}")
+        return reader
 
     async def close(self) -> None:
         """Stop the heartbeat, close every open interval at now (the server is going
         away, so nobody stays active through it), commit, and release the files."""
+        if self._state == "read_only":
+            self._close_sync()
+            self._executor.shutdown(wait=True)
+            self._state = "closed"
+            return
         if self._state != "open":
             return
         self._stop.set()
@@ -265,8 +281,8 @@ class Journal:
         if k is not Kind.SESSION_END and not person:
             raise ValueError(f"{k} needs a person")
         if self._state != "open":
-            if self._state == "new":
-                raise RuntimeError("Journal.observe before open()")
+            if self._state in ("new", "read_only"):
+                raise RuntimeError(f"Journal.observe on a journal that is {self._state}")
             return  # shutting down: late callbacks from closing peers are harmless
         at = self._clock.time()
         if k is not Kind.TRAFFIC:
@@ -295,6 +311,8 @@ class Journal:
         row in memory, which the next heartbeat makes durable. A second that arrives
         after its session ended (the media layer's last tick) is still kept."""
         if self._state != "open" or not person:
+            if self._state in ("new", "read_only"):
+                raise RuntimeError(f"Journal.sample on a journal that is {self._state}")
             return
         meter = self._meters.get(session_id)
         if meter is None:

@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ---------------------------------------------------------------------------- supervise
 
-SUPERVISE_NODE = "supervise"  # the journal node this command opens as (it writes nothing else)
+SUPERVISE_NODE = "supervise"  # the journal node this command reads as (it writes nothing)
 
 
 class Refused(ValueError):
@@ -283,9 +283,9 @@ async def _from_data_dir(
     data_dir: Path, calendar: Calendar, first: date, last: date
 ) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, object]]]]:
     """Records and evidence rows of the window from the server's data directory (SQLite
-    in WAL mode, so alongside a running server). The journal is opened as a node of its
-    own (:data:`SUPERVISE_NODE`): it reads every node's rows, cuts intervals still open
-    at their node's last heartbeat, and writes only its own heartbeat row."""
+    in WAL mode, so alongside a running server). The journal is opened read-only as a
+    node of its own (:data:`SUPERVISE_NODE`): it reads every node's rows, cuts intervals
+    still open at their node's last heartbeat, and writes nothing."""
     if not (data_dir / "opentutor.sqlite").is_file():
         raise Refused(f"no opentutor data in {data_dir} (opentutor.sqlite is missing): "
                       "pass --data-dir, or --records")
@@ -294,7 +294,7 @@ async def _from_data_dir(
     journal = Journal(data_dir / "journal.sqlite", clock=clock, node_id=SUPERVISE_NODE)
     await store.open()
     try:
-        await journal.open()
+        await journal.open(read_only=True)  # beside a live server: read, never write
         try:
             # session_record reads the store, the journal and the clock; recordings are
             # left out (replay does not enter the report), and nothing is routed.

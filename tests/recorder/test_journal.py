@@ -482,3 +482,29 @@ async def test_sigkill_keeps_the_evidence_up_to_the_last_heartbeat(tmp_path: Pat
     # (0.25 s: 5 samples, and a little slack for a slow commit) is on disk.
     assert seconds == list(range(base, seconds[-1] + 1))
     assert seconds[-1] >= last - 5 - 5
+
+
+async def test_a_read_only_journal_reads_beside_the_writer_and_writes_nothing(
+    journal: Journal, clock: FakeClock, tmp_path: Path
+) -> None:
+    join(journal, "s", "p")
+    journal.sample("s", "p", int(T0), VOICE)
+    clock.advance(10)
+    await journal.flush()
+    path = tmp_path / "journal.db"
+    before = rows(path, "SELECT node_id, run_id, at FROM heartbeat")
+    reader = Journal(path, clock=clock, node_id="report")
+    await reader.open(read_only=True)
+    try:
+        # p is still open on the writer's node: cut at its last durable heartbeat.
+        assert reader.intervals("s") == {"p": [(T0, T0 + 5)]}  # traffic timed out at +5
+        assert reader.evidence_rows("s")[0].audio_packets == 50
+        with pytest.raises(RuntimeError, match="read_only"):
+            reader.observe("s", "p", "traffic")
+        with pytest.raises(RuntimeError, match="read_only"):
+            reader.sample("s", "p", int(T0), VOICE)
+    finally:
+        await reader.close()
+    assert rows(path, "SELECT node_id, run_id, at FROM heartbeat") == before
+    with pytest.raises(FileNotFoundError):
+        await Journal(tmp_path / "nothing.db", clock=clock).open(read_only=True)
