@@ -34,7 +34,7 @@ import av
 import numpy as np
 
 from recorder.media.recording import STATS, Recorder
-from recorder.media.recording_index import RecordingIndex
+from recorder.media.recording_index import SqliteRecordingIndex
 from rtc.clock import FakeClock
 
 FPS = 30
@@ -84,7 +84,7 @@ async def run(seconds: int, speed: float = 1.0) -> dict[str, Any]:
     fsyncs, fsync_us = STATS["fsyncs"], STATS["fsync_us"]
     clock = FakeClock()
     with tempfile.TemporaryDirectory() as tmp:
-        index = RecordingIndex(Path(tmp) / "recordings.sqlite")
+        index = SqliteRecordingIndex(Path(tmp) / "recordings.sqlite")
         await index.open()
         recorder = Recorder(index, Path(tmp) / "r", "r_bench", "s_bench", clock=clock,
                             request_keyframe=lambda person: None, on_error=lambda c, m: None)

@@ -2,7 +2,9 @@
 
 The event loop never waits on disk and SQLite never sees two writers from one
 process. WAL keeps readers unblocked; ``synchronous=FULL`` makes every committed
-transaction survive a crash (the data here is money and minors' records). Stdlib only.
+transaction survive a crash (the data here is money and minors' records). The schema
+is a list of versioned migrations (:mod:`recorder.database`), run when it opens.
+Stdlib only.
 """
 
 from __future__ import annotations
@@ -14,19 +16,25 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from recorder.database import Step, upgrade_sqlite
+
 T = TypeVar("T")
 
 
 class SqliteThread:
-    """Subclasses give ``SCHEMA`` and a ``NAME`` (for the thread and error messages)."""
+    """Subclasses give ``MIGRATIONS`` (or a plain ``SCHEMA``) and a ``NAME`` (for the
+    thread and error messages)."""
 
     SCHEMA = ""
+    MIGRATIONS: tuple[Step, ...] = ()
     NAME = "sqlite"
+    COMPONENT = ""  # its row in schema_version (default: NAME)
 
     def __init__(self, path: Path) -> None:
         self._path = path
         self._db: sqlite3.Connection | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.NAME)
+        self.schema_version = 0  # once open: the migration version reached
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` on the database thread and await its result."""
@@ -42,7 +50,15 @@ class SqliteThread:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA busy_timeout=5000")  # several processes may share the file
-        db.executescript(self.SCHEMA)
+        try:
+            if self.MIGRATIONS:
+                self.schema_version = upgrade_sqlite(
+                    db, self.COMPONENT or self.NAME, self.MIGRATIONS)
+            else:
+                db.executescript(self.SCHEMA)
+        except BaseException:
+            db.close()
+            raise
         self._db = db
 
     async def open(self) -> None:

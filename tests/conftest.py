@@ -1,13 +1,17 @@
-"""Fixtures shared by every test layer: free ports, a real Redis server process,
-and the real opentutor app on a loopback port with real socket.io clients."""
+"""Fixtures shared by every test layer: free ports, a real Redis server process, a
+throw-away PostgreSQL cluster, and the real opentutor app on a loopback port with
+real socket.io clients."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -67,6 +71,122 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield f"redis://127.0.0.1:{port}/0"
     proc.terminate()
     proc.wait(timeout=10)
+
+
+def postgres_bindir() -> Path | None:
+    """Where initdb and postgres are: OPENTUTOR_PG_BINDIR, ``pg_config --bindir``, the
+    newest /usr/lib/postgresql/*/bin (Debian keeps them off PATH), or PATH."""
+    candidates: list[Path] = []
+    if os.environ.get("OPENTUTOR_PG_BINDIR"):
+        candidates.append(Path(os.environ["OPENTUTOR_PG_BINDIR"]))
+    if shutil.which("pg_config"):
+        found = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True)
+        if found.returncode == 0:
+            candidates.append(Path(found.stdout.strip()))
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"),
+                         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+                         reverse=True)
+    if shutil.which("initdb"):
+        candidates.append(Path(shutil.which("initdb") or "").parent)
+    for folder in candidates:
+        if (folder / "initdb").is_file() and (folder / "postgres").is_file():
+            return folder
+    return None
+
+
+def _as_server_user(folder: Path) -> list[str]:
+    """initdb and postgres refuse to run as root: as root, run them as ``postgres``
+    (Debian's package makes it) or ``nobody``, owning ``folder``; else as oneself."""
+    if os.geteuid() != 0:
+        return []
+    import pwd
+
+    for name in ("postgres", "nobody"):
+        try:
+            user = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        os.chown(folder, user.pw_uid, user.pw_gid)
+        return ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}",
+                "--clear-groups", "--"]
+    pytest.fail("running as root, and no postgres or nobody user to run PostgreSQL as")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server (Debian's ``postgresql`` package), a throw-away cluster
+    on a free loopback port for this test session: the URL of its ``postgres``
+    database, as superuser ``opentutor``. Tests take a database of their own with
+    :func:`create_database` (or the ``database_url`` fixture)."""
+    bindir = postgres_bindir()
+    if bindir is None:
+        pytest.fail("PostgreSQL is not installed: run ./scripts/test, which installs it")
+    # Not under pytest's tmp dir: that is private to root (0700), and the server runs as
+    # another user when the suite runs as root.
+    folder = Path(tempfile.mkdtemp(prefix="opentutor-pg-"))
+    prefix = _as_server_user(folder)
+    data = folder / "data"
+    init = subprocess.run(
+        [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "opentutor", "--auth=trust",
+         "-E", "UTF8", "--locale=C", "--no-sync"],
+        cwd=folder, capture_output=True, text=True,
+    )
+    if init.returncode != 0:
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.fail(f"initdb failed:\n{init.stdout}\n{init.stderr}")
+    port = free_port()
+    log = (folder / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [*prefix, str(bindir / "postgres"), "-D", str(data), "-k", str(folder), "-p", str(port),
+         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=on", "-c", "max_connections=400",
+         "-c", "shared_buffers=32MB"],
+        cwd=folder, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"postgresql://opentutor@127.0.0.1:{port}/postgres"
+    import psycopg
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            psycopg.connect(url, connect_timeout=2).close()
+            break
+        except psycopg.OperationalError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                text = (folder / "server.log").read_text(errors="replace")
+                shutil.rmtree(folder, ignore_errors=True)
+                pytest.fail(f"postgres did not start:\n{text}")
+            time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        proc.send_signal(2)  # SIGINT: "fast" shutdown, open connections or not
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def create_database(postgres_url: str) -> str:
+    """A new, empty database on the test cluster (~0.1 s); its URL."""
+    import psycopg
+
+    name = "t_" + uuid.uuid4().hex[:16]
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE template0")
+    return postgres_url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Run the test on both back ends: "" (SQLite files in the data directory, the
+    default) and a fresh PostgreSQL database (what ``--database-url`` takes)."""
+    if request.param == "sqlite":
+        return ""
+    return create_database(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture(params=["local", "redis"])

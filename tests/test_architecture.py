@@ -16,18 +16,24 @@ ROOT = Path(__file__).resolve().parent.parent
 # Package → what it may import from the project (itself always). Longest prefix wins.
 ALLOWED: dict[str, set[str]] = {
     "recorder.credits": set(),
-    "recorder.sqlite_thread": set(),
+    "recorder.database": set(),
+    "recorder.sqlite_thread": {"recorder.database"},
+    "recorder.postgres": {"recorder.database"},
     "rtc.clock": set(),
     "rtc": {"rtc.clock"},
-    "recorder.presence": {"rtc.clock"},
-    "recorder.media": {"recorder.credits", "recorder.sqlite_thread", "rtc.clock"},
+    # The database modules: for the journal on PostgreSQL (issue 11), next.
+    "recorder.presence": {"rtc.clock", "recorder.database", "recorder.postgres"},
+    "recorder.media": {"recorder.credits", "recorder.sqlite_thread", "rtc.clock",
+                       "recorder.database", "recorder.postgres"},
     "signaling.session": {"rtc", "rtc.clock", "recorder.presence", "recorder.media",
                           "recorder.credits"},
-    "signaling.store": {"signaling.session", "recorder.sqlite_thread"},
+    "signaling.store": {"signaling.session", "recorder.sqlite_thread", "recorder.database",
+                        "recorder.postgres"},
     "signaling.router": {"signaling.session", "signaling.store"},
     "signaling.server": {"signaling.session", "signaling.store", "signaling.router", "rtc",
                          "rtc.clock", "recorder.credits", "recorder.presence",
-                         "recorder.media", "recorder.sqlite_thread", "signaling"},
+                         "recorder.media", "recorder.sqlite_thread", "recorder.database",
+                         "recorder.postgres", "signaling"},
     "signaling": set(),  # the package's own __init__
     "recorder": set(),
 }

@@ -63,6 +63,10 @@ IDLE_CLOSE_S = 3.0  # the writer closes a segment that got nothing for this long
 KEYFRAME_RETRY_S = 2.0
 MAX_QUEUE = 3000  # frames (~30 s of one camera and one microphone) before dropping
 HEARTBEAT_S = 1.0
+# An open recording of another node sharing the index is taken over only when neither
+# its index heartbeat nor any of its files moved for this long (a node whose database
+# was away still writes its files, so a live one is never mistaken for a dead one).
+ORPHAN_S = 600.0
 BATCH_S = 0.1  # the writer wakes about this often while frames come
 FULL_FILE = "recording.webm"
 
@@ -410,15 +414,26 @@ def make_full_file(index: RecordingIndex, folder: Path, recording_id: str) -> in
         return None
 
 
-def recover(index: RecordingIndex, root: Path) -> list[str]:
-    """Finish recordings a killed server left open (call before any recorder starts).
+def recover(index: RecordingIndex, root: Path, *, orphans_only: bool = False,
+            now: float | None = None) -> list[str]:
+    """Finish recordings a killed server left open: this node's (call before any of
+    its recorders starts) and, on an index shared by several nodes, another node's
+    that has been still for :data:`ORPHAN_S`, claimed first so one node does it
+    (``orphans_only``: those alone, while this node's recorders run).
 
     Each track's open segment (``*.part``) is salvaged up to where it was cut; the
     rest of it, up to the last durable heartbeat, is written down as lost. The
     recording is marked ``incomplete``. Returns the ids finished."""
+    now = time.time() if now is None else now
     done = []
     for rec in index.call(index.recordings, state="recording"):
         folder = root / rec.id
+        if rec.node == index.node:
+            if orphans_only:
+                continue
+        elif not _orphaned(rec, folder, now) or not index.call(
+                index.claim, rec.id, rec.node, index.node):
+            continue  # a live node's (or another node claimed it first)
         # The server died after its last durable heartbeat and, the writer beating every
         # second, before the next one: claim the whole second as lost rather than less.
         crash_t = max(0.0, rec.heartbeat_at - rec.origin_wall) + HEARTBEAT_S
@@ -452,6 +467,14 @@ def recover(index: RecordingIndex, root: Path) -> list[str]:
                     rec.id, rec.session_id)
         done.append(rec.id)
     return done
+
+
+def _orphaned(rec: Recording, folder: Path, now: float) -> bool:
+    last = rec.heartbeat_at
+    with contextlib.suppress(OSError):
+        for path in folder.iterdir():
+            last = max(last, path.stat().st_mtime)
+    return last < now - ORPHAN_S
 
 
 def purge(index: RecordingIndex, root: Path, *, older_than: float,

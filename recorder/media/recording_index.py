@@ -1,24 +1,36 @@
-"""The index of recordings in SQLite: recordings, their tracks and segments, the
-spans that were not recorded, and what the server delivered to replay viewers.
+"""The index of recordings: recordings, their tracks and segments, the spans that
+were not recorded, and what the server delivered to replay viewers.
 
-One connection, used from one worker thread (as :mod:`signaling.store.sqlite` does). The
-event loop calls the ``async`` methods; the recorders' writer threads call
-:meth:`RecordingIndex.call`, which runs on the same worker and waits. A segment row
-is written only after its file is complete under its final name, so the index never
-points at a file a crash could have cut.
+:class:`RecordingIndex` is the interface; :class:`SqliteRecordingIndex` (a file in
+the data directory, the default) and
+:class:`recorder.media.recording_index_pg.PostgresRecordingIndex`
+(``--database-url postgresql://…``: every node lists and serves every recording whose
+files are on the shared recordings root) implement it; :func:`open_index` chooses.
+
+The interface is synchronous by design: the recorders' writer threads write a
+segment row only after its file is complete under its final name (so the index never
+points at a file a crash could have cut), and wait for it, through
+:meth:`RecordingIndex.call`. The event loop uses the ``a…`` wrappers.
+
+Each recording names the node that runs it (``node``): at start a node finishes
+(:func:`recorder.media.recording.recover`) only its own open recordings and those
+whose node stopped beating long ago, claimed one at a time (:meth:`claim`), never a
+live recording of another node sharing the index.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
+from recorder.database import Step, is_postgres_url, redacted, sqlite_add_columns
 from recorder.sqlite_thread import SqliteThread
 
 T = TypeVar("T")
 
-SCHEMA = """
+_SQLITE_FIRST = """
 CREATE TABLE IF NOT EXISTS recordings (
     id TEXT PRIMARY KEY, session_id TEXT NOT NULL,
     origin_wall REAL NOT NULL,          -- server UTC (epoch s) at t = 0 of the recording
@@ -52,6 +64,15 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_by_session ON deliveries(session_id, person, served_at);
 """
+
+# The index's schema, versioned (recorder.database): step 1 is the layout from before
+# versioning, in IF NOT EXISTS form, so a database of that layout upgrades in place.
+MIGRATIONS: tuple[Step, ...] = (
+    Step(1, "recordings, tracks, segments, gaps, viewers, deliveries", sql=_SQLITE_FIRST),
+    Step(2, "recordings: the node that runs each", run=sqlite_add_columns(
+        ("recordings", "node", "TEXT NOT NULL DEFAULT ''"))),
+)
+COMPONENT = "recordings"
 
 
 @dataclass(frozen=True)
@@ -95,6 +116,7 @@ class Recording:
     heartbeat_at: float
     duration_s: float
     file_bytes: int | None
+    node: str = ""  # the node that runs (ran) it; "" before nodes were written down
     tracks: tuple[Track, ...] = ()
     segments: tuple[Segment, ...] = ()
     gaps: tuple[Gap, ...] = ()
@@ -111,18 +133,90 @@ class Recording:
         return [s for s in self.segments if s.track == track]
 
 
-class RecordingIndex(SqliteThread):
-    SCHEMA = SCHEMA
+RECORDING_COLUMNS = ("id, session_id, origin_wall, state, stopped_at, heartbeat_at, "
+                     "duration_s, file_bytes, node")
+
+
+class RecordingIndex(Protocol):
+    """The recordings index as the recorders, recovery, retention and the server use
+    it. Plain methods are called on the index's own terms: through :meth:`call`, from
+    a thread other than the event loop's, which waits for the result."""
+
+    node: str  # the node this index writes new recordings as
+    schema_version: int
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T: ...
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    def open_sync(self) -> None: ...
+    def close_sync(self) -> None: ...
+
+    # -- writes
+    def create(self, recording_id: str, session_id: str, origin_wall: float) -> None: ...
+    def add_track(self, recording_id: str, track: Track) -> None: ...
+    def add_segment(self, recording_id: str, seg: Segment, heartbeat: float) -> None: ...
+    def add_gap(self, recording_id: str, gap: Gap) -> None: ...
+    def heartbeat(self, recording_id: str, at: float) -> None: ...
+    def finish(self, recording_id: str, state: str, stopped_at: float,
+               duration_s: float) -> None: ...
+    def set_file(self, recording_id: str, size: int | None) -> None: ...
+    def forget(self, recording_id: str) -> None: ...
+    def claim(self, recording_id: str, from_node: str, to_node: str) -> bool:
+        """Make ``to_node`` the node of an open recording still run by ``from_node``;
+        False if it is not (any more): another node claimed or finished it first."""
+        ...
+
+    # -- reads
+    def get(self, recording_id: str) -> Recording | None: ...
+    def ids(self, *, session_id: str | None = None, state: str | None = None,
+            stopped_before: float | None = None) -> list[str]: ...
+    def recordings(self, **where: Any) -> list[Recording]: ...
+
+    # -- viewers and deliveries
+    def viewer(self, handle_factory: Callable[[], str], session_id: str,
+               person: str | None) -> str: ...
+    def who(self, handle: str) -> tuple[str, str | None] | None: ...
+    def delivered(self, recording_id: str, session_id: str, person: str, track: str, n: int,
+                  served_at: float, media_s: float) -> None: ...
+    def deliveries(self, session_id: str) -> dict[str, list[tuple[float, float]]]: ...
+
+    # -- for the event loop
+    async def aget(self, recording_id: str) -> Recording | None: ...
+    async def arecordings(self, **where: Any) -> list[Recording]: ...
+    async def aviewer(self, factory: Callable[[], str], session_id: str,
+                      person: str | None) -> str: ...
+    async def awho(self, handle: str) -> tuple[str, str | None] | None: ...
+    async def adelivered(self, *args: Any) -> None: ...
+    async def adeliveries(self, session_id: str) -> dict[str, list[tuple[float, float]]]: ...
+
+
+def open_index(database_url: str, sqlite_path: Path, *, node: str = "") -> RecordingIndex:
+    """The index for ``--database-url`` (PostgreSQL), else the SQLite file (not yet open)."""
+    if not database_url:
+        return SqliteRecordingIndex(sqlite_path, node=node)
+    if not is_postgres_url(database_url):
+        raise ValueError(f"not a postgresql:// URL: {redacted(database_url)}")
+    from recorder.media.recording_index_pg import PostgresRecordingIndex
+
+    return PostgresRecordingIndex(database_url, node=node)
+
+
+class SqliteRecordingIndex(SqliteThread):
+    MIGRATIONS = MIGRATIONS
+    COMPONENT = COMPONENT
     NAME = "rec-index"
+
+    def __init__(self, path: Path, *, node: str = "") -> None:
+        super().__init__(path)
+        self.node = node
 
     # -- writes (index thread)
     def create(self, recording_id: str, session_id: str, origin_wall: float) -> None:
         self._tx([(
-            "INSERT INTO recordings (id, session_id, origin_wall, state, heartbeat_at)"
-            " VALUES (?,?,?,?,?)",
-            (recording_id, session_id, origin_wall, "recording", origin_wall),
+            "INSERT INTO recordings (id, session_id, origin_wall, state, heartbeat_at, node)"
+            " VALUES (?,?,?,?,?,?)",
+            (recording_id, session_id, origin_wall, "recording", origin_wall, self.node),
         )])
-
     def add_track(self, recording_id: str, track: Track) -> None:
         self._tx([("INSERT OR IGNORE INTO tracks VALUES (?,?,?,?,?)",
                    (recording_id, track.track, track.person, track.kind, track.codec))])
@@ -156,9 +250,16 @@ class RecordingIndex(SqliteThread):
             ("segments", "recording_id"), ("tracks", "recording_id"),
             ("gaps", "recording_id"), ("recordings", "id"))])
 
+    def claim(self, recording_id: str, from_node: str, to_node: str) -> bool:
+        cur = self.db.execute(
+            "UPDATE recordings SET node=? WHERE id=? AND node=? AND state='recording'",
+            (to_node, recording_id, from_node))
+        return cur.rowcount == 1
+
     # -- reads (index thread)
     def get(self, recording_id: str) -> Recording | None:
-        row = self.db.execute("SELECT * FROM recordings WHERE id=?", (recording_id,)).fetchone()
+        row = self.db.execute(f"SELECT {RECORDING_COLUMNS} FROM recordings WHERE id=?",
+                              (recording_id,)).fetchone()
         if row is None:
             return None
         rid = row[0]
@@ -173,7 +274,7 @@ class RecordingIndex(SqliteThread):
             (rid,)))
         return Recording(
             id=row[0], session_id=row[1], origin_wall=row[2], state=row[3], stopped_at=row[4],
-            heartbeat_at=row[5], duration_s=row[6], file_bytes=row[7],
+            heartbeat_at=row[5], duration_s=row[6], file_bytes=row[7], node=row[8],
             tracks=tracks, segments=segments, gaps=gaps,
         )
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 import socketio
 from aiohttp import web
 
+from recorder.database import DatabaseUnavailable
 from recorder.presence.journal import Journal
 from rtc.clock import Clock, SystemClock
 from rtc.ice import parse_ice_servers
@@ -41,6 +42,7 @@ from signaling.server.web_assets import SOCKET_IO_CLIENT, WEB_DIR
 from signaling.server.webhooks import Webhooks
 from signaling.session.events import JournalListener, RoomListener
 from signaling.session.room import RoomDeps
+from signaling.store.factory import open_store
 from signaling.store.sqlite import Store
 
 log = logging.getLogger(__name__)
@@ -71,7 +73,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     )
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
-        store = Store(config.data_dir / "opentutor.sqlite")
+        store = open_store(config.database_url, config.data_dir)
         journal = Journal(config.data_dir / "journal.sqlite", clock=clock, node_id=config.node_id)
         await store.open()
         await journal.open()
@@ -81,6 +83,9 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
             clock=clock,
             retention_days=config.recordings_retention_days,
             segment_s=config.recordings_segment_s,
+            database_url=config.database_url,
+            recordings_dir=config.recordings_dir,
+            node=config.node_id,
         )
         await recordings.open()  # finishes recordings a killed server left open
         # Rooms reach the router (to say they closed) and the services (to sign URLs)
@@ -113,10 +118,12 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
             recordings=recordings,
             listeners=listeners,
         )
-        router: Router = LocalRouter(store, deps)
+        # LocalRouter's annotation names the SQLite class; it uses only what every
+        # store has (session, board_log).
+        router: Router = LocalRouter(cast(Store, store), deps)
         if config.redis_url:
             redis_router = RedisRouter(
-                LocalRouter(store, deps),
+                LocalRouter(cast(Store, store), deps),
                 # Fail fast while Redis is away: joins get a retryable refusal at once.
                 aioredis.Redis.from_url(
                     config.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0
@@ -174,7 +181,24 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
         app.router.add_static("/static/", web_dir, follow_symlinks=False)
     app.middlewares.append(_security_headers)
     app.middlewares.append(_placement_unavailable)
+    app.middlewares.append(_database_unavailable)
     return app
+
+
+@web.middleware
+async def _database_unavailable(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """PostgreSQL away (down, unreachable, every connection busy): 503 within seconds,
+    retryable, instead of a hang or a 500."""
+    try:
+        return await handler(request)
+    except DatabaseUnavailable as exc:
+        log.warning("%s %s: %s", request.method, request.path, exc)
+        response = error(503, "unavailable", "the database is unavailable: try again in a "
+                         "few seconds")
+        response.headers["Retry-After"] = "5"
+        return response
 
 
 @web.middleware

@@ -30,18 +30,19 @@ from recorder.credits.supervision import (
     rules_of,
     supervise,
 )
+from recorder.database import DatabaseUnavailable, SchemaTooNew
 from recorder.presence.journal import Journal
 from rtc.clock import SystemClock
 from signaling.router.base import Router
 from signaling.server import config as config_mod
-from signaling.server import logs, supervision_api, web_assets
+from signaling.server import db_cli, logs, supervision_api, web_assets
 from signaling.server.app import create_app
 from signaling.server.config import Config
 from signaling.server.http_util import SERVICES
 from signaling.server.services import Services
 from signaling.server.tls import self_signed, server_context
 from signaling.session.spec import parse_new_session
-from signaling.store.sqlite import Store
+from signaling.store.factory import open_store
 
 
 def lan_address() -> str:
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     recording_cli.add_parser(commands)
     add_supervise_parser(commands)
+    db_cli.add_parser(commands)
     return parser
 
 
@@ -162,6 +164,9 @@ def add_supervise_parser(commands: argparse._SubParsersAction[argparse.ArgumentP
                      "(its [supervision] table sets the report's thresholds); repeatable")
     cmd.add_argument("--data-dir", default=os.environ.get("OPENTUTOR_DATA_DIR", "data"),
                      help="the server's data directory (default: OPENTUTOR_DATA_DIR or ./data)")
+    cmd.add_argument("--database-url", default=os.environ.get("OPENTUTOR_DATABASE_URL", ""),
+                     help="the server's PostgreSQL store, if it has one (default: "
+                     "OPENTUTOR_DATABASE_URL)")
     cmd.set_defaults(func=run_supervise)
 
 
@@ -189,7 +194,9 @@ def run_supervise(args: argparse.Namespace) -> int:
         else:
             if args.evidence:
                 raise Refused("--evidence goes with --records (the data directory has its own)")
-            raw, evidence = asyncio.run(_from_data_dir(Path(args.data_dir), calendar, first, last))
+            raw, evidence = asyncio.run(_from_data_dir(
+                Path(args.data_dir), calendar, first, last,
+                config_mod.database_url(args.database_url)))
             facts = []
             for record in raw:
                 try:
@@ -200,7 +207,7 @@ def run_supervise(args: argparse.Namespace) -> int:
         flags = supervise(facts, evidence, policies=policies, calendar=calendar, rules=rules,
                           window=(first, last))
     except (Refused, RecordError, PolicyError, CalendarError, SupervisionError, OSError,
-            UnicodeDecodeError) as exc:
+            UnicodeDecodeError, DatabaseUnavailable) as exc:
         message = str(exc)
         if isinstance(exc, OSError):
             message = f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")
@@ -280,17 +287,17 @@ def _evidence_file(path: str) -> dict[str, list[dict[str, Any]]]:
 
 
 async def _from_data_dir(
-    data_dir: Path, calendar: Calendar, first: date, last: date
+    data_dir: Path, calendar: Calendar, first: date, last: date, database_url: str = ""
 ) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, object]]]]:
     """Records and evidence rows of the window from the server's data directory (SQLite
     in WAL mode, so alongside a running server). The journal is opened read-only as a
     node of its own (:data:`SUPERVISE_NODE`): it reads every node's rows, cuts intervals
     still open at their node's last heartbeat, and writes nothing."""
-    if not (data_dir / "opentutor.sqlite").is_file():
+    if not database_url and not (data_dir / "opentutor.sqlite").is_file():
         raise Refused(f"no opentutor data in {data_dir} (opentutor.sqlite is missing): "
                       "pass --data-dir, or --records")
     clock = SystemClock()
-    store = Store(data_dir / "opentutor.sqlite")
+    store = open_store(database_url, data_dir)
     journal = Journal(data_dir / "journal.sqlite", clock=clock, node_id=SUPERVISE_NODE)
     await store.open()
     try:
@@ -319,7 +326,11 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if not args.no_demo:
             config = Config(**{**config.__dict__, "demo": True})
-        asyncio.run(serve(config))
+        try:
+            asyncio.run(serve(config))
+        except (DatabaseUnavailable, SchemaTooNew) as exc:  # at start: say why, no traceback
+            print(f"opentutor serve: {exc}", file=sys.stderr)
+            return 1
         return 0
     handler = getattr(args, "func", None)
     if handler is None:

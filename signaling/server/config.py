@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from recorder.database import is_postgres_url, redacted
+
 
 @dataclass(frozen=True)
 class Config:
@@ -33,6 +35,9 @@ class Config:
     calendar: Path | None = None
     redis_url: str = ""  # several nodes: sessions are placed through this Redis
     node_id: str = "local"
+    # PostgreSQL for the store and the recordings index ("": SQLite in data_dir).
+    database_url: str = ""
+    recordings_dir: Path | None = None  # default: data_dir/recordings; shared by nodes
     # Recordings (and exports) older than this many days are deleted; 0 keeps them.
     log_format: str = "auto"  # json | text | auto (json unless stderr is a terminal)
     webhook_url: str = ""  # signed POSTs of session events to the platform
@@ -76,6 +81,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     a("--calendar", help="calendar TOML for credits (default: the shipped sample)")
     a("--redis-url", help="redis://… to run several nodes; sessions are placed through it")
     a("--node-id", help="this node's name among several (default: host:port)")
+    a("--database-url", help="postgresql://… to keep sessions and the recordings index in "
+      "PostgreSQL, shared by several nodes (default: SQLite files in the data directory)")
+    a("--recordings-dir", help="where recordings are written and served from (default: "
+      "DATA_DIR/recordings); with several nodes, storage every node mounts")
     a("--log-format", choices=("auto", "json", "text"),
       help="one JSON object per line, or text (default auto: JSON unless a terminal)")
     a("--webhook-url", help="POST signed session events here (see docs/webhooks.md)")
@@ -119,6 +128,7 @@ def from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) ->
         raise SystemExit("--tls-cert and --tls-key go together")
     calendar = pick("calendar")
     web_dir = pick("web_dir")
+    recordings_dir = pick("recordings_dir")
     config = Config(
         host=pick("host") or "127.0.0.1",
         port=int(pick("port") or 8080),
@@ -135,6 +145,8 @@ def from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) ->
         calendar=Path(calendar) if calendar else None,
         redis_url=pick("redis_url") or "",
         node_id=pick("node_id") or "",
+        database_url=database_url(pick("database_url") or ""),
+        recordings_dir=Path(recordings_dir) if recordings_dir else None,
         log_format=pick("log_format") or "auto",
         webhook_url=pick("webhook_url") or "",
         webhook_secret=pick("webhook_secret") or "",
@@ -145,6 +157,13 @@ def from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) ->
     if not config.node_id:
         config = replace(config, node_id=f"{config.host}:{config.port}")
     return with_secrets(config)
+
+
+def database_url(url: str) -> str:
+    """``url`` if it names PostgreSQL ("" for SQLite); anything else stops the command."""
+    if url and not is_postgres_url(url):
+        raise SystemExit(f"--database-url: not a postgresql:// URL: {redacted(url)}")
+    return url
 
 
 def with_secrets(config: Config) -> Config:

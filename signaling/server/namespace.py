@@ -13,6 +13,7 @@ from typing import Any
 
 import socketio
 
+from recorder.database import DatabaseUnavailable
 from signaling.router.base import PlacementUnavailable, RoomElsewhere
 from signaling.server import tokens
 from signaling.server.services import Services
@@ -129,6 +130,10 @@ class SessionNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             raise _refuse(
                 "unavailable", "the server cannot place this session right now: try again "
                 "in a few seconds") from None
+        except DatabaseUnavailable as exc:
+            log.warning("refused connection %s: %s", sid, exc)
+            raise _refuse("unavailable", "the database is unavailable right now: try again "
+                          "in a few seconds") from None
         except RoomElsewhere as moved:
             # Media must terminate where the room runs: send the browser there.
             raise socketio.exceptions.ConnectionRefusedError(

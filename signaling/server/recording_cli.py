@@ -2,7 +2,8 @@
 retention purge that says what it deleted.
 
 Both work on the data directory directly (SQLite in WAL mode, so alongside a running
-server): ``export`` reads the session and its whiteboard log from the store and the
+server), or on the server's PostgreSQL and recordings root (``--database-url``,
+``--recordings-dir``): ``export`` reads the session and its whiteboard log from the store and the
 recordings from their index; ``purge`` deletes recordings (and exports) older than
 the retention period.
 """
@@ -19,11 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from recorder.database import DatabaseUnavailable
 from recorder.media.recording import purge
-from recorder.media.recording_index import RecordingIndex
+from recorder.media.recording_index import open_index
+from signaling.server.config import database_url
 from signaling.server.recordings import presenter
 from signaling.session.timefmt import iso_at, parse
-from signaling.store.sqlite import Store
+from signaling.store.factory import open_store
 
 if TYPE_CHECKING:  # numpy and the compositor load only when an export runs
     from recorder.media.export import BoardEvent, Part
@@ -63,6 +66,19 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def _data_dir_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=os.environ.get("OPENTUTOR_DATA_DIR", "data"),
                         help="the server's data directory (default: OPENTUTOR_DATA_DIR or ./data)")
+    parser.add_argument("--database-url", default=os.environ.get("OPENTUTOR_DATABASE_URL", ""),
+                        help="the server's PostgreSQL, if it has one (default: "
+                        "OPENTUTOR_DATABASE_URL)")
+    parser.add_argument("--recordings-dir", default=os.environ.get("OPENTUTOR_RECORDINGS_DIR"),
+                        help="the recordings' folder (default: OPENTUTOR_RECORDINGS_DIR or "
+                        "DATA_DIR/recordings)")
+
+
+def _places(args: argparse.Namespace) -> tuple[Path, str, Path]:
+    """The data directory, the database URL ("": SQLite) and the recordings root."""
+    data_dir = Path(args.data_dir)
+    root = Path(args.recordings_dir) if args.recordings_dir else data_dir / "recordings"
+    return data_dir, database_url(args.database_url), root
 
 
 # ------------------------------------------------------------------------------ export
@@ -109,12 +125,13 @@ def _json_progress(out: TextIO) -> Callable[[float, float], None]:
     return report
 
 
-async def gather(data_dir: Path, session_id: str,
-                 recording_id: str | None = None) -> tuple[list[Part], list[BoardEvent]]:
+async def gather(data_dir: Path, session_id: str, recording_id: str | None = None, *,
+                 url: str = "", root: Path | None = None,
+                 ) -> tuple[list[Part], list[BoardEvent]]:
     """What :func:`recorder.media.export.compose` needs, read from the store and the index."""
     from recorder.media.export import BoardEvent, Part
-    store = Store(data_dir / "opentutor.sqlite")
-    index = RecordingIndex(data_dir / "recordings.sqlite")
+    store = open_store(url, data_dir)
+    index = open_index(url, data_dir / "recordings.sqlite")
     await store.open()
     await index.open()
     try:
@@ -126,7 +143,7 @@ async def gather(data_dir: Path, session_id: str,
                       and (recording_id is None or r.id == recording_id)]
         if not recordings:
             raise LookupError(f"session {session_id} has no finished recording")
-        root = data_dir / "recordings"
+        root = root or data_dir / "recordings"
         parts = [Part(r, root / r.id, presenter(r, session.spec)) for r in recordings]
         board = [BoardEvent(parse(op.ts).timestamp(), op.op)
                  for op in await store.board_log(session_id)]
@@ -139,10 +156,11 @@ async def gather(data_dir: Path, session_id: str,
 def run_export(args: argparse.Namespace) -> int:
     from recorder.media.export import compose
 
-    data_dir = Path(args.data_dir)
+    data_dir, url, root = _places(args)
     try:
-        parts, board = asyncio.run(gather(data_dir, args.session_id, args.recording))
-    except LookupError as exc:
+        parts, board = asyncio.run(gather(data_dir, args.session_id, args.recording,
+                                          url=url, root=root))
+    except (LookupError, DatabaseUnavailable) as exc:
         print(f"opentutor recording export: {exc}", file=sys.stderr)
         return 1
     uploads = data_dir / "uploads"
@@ -171,7 +189,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_purge(args: argparse.Namespace) -> int:
-    data_dir = Path(args.data_dir)
+    data_dir, url, root = _places(args)
     days = args.retention_days
     if days is None:
         days = float(os.environ.get("OPENTUTOR_RECORDINGS_RETENTION_DAYS") or 90)
@@ -179,12 +197,16 @@ def run_purge(args: argparse.Namespace) -> int:
         print("retention is 0 days (keep forever): nothing to purge")
         return 0
     cutoff = time.time() - days * 86400
-    index = RecordingIndex(data_dir / "recordings.sqlite")
-    index.open_sync()
+    index = open_index(url, data_dir / "recordings.sqlite")
     try:
-        gone = purge(index, data_dir / "recordings", older_than=cutoff, dry_run=args.dry_run)
-    finally:
-        index.close_sync()
+        index.open_sync()
+        try:
+            gone = purge(index, root, older_than=cutoff, dry_run=args.dry_run)
+        finally:
+            index.close_sync()
+    except DatabaseUnavailable as exc:
+        print(f"opentutor recording purge: {exc}", file=sys.stderr)
+        return 1
     verb = "would delete" if args.dry_run else "deleted"
     total = 0
     for rec in gone:

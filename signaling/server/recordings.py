@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from recorder.media.recording import FULL_FILE, STATS, Recorder, purge, recover
-from recorder.media.recording_index import Recording, RecordingIndex
+from recorder.media.recording import FULL_FILE, ORPHAN_S, STATS, Recorder, purge, recover
+from recorder.media.recording_index import Recording, RecordingIndex, open_index
 from recorder.media.replay_time import viewing_intervals
 from recorder.presence.journal import iso_intervals
 from rtc.clock import Clock
@@ -45,15 +45,20 @@ class Recordings:
     """One per app: the index, the recorders running, links and retention."""
 
     def __init__(self, *, data_dir: Path, secret: bytes, clock: Clock,
-                 retention_days: float, segment_s: float) -> None:
-        self.root = data_dir / "recordings"
-        self.index = RecordingIndex(data_dir / "recordings.sqlite")
+                 retention_days: float, segment_s: float, database_url: str = "",
+                 recordings_dir: Path | None = None, node: str = "") -> None:
+        # Several nodes: the index in PostgreSQL (database_url) and the files on a
+        # recordings root every node mounts, so any node lists and serves any of them.
+        self.root = recordings_dir or data_dir / "recordings"
+        self.index: RecordingIndex = open_index(
+            database_url, data_dir / "recordings.sqlite", node=node)
         self._secret = secret
         self._clock = clock
         self.retention_days = retention_days
         self.segment_s = segment_s
         self._recorders: set[Recorder] = set()
         self._purger: asyncio.Task[None] | None = None
+        self._orphans: asyncio.Task[None] | None = None
         self.exports = ExportJobs(data_dir, clock)
         self.on_ready: Callable[[str, str], None] | None = None  # (session, recording)
 
@@ -61,17 +66,20 @@ class Recordings:
 
     async def open(self) -> None:
         await self.index.open()
-        finished = await asyncio.to_thread(recover, self.index, self.root)
+        finished = await asyncio.to_thread(recover, self.index, self.root,
+                                           now=self._clock.time())
         if finished:
             STATS["recovered"] += len(finished)
+        self._orphans = asyncio.create_task(self._orphan_loop(), name="recordings:orphans")
         if self.retention_days > 0:
             self._purger = asyncio.create_task(self._purge_loop(), name="recordings:purge")
 
     async def close(self) -> None:
-        if self._purger is not None:
-            self._purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._purger
+        for task in (self._purger, self._orphans):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.exports.close()
         for recorder in list(self._recorders):
             await recorder.stop()
@@ -88,6 +96,17 @@ class Recordings:
             except Exception:
                 log.exception("retention purge failed")
             await asyncio.sleep(PURGE_EVERY_S)
+
+    async def _orphan_loop(self) -> None:
+        """Finish what a node that is gone left open on the shared index and root."""
+        while True:
+            await asyncio.sleep(ORPHAN_S / 10)
+            try:
+                finished = await asyncio.to_thread(
+                    recover, self.index, self.root, orphans_only=True, now=self._clock.time())
+                STATS["recovered"] += len(finished)
+            except Exception:
+                log.exception("finishing the recordings of a gone node failed")
 
     def purge_expired(self, dry_run: bool = False) -> list[Recording]:
         cutoff = self._clock.time() - self.retention_days * 86400

@@ -19,7 +19,7 @@ from signaling.server.recordings import Recordings
 from signaling.server.webhooks import Webhooks
 from signaling.session.spec import SessionSpec
 from signaling.session.timefmt import iso_at
-from signaling.store.sqlite import Store
+from signaling.store.base import SessionStore
 
 # Join links stay valid this long after the scheduled end: the feedback form is
 # reachable by the same link for 7 days after the session ("7天内", seed 001).
@@ -31,7 +31,7 @@ SIGNED_URL_LIFETIME_S = 8 * 24 * 3600
 class Services:
     config: Config
     clock: Clock
-    store: Store
+    store: SessionStore
     journal: Journal
     router: Router
     recordings: Recordings | None = None

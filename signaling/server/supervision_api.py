@@ -39,7 +39,6 @@ from signaling.server.credits_api import calendar_of
 from signaling.server.http_util import bearer, check_api_key, error, services
 from signaling.server.services import Services
 from signaling.server.session_record import evidence_json, session_record
-from signaling.store.sqlite import Store
 
 routes = web.RouteTableDef()
 MAX_DAYS = 93  # a school term is about 20 weeks; a quarter is the longest one request reads
@@ -99,26 +98,12 @@ def utc_bounds(calendar: Calendar, first: date, last: date) -> tuple[str, str]:
     return iso(first), iso(last + timedelta(days=1))
 
 
-async def session_ids_between(store: Store, lo: str, hi: str) -> list[str]:
-    """Sessions that started in ``[lo, hi)``, or were scheduled then and never started."""
-    def query() -> list[str]:
-        rows = store.db.execute(
-            "SELECT id FROM sessions WHERE COALESCE(started_at, scheduled_start) >= ? "
-            "AND COALESCE(started_at, scheduled_start) < ? ORDER BY id",
-            (lo, hi),
-        )
-        return [r[0] for r in rows]
-
-    # The store's own thread runs the query (store.call waits for it, so off the loop).
-    return await asyncio.to_thread(store.call, query)
-
-
 async def gather(
     svc: Services, calendar: Calendar, first: date, last: date, *, limit: int | None = None
 ) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, object]]]]:
     """The records and per-minute evidence rows of the sessions of ``[first, last]``.
     More than ``limit`` sessions raises :class:`OverflowError` (nothing is read)."""
-    ids = await session_ids_between(svc.store, *utc_bounds(calendar, first, last))
+    ids = await svc.store.session_ids_between(*utc_bounds(calendar, first, last))
     if limit is not None and len(ids) > limit:
         raise OverflowError(len(ids))
     records: list[dict[str, Any]] = []

@@ -3,99 +3,31 @@ uploads, feedback, review reports and the tutoring teacher's marks.
 
 One connection, used from one worker thread, so the event loop never waits on
 disk and SQLite never sees two writers. A new session is written in a single
-transaction: either all of it exists or none of it does.
+transaction: either all of it exists or none of it does. The interface and its
+guarantees: :class:`signaling.store.base.SessionStore`; the schema:
+:data:`signaling.store.migrations.SQLITE`.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any, TypeVar
+from typing import Any
 
 from recorder.sqlite_thread import SqliteThread
 from signaling.session.spec import Person, RecordingChoice, SessionSpec, StoredSession
 from signaling.session.timefmt import iso, parse
 from signaling.session.whiteboard import BoardOp
-
-T = TypeVar("T")
+from signaling.store import migrations
+from signaling.store.base import MARK_FIELDS, SUBMISSION_TABLES
 
 # The session data it keeps is the session layer's (signaling.session.spec).
 __all__ = ["RecordingChoice", "Store", "StoredSession"]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-    id TEXT PRIMARY KEY, programme TEXT NOT NULL, form TEXT NOT NULL, title TEXT NOT NULL,
-    scheduled_start TEXT NOT NULL, scheduled_end TEXT NOT NULL, record INTEGER NOT NULL,
-    created_at TEXT NOT NULL, started_at TEXT, ended_at TEXT
-);
-CREATE TABLE IF NOT EXISTS people (
-    session_id TEXT NOT NULL REFERENCES sessions(id), id TEXT NOT NULL, name TEXT NOT NULL,
-    role TEXT NOT NULL, school TEXT NOT NULL, district TEXT NOT NULL, ord INTEGER NOT NULL,
-    school_id TEXT NOT NULL DEFAULT '', district_code TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (session_id, id)
-);
-CREATE INDEX IF NOT EXISTS people_by_person ON people(id);
-CREATE TABLE IF NOT EXISTS chat (
-    session_id TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (session_id, id)
-);
-CREATE TABLE IF NOT EXISTS board_ops (
-    session_id TEXT NOT NULL, seq INTEGER NOT NULL, ts TEXT NOT NULL, by TEXT NOT NULL,
-    op TEXT NOT NULL, PRIMARY KEY (session_id, seq)
-);
-CREATE TABLE IF NOT EXISTS uploads (
-    id TEXT PRIMARY KEY, session_id TEXT NOT NULL, person TEXT NOT NULL,
-    content_type TEXT NOT NULL, bytes INTEGER NOT NULL, created_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS uploads_by_person ON uploads(session_id, person);
-CREATE TABLE IF NOT EXISTS feedback (
-    session_id TEXT NOT NULL, person TEXT NOT NULL, submitted_at TEXT NOT NULL,
-    body TEXT NOT NULL, PRIMARY KEY (session_id, person)
-);
-CREATE TABLE IF NOT EXISTS reports (
-    session_id TEXT NOT NULL, person TEXT NOT NULL, submitted_at TEXT NOT NULL,
-    body TEXT NOT NULL, PRIMARY KEY (session_id, person)
-);
-CREATE TABLE IF NOT EXISTS marks (    -- tutoring: the teacher's latest mark of each learner
-    session_id TEXT NOT NULL, learner TEXT NOT NULL, problem TEXT NOT NULL,
-    subject TEXT NOT NULL, knowledge_point TEXT NOT NULL, marked_at TEXT NOT NULL,
-    by TEXT NOT NULL, PRIMARY KEY (session_id, learner)
-);
-CREATE TABLE IF NOT EXISTS recording_choice (   -- the instructor's last record on/off
-    session_id TEXT PRIMARY KEY, record INTEGER NOT NULL, by TEXT NOT NULL, at TEXT NOT NULL
-);
-"""
-
-
-# Columns added after the first release: (table, column, declaration). A database
-# written before them gets them on open, with the default for the rows it holds.
-ADDED_COLUMNS = (
-    ("people", "school_id", "TEXT NOT NULL DEFAULT ''"),
-    ("people", "district_code", "TEXT NOT NULL DEFAULT ''"),
-)
-MARK_FIELDS = ("problem", "subject", "knowledge_point", "marked_at", "by")
-
 
 class Store(SqliteThread):
-    SCHEMA = SCHEMA
+    MIGRATIONS = migrations.SQLITE
     NAME = "store"
-
-    def _open(self) -> None:
-        super()._open()
-        self._add_columns()
-
-    def _add_columns(self) -> None:
-        db = self.db
-        for table, column, declaration in ADDED_COLUMNS:
-            have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-            if column in have:
-                continue
-            try:
-                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
-            except sqlite3.OperationalError:
-                # Another process sharing the file added it meanwhile.
-                have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-                if column not in have:
-                    raise
 
     async def create_session(self, session_id: str, spec: SessionSpec, created_at: str) -> None:
         statements: list[tuple[str, tuple[Any, ...]]] = [
@@ -160,6 +92,18 @@ class Store(SqliteThread):
         result: list[str] = await self._run(_get)
         return result
 
+    async def session_ids_between(self, lo: str, hi: str) -> list[str]:
+        def _get() -> list[str]:
+            rows = self.db.execute(
+                "SELECT id FROM sessions WHERE COALESCE(started_at, scheduled_start) >= ? "
+                "AND COALESCE(started_at, scheduled_start) < ? ORDER BY id",
+                (lo, hi),
+            )
+            return [r[0] for r in rows]
+
+        result: list[str] = await self._run(_get)
+        return result
+
     async def mark_started(self, session_id: str, at: str) -> None:
         await self._run(
             self._tx,
@@ -208,12 +152,6 @@ class Store(SqliteThread):
 
         result: list[BoardOp] = await self._run(_get)
         return result
-
-    async def add_upload(
-        self, upload_id: str, session_id: str, person: str, content_type: str, size: int, at: str
-    ) -> None:
-        params = (upload_id, session_id, person, content_type, size, at)
-        await self._run(self._tx, [("INSERT INTO uploads VALUES (?,?,?,?,?,?)", params)])
 
     async def upload_usage(self, session_id: str, person: str) -> tuple[int, int]:
         """How many pictures, and how many bytes, ``person`` uploaded in this session."""
@@ -294,7 +232,7 @@ class Store(SqliteThread):
         self, table: str, session_id: str, person: str, at: str, body: dict[str, Any]
     ) -> bool:
         """Store a feedback form or review report; False if one was already there."""
-        assert table in ("feedback", "reports")
+        assert table in SUBMISSION_TABLES
 
         def _put() -> bool:
             try:
@@ -314,7 +252,7 @@ class Store(SqliteThread):
         return result
 
     async def submissions(self, table: str, session_id: str) -> dict[str, dict[str, Any]]:
-        assert table in ("feedback", "reports")
+        assert table in SUBMISSION_TABLES
 
         def _get() -> dict[str, dict[str, Any]]:
             rows = self.db.execute(

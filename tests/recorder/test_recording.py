@@ -21,7 +21,7 @@ import pytest
 
 from recorder.media import segments as seg
 from recorder.media.recording import FULL_FILE, Recorder, recover
-from recorder.media.recording_index import RecordingIndex
+from recorder.media.recording_index import RecordingIndex, open_index
 from rtc.clock import SystemClock
 from rtc.room import MediaRoom
 from tests.rtc.clients import LOOPBACK, Client, Events, until
@@ -41,8 +41,9 @@ async def room() -> AsyncIterator[MediaRoom]:
 
 
 @pytest.fixture
-async def index(tmp_path: Path) -> AsyncIterator[RecordingIndex]:
-    idx = RecordingIndex(tmp_path / "recordings.sqlite")
+async def index(database_url: str, tmp_path: Path) -> AsyncIterator[RecordingIndex]:
+    """The index on both back ends: SQLite, and PostgreSQL (``--database-url``)."""
+    idx = open_index(database_url, tmp_path / "recordings.sqlite")
     await idx.open()
     yield idx
     await idx.close()

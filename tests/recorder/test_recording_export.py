@@ -20,13 +20,13 @@ import pytest
 
 from recorder.media.export import HEIGHT, INSET_H, INSET_W, MARGIN, WIDTH
 from recorder.media.recording import Recorder
-from recorder.media.recording_index import RecordingIndex
+from recorder.media.recording_index import open_index
 from rtc.clock import FakeClock
 from signaling.server import cli
 from signaling.session.spec import parse_new_session
 from signaling.session.timefmt import iso_at
 from signaling.session.whiteboard import BoardOp
-from signaling.store.sqlite import Store
+from signaling.store.factory import open_store
 from tests.support import ONE_TO_ONE
 
 pytestmark = pytest.mark.timeout(60)
@@ -74,12 +74,12 @@ def encoded_media() -> list[tuple[float, str, str, bytes, bool]]:
     return sorted(out, key=lambda item: item[0])
 
 
-async def make_recording(data: Path) -> tuple[str, float]:
+async def make_recording(data: Path, database_url: str = "") -> tuple[str, float]:
     clock = FakeClock()
     spec = parse_new_session(copy.deepcopy(ONE_TO_ONE))
-    store = Store(data / "opentutor.sqlite")
+    store = open_store(database_url, data)
     await store.open()
-    index = RecordingIndex(data / "recordings.sqlite")
+    index = open_index(database_url, data / "recordings.sqlite")
     await index.open()
     recorder = Recorder(index, data / "recordings" / "r_exportexport0001", "r_exportexport0001",
                         "s_export", clock=clock, request_keyframe=lambda p: None,
@@ -110,13 +110,17 @@ def frame_at(frames: list[Any], t: float) -> Any:
 
 
 async def test_export_composes_board_camera_and_voice(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], database_url: str
 ) -> None:
+    """On both back ends: the session and the index in SQLite files, or in PostgreSQL
+    (``--database-url``) with the files under the data directory's recordings/."""
     data = tmp_path / "data"
-    session_id, duration = await make_recording(data)
+    session_id, duration = await make_recording(data, database_url)
     out = tmp_path / "lesson.mp4"
+    database = ["--database-url", database_url] if database_url else []
     code = await asyncio.to_thread(cli.main, [
-        "recording", "export", session_id, "--out", str(out), "--data-dir", str(data)])
+        "recording", "export", session_id, "--out", str(out), "--data-dir", str(data),
+        *database])
     assert code == 0
     err = capsys.readouterr().err
     percents = [int(p) for p in re.findall(r"\]\s+(\d+)%", err)]

@@ -1,0 +1,79 @@
+"""``opentutor db upgrade``: run the schema migrations of every component now and say
+which version each is at (the server runs them at start too; this is for an operator
+who upgrades before starting several nodes, or checks a database).
+
+    opentutor db upgrade --database-url postgresql://opentutor@db.internal/opentutor
+    opentutor db upgrade --data-dir /var/lib/opentutor        # the SQLite files
+
+Exit 0 with ``<component>: schema version N`` lines on stdout; 1 with the reason on
+stderr when the database is unreachable or newer than this opentutor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from recorder.database import DatabaseUnavailable, SchemaTooNew
+from recorder.media.recording_index import open_index
+from signaling.server.config import database_url
+from signaling.store.factory import open_store
+
+
+async def _store(url: str, data_dir: Path) -> int:
+    store = open_store(url, data_dir)
+    await store.open()
+    await store.close()
+    return store.schema_version
+
+
+async def _recordings(url: str, data_dir: Path) -> int:
+    index = open_index(url, data_dir / "recordings.sqlite")
+    await index.open()
+    await index.close()
+    return index.schema_version
+
+
+# component → upgrade(database_url, data_dir) → version reached. The presence
+# journal joins this list when it runs on PostgreSQL.
+COMPONENTS: dict[str, Callable[[str, Path], Coroutine[Any, Any, int]]] = {
+    "store": _store,
+    "recordings": _recordings,
+}
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    db = commands.add_parser("db", help="database upkeep: schema migrations",
+                             description="Database upkeep.")
+    sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    upgrade = sub.add_parser(
+        "upgrade", help="run the schema migrations now and print each component's version",
+        description="Bring every component's schema (the store, the recordings index) to "
+        "this opentutor's version, and print it. PostgreSQL with --database-url, else the "
+        "SQLite files of --data-dir.")
+    upgrade.add_argument("--database-url", default=os.environ.get("OPENTUTOR_DATABASE_URL", ""),
+                         help="postgresql://… (default: OPENTUTOR_DATABASE_URL; none: SQLite)")
+    upgrade.add_argument("--data-dir", default=os.environ.get("OPENTUTOR_DATA_DIR", "data"),
+                         help="the SQLite files' folder (default: OPENTUTOR_DATA_DIR or ./data)")
+    upgrade.set_defaults(func=run_upgrade)
+
+
+def run_upgrade(args: argparse.Namespace) -> int:
+    url = database_url(args.database_url)
+    data_dir = Path(args.data_dir)
+    if not url:
+        os.umask(0o077)  # as `opentutor serve`: the files hold minors' records
+        data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        for name, upgrade in COMPONENTS.items():
+            version = asyncio.run(upgrade(url, data_dir))
+            print(f"{name}: schema version {version}", flush=True)
+    except (DatabaseUnavailable, SchemaTooNew, OSError) as exc:
+        print(f"opentutor db upgrade: {exc}", file=sys.stderr)
+        return 1
+    return 0

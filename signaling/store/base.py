@@ -1,0 +1,77 @@
+"""The session store as the server uses it: one interface, two back ends.
+
+:class:`signaling.store.sqlite.Store` (a file in the data directory, the default) and
+:class:`signaling.store.postgres.PostgresStore` (``--database-url postgresql://…``,
+shared by several nodes) keep the same data with the same guarantees:
+
+- a new session is written in one transaction: all of it exists or none of it;
+- ``add_upload_within`` checks the quota and writes the upload in one transaction,
+  so concurrent uploads (from any process or node) cannot pass it together;
+- ``put_submission``: the first feedback form or report of a person stays;
+- ``put_mark``: a learner has at most one mark per session, the latest.
+
+A PostgreSQL store whose database is away raises
+:class:`recorder.database.DatabaseUnavailable` within seconds (REST: 503).
+:func:`signaling.store.open_store` chooses the back end by URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from signaling.session.spec import RecordingChoice, SessionSpec, StoredSession
+from signaling.session.whiteboard import BoardOp
+
+SUBMISSION_TABLES = ("feedback", "reports")
+
+
+class SessionStore(Protocol):
+    """Every method the server calls on its store (the room needs a subset of them:
+    :class:`signaling.session.room_deps.SessionStore`)."""
+
+    # Once open: the migration version of the store's schema (``opentutor db upgrade``).
+    schema_version: int
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+
+    # -- sessions and their people
+    async def create_session(self, session_id: str, spec: SessionSpec, created_at: str) -> None:
+        ...
+    async def session(self, session_id: str) -> StoredSession | None: ...
+    async def sessions_of(self, person_id: str) -> list[str]: ...
+    async def session_ids_between(self, lo: str, hi: str) -> list[str]:
+        """Sessions that started in ``[lo, hi)`` (ISO text), or were scheduled then and
+        never started, in id order."""
+        ...
+    async def mark_started(self, session_id: str, at: str) -> None: ...
+    async def mark_ended(self, session_id: str, at: str) -> None: ...
+
+    # -- chat and the whiteboard log
+    async def add_chat(self, session_id: str, message: dict[str, Any]) -> None: ...
+    async def chat(self, session_id: str, limit: int = 100) -> list[dict[str, Any]]: ...
+    async def add_board_op(self, session_id: str, entry: BoardOp) -> None: ...
+    async def board_log(self, session_id: str) -> list[BoardOp]: ...
+
+    # -- uploads
+    async def upload_usage(self, session_id: str, person: str) -> tuple[int, int]: ...
+    async def add_upload_within(
+        self, upload_id: str, session_id: str, person: str, content_type: str, size: int,
+        at: str, *, max_files: int, max_bytes: int, after_end: bool = False,
+    ) -> str | None: ...
+    async def upload(self, upload_id: str) -> dict[str, Any] | None: ...
+
+    # -- feedback forms and review reports (first wins), the teacher's marks (latest wins)
+    async def put_submission(
+        self, table: str, session_id: str, person: str, at: str, body: dict[str, Any]
+    ) -> bool: ...
+    async def submissions(self, table: str, session_id: str) -> dict[str, dict[str, Any]]: ...
+    async def put_mark(self, session_id: str, learner: str, mark: dict[str, str]) -> None: ...
+    async def marks(self, session_id: str) -> dict[str, dict[str, str]]: ...
+
+    # -- the instructor's recording choice
+    async def set_recording_choice(self, session_id: str, choice: RecordingChoice) -> None: ...
+    async def recording_choice(self, session_id: str) -> RecordingChoice | None: ...
+
+
+MARK_FIELDS = ("problem", "subject", "knowledge_point", "marked_at", "by")
