@@ -13,8 +13,6 @@ packets as 60 × uint16), about 0.3 KB a row with its key, so ~18 KB per person-
 
 from __future__ import annotations
 
-import sqlite3
-
 from recorder.presence.evidence import MinuteRow
 
 SCHEMA = """
@@ -51,7 +49,7 @@ SELECT = (
     f"SELECT node_id, person, minute, {', '.join(COLUMNS)} FROM evidence "
     "WHERE session_id = ? ORDER BY minute, person"
 )
-_UPSERT = (
+UPSERT = (
     f"INSERT INTO evidence (session_id, node_id, person, minute, {', '.join(COLUMNS)}) "
     f"VALUES ({', '.join('?' * (4 + len(COLUMNS)))}) "
     "ON CONFLICT (session_id, person, minute, node_id) DO UPDATE SET "
@@ -67,9 +65,4 @@ def to_row(session_id: str, node_id: str, row: MinuteRow) -> tuple[Key, Row]:
     return (session_id, node_id, row.person, row.minute), row.to_sql()
 
 
-def upsert(db: sqlite3.Connection, rows: list[tuple[Key, Row]]) -> None:
-    """Write rows (inside the caller's transaction)."""
-    db.executemany(_UPSERT, [(*key, *values) for key, values in rows])
-
-
-__all__ = ["COLUMNS", "SCHEMA", "SELECT", "Key", "Row", "to_row", "upsert"]
+__all__ = ["COLUMNS", "SCHEMA", "SELECT", "UPSERT", "Key", "Row", "to_row"]

@@ -40,77 +40,22 @@ import itertools
 import logging
 import math
 import secrets
-import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar
 
 from recorder.presence import evidence_store
 from recorder.presence.evidence import EvidenceMeter, MinuteRow, Second, merge_rows
+from recorder.presence.journal_db import JournalDb, SqliteJournalDb
 from recorder.presence.tracker import DEFAULT_WINDOW_S, Kind, PresenceTracker, Transition, merge
 from rtc.clock import Clock
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: per-minute media evidence (evidence_store.SCHEMA)
 ENDED_MEMORY_S = 600.0  # how long an ended session's id refuses late observations
-SCHEMA = (
-    """
-CREATE TABLE IF NOT EXISTS events (
-    id         INTEGER PRIMARY KEY,
-    node_id    TEXT    NOT NULL,
-    run_id     TEXT    NOT NULL,
-    seq        INTEGER NOT NULL,
-    session_id TEXT    NOT NULL,
-    person     TEXT    NOT NULL,
-    kind       TEXT    NOT NULL,
-    detail     TEXT    NOT NULL,
-    at         REAL    NOT NULL   -- server UTC, seconds since the epoch, as observed
-);
-CREATE INDEX IF NOT EXISTS events_by_session ON events (session_id, id);
-
-CREATE TABLE IF NOT EXISTS transitions (
-    id         INTEGER PRIMARY KEY,
-    node_id    TEXT    NOT NULL,
-    run_id     TEXT    NOT NULL,
-    seq        INTEGER NOT NULL,
-    session_id TEXT    NOT NULL,
-    person     TEXT    NOT NULL,
-    at         REAL    NOT NULL,   -- start (active=1) or end (active=0) of an interval
-    active     INTEGER NOT NULL CHECK (active IN (0, 1)),
-    detail     TEXT    NOT NULL    -- cause: traffic, signal_down, timeout, recovered, ...
-);
-CREATE INDEX IF NOT EXISTS transitions_by_session ON transitions (session_id, id);
-CREATE INDEX IF NOT EXISTS transitions_by_node ON transitions (node_id, session_id, person, id);
-
-CREATE TABLE IF NOT EXISTS heartbeat (
-    node_id TEXT PRIMARY KEY,
-    run_id  TEXT NOT NULL,
-    at      REAL NOT NULL   -- everything this node observed up to here is on disk
-);
-
-CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
-BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
-BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS transitions_no_update BEFORE UPDATE ON transitions
-BEGIN SELECT RAISE(ABORT, 'transitions are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS transitions_no_delete BEFORE DELETE ON transitions
-BEGIN SELECT RAISE(ABORT, 'transitions are append-only'); END;
-"""
-    + evidence_store.SCHEMA
-)
-
-# The last transition of each (session, person) this node wrote; open if it is a start.
-_OPEN_INTERVALS = """
-SELECT t.session_id, t.person, t.at FROM transitions AS t
-JOIN (SELECT MAX(id) AS id FROM transitions WHERE node_id = ? GROUP BY session_id, person)
-     AS last ON t.id = last.id
-WHERE t.active = 1
-"""
 
 
 class _Event(NamedTuple):
@@ -165,7 +110,7 @@ class Journal:
 
     def __init__(
         self,
-        path: Path,
+        where: Path | JournalDb,
         *,
         clock: Clock,
         node_id: str = "local",
@@ -175,7 +120,8 @@ class Journal:
         if not (math.isfinite(heartbeat_s) and heartbeat_s > 0):
             raise ValueError(f"heartbeat_s must be positive, got {heartbeat_s!r}")
         PresenceTracker(window_s)  # validates the window early
-        self._path = Path(path)
+        # A path is a SQLite file (the embedded default); PostgreSQL comes as a JournalDb.
+        self._db: JournalDb = SqliteJournalDb(where) if isinstance(where, Path) else where
         self._clock = clock
         self._node = node_id
         self._heartbeat_s = heartbeat_s
@@ -203,8 +149,7 @@ class Journal:
         # One writer thread: commits stay in order and never wait for a busy
         # default executor.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
-        self._db: sqlite3.Connection | None = None
-        self._reader: sqlite3.Connection | None = None
+        self._writing = False  # the writer side of the db is open
         self._read_lock = threading.Lock()
         self._flush_lock = asyncio.Lock()
         self._stop = asyncio.Event()
@@ -226,30 +171,21 @@ class Journal:
         :meth:`observe` and :meth:`sample` are refused."""
         if self._state != "new":
             raise RuntimeError("a Journal is opened once")
+        loop = asyncio.get_running_loop()
         if read_only:
-            if not self._path.exists():
-                raise FileNotFoundError(f"{self._path}: no presence journal here")
-            self._reader = self._connect_reader()
+            await loop.run_in_executor(self._executor, self._db.open_reader)
             self._state = "read_only"
             return
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._open_sync, self._clock.time())
-        self._reader = self._connect_reader()
+        await loop.run_in_executor(self._executor, self._db.open_reader)
         self._state = "open"
         self._task = asyncio.create_task(self._heartbeat(), name=f"journal-heartbeat-{self._node}")
-
-    def _connect_reader(self) -> sqlite3.Connection:
-        reader = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        reader.execute("PRAGMA busy_timeout = 5000")
-        reader.execute("PRAGMA query_only = ON")
-        return reader
 
     async def close(self) -> None:
         """Stop the heartbeat, close every open interval at now (the server is going
         away, so nobody stays active through it), commit, and release the files."""
         if self._state == "read_only":
-            self._close_sync()
+            self._db.close()
             self._executor.shutdown(wait=True)
             self._state = "closed"
             return
@@ -267,7 +203,7 @@ class Journal:
             await self.flush()
         finally:
             loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self._executor, self._close_sync)
+            await loop.run_in_executor(self._executor, self._db.close)
             self._executor.shutdown(wait=True)
             self._state = "closed"
 
@@ -323,7 +259,7 @@ class Journal:
         """Apply timeouts up to now and commit everything queued, with the heartbeat,
         durably. Batches commit in order; a failed batch goes back to the queue."""
         async with self._flush_lock:
-            if self._db is None:
+            if not self._writing:
                 raise RuntimeError("Journal is not open")
             now = self._clock.time()
             for session_id, tracker in self._trackers.items():
@@ -367,12 +303,8 @@ class Journal:
         ``now`` (default: the clock) or at the lapsed traffic deadline."""
         if now is None:
             now = self._clock.time()
-        rows, beats = self._read(
-            "SELECT node_id, run_id, seq, session_id, person, at, active, detail "
-            "FROM transitions WHERE session_id = ? ORDER BY id",
-            (session_id,),
-            with_beats=True,
-        )
+        with self._read_lock:
+            rows, beats = self._db.transitions(session_id)
         disk = [_Transition(*r) for r in rows]
         queued = self._inflight[1] + self._transitions
         opened: dict[tuple[str, str], float] = {}
@@ -397,11 +329,8 @@ class Journal:
     def events(self, session_id: str) -> list[dict[str, object]]:
         """The audit trail of the session in order: time, person, kind, detail
         (``traffic`` is not kept). Includes what is queued but not yet committed."""
-        rows, _ = self._read(
-            "SELECT node_id, run_id, seq, session_id, person, kind, detail, at "
-            "FROM events WHERE session_id = ? ORDER BY id",
-            (session_id,),
-        )
+        with self._read_lock:
+            rows = self._db.events(session_id)
         disk = [_Event(*r) for r in rows]
         queued = self._inflight[0] + self._events
         return [
@@ -413,7 +342,8 @@ class Journal:
         """The session's per-minute evidence rows, one per (person, minute) in time
         order: what is on disk (every node's), with this node's newer rows from memory
         (the open minute, and rows whose commit is pending) in their place."""
-        rows, _ = self._read(evidence_store.SELECT, (session_id,))
+        with self._read_lock:
+            rows = self._db.evidence(session_id)
         found = {(r[0], r[1], r[2]): MinuteRow.from_sql(r[1], r[2], tuple(r[3:])) for r in rows}
         for pending in (self._evidence_inflight, self._evidence):
             for (sid, node, person, minute), values in pending.items():
@@ -476,21 +406,6 @@ class Journal:
         seen = {r.seq for r in disk if r.node_id == self._node and r.run_id == self._run}
         return disk + [r for r in queued if r.session_id == session_id and r.seq not in seen]
 
-    def _read(
-        self, sql: str, args: tuple[str, ...], *, with_beats: bool = False
-    ) -> tuple[list[Any], dict[str, float]]:
-        if self._reader is None:
-            raise RuntimeError("Journal is not open")
-        with self._read_lock:
-            db = self._reader
-            db.execute("BEGIN")  # one snapshot for rows and heartbeats
-            try:
-                rows = db.execute(sql, args).fetchall()
-                beats = dict(db.execute("SELECT node_id, at FROM heartbeat")) if with_beats else {}
-            finally:
-                db.execute("COMMIT")
-        return rows, beats
-
     async def _heartbeat(self) -> None:
         while not self._stop.is_set():
             # The beat waits on the journal's clock (a FakeClock in tests), or for close().
@@ -512,46 +427,13 @@ class Journal:
     # Runs on the journal thread.
 
     def _open_sync(self, now: float) -> None:
-        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        try:
-            db.execute("PRAGMA busy_timeout = 5000")
-            if db.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
-                raise RuntimeError(f"{self._path}: cannot use WAL journal mode")
-            db.execute("PRAGMA synchronous = FULL")
-            db.executescript(SCHEMA)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                row = db.execute(
-                    "SELECT at FROM heartbeat WHERE node_id = ?", (self._node,)
-                ).fetchone()
-                rows = db.execute(_OPEN_INTERVALS, (self._node,)).fetchall()
-                last_beat = None if row is None else float(row[0])
-                for session_id, person, start in rows:
-                    # An open start is always committed with a heartbeat at or after
-                    # it; max() only guards against a clock that stepped back.
-                    end = start if last_beat is None else max(start, last_beat)
-                    db.execute(
-                        "INSERT INTO transitions (node_id, run_id, seq, session_id, person, at,"
-                        " active, detail) VALUES (?, ?, ?, ?, ?, ?, 0, 'recovered')",
-                        (self._node, self._run, next(self._seq), session_id, person, end),
-                    )
-                    self.recovered.append((session_id, person, end))
-                beat = now if last_beat is None else max(now, last_beat)
-                self._upsert_beat(db, beat)
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            self._last_beat = beat
-        except BaseException:
-            db.close()
-            raise
-        self._db = db
-        if self.recovered:
+        beat, recovered = self._db.open_writer(self._node, self._run, now, self._seq)
+        self._last_beat = beat
+        self._writing = True
+        self.recovered.extend(recovered)
+        if recovered:
             log.warning("presence journal: closed %d interval(s) left open by a previous run "
-                        "of node %s", len(self.recovered), self._node)  # fmt: skip
+                        "of node %s", len(recovered), self._node)  # fmt: skip
 
     def _commit(
         self,
@@ -560,40 +442,7 @@ class Journal:
         evidence: list[tuple[evidence_store.Key, evidence_store.Row]],
         beat: float,
     ) -> None:
-        db = self._db
-        assert db is not None
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany(
-                "INSERT INTO events (node_id, run_id, seq, session_id, person, kind, detail, at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                events,
-            )
-            db.executemany(
-                "INSERT INTO transitions (node_id, run_id, seq, session_id, person, at, active,"
-                " detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                transitions,
-            )
-            evidence_store.upsert(db, evidence)
-            self._upsert_beat(db, beat)
-            db.execute("COMMIT")  # synchronous=FULL: on disk when this returns
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-
-    def _upsert_beat(self, db: sqlite3.Connection, beat: float) -> None:
-        db.execute(
-            "INSERT INTO heartbeat (node_id, run_id, at) VALUES (?, ?, ?)"
-            " ON CONFLICT (node_id) DO UPDATE SET run_id = excluded.run_id, at = excluded.at",
-            (self._node, self._run, beat),
-        )
-
-    def _close_sync(self) -> None:
-        for db in (self._db, self._reader):
-            if db is not None:
-                db.close()
-        self._db = self._reader = None
+        self._db.commit(events, transitions, evidence, self._node, self._run, beat)
 
 
-__all__ = ["SCHEMA", "Journal", "iso_intervals", "to_iso"]
+__all__ = ["Journal", "iso_intervals", "to_iso"]

@@ -10,11 +10,13 @@ import os
 import shutil
 import signal
 import sqlite3
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -451,31 +453,37 @@ asyncio.run(main(sys.argv[1]))
 """
 
 
-async def test_sigkill_keeps_the_evidence_up_to_the_last_heartbeat(tmp_path: Path) -> None:
+def test_sigkill_keeps_the_evidence_up_to_the_last_heartbeat(tmp_path: Path) -> None:
+    # A plain test with subprocess.Popen, not asyncio's subprocesses: asyncio's child
+    # watcher can lose the exit status of a killed child ("unknown child process").
     path = tmp_path / "journal.db"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", EVIDENCE_CHILD, str(path), cwd=REPO, env=env,
-        stdout=asyncio.subprocess.PIPE,
+    child = subprocess.Popen(
+        [sys.executable, "-c", EVIDENCE_CHILD, str(path)], cwd=REPO, env=env,
+        stdout=subprocess.PIPE,
     )  # fmt: skip
     try:
         assert child.stdout is not None
-        base = int(await asyncio.wait_for(child.stdout.readline(), 60))
-        await asyncio.sleep(4.0)  # ~80 "seconds" of evidence, over two minutes
-        os.kill(child.pid, signal.SIGKILL)
-        printed = (await child.stdout.read()).split()
+        base = int(child.stdout.readline())
+        time.sleep(4.0)  # ~80 "seconds" of evidence, over two minutes
+        child.kill()  # SIGKILL
+        printed = child.stdout.read().split()
     finally:
-        if child.returncode is None:
+        if child.poll() is None:
             child.kill()
-        await child.wait()
+        child.wait(timeout=10)
     assert child.returncode == -signal.SIGKILL
     last = base + int(printed[-1])  # the last second sampled before the kill
-    j = Journal(path, clock=FakeClock(start=time.time() + 100), heartbeat_s=HOUR)
-    await j.open()
-    try:
-        got = j.evidence_rows("s1")
-    finally:
-        await j.close()
+
+    async def reopen() -> list[Any]:
+        j = Journal(path, clock=FakeClock(start=time.time() + 100), heartbeat_s=HOUR)
+        await j.open()
+        try:
+            return j.evidence_rows("s1")
+        finally:
+            await j.close()
+
+    got = asyncio.run(reopen())
     assert len(got) >= 2  # the closed minute and the open one survived
     seconds = sorted(r.minute + i for r in got for i, v in enumerate(r.levels) if v == 20)
     # Every second from the first up to about the last heartbeat before the kill
