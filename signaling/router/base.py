@@ -23,9 +23,15 @@ class RoomElsewhere(Exception):
 
 
 class PlacementUnavailable(Exception):
-    """Where a session's room runs cannot be decided now (Redis unreachable). Rooms
-    already running here go on; a join or a REST call that needs placement is refused
-    at once with a retryable error instead of waiting."""
+    """Where a session's room runs cannot be decided now (Redis unreachable, placement
+    settling after Redis lost its data, the owner not heard from). Rooms already
+    running here go on; a join or a REST call that needs placement is refused at once
+    with a retryable error instead of waiting. ``str()`` is the reason, for logs."""
+
+
+class Draining(PlacementUnavailable):
+    """This node is draining (``opentutor drain``): it takes no new room, and no other
+    node can take this one now. Retryable: another node, or this one restarted, will."""
 
 
 class Router(Protocol):
@@ -53,6 +59,21 @@ class Router(Protocol):
 
     async def closed(self, session_id: str) -> None:
         """A room ended: forget it."""
+        ...
+
+    @property
+    def draining(self) -> bool:
+        """Whether :meth:`drain` was called."""
+        ...
+
+    def drain(self) -> None:
+        """Take no new room from now on (rooms running here go on until they end):
+        :meth:`room` for a session not running here raises :class:`Draining` or, with
+        Redis, :class:`RoomElsewhere` naming a node that takes new rooms."""
+        ...
+
+    async def wait_idle(self) -> None:
+        """Return once no room runs on this node (at once if none does)."""
         ...
 
     async def close(self) -> None:

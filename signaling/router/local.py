@@ -1,7 +1,9 @@
 """Single-node router: rooms live in this process.
 
 A registry maps session id → room and creates rooms under a per-id lock, so two
-simultaneous joins never create two rooms for one session.
+simultaneous joins never create two rooms for one session. Draining (``opentutor
+drain``) stops it creating rooms; :meth:`LocalRouter.wait_idle` returns once the last
+running room has ended.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
+from signaling.router.base import Draining
 from signaling.session.room import Room, RoomDeps
 from signaling.store.sqlite import Store
 
@@ -19,6 +22,9 @@ class LocalRouter:
         self._rooms: dict[str, Room] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._deps = deps
+        self._draining = False
+        self._idle = asyncio.Event()  # set while no room runs here
+        self._idle.set()
 
     async def owner_url(self, session_id: str) -> str | None:
         return None  # one node: every room is here
@@ -32,6 +38,16 @@ class LocalRouter:
     async def ping(self) -> None:
         return None  # nothing to reach: rooms are placed in this process
 
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
+    def drain(self) -> None:
+        self._draining = True
+
+    async def wait_idle(self) -> None:
+        await self._idle.wait()
+
     async def room(self, session_id: str) -> Room | None:
         room = self._rooms.get(session_id)
         if room is not None:
@@ -43,10 +59,13 @@ class LocalRouter:
             session = await self._store.session(session_id)
             if session is None or session.state == "ended":
                 return None
+            if self._draining:
+                raise Draining(f"node is draining: session {session_id} is not started here")
             board_log = await self._store.board_log(session_id)
             room = Room(session, board_log, self._deps)
             room.start()
             self._rooms[session_id] = room
+            self._idle.clear()
             return room
 
     async def closed(self, session_id: str) -> None:
@@ -54,6 +73,8 @@ class LocalRouter:
         self._locks.pop(session_id, None)
         if room is not None:
             await room.stop()
+        if not self._rooms:
+            self._idle.set()
 
     async def close(self) -> None:
         for session_id in list(self._rooms):

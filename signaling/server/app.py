@@ -10,7 +10,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, cast
 
-import redis.asyncio as aioredis
 import socketio
 from aiohttp import web
 
@@ -21,7 +20,7 @@ from rtc.ice import parse_ice_servers
 from rtc.room import MediaRoom
 from signaling.router.base import PlacementUnavailable, Router
 from signaling.router.local import LocalRouter
-from signaling.router.redis import RedisRouter
+from signaling.router.redis import RedisRouter, connect
 from signaling.server import (
     credits_api,
     evidence_api,
@@ -125,9 +124,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
             redis_router = RedisRouter(
                 LocalRouter(cast(Store, store), deps),
                 # Fail fast while Redis is away: joins get a retryable refusal at once.
-                aioredis.Redis.from_url(
-                    config.redis_url, socket_timeout=2.0, socket_connect_timeout=2.0
-                ),
+                connect(config.redis_url),
                 node_id=config.node_id,
                 node_url=config.node_url,
             )

@@ -14,7 +14,7 @@ from typing import Any
 import socketio
 
 from recorder.database import DatabaseUnavailable
-from signaling.router.base import PlacementUnavailable, RoomElsewhere
+from signaling.router.base import Draining, PlacementUnavailable, RoomElsewhere
 from signaling.server import tokens
 from signaling.server.services import Services
 from signaling.session import messages
@@ -125,11 +125,11 @@ class SessionNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             raise _refuse(exc.code, exc.message) from None
         try:
             room = await self._services.router.room(grant.session)
-        except PlacementUnavailable:
-            log.info("refused connection %s: placement unavailable (Redis)", sid)
-            raise _refuse(
-                "unavailable", "the server cannot place this session right now: try again "
-                "in a few seconds") from None
+        except PlacementUnavailable as exc:
+            log.info("refused connection %s: placement unavailable (%s)", sid, exc)
+            why = ("this server is draining for maintenance" if isinstance(exc, Draining)
+                   else "the server cannot place this session right now")
+            raise _refuse("unavailable", f"{why}: try again in a few seconds") from None
         except DatabaseUnavailable as exc:
             log.warning("refused connection %s: %s", sid, exc)
             raise _refuse("unavailable", "the database is unavailable right now: try again "
