@@ -48,6 +48,7 @@ PURE = {
     "signaling.session.whiteboard": set(),
     "signaling.session.roles": {"signaling.session.spec", "signaling.session.schema"},
     "signaling.session.ratelimit": set(),
+    "signaling.session.roster": set(),
     "signaling.session.outbound": set(),
     "signaling.session.timefmt": set(),
 }

@@ -1,7 +1,7 @@
 """The commands a room's owner task runs, and the error that refuses one. Client
 messages arrive wrapped in :class:`FromClient`; the media layer's observations and work
-as :class:`MediaNote` and :class:`MediaWork`; timers post :class:`GraceOver` and
-:class:`IdleCheck`."""
+as :class:`MediaNote` and :class:`MediaWork`; timers post :class:`GraceOver`,
+:class:`IdleCheck` and :class:`FlushRoster`."""
 
 from __future__ import annotations
 
@@ -53,6 +53,11 @@ class GraceOver:
 @dataclass(frozen=True)
 class IdleCheck:
     token: int
+
+
+@dataclass(frozen=True)
+class FlushRoster:
+    """The roster's coalescing window is over: send what changed in it."""
 
 
 @dataclass(frozen=True)

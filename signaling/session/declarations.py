@@ -162,6 +162,53 @@ MESSAGES: dict[str, type[Struct]] = {
 }
 
 
+# -- socket.io events (server → client) whose payload is declared here ----------------
+# The server builds these as plain dicts (signaling/session/roster.py, participants.py);
+# the tests decode what it sends with them, unknown fields refused, so the two agree.
+
+
+class MediaSeen(Struct, frozen=True, forbid_unknown_fields=True):
+    """What the server observes arriving from this person (never the client's word)."""
+
+    audio: bool
+    video: bool
+
+
+class PersonState(Struct, frozen=True, forbid_unknown_fields=True):
+    """A person as the others see it: no school or district."""
+
+    id: str
+    name: str
+    role: Role
+    present: bool
+    hand: bool
+    stage: bool
+    pen: bool
+    media: MediaSeen
+
+
+class Audience(Struct, frozen=True, forbid_unknown_fields=True):
+    learners: Annotated[int, Meta(ge=0, description="learners here now")]
+    listed: Annotated[
+        bool,
+        Meta(description="every learner is in your people; false in a big audience: "
+             "only the people who matter to you and yourself, and this count"),
+    ]
+
+
+class Roster(Struct, frozen=True, forbid_unknown_fields=True):
+    """Changes of people within one coalescing window. ``added`` and ``changed`` are
+    upserts, ``removed`` ids leave your list (yourself never does)."""
+
+    added: list[PersonState]
+    changed: list[PersonState]
+    removed: list[str]
+    audience: Audience
+
+
+SERVER_EVENTS: dict[str, type[Struct]] = {"roster": Roster}
+
+
 # -- REST bodies ------------------------------------------------------------------------
 
 
@@ -285,17 +332,19 @@ def openapi_bodies() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
 
 
 def socket_schema() -> dict[str, Any]:
-    """A JSON Schema (2020-12) of every client → server event's payload."""
-    events = list(MESSAGES)
-    schemas, components = msgspec.json.schema_components(
-        [MESSAGES[e] for e in events], ref_template="#/$defs/{name}"
-    )
+    """A JSON Schema (2020-12) of every client → server event's payload (``properties``),
+    and of the server → client events declared here (``x-server-events``)."""
+    events, outbound = list(MESSAGES), list(SERVER_EVENTS)
+    kinds = [MESSAGES[e] for e in events] + [SERVER_EVENTS[e] for e in outbound]
+    schemas, components = msgspec.json.schema_components(kinds, ref_template="#/$defs/{name}")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "opentutor socket.io events, client to server (generated from "
-        "signaling/session/declarations.py: python -m signaling.session.declarations)",
+        "title": "opentutor socket.io events, client to server; x-server-events: server to "
+        "client (generated from signaling/session/declarations.py: python -m "
+        "signaling.session.declarations)",
         "type": "object",
-        "properties": dict(zip(events, schemas, strict=True)),
+        "properties": dict(zip(events, schemas[: len(events)], strict=True)),
+        "x-server-events": dict(zip(outbound, schemas[len(events):], strict=True)),
         "$defs": components,
     }
 

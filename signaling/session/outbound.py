@@ -23,7 +23,7 @@ from pathlib import Path
 
 class Out(StrEnum):
     WELCOME = "welcome"
-    PERSON = "person"
+    ROSTER = "roster"
     CAPS = "caps"
     RENEGOTIATE = "renegotiate"
     TRACKS = "tracks"
@@ -45,14 +45,23 @@ class EventDoc:
 
 EVENTS: dict[Out, EventDoc] = {
     Out.WELCOME: EventDoc(
-        '`{"you": person, "caps": caps, "session": session, "people": [person], "board": '
-        'board, "chat": [chat], "resumed": bool, "ice_servers": [ice], "recording": '
-        'recording}`',
+        '`{"you": person, "caps": caps, "session": session, "people": [person], '
+        '"audience": audience, "board": board, "chat": [chat], "resumed": bool, '
+        '"ice_servers": [ice], "recording": recording}`',
         "the joining tab",
-        "the whole state at (re)join; `recording` as in the `recording` event",
+        "the whole state at (re)join (a reconnect gets a fresh one); `recording` as in the "
+        "`recording` event; `people` is everyone, or when `audience.listed` is false (a "
+        "big audience, see [Who is here](#who-is-here-roster-and-audience)) the people who "
+        "matter to you and yourself",
     ),
-    Out.PERSON: EventDoc(
-        "`person`", "everyone", "upsert; `present: false` means gone"
+    Out.ROSTER: EventDoc(
+        '`{"added": [person], "changed": [person], "removed": [id], "audience": audience}`',
+        "everyone; in a big audience instructors, learners (and one learner alone for "
+        "their own state)",
+        "who is here, coalesced: every change of people within a window (0.2 s) in one "
+        "event, never before the welcome of the person it concerns. `added` and `changed` "
+        "are upserts (new to your list, or a new state), `removed` leave your list (never "
+        "yourself); `present: false` means gone",
     ),
     Out.CAPS: EventDoc("`caps`", "the person concerned", "your own permissions changed"),
     Out.RENEGOTIATE: EventDoc(

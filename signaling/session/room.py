@@ -6,6 +6,12 @@ handler sees half-applied state. Callers ``submit`` and await the result;
 media callbacks ``post`` without waiting. Broadcasts go out through the
 :class:`Outbox`; socket.io rooms deliver them but are never the record of who
 is here: ``self._people`` is.
+
+Who is here reaches the others coalesced (issue 11): a change of a person (a join, a
+leave, a hand, a grant, media observed) only marks them in the :class:`RosterFeed`;
+the first such mark starts a window of :data:`ROSTER_WINDOW_S` on the room's clock,
+whose timer posts :class:`FlushRoster`, and the owner then sends one ``roster`` event
+per audience with everything changed in it.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from signaling.session import messages as m
 from signaling.session.commands import (
     Disconnected,
     EndSession,
+    FlushRoster,
     FromClient,
     GraceOver,
     IdleCheck,
@@ -44,15 +51,30 @@ from signaling.session.ratelimit import TokenBucket
 from signaling.session.roles import may_undo
 from signaling.session.room_deps import MediaFactory, Outbox, RoomDeps, SessionStore
 from signaling.session.room_recording import RecordingNote, RoomRecording
-from signaling.session.spec import RecordingChoice, StoredSession
+from signaling.session.roster import RosterFeed
+from signaling.session.spec import BROADCAST_FORMS, RecordingChoice, StoredSession
 from signaling.session.timefmt import iso_at
 from signaling.session.whiteboard import Board, BoardLimitError, BoardOp
 
 log = logging.getLogger(__name__)
 
+# How long the room collects changes of people before it tells the others, in one
+# ``roster`` event. A join storm of a lecture (hundreds of people clicking the link
+# when it starts) then costs each person present a few events a second, not one per
+# newcomer (1,000 joins were 499,500 events), while a raised hand or a camera that
+# went off still shows within a fifth of a second, below what people notice in a list.
+ROSTER_WINDOW_S = 0.2
+# A lecture or classroom whose roster has more learners than this is a big audience:
+# its learners are told how many learners are here and who matters to them (the
+# teacher, hands, the stage and the pen, themselves), not every learner. A list of a
+# few hundred names is still something a learner reads (and a welcome that carries it
+# stays small: docs/protocol.md); thousands are not, and each would cost every join.
+# Decided from the roster, not from who is present, so it never changes mid-session.
+LISTED_LEARNERS_MAX = 200
+
 # The room's vocabulary, importable from here as before the split.
 __all__ = [
-    "Disconnected", "EndSession", "FromClient", "GraceOver", "IdleCheck", "Join",
+    "Disconnected", "EndSession", "FlushRoster", "FromClient", "GraceOver", "IdleCheck", "Join",
     "JoinResult", "MediaFactory", "MediaNote", "MediaWork", "Outbox", "Room", "RoomDeps",
     "RoomError", "SessionStore", "Welcome", "now_iso",
 ]
@@ -77,6 +99,10 @@ class Room:
         # Board ops per person, across reconnects (the roster bounds the dict).
         self._board_buckets: dict[str, TokenBucket] = {}
         self._people = {p.id: Participant(p, session.spec.form) for p in session.spec.people}
+        learners = sum(p.person.role == "learner" for p in self._people.values())
+        big = session.spec.form in BROADCAST_FORMS and learners > LISTED_LEARNERS_MAX
+        self._roster = RosterFeed((p.wire() for p in self._people.values()), listed=not big)
+        self._roster_due = False  # a FlushRoster is on its way
         self._state = session.state
         self._started_at = session.started_at
         self._queue: asyncio.Queue[_Queued] = asyncio.Queue()
@@ -94,6 +120,7 @@ class Room:
             Disconnected: self._disconnected,
             GraceOver: self._grace_over,
             IdleCheck: self._idle_check,
+            FlushRoster: self._flush_roster,
             FromClient: self._from_client,
             EndSession: self._end,
             MediaNote: self._media_note,
@@ -180,8 +207,40 @@ class Room:
             raise RoomError("unknown_person", f'"{person}" is not part of this session', "person")
         return participant
 
-    async def _announce(self, participant: Participant) -> None:
-        await self.deps.outbox.broadcast(self.id, Out.PERSON, participant.wire())
+    def _announce(self, participant: Participant) -> None:
+        """``participant`` changed: the others hear of it at the end of the window."""
+        self._roster.update(participant.wire())
+        self._roster_soon()
+
+    def _roster_soon(self) -> None:
+        if self._roster.pending and not self._roster_due and self._state != "ended":
+            self._roster_due = True
+            self._after(ROSTER_WINDOW_S, FlushRoster())
+
+    def _audience_room(self, role: str) -> str:
+        """The socket.io room of one audience of a big session."""
+        return f"{self.id}:{role}s"
+
+    async def _flush_roster(self, cmd: FlushRoster) -> None:
+        self._roster_due = False
+        if self._state == "ended":
+            return
+        flush = self._roster.take()
+        outbox = self.deps.outbox
+        if flush.everyone is not None:
+            await outbox.broadcast(self.id, Out.ROSTER, flush.everyone.wire())
+        if flush.instructors is not None:
+            await outbox.broadcast(
+                self._audience_room("instructor"), Out.ROSTER, flush.instructors.wire()
+            )
+        if flush.learners is not None:
+            await outbox.broadcast(
+                self._audience_room("learner"), Out.ROSTER, flush.learners.wire()
+            )
+        for delta in flush.selves:
+            sid = self._people[delta.changed[0]["id"]].sid
+            if sid is not None:
+                await outbox.emit(Out.ROSTER, delta.wire(), to=sid)
 
     def _session_wire(self) -> dict[str, Any]:
         return {**self.session.wire(), "state": self._state, "started_at": self._started_at}
@@ -200,6 +259,7 @@ class Room:
         participant.generation += 1
         participant.joined_once = True
         self._idle_token += 1
+        self._roster.hold(participant.id)  # nobody hears of this join before its welcome
         if old_sid is not None and old_sid != cmd.sid:
             await self.deps.outbox.emit(Out.REPLACED, {}, to=old_sid)
             await self.deps.outbox.disconnect(old_sid)
@@ -222,11 +282,20 @@ class Room:
         if participant.sid != cmd.sid:
             return  # replaced before the welcome went out
         await self.deps.outbox.enter(cmd.sid, self.id)
+        role = participant.person.role
+        if not self._roster.listed:
+            await self.deps.outbox.enter(cmd.sid, self._audience_room(role))
+        you = participant.wire()
+        # From here the others may hear of this person: the welcome goes out before
+        # any delta about them (the flush is a later command of this same task).
+        self._roster.welcomed(you)
+        self._roster_soon()
         welcome = {
-            "you": participant.wire(),
+            "you": you,
             "caps": participant.caps.wire(),
             "session": self._session_wire(),
-            "people": self.people_wire(),
+            "people": self._roster.snapshot(participant.id, role),
+            "audience": self._roster.audience(role),
             "board": self._board_wire(),
             "chat": await self.deps.store.chat(self.id),
             "resumed": participant.generation > 1,
@@ -234,7 +303,6 @@ class Room:
             "recording": self._recording.wire(),
         }
         await self.deps.outbox.emit(Out.WELCOME, welcome, to=cmd.sid)
-        await self.deps.outbox.broadcast(self.id, Out.PERSON, participant.wire(), skip=cmd.sid)
 
     async def _disconnected(self, cmd: Disconnected) -> None:
         participant = next((p for p in self._people.values() if p.sid == cmd.sid), None)
@@ -242,7 +310,7 @@ class Room:
             return  # an old tab, already replaced
         participant.sid = None
         self._tell(Observed(participant.id, Kind.SIGNAL_DOWN, cmd.sid))
-        await self._announce(participant)
+        self._announce(participant)
         self._after(self.deps.grace_s, GraceOver(participant.id, participant.generation))
 
     def _after(self, delay: float, command: Any) -> None:
@@ -284,7 +352,7 @@ class Room:
         participant.hand = False
         self._tell(Observed(participant.id, Kind.SIGNAL_DOWN, "leave"))
         await self._media.remove(participant.id)
-        await self._announce(participant)
+        self._announce(participant)
         if sid is not None:
             await self.deps.outbox.disconnect(sid, after=1.0)  # after the ack
         self._check_empty()
@@ -324,7 +392,7 @@ class Room:
             return
         if note.kind in ("media_up", "media_down"):
             participant.observed[note.data] = note.kind == "media_up"
-            await self._announce(participant)
+            self._announce(participant)
         elif note.kind == "renegotiate" and participant.sid is not None:
             data = {"streams": streams_wire(note.data)}
             await self.deps.outbox.emit(Out.RENEGOTIATE, data, to=participant.sid)
@@ -361,7 +429,7 @@ class Room:
             raise RoomError("forbidden", "only learners raise a hand")
         if participant.hand != cmd.up:
             participant.hand = cmd.up
-            await self._announce(participant)
+            self._announce(participant)
         return {}
 
     async def _grant(self, participant: Participant, cmd: m.GrantCmd) -> dict[str, Any]:
@@ -376,7 +444,7 @@ class Room:
         self._media.set_publish(target.id, target.caps.publish)
         if target.sid is not None:
             await self.deps.outbox.emit(Out.CAPS, target.caps.wire(), to=target.sid)
-        await self._announce(target)
+        self._announce(target)
         return {}
 
     async def _chat(self, participant: Participant, cmd: m.Chat) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import pytest
 
 from rtc.contract import StreamInfo
 from tests.rtc.clients import Client, until
+from tests.signaling.test_socket import until_seen
 from tests.support import Peer, ServerHandle
 
 pytestmark = pytest.mark.timeout(90)
@@ -74,9 +75,8 @@ async def test_one_to_one_media_both_ways_and_presence(server: ServerHandle) -> 
             within=10,
             what="audio both ways",
         )
-        # The server says what it observes arriving, per person.
-        people = {p["id"]: p for p in t_peer.named("person")}
-        assert people["s1"]["media"] == {"audio": True, "video": True}
+        # The server says what it observes arriving, per person (a coalesced roster).
+        await until_seen(t_peer, "s1", media={"audio": True, "video": True})
         await asyncio.sleep(3)
         _, record = await server.api("GET", f"/api/v1/sessions/{session_id}/record")
         for person in ("t1", "s1"):

@@ -10,12 +10,16 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 
 from rtc.clock import FakeClock
 from signaling.session import messages as m
+from signaling.session.declarations import Roster
 from signaling.session.events import Observed, RoomEvent
 from signaling.session.room import (
+    LISTED_LEARNERS_MAX,
+    ROSTER_WINDOW_S,
     Disconnected,
     FromClient,
     IdleCheck,
@@ -66,24 +70,59 @@ class FakeStore:
 
 
 class FakeOutbox:
+    """Delivers like socket.io rooms would: ``inbox[sid]`` is what one tab received, in
+    order (the rooms it entered, emits to it; nothing after it was dropped)."""
+
     def __init__(self) -> None:
-        self.sent: list[tuple[str, str, Any]] = []  # (to: sid or "*room", event, data)
+        self.sent: list[tuple[str, str, Any]] = []  # (to: sid or "*" + room, event, data)
         self.dropped: list[str] = []
+        self.rooms: dict[str, list[str]] = {}
+        self.inbox: dict[str, list[tuple[str, Any]]] = {}
 
     async def emit(self, event: str, data: Any, *, to: str) -> None:
         self.sent.append((to, event, data))
+        self.inbox.setdefault(to, []).append((event, data))
 
     async def broadcast(self, room: str, event: str, data: Any, *, skip: str | None = None) -> None:
-        self.sent.append(("*room", event, data))
+        self.sent.append((f"*{room}", event, data))
+        for sid in self.rooms.get(room, []):
+            if sid != skip:
+                self.inbox.setdefault(sid, []).append((event, data))
 
     async def enter(self, sid: str, room: str) -> None:
-        pass
+        self.rooms.setdefault(room, []).append(sid)
 
     async def disconnect(self, sid: str, *, after: float = 0.0) -> None:
         self.dropped.append(sid)
+        self.gone(sid)
+
+    def gone(self, sid: str) -> None:
+        for members in self.rooms.values():
+            if sid in members:
+                members.remove(sid)
 
     def events(self, name: str) -> list[Any]:
         return [data for _, event, data in self.sent if event == name]
+
+    def received(self, sid: str, name: str) -> list[Any]:
+        return [data for event, data in self.inbox.get(sid, []) if event == name]
+
+    def people_seen(self, sid: str) -> dict[str, dict[str, Any]]:
+        """The list as this tab's reducer would hold it: its welcome, then its rosters."""
+        people: dict[str, dict[str, Any]] = {}
+        me = None
+        for event, data in self.inbox.get(sid, []):
+            if event == "welcome":
+                people = {p["id"]: p for p in data["people"]}
+                me = data["you"]["id"]
+            elif event == "roster":
+                msgspec.convert(data, Roster)  # the declared shape, no more
+                for p in data["added"] + data["changed"]:
+                    people[p["id"]] = p
+                for pid in data["removed"]:
+                    if pid != me:
+                        people.pop(pid, None)
+        return people
 
 
 class FakeMedia:
@@ -160,6 +199,15 @@ class Harness:
         """Move the clock; the room runs whatever its timers posted."""
         self.clock.advance(seconds)
         await self.drain()
+
+    async def settle(self) -> None:
+        """One roster window: whatever changed has been told."""
+        await self.advance(ROSTER_WINDOW_S)
+
+    async def drop(self, sid: str) -> None:
+        """The tab's socket is gone (as socket.io would: out of its rooms first)."""
+        self.outbox.gone(sid)
+        await self.room.submit(Disconnected(sid))
 
 
 async def started(body: dict[str, Any]) -> AsyncIterator[Harness]:
@@ -260,7 +308,9 @@ async def test_hand_stage_and_pen_in_a_lecture(a_lecture: Harness) -> None:
     await h.join("s2", "sid-2")
     assert ("publish", "s1", ()) in h.media.calls  # a lecture's learner only watches
     await h.say("s1", "sid-1", m.Hand(up=True))
-    assert [p["hand"] for p in h.outbox.events("person") if p["id"] == "s1"][-1] is True
+    await h.settle()
+    assert h.outbox.people_seen("sid-t")["s1"]["hand"] is True
+    assert h.outbox.people_seen("sid-2")["s1"]["hand"] is True  # learners see hands
 
     with pytest.raises(RoomError):
         await h.say("s2", "sid-2", m.GrantCmd(person="s1", what="stage", on=True))
@@ -269,10 +319,152 @@ async def test_hand_stage_and_pen_in_a_lecture(a_lecture: Harness) -> None:
     caps = [data for to, event, data in h.outbox.sent if event == "caps" and to == "sid-1"]
     assert caps and caps[-1]["publish"]
     await h.say("t1", "sid-t", m.GrantCmd(person="s1", what="pen", on=True))
-    last = [p for p in h.outbox.events("person") if p["id"] == "s1"][-1]
-    assert last["stage"] is True and last["pen"] is True
+    await h.settle()
+    last = h.outbox.people_seen("sid-2")["s1"]
+    assert last["stage"] is True and last["pen"] is True and last["hand"] is False
     await h.say("t1", "sid-t", m.GrantCmd(person="s1", what="stage", on=False))
     assert h.media.calls[-1] == ("publish", "s1", ())
     with pytest.raises(RoomError) as refused:
         await h.say("t1", "sid-t", m.GrantCmd(person="t1", what="pen", on=True))
     assert refused.value.code == "bad_target"
+
+
+# -- who is here, coalesced (issue 11) ------------------------------------------------------
+
+
+def rosters(h: Harness, sid: str) -> list[dict[str, Any]]:
+    return list(h.outbox.received(sid, "roster"))
+
+
+def first_mention(h: Harness, person: str) -> int:
+    """Where in everything sent the first ``roster`` that mentions ``person`` is."""
+    for i, (_, event, data) in enumerate(h.outbox.sent):
+        if event == "roster" and person in (
+            [p["id"] for p in data["added"] + data["changed"]] + data["removed"]
+        ):
+            return i
+    raise AssertionError(f"no roster mentions {person}")
+
+
+@pytest.fixture
+async def big_lecture() -> AsyncIterator[Harness]:
+    async for h in started(lecture(LISTED_LEARNERS_MAX + 1)):
+        yield h
+
+
+async def test_a_burst_of_joins_reaches_those_present_as_one_roster_event() -> None:
+    async for h in started(lecture(20)):
+        await h.join("t1", "sid-t")
+        await h.settle()
+        told = len(rosters(h, "sid-t"))
+        for i in range(1, 21):
+            await h.join(f"s{i}", f"sid-{i}")
+        await h.advance(ROSTER_WINDOW_S / 2)
+        assert len(rosters(h, "sid-t")) == told  # still collecting
+        await h.advance(ROSTER_WINDOW_S / 2)
+        (burst,) = rosters(h, "sid-t")[told:]
+        assert [(p["id"], p["present"]) for p in burst["changed"]] == [
+            (f"s{i}", True) for i in range(1, 21)
+        ]
+        assert burst["audience"] == {"learners": 20, "listed": True}
+        for i in range(1, 21):  # each newcomer: its welcome, then the one roster of the burst
+            assert [event for event, _ in h.outbox.inbox[f"sid-{i}"]] == ["welcome", "roster"]
+        assert len(h.outbox.events("roster")) == told + 1
+
+
+async def test_leave_and_rejoin_within_a_window_shows_only_the_return(a_lecture: Harness) -> None:
+    h = a_lecture
+    await h.join("t1", "sid-t")
+    await h.join("s1", "sid-1")
+    await h.settle()
+    told = len(rosters(h, "sid-t"))
+    await h.say("s1", "sid-1", m.Leave())
+    await h.join("s1", "sid-1b")  # back within the window, from another tab
+    await h.settle()
+    (after,) = rosters(h, "sid-t")[told:]
+    assert [(p["id"], p["present"]) for p in after["changed"]] == [("s1", True)]
+    assert h.outbox.people_seen("sid-t")["s1"]["present"] is True
+    assert h.outbox.received("sid-1b", "welcome")[0]["resumed"] is True
+
+
+async def test_a_roster_never_mentions_a_person_before_their_welcome(a_lecture: Harness) -> None:
+    h = a_lecture
+    await h.join("t1", "sid-t")
+    await h.settle()
+    await h.room.submit(Join("s1", "sid-1"))  # connected; its welcome is not sent yet
+    await h.join("s2", "sid-2")
+    await h.say("s2", "sid-2", m.Hand(up=True))
+    await h.settle()  # a window closes while s1 waits for its welcome
+    assert h.outbox.people_seen("sid-t")["s1"]["present"] is False
+    assert rosters(h, "sid-t")[-1]["audience"]["learners"] == 1  # s2 only
+    assert h.outbox.people_seen("sid-t")["s2"]["hand"] is True
+    await h.room.submit(Welcome("s1", "sid-1"))
+    await h.settle()
+    assert h.outbox.people_seen("sid-t")["s1"]["present"] is True
+    welcome_at = h.outbox.sent.index(("sid-1", "welcome", h.outbox.received("sid-1", "welcome")[0]))
+    assert welcome_at < first_mention(h, "s1")
+    assert h.outbox.inbox["sid-1"][0][0] == "welcome"  # and s1 hears nothing before it
+
+
+async def test_a_session_is_listed_up_to_the_threshold() -> None:
+    async for h in started(lecture(LISTED_LEARNERS_MAX)):
+        await h.join("s1", "sid-1")
+        (welcome,) = h.outbox.received("sid-1", "welcome")
+        assert welcome["audience"] == {"learners": 1, "listed": True}
+        assert len(welcome["people"]) == LISTED_LEARNERS_MAX + 1
+
+
+async def test_a_big_audience_counts_learners_and_tells_instructors_everything(
+    big_lecture: Harness,
+) -> None:
+    h = big_lecture
+    await h.join("t1", "sid-t")
+    for i in range(1, 31):
+        await h.join(f"s{i}", f"sid-{i}")
+    await h.settle()
+    (full,) = rosters(h, "sid-t")  # instructors: every change, in one event per window
+    assert [p["id"] for p in full["changed"]] == ["t1"] + [f"s{i}" for i in range(1, 31)]
+    assert full["audience"] == {"learners": 30, "listed": True}
+    (welcome,) = h.outbox.received("sid-30", "welcome")
+    assert [p["id"] for p in welcome["people"]] == ["t1", "s30"]  # not 201 people
+    assert welcome["audience"] == {"learners": 30, "listed": False}  # with themselves
+    (counted,) = rosters(h, "sid-30")
+    assert counted["audience"] == {"learners": 30, "listed": False}
+    assert counted["added"] == [] and counted["removed"] == []
+    assert [p["id"] for p in counted["changed"]] == ["t1"]  # the teacher is here now
+    assert len(h.outbox.events("roster")) == 2  # one per audience for the whole burst
+
+    await h.say("s5", "sid-5", m.Hand(up=True))  # a raised hand: every learner sees it
+    await h.settle()
+    assert h.outbox.people_seen("sid-6")["s5"]["hand"] is True
+    assert sorted(h.outbox.people_seen("sid-6")) == ["s5", "s6", "t1"]
+    assert h.outbox.people_seen("sid-t")["s5"]["hand"] is True
+    await h.say("t1", "sid-t", m.GrantCmd(person="s5", what="stage", on=True))
+    await h.say("s5", "sid-5", m.Hand(up=False))  # already down: the stage lowered it
+    await h.settle()
+    assert h.outbox.people_seen("sid-6")["s5"]["stage"] is True
+    await h.say("t1", "sid-t", m.GrantCmd(person="s5", what="stage", on=False))
+    await h.settle()
+    assert "s5" not in h.outbox.people_seen("sid-6")  # off stage: only counted again
+    mine = h.outbox.people_seen("sid-5")["s5"]  # s5 is told its own state, alone
+    assert mine["stage"] is False and mine["present"] is True
+    assert h.outbox.people_seen("sid-t")["s5"]["stage"] is False
+
+    told = len(rosters(h, "sid-7"))
+    await h.drop("sid-6")
+    await h.settle()
+    (gone,) = rosters(h, "sid-7")[told:]
+    assert gone["audience"]["learners"] == 29 and gone["changed"] == gone["removed"] == []
+    assert h.outbox.people_seen("sid-t")["s6"]["present"] is False
+
+
+async def test_nothing_is_told_after_the_end(a_lecture: Harness) -> None:
+    h = a_lecture
+    await h.join("t1", "sid-t")
+    await h.join("s1", "sid-1")
+    await h.settle()
+    told = len(h.outbox.events("roster"))
+    await h.say("s1", "sid-1", m.Hand(up=True))
+    await h.say("t1", "sid-t", m.End())
+    await h.settle()
+    assert len(h.outbox.events("roster")) == told

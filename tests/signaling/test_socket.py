@@ -1,15 +1,22 @@
 """Signaling over real socket.io clients: refusals before any state change, roles
-decided by the server, chat with pictures, the whiteboard, reconnects and the end."""
+decided by the server, who is here (coalesced), chat with pictures, the whiteboard,
+reconnects and the end."""
 
 from __future__ import annotations
 
 import asyncio
 import struct
 import zlib
+from typing import Any
+
+import msgspec
+import pytest
 
 from signaling.server import tokens
+from signaling.session import room as room_module
+from signaling.session.declarations import Roster
 from tests.signaling.test_participant_rules import GOOD, present, text_of
-from tests.support import SECRET, ServerHandle, lecture
+from tests.support import SECRET, Peer, ServerHandle, lecture
 
 
 def png() -> bytes:
@@ -25,6 +32,33 @@ def png() -> bytes:
         + chunk(b"IDAT", zlib.compress(raw))
         + chunk(b"IEND", b"")
     )
+
+
+def seen(peer: Peer) -> dict[str, dict[str, Any]]:
+    """Who this client was told is here: its last welcome, then its ``roster`` events
+    (each decoded with the declaration: nothing missing, nothing more)."""
+    people: dict[str, dict[str, Any]] = {}
+    for event, data in peer.events:
+        if event == "welcome":
+            people = {p["id"]: p for p in data["people"]}
+        elif event == "roster":
+            msgspec.convert(data, Roster)
+            for p in data["added"] + data["changed"]:
+                people[p["id"]] = p
+            for pid in data["removed"]:
+                people.pop(pid, None)
+    return people
+
+
+async def until_seen(peer: Peer, person: str, **state: Any) -> dict[str, Any]:
+    async def _wait() -> dict[str, Any]:
+        while True:
+            p = seen(peer).get(person)
+            if p is not None and all(p[k] == v for k, v in state.items()):
+                return p
+            await peer.wait_for("roster", len(peer.named("roster")) + 1)
+
+    return await asyncio.wait_for(_wait(), 10)
 
 
 STROKE = {
@@ -63,11 +97,12 @@ async def test_join_welcome_and_presence_list(server: ServerHandle) -> None:
     assert welcome["you"]["id"] == "t1" and welcome["caps"]["end"] is True
     assert welcome["session"]["state"] == "live" and welcome["resumed"] is False
     assert {p["id"]: p["present"] for p in welcome["people"]} == {"t1": True, "s1": False}
+    assert welcome["audience"] == {"learners": 0, "listed": True}
     student = await server.connect(toks["s1"])
     await student.wait_for("welcome")
-    seen = await teacher.wait_for("person")
-    assert seen[-1]["id"] == "s1" and seen[-1]["present"] is True
-    assert "school" not in seen[-1]  # learners' schools are not shown to others
+    s1 = await until_seen(teacher, "s1", present=True)
+    assert "school" not in s1  # learners' schools are not shown to others
+    assert teacher.named("roster")[-1]["audience"] == {"learners": 1, "listed": True}
     _, session = await server.api("GET", f"/api/v1/sessions/{session_id}")
     assert sorted(session["present"]) == ["s1", "t1"]
 
@@ -98,8 +133,8 @@ async def test_server_decides_what_a_role_may_do(server: ServerHandle) -> None:
         "error": {"code": "invalid", "message": "up: must be true or false", "field": "up"},
     }
     assert (await learner.call("hand", {"up": True}))["ok"]
-    hands = await teacher.wait_for("person")
-    assert hands[-1]["hand"] is True
+    await until_seen(teacher, "s1", hand=True)
+    await until_seen(learner, "s1", hand=True)  # one's own hand, as the others see it
     assert (await teacher.call("grant", {"person": "s1", "what": "pen", "on": True}))["ok"]
     caps = await learner.wait_for("caps")
     assert caps[-1]["draw"] is True and caps[-1]["publish"] == []
@@ -216,3 +251,29 @@ async def test_review_reports_are_stored_in_the_record(server: ServerHandle) -> 
     assert (await server.api("POST", "/api/v1/me/report", report, token=toks["r1"]))[0] == 201
     _, record = await server.api("GET", f"/api/v1/sessions/{session_id}/record")
     assert record["reports"]["r1"]["text"].startswith("教学设计")
+
+
+async def test_a_burst_of_joins_reaches_the_others_as_one_roster_event(
+    server: ServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twenty learners join at once: the teacher (and every learner present) gets one
+    coalesced ``roster`` with all of them, never one event per join, and none before a
+    newcomer's own welcome. The window is widened so that a slow machine still fits the
+    whole burst in one."""
+    _, toks = await server.create(lecture(20))
+    teacher = await server.connect(toks["t1"])
+    await teacher.wait_for("roster")  # the teacher's own arrival, told: a window closed
+    monkeypatch.setattr(room_module, "ROSTER_WINDOW_S", 3.0)
+    before = len(teacher.named("roster"))
+    learners = await asyncio.gather(*(server.connect(toks[f"s{i}"]) for i in range(1, 21)))
+    for peer in learners:
+        await peer.wait_for("welcome")
+    await until_seen(teacher, "s20", present=True)
+    await asyncio.sleep(0.3)
+    (burst,) = teacher.named("roster")[before:]
+    assert sorted(p["id"] for p in burst["changed"]) == sorted(f"s{i}" for i in range(1, 21))
+    assert burst["audience"] == {"learners": 20, "listed": True}
+    for peer in learners:
+        names = [event for event, _ in peer.events]
+        assert names[0] == "welcome" and names.count("roster") == 1, names
+        assert all(p["present"] for pid, p in seen(peer).items() if pid.startswith("s"))
