@@ -15,7 +15,10 @@
 //   me: null | {id, name, role, present, hand, stage, pen, media, school?, district?},
 //   caps: {publish: ["audio"|"video"], draw, grant, end, report},
 //   session: null | {id, title, programme, form, state, record, scheduled_start, scheduled_end},
-//   people: [person],                   // arrival order; present:false kept and shown as gone
+//   people: [person],                   // roster order; present:false kept and shown as gone
+//                                       //   (a big audience's learner: the people who matter + me)
+//   audience: {learners: int, listed: bool},   // learners here now; listed false: `people` is
+//                                       //   not everyone (a big lecture), show the count
 //   board: {seq, background, strokes: [stroke], pending: [stroke]}   (see whiteboard.js)
 //   chat: {items: [{id, from, name, text, image, ts}], sending: int, unread: int},
 //   media: {
@@ -70,6 +73,7 @@ export function initialState({ lang = "zh-CN" } = {}) {
     caps: NO_CAPS,
     session: null,
     people: [],
+    audience: { learners: 0, listed: true },
     board: emptyBoard(),
     chat: { items: [], sending: 0, unread: 0 },
     media: {
@@ -96,11 +100,32 @@ export function initialState({ lang = "zh-CN" } = {}) {
 
 const FINAL = new Set(["ended", "error"]);
 
-function upsert(people, person) {
-  const i = people.findIndex((p) => p.id === person.id);
-  if (i < 0) return people.concat(person);
-  const next = people.slice();
-  next[i] = { ...people[i], ...person };
+function audienceOf(data, people) {
+  const d = data || {};
+  const learners = Number.isInteger(d.learners) ? d.learners : people.filter((p) => p.role === "learner" && p.present !== false).length;
+  return { learners, listed: d.listed !== false };
+}
+
+/**
+ * Apply one `roster` event (docs/protocol.md, "Who is here") to the list: `added` and
+ * `changed` are upserts by id (new people at the end, in the event's order), `removed`
+ * ids leave the list, except `me` (my own entry stays; my state comes in `changed`).
+ * Pure; returns `people` itself when nothing changed.
+ */
+export function applyRoster(people, data, me = null) {
+  const d = data || {};
+  const gone = new Set((d.removed || []).filter((id) => id !== me));
+  const upserts = [...(d.added || []), ...(d.changed || [])].filter((p) => p && p.id);
+  if (!gone.size && !upserts.length) return people;
+  let next = gone.size ? people.filter((p) => !gone.has(p.id)) : people.slice();
+  const at = new Map(next.map((p, i) => [p.id, i]));
+  for (const p of upserts) {
+    const i = at.get(p.id);
+    if (i === undefined) {
+      at.set(p.id, next.length);
+      next.push(p);
+    } else next[i] = { ...next[i], ...p };
+  }
   return next;
 }
 
@@ -199,6 +224,7 @@ export function reduce(state, ev) {
         caps: { ...NO_CAPS, ...m.caps },
         session: { ...(state.session || {}), ...m.session },
         people: m.people || [],
+        audience: audienceOf(m.audience, m.people || []),
         board: applyBoardState(state.board, m.board),
         chat: { ...state.chat, items: mergeChat([], m.chat || []) },
         recording: recordingOf(m.recording),
@@ -208,11 +234,17 @@ export function reduce(state, ev) {
       return next;
     }
 
-    case "person": {
-      const p = ev.data;
-      if (!p || !p.id) return state;
-      const next = { ...state, people: upsert(state.people, p) };
-      if (state.me && p.id === state.me.id) next.me = { ...state.me, ...p };
+    case "roster": {
+      // Who is here changed (coalesced by the server; a reconnect's welcome replaces it all).
+      if (FINAL.has(state.phase) || !ev.data) return state;
+      const myId = state.me && state.me.id;
+      const people = applyRoster(state.people, ev.data, myId);
+      const a = ev.data.audience;
+      const audience = a ? { learners: Number.isInteger(a.learners) ? a.learners : state.audience.learners, listed: a.listed === undefined ? state.audience.listed : a.listed !== false } : state.audience;
+      if (people === state.people && audience.learners === state.audience.learners && audience.listed === state.audience.listed) return state;
+      const next = { ...state, people, audience };
+      const mine = myId && [...(ev.data.added || []), ...(ev.data.changed || [])].filter((p) => p && p.id === myId).pop();
+      if (mine) next.me = { ...state.me, ...mine };
       return next;
     }
 
@@ -426,12 +458,14 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
     if (!!state.caps.draw !== !!before.draw) notify("info", state.caps.draw ? "notice.pen_on" : "notice.pen_off");
     syncPublishing();
   });
-  on("person", (data) => {
-    const before = state.people.find((p) => p.id === data.id);
-    dispatch({ type: "person", data });
+  on("roster", (data) => {
+    const before = new Map(state.people.map((p) => [p.id, p]));
+    dispatch({ type: "roster", data });
     // Tell an instructor who can grant that a hand went up, wherever the list is.
-    if (state.caps.grant && data.hand && data.present !== false && !(before && before.hand)) {
-      notify("info", "notice.hand", { params: { name: data.name } });
+    if (!state.caps.grant || !data) return;
+    for (const p of [...(data.added || []), ...(data.changed || [])]) {
+      const had = before.get(p.id);
+      if (p.hand && p.present !== false && !(had && had.hand)) notify("info", "notice.hand", { params: { name: p.name } });
     }
   });
   for (const type of ["chat", "board", "board_state", "remote"]) on(type, (data) => dispatch({ type, data }));

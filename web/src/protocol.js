@@ -9,7 +9,7 @@
 //   disconnected {reason, willReconnect}
 //   connect_error {code, message, fatal}
 //   moved {url}                     the session runs on another node: go to url + this path
-//   welcome | person | caps | tracks | chat | board | board_state | ended | replaced
+//   welcome | roster | caps | tracks | chat | board | board_state | ended | replaced
 //   | recording | recording_error
 //                                   the server's events, payload as on the wire
 //   server_error {event, code, message}   the server's `error` event
@@ -227,7 +227,7 @@ export class Protocol {
       this.negotiate();
     });
     socket.on("tracks", (map) => this.setTracks(map));
-    for (const ev of ["person", "caps", "chat", "board", "board_state", "recording", "recording_error"]) {
+    for (const ev of ["roster", "caps", "chat", "board", "board_state", "recording", "recording_error"]) {
       socket.on(ev, (msg) => this.emit(ev, msg));
     }
     socket.on("ended", (msg) => {

@@ -36,16 +36,22 @@ test("starts connecting; welcome makes it live with people, board and chat", () 
   assert.equal(s0.phase, "connecting", "the old state is not changed");
 });
 
-test("person upsert adds, updates, and keeps people who left", () => {
-  let s = run(welcome(), { type: "person", data: person("s2") });
+const roster = ({ added = [], changed = [], removed = [], learners = 1, listed = true } = {}) => ({
+  type: "roster",
+  data: { added, changed, removed, audience: { learners, listed } },
+});
+
+test("roster upserts add, update, and keep people who left", () => {
+  let s = run(welcome(), roster({ changed: [person("s2")], learners: 2 }));
   assert.deepEqual(s.people.map((p) => p.id), ["t1", "s1", "s2"]);
-  s = reduce(s, { type: "person", data: { ...person("s2"), present: false } });
+  assert.deepEqual(s.audience, { learners: 2, listed: true });
+  s = reduce(s, roster({ changed: [{ ...person("s2"), present: false }] }));
   assert.equal(s.people.length, 3);
   assert.equal(s.people.find((p) => p.id === "s2").present, false);
 });
 
 test("raising my hand updates me and the list", () => {
-  const s = run(welcome(), { type: "person", data: person("s1", "learner", { hand: true }) });
+  const s = run(welcome(), roster({ changed: [person("s1", "learner", { hand: true })] }));
   assert.equal(s.me.hand, true);
   assert.equal(s.people.find((p) => p.id === "s1").hand, true);
 });
@@ -54,7 +60,7 @@ test("grants: caps change and the person shows stage and pen", () => {
   const s = run(
     welcome(),
     { type: "caps", data: { publish: ["audio", "video"], draw: true, grant: false, end: false, report: false } },
-    { type: "person", data: person("s1", "learner", { stage: true, pen: true }) },
+    roster({ changed: [person("s1", "learner", { stage: true, pen: true })] }),
   );
   assert.deepEqual(s.caps.publish, ["audio", "video"]);
   assert.equal(s.caps.draw, true);

@@ -1,6 +1,8 @@
 // Who is here: raised hands first, then who is on stage, then everyone else;
 // people who left stay at the bottom, greyed. Instructors of a lecture or
-// classroom grant and revoke stage (microphone + camera) and pen here.
+// classroom grant and revoke stage (microphone + camera) and pen here. A learner
+// of a big audience (audience.listed false) sees how many learners are here and
+// only the people who matter: the teacher, raised hands, the stage, the pen.
 
 import { h, icon, initial, setText, show, syncList } from "./dom.js";
 import { t } from "../i18n.js";
@@ -15,11 +17,22 @@ export function rank(p) {
   return 4;
 }
 
+/** The line above the list: everyone here, or in a big audience the learners' count. */
+function summaryText(s, hands) {
+  if (!s.audience.listed) {
+    const n = s.audience.learners.toLocaleString(s.lang);
+    return hands ? t("people.audience_hands", { n, hands }) : t("people.audience", { n });
+  }
+  const present = s.people.filter((p) => p.present !== false).length;
+  return hands ? t("people.summary_hands", { n: present, hands }) : t("people.summary", { n: present });
+}
+
 export function mountParticipants(panel, client) {
   const { actions } = client;
-  const summary = h("p", { class: "people-summary" });
+  const summary = h("p", { class: "people-summary", "data-testid": "people-summary" });
+  const note = h("p", { class: "people-summary people-note", "data-testid": "people-note" });
   const list = h("ul", { class: "people-list" });
-  panel.append(summary, list);
+  panel.append(summary, note, list);
 
   let grant = false;
   let me = null;
@@ -67,7 +80,7 @@ export function mountParticipants(panel, client) {
   }
 
   return (s, prev) => {
-    if (prev && prev.people === s.people && prev.caps === s.caps && prev.lang === s.lang && prev.me === s.me) return;
+    if (prev && prev.people === s.people && prev.audience === s.audience && prev.caps === s.caps && prev.lang === s.lang && prev.me === s.me) return;
     grant = !!s.caps.grant;
     me = s.me && s.me.id;
     const people = s.people
@@ -75,8 +88,9 @@ export function mountParticipants(panel, client) {
       .sort((a, b) => rank(a.p) - rank(b.p) || a.i - b.i)
       .map((x) => x.p);
     syncList(list, people, (p) => p.id, create, update);
-    const present = s.people.filter((p) => p.present !== false).length;
     const hands = s.people.filter((p) => p.present !== false && p.hand).length;
-    setText(summary, hands ? t("people.summary_hands", { n: present, hands }) : t("people.summary", { n: present }));
+    setText(summary, summaryText(s, hands));
+    show(note, !s.audience.listed);
+    if (!s.audience.listed) setText(note, t("people.audience_note"));
   };
 }
