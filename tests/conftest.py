@@ -189,13 +189,18 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return create_database(request.getfixturevalue("postgres_url"))
 
 
-@pytest.fixture(params=["local", "redis"])
+@pytest.fixture(params=["local", "redis", "redis+postgres"])
 async def server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ServerHandle]:
     """The real app (in this process, on a free 127.0.0.1 port), ICE on loopback only,
-    once with the single-node router and once with the Redis router (LiveKit's habit:
-    the same scenarios against both)."""
-    redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
-    handle = await start_app(tmp_path / "data", port=free_port(), redis_url=redis_url)
+    with the single-node router, with the Redis router, and with the Redis router and
+    the store and recordings index in PostgreSQL (the several-nodes setup): LiveKit's
+    habit, the same scenarios against each."""
+    redis_url = request.getfixturevalue("redis_url") if "redis" in request.param else ""
+    database_url = ""
+    if "postgres" in request.param:
+        database_url = create_database(request.getfixturevalue("postgres_url"))
+    handle = await start_app(tmp_path / "data", port=free_port(), redis_url=redis_url,
+                             database_url=database_url)
     try:
         yield handle
     finally:

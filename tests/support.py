@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,10 +57,24 @@ class ServerHandle:
     http: aiohttp.ClientSession
     data_dir: Path
     clients: list[socketio.AsyncClient] = field(default_factory=list)
+    database_url: str = ""  # the store's PostgreSQL; "": SQLite in data_dir
 
     @property
     def app(self) -> web.Application:
         return self.runner.app
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Rows of ``sql`` read straight from the server's store, on either back end."""
+        if self.database_url:
+            import psycopg
+
+            with psycopg.connect(self.database_url) as conn:
+                return conn.execute(sql.encode()).fetchall()
+        db = sqlite3.connect(self.data_dir / "opentutor.sqlite")
+        try:
+            return db.execute(sql).fetchall()
+        finally:
+            db.close()
 
     async def api(
         self,
@@ -152,6 +167,7 @@ async def start_app(
     recordings_segment_s: float = 10.0,
     webhook_url: str = "",
     webhook_backoff_s: float = 1.0,
+    database_url: str = "",
 ) -> ServerHandle:
     config = Config(
         host=host,
@@ -167,8 +183,10 @@ async def start_app(
         recordings_segment_s=recordings_segment_s,
         webhook_url=webhook_url,
         webhook_backoff_s=webhook_backoff_s,
+        database_url=database_url,
     )
     runner = web.AppRunner(create_app(config), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
-    return ServerHandle(f"http://{host}:{port}", runner, aiohttp.ClientSession(), data_dir)
+    return ServerHandle(f"http://{host}:{port}", runner, aiohttp.ClientSession(), data_dir,
+                        database_url=database_url)

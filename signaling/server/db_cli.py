@@ -66,14 +66,16 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run_upgrade(args: argparse.Namespace) -> int:
     url = database_url(args.database_url)
     data_dir = Path(args.data_dir)
-    if not url:
-        os.umask(0o077)  # as `opentutor serve`: the files hold minors' records
-        data_dir.mkdir(parents=True, exist_ok=True)
+    umask = os.umask(0o077)  # as `opentutor serve`: the SQLite files hold minors' records
     try:
+        if not url:
+            data_dir.mkdir(parents=True, exist_ok=True)
         for name, upgrade in COMPONENTS.items():
             version = asyncio.run(upgrade(url, data_dir))
             print(f"{name}: schema version {version}", flush=True)
     except (DatabaseUnavailable, SchemaTooNew, OSError) as exc:
         print(f"opentutor db upgrade: {exc}", file=sys.stderr)
         return 1
+    finally:
+        os.umask(umask)
     return 0

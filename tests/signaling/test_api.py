@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from tests.support import API_KEY, ONE_TO_ONE, ServerHandle
 
 
@@ -41,9 +39,8 @@ async def test_bad_body_is_400_naming_the_field_and_stores_nothing(server: Serve
         headers={"Authorization": f"Bearer {API_KEY}"},
     ) as r:
         assert r.status == 400
-    db = sqlite3.connect(server.data_dir / "opentutor.sqlite")
-    assert db.execute("SELECT count(*) FROM sessions").fetchone() == (0,)
-    assert db.execute("SELECT count(*) FROM people").fetchone() == (0,)
+    assert server.query("SELECT count(*) FROM sessions") == [(0,)]
+    assert server.query("SELECT count(*) FROM people") == [(0,)]
 
 
 async def test_unknown_ids_are_404(server: ServerHandle) -> None:

@@ -69,11 +69,7 @@ async def download(server: ServerHandle, url: str) -> tuple[int, str, bytes]:
 
 
 def stored_uploads(server: ServerHandle) -> tuple[int, list[str]]:
-    db = sqlite3.connect(server.data_dir / "opentutor.sqlite")
-    try:
-        (count,) = db.execute("SELECT count(*) FROM uploads").fetchone()
-    finally:
-        db.close()
+    [(count,)] = server.query("SELECT count(*) FROM uploads")
     folder = server.data_dir / "uploads"
     return count, sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 

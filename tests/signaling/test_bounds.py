@@ -149,7 +149,7 @@ async def test_uploads_past_the_quota_are_refused_and_not_stored(
     assert stored(server.data_dir) == 4
     assert (await upload(server, toks["t1"], 4000))[0] == 201  # per person
     # Counted from the store: another process on the same data (a restart) agrees.
-    again = await start_app(server.data_dir, port=free_port())
+    again = await start_app(server.data_dir, port=free_port(), database_url=server.database_url)
     try:
         status, body = await upload(again, toks["s1"], 100)
         assert (status, body["error"]["code"]) == (413, "quota_exceeded")

@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import json
 import logging
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,14 +84,8 @@ async def state(server: ServerHandle, session_id: str) -> Any:
     """What the platform sees of a session, plus what the store holds."""
     status, body = await server.api("GET", f"/api/v1/sessions/{session_id}")
     assert status == 200
-    db = sqlite3.connect(server.data_dir / "opentutor.sqlite")
-    try:
-        counts = [
-            db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in ("sessions", "uploads", "feedback", "reports")
-        ]
-    finally:
-        db.close()
+    counts = [server.query(f"SELECT count(*) FROM {table}")[0][0]
+              for table in ("sessions", "uploads", "feedback", "reports")]
     return body, counts
 
 

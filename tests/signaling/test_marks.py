@@ -6,7 +6,6 @@ each rating adds)."""
 from __future__ import annotations
 
 import copy
-import sqlite3
 from datetime import timedelta
 from typing import Any
 
@@ -51,13 +50,8 @@ MARK = {"learner": "s1", "problem": "配方时符号总出错", "subject": "数�
 
 
 def stored_marks(server: ServerHandle) -> list[tuple[str, ...]]:
-    db = sqlite3.connect(server.data_dir / "opentutor.sqlite")
-    try:
-        return db.execute(
-            "SELECT session_id, learner, problem, subject, knowledge_point, by FROM marks"
-        ).fetchall()
-    finally:
-        db.close()
+    return server.query(
+        'SELECT session_id, learner, problem, subject, knowledge_point, "by" FROM marks')
 
 
 async def test_the_teacher_marks_a_learner_and_the_record_says_so(server: ServerHandle) -> None:

@@ -336,3 +336,42 @@ async def test_a_database_newer_than_the_code_is_refused(database_url: str,
             db.execute("UPDATE schema_version SET version = 99 WHERE component='store'")
     with pytest.raises(SchemaTooNew, match="99"):
         await open_store(database_url, tmp_path).open()
+
+
+# -- opentutor db upgrade
+
+
+def test_db_upgrade_command_prints_each_version(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from recorder.media.recording_index import MIGRATIONS as SQLITE_INDEX
+    from recorder.media.recording_index_pg import MIGRATIONS as POSTGRES_INDEX
+    from signaling.server import cli
+    from signaling.store import migrations
+
+    data = tmp_path / "data"
+    args = ["db", "upgrade", "--data-dir", str(data)]
+    if database_url:
+        args += ["--database-url", database_url]
+    for _ in range(2):  # the second time: nothing to do, the same versions
+        assert cli.main(args) == 0
+        out = capsys.readouterr().out
+        store, index = ((migrations.POSTGRES, POSTGRES_INDEX) if database_url
+                        else (migrations.SQLITE, SQLITE_INDEX))
+        assert out == (f"store: schema version {len(store)}\n"
+                       f"recordings: schema version {len(index)}\n")
+    if not database_url:
+        assert (data / "opentutor.sqlite").stat().st_mode & 0o077 == 0  # private
+
+
+def test_db_upgrade_refuses_an_unreachable_database(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from signaling.server import cli
+
+    url = f"postgresql://opentutor:pw@127.0.0.1:{free_port()}/x"
+    assert cli.main(["db", "upgrade", "--database-url", url]) == 1
+    err = capsys.readouterr().err
+    assert "unavailable" in err and ":pw@" not in err
+    with pytest.raises(SystemExit, match="not a postgresql"):
+        cli.main(["db", "upgrade", "--database-url", "mysql://x/y"])
