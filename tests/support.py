@@ -168,6 +168,7 @@ async def start_app(
     webhook_url: str = "",
     webhook_backoff_s: float = 1.0,
     database_url: str = "",
+    recordings_dir: Path | None = None,
 ) -> ServerHandle:
     config = Config(
         host=host,
@@ -184,6 +185,7 @@ async def start_app(
         webhook_url=webhook_url,
         webhook_backoff_s=webhook_backoff_s,
         database_url=database_url,
+        recordings_dir=recordings_dir,
     )
     runner = web.AppRunner(create_app(config), access_log=None)
     await runner.setup()
