@@ -53,11 +53,18 @@ async def session_record(base: str, session_id: str) -> list[dict[str, Any]]:
     return list(record["recordings"])
 
 
-async def test_sigkill_mid_segment_loses_about_a_second_per_track(tmp_path: Path) -> None:
+def database(url: str) -> tuple[str, ...]:
+    """The server's flags for ``database_url``: SQLite (none), or PostgreSQL."""
+    return ("--database-url", url) if url else ()
+
+
+async def test_sigkill_mid_segment_loses_about_a_second_per_track(
+    tmp_path: Path, database_url: str
+) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     data, log = tmp_path / "data", tmp_path / "server.log"
-    segment = ("--recordings-segment-seconds", "10")
+    segment = ("--recordings-segment-seconds", "10", *database(database_url))
     body = copy.deepcopy(ONE_TO_ONE)
     body["record"] = True
     with running(data, port, log, *segment) as server:
@@ -112,11 +119,16 @@ async def test_sigkill_mid_segment_loses_about_a_second_per_track(tmp_path: Path
         assert rec["duration_s"] >= kill_t - LOST_BOUND_S
 
 
-async def test_recording_started_by_hand_resumes_after_sigkill(tmp_path: Path) -> None:
+async def test_recording_started_by_hand_resumes_after_sigkill(
+    tmp_path: Path, database_url: str
+) -> None:
+    """On both back ends: the instructor's choice is durable in the store (SQLite or
+    PostgreSQL) before it is acknowledged."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     data, log = tmp_path / "data", tmp_path / "server.log"
-    with running(data, port, log) as server:
+    flags = database(database_url)
+    with running(data, port, log, *flags) as server:
         status, created = await api(base, "POST", "/api/v1/sessions", ONE_TO_ONE)
         assert status == 201 and ONE_TO_ONE["record"] is False
         session_id, urls = created["session_id"], created["join_urls"]
@@ -131,7 +143,7 @@ async def test_recording_started_by_hand_resumes_after_sigkill(tmp_path: Path) -
             await teacher.close()
             await learner.close()
 
-    with running(data, port, log):
+    with running(data, port, log, *flags):
         # The learner comes back first: the recording resumes on that join already.
         learner = await Publisher.join(base, token_of(urls["s1"]), "s1", media=False)
         teacher = await Publisher.join(base, token_of(urls["t1"]), "t1", media=False)
