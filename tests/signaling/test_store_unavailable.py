@@ -1,6 +1,7 @@
 """PostgreSQL goes away under a running server (a TCP proxy of this test's own, between
 the server and the test cluster, is cut): REST answers 503 with ``Retry-After`` within
-seconds (not a hang, not a 500), a join is refused ``unavailable``, and once the
+seconds (not a hang, not a 500), a join is refused ``unavailable``, ``/readyz`` says
+the database check failed, and once the
 database is reachable again the same server works without a restart."""
 
 from __future__ import annotations
@@ -85,6 +86,10 @@ async def test_database_away_is_503_and_unavailable_then_back(
             assert body["error"]["code"] == "unavailable"
         assert time.monotonic() - started < 10  # the pool's timeout, not a hang
 
+        async with server.http.get(f"{server.base}/readyz") as r:
+            ready = await r.json()
+            assert r.status == 503 and ready["checks"]["database"]["ok"] is False, ready
+
         started = time.monotonic()
         peer = await server.connect(tokens["s1"])
         assert peer.refused is not None and peer.refused["code"] == "unavailable"
@@ -99,6 +104,9 @@ async def test_database_away_is_503_and_unavailable_then_back(
                 break
             await asyncio.sleep(0.5)
         assert status == 200, body
+        async with server.http.get(f"{server.base}/readyz") as r:
+            ready = await r.json()
+            assert ready["checks"]["database"]["ok"] is True, ready
         teacher = await server.connect(tokens["t1"])
         await teacher.wait_for("welcome")
     finally:
