@@ -35,7 +35,7 @@ from recorder.presence.journal import Journal
 from rtc.clock import SystemClock
 from signaling.router.base import Router
 from signaling.server import config as config_mod
-from signaling.server import db_cli, logs, supervision_api, web_assets
+from signaling.server import db_cli, drain, logs, supervision_api, web_assets
 from signaling.server.app import create_app
 from signaling.server.config import Config
 from signaling.server.http_util import SERVICES
@@ -105,6 +105,7 @@ async def serve(config: Config) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    app[drain.DRAIN].then(stop.set)  # `opentutor drain`: stop once the last room ended
     await stop.wait()
     await runner.cleanup()
 
@@ -124,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     recording_cli.add_parser(commands)
     add_supervise_parser(commands)
     db_cli.add_parser(commands)
+    drain.add_parser(commands)
     return parser
 
 

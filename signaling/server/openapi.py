@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from signaling.server.drain import NODE_PATHS
 from signaling.server.openapi_recordings import RECORD_FIELDS, RECORDING_PATHS, RECORDING_SCHEMAS
 from signaling.session.declarations import openapi_bodies
 
@@ -187,6 +188,7 @@ DOCUMENT: dict[str, Any] = {
     "security": [{"apiKey": []}],
     "paths": {
         **RECORDING_PATHS,
+        **NODE_PATHS,
         "/sessions": {
             "post": {
                 "summary": "Create a session; one join URL per person",

@@ -5,6 +5,8 @@ Readiness checks what a session needs from this node: the database answers, the
 presence journal's durable heartbeat is recent, Redis answers when rooms are placed
 through it, the data directory has room for recordings, and the web client is
 complete. Each check is reported with its figure, so a 503 says which one failed.
+A draining node (``opentutor drain``) is not ready whatever its checks say:
+``"state": "draining"`` (then ``"drained"``), with the rooms it still runs.
 
 Metrics are read at scrape time from the rooms this node runs (no counters on the
 forward path) through a collector of the app's own registry, so that two apps in one
@@ -25,7 +27,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from recorder.media.recording import STATS
+from signaling.server import drain as drain_mod
 from signaling.server import web_assets
+from signaling.server.drain import DRAIN
 from signaling.server.http_util import SERVICES, check_api_key
 from signaling.server.services import Services
 from signaling.server.web_assets import WEB_DIR
@@ -86,9 +90,17 @@ async def readyz(request: web.Request) -> web.Response:
         _check("database", database), _check("journal", journal), _check("redis", redis),
         _check("disk", disk), _check("web", web_client),
     ))
-    ready = all(c["ok"] for c in checks.values())
-    return web.json_response({"ready": ready, "node": svc.config.node_id, "checks": checks},
-                             status=200 if ready else 503)
+    healthy = all(c["ok"] for c in checks.values())
+    drain = request.app[DRAIN]
+    ready = healthy and not drain.draining
+    body: dict[str, Any] = {
+        "ready": ready, "state": drain.state if drain.draining else (
+            "ready" if ready else "not_ready"),
+        "node": svc.config.node_id, "checks": checks,
+    }
+    if drain.draining:
+        body["draining"] = drain.wire(request.app)
+    return web.json_response(body, status=200 if ready else 503)
 
 
 class _NodeCollector:
@@ -113,6 +125,8 @@ class _NodeCollector:
             return family
 
         yield gauge("opentutor_rooms", "Session rooms running on this node", len(rooms))
+        yield gauge("opentutor_draining", "1 while this node drains (takes no new room)",
+                    float(self._app[DRAIN].draining))
         yield gauge("opentutor_people_present", "People present in those rooms",
                     sum(len(r.present()) for r in rooms))
         publishers = subscribers = 0
@@ -169,7 +183,9 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def install(app: web.Application) -> None:
-    """Routes, the app's own metrics registry, and the event-loop lag probe."""
+    """Routes, the app's own metrics registry, the event-loop lag probe, and draining
+    (``POST /api/v1/node/drain``, :mod:`signaling.server.drain`)."""
+    drain_mod.install(app)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_NodeCollector(app))
     app[REGISTRY] = registry
