@@ -163,6 +163,13 @@ def database_url(url: str) -> str:
     """``url`` if it names PostgreSQL ("" for SQLite); anything else stops the command."""
     if url and not is_postgres_url(url):
         raise SystemExit(f"--database-url: not a postgresql:// URL: {redacted(url)}")
+    if url:
+        from recorder.postgres import conninfo  # the driver loads only for PostgreSQL
+
+        try:
+            conninfo(url, name="check")
+        except ValueError as exc:
+            raise SystemExit(f"--database-url: {exc}") from None
     return url
 
 

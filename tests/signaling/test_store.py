@@ -375,3 +375,6 @@ def test_db_upgrade_refuses_an_unreachable_database(
     assert "unavailable" in err and ":pw@" not in err
     with pytest.raises(SystemExit, match="not a postgresql"):
         cli.main(["db", "upgrade", "--database-url", "mysql://x/y"])
+    with pytest.raises(SystemExit, match="bogus") as refused:
+        cli.main(["db", "upgrade", "--database-url", "postgresql://u:pw@h/x?bogus=1"])
+    assert ":pw@" not in str(refused.value)

@@ -1,8 +1,8 @@
 """PostgreSQL goes away under a running server (a TCP proxy of this test's own, between
 the server and the test cluster, is cut): REST answers 503 with ``Retry-After`` within
 seconds (not a hang, not a 500), a join is refused ``unavailable``, ``/readyz`` says
-the database check failed, and once the
-database is reachable again the same server works without a restart."""
+the database check failed, and once the database is reachable again the same server
+works without a restart."""
 
 from __future__ import annotations
 
