@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import recorder.postgres as postgres
 from tests.conftest import create_database, free_port
 from tests.support import API_KEY, start_app
 
@@ -70,9 +71,12 @@ async def proxy(postgres_url: str) -> AsyncIterator[tuple[Proxy, str]]:
 
 
 async def test_database_away_is_503_and_unavailable_then_back(
-    proxy: tuple[Proxy, str], tmp_path: Path
+    proxy: tuple[Proxy, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     through, url = proxy
+    # The pools stop reconnecting on their own after this long (60 s in production):
+    # the outage below outlasts it, and the next request still finds the database.
+    monkeypatch.setattr(postgres, "RECONNECT_TIMEOUT_S", 2.0)
     server = await start_app(tmp_path / "data", port=free_port(), database_url=url)
     try:
         session_id, tokens = await server.create()
