@@ -5,7 +5,9 @@ nowhere is sent (``moved``) to the live node that takes new rooms and runs the
 fewest, and the heartbeat tells the other nodes not to send any here; on one node,
 or when no other node takes rooms, the join is refused ``unavailable`` (retryable).
 The rooms it runs go on, reconnects included, until they end (the teacher ends them,
-or they empty and end as usual); then the node stops and ``opentutor serve`` exits 0.
+or they empty and end as usual) or nobody has been in them for the reconnect grace
+(then the room closes without ending its session, which its next join places on
+another node); then the node stops and ``opentutor serve`` exits 0.
 ``/readyz`` answers 503 with ``"state": "draining"`` from the first moment, so a
 load balancer stops sending new people; ``/metrics`` has ``opentutor_draining``.
 
@@ -40,6 +42,7 @@ from signaling.server.http_util import SERVICES, check_api_key
 log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
+EMPTY_CHECK_S = 1.0  # how often a draining node looks for rooms nobody is in
 
 
 class Drain:
@@ -71,7 +74,29 @@ class Drain:
         self._task = asyncio.create_task(self._finish(app), name="drain")
 
     async def _finish(self, app: web.Application) -> None:
-        await app[SERVICES].router.wait_idle()
+        """Wait for the last room to end. A room nobody is in for the reconnect grace
+        (``grace_s``, 30 s: a network blip is not leaving) is closed without ending its
+        session, as a restart would: its next join places it on another node."""
+        svc = app[SERVICES]
+        idle = asyncio.ensure_future(svc.router.wait_idle())
+        empty_since: dict[str, float] = {}
+        try:
+            while not idle.done():
+                now = svc.clock.monotonic()
+                for session_id in svc.router.running_ids():
+                    room = svc.router.running(session_id)
+                    if room is None or room.present():
+                        empty_since.pop(session_id, None)
+                        continue
+                    if now - empty_since.setdefault(session_id, now) >= svc.config.grace_s:
+                        log.warning("draining: room %s has been empty for %.0f s: closed, "
+                                    "not ended; its next join places it on another node",
+                                    session_id, svc.config.grace_s)
+                        empty_since.pop(session_id)
+                        await svc.router.closed(session_id)
+                await asyncio.wait({idle}, timeout=EMPTY_CHECK_S)
+        finally:
+            idle.cancel()
         self.state = "drained"
         log.warning("drained: the last room ended; stopping")
         for callback in self._then:

@@ -94,6 +94,24 @@ async def test_one_node_drains(server: ServerHandle) -> None:
     assert status == 503 and ready["state"] == "drained"
 
 
+async def test_an_empty_room_is_handed_back(server: ServerHandle) -> None:
+    """Everyone left without ending the session: after the reconnect grace the
+    draining node closes the room, not the session, and stops."""
+    drained = asyncio.Event()
+    server.app[DRAIN].then(drained.set)
+    session_id, tokens = await server.create()
+    teacher = await server.connect(tokens["t1"])
+    await teacher.wait_for("welcome")
+    await server.api("POST", "/api/v1/node/drain")
+    await teacher.sio.disconnect()  # the tab closed; back within the grace, it would stay
+    started = time.monotonic()
+    await asyncio.wait_for(drained.wait(), 15)
+    print(f"\nempty room handed back {time.monotonic() - started:.1f} s after the last "
+          "person left (grace 2 s)")
+    status, session = await server.api("GET", f"/api/v1/sessions/{session_id}")
+    assert status == 200 and session["state"] == "live"  # the session goes on elsewhere
+
+
 async def test_a_draining_node_sends_new_sessions_to_another_and_exits(
     tmp_path: Path, redis_url: str
 ) -> None:
