@@ -50,6 +50,7 @@ from typing import NamedTuple, TypeVar
 from recorder.presence import evidence_store
 from recorder.presence.evidence import EvidenceMeter, MinuteRow, Second, merge_rows
 from recorder.presence.journal_db import JournalDb, SqliteJournalDb
+from recorder.presence.journal_pg import PostgresJournalDb
 from recorder.presence.tracker import DEFAULT_WINDOW_S, Kind, PresenceTracker, Transition, merge
 from rtc.clock import Clock
 
@@ -445,4 +446,12 @@ class Journal:
         self._db.commit(events, transitions, evidence, self._node, self._run, beat)
 
 
-__all__ = ["Journal", "iso_intervals", "to_iso"]
+def journal_db(database_url: str, data_dir: Path) -> JournalDb:
+    """Where a node's journal lives: PostgreSQL when ``--database-url`` names one (every
+    node writes the same journal), else the SQLite file in the node's data directory."""
+    if database_url:
+        return PostgresJournalDb(database_url)
+    return SqliteJournalDb(data_dir / "journal.sqlite")
+
+
+__all__ = ["Journal", "iso_intervals", "journal_db", "to_iso"]

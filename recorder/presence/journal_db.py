@@ -94,6 +94,10 @@ class JournalDb(Protocol):
 
     def close(self) -> None: ...
 
+    def upgrade(self) -> int:
+        """Create or upgrade the schema only (``opentutor db upgrade``); the version."""
+        ...
+
 
 def recover(
     rows: Rows, last_beat: float | None, node_id: str, run_id: str, seq: Iterator[int]
@@ -171,9 +175,7 @@ class SqliteJournalDb:
         self._db: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
 
-    def open_writer(
-        self, node_id: str, run_id: str, now: float, seq: Iterator[int]
-    ) -> tuple[float, list[tuple[str, str, float]]]:
+    def _connect_writer(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
@@ -183,6 +185,20 @@ class SqliteJournalDb:
             db.execute("PRAGMA synchronous = FULL")
             db.executescript(SQLITE_SCHEMA)
             db.execute(f"PRAGMA user_version = {SQLITE_VERSION}")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def upgrade(self) -> int:
+        self._connect_writer().close()
+        return SQLITE_VERSION
+
+    def open_writer(
+        self, node_id: str, run_id: str, now: float, seq: Iterator[int]
+    ) -> tuple[float, list[tuple[str, str, float]]]:
+        db = self._connect_writer()
+        try:
             with _transaction(db):
                 row = db.execute(SELECT_BEAT, (node_id,)).fetchone()
                 last_beat = None if row is None else float(row[0])

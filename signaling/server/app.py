@@ -14,7 +14,7 @@ import socketio
 from aiohttp import web
 
 from recorder.database import DatabaseUnavailable
-from recorder.presence.journal import Journal
+from recorder.presence.journal import Journal, journal_db
 from rtc.clock import Clock, SystemClock
 from rtc.ice import parse_ice_servers
 from rtc.room import MediaRoom
@@ -73,7 +73,9 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         store = open_store(config.database_url, config.data_dir)
-        journal = Journal(config.data_dir / "journal.sqlite", clock=clock, node_id=config.node_id)
+        journal = Journal(
+            journal_db(config.database_url, config.data_dir), clock=clock, node_id=config.node_id
+        )
         await store.open()
         await journal.open()
         recordings = Recordings(

@@ -21,6 +21,7 @@ from typing import Any
 
 from recorder.database import DatabaseUnavailable, SchemaTooNew
 from recorder.media.recording_index import open_index
+from recorder.presence.journal import journal_db
 from signaling.server.config import database_url
 from signaling.store.factory import open_store
 
@@ -39,11 +40,15 @@ async def _recordings(url: str, data_dir: Path) -> int:
     return index.schema_version
 
 
-# component → upgrade(database_url, data_dir) → version reached. The presence
-# journal joins this list when it runs on PostgreSQL.
+async def _journal(url: str, data_dir: Path) -> int:
+    return await asyncio.to_thread(journal_db(url, data_dir).upgrade)
+
+
+# component → upgrade(database_url, data_dir) → version reached.
 COMPONENTS: dict[str, Callable[[str, Path], Coroutine[Any, Any, int]]] = {
     "store": _store,
     "recordings": _recordings,
+    "journal": _journal,
 }
 
 
@@ -53,7 +58,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     upgrade = sub.add_parser(
         "upgrade", help="run the schema migrations now and print each component's version",
-        description="Bring every component's schema (the store, the recordings index) to "
+        description="Bring every component's schema (the store, the recordings index, the "
+        "presence journal) to "
         "this opentutor's version, and print it. PostgreSQL with --database-url, else the "
         "SQLite files of --data-dir.")
     upgrade.add_argument("--database-url", default=os.environ.get("OPENTUTOR_DATABASE_URL", ""),

@@ -346,6 +346,8 @@ def test_db_upgrade_command_prints_each_version(
 ) -> None:
     from recorder.media.recording_index import MIGRATIONS as SQLITE_INDEX
     from recorder.media.recording_index_pg import MIGRATIONS as POSTGRES_INDEX
+    from recorder.presence.journal_db import SQLITE_VERSION as SQLITE_JOURNAL
+    from recorder.presence.journal_pg import STEPS as POSTGRES_JOURNAL
     from signaling.server import cli
     from signaling.store import migrations
 
@@ -358,8 +360,10 @@ def test_db_upgrade_command_prints_each_version(
         out = capsys.readouterr().out
         store, index = ((migrations.POSTGRES, POSTGRES_INDEX) if database_url
                         else (migrations.SQLITE, SQLITE_INDEX))
+        journal = len(POSTGRES_JOURNAL) if database_url else SQLITE_JOURNAL
         assert out == (f"store: schema version {len(store)}\n"
-                       f"recordings: schema version {len(index)}\n")
+                       f"recordings: schema version {len(index)}\n"
+                       f"journal: schema version {journal}\n")
     if not database_url:
         assert (data / "opentutor.sqlite").stat().st_mode & 0o077 == 0  # private
 
