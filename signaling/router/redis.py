@@ -58,9 +58,10 @@ TIMEOUT_S = 2.0  # one Redis call (connect or answer); one immediate retry
 # that each node beats (BEAT_S, plus a call that may time out twice) before anyone else
 # may claim a room it runs.
 SETTLE_S = 5.0
-# A room's owner whose last beat is older than this is probably gone: a join is told
-# to retry (its claim lapses soon) rather than sent to a node that may not answer.
-SUSPECT_S = 2.0 * BEAT_S
+# A room's owner whose last beat is older than this many beats is probably gone: a join
+# is told to retry (its claim lapses soon) rather than sent to a node that may not answer.
+SUSPECT_BEATS = 2.0
+SUSPECT_S = SUSPECT_BEATS * BEAT_S
 FORGET_S = 60.0  # a node silent this long leaves ``alive`` and ``load``
 
 # What a Redis outage raises: a refused connection, a timeout, a reset socket.
@@ -212,6 +213,7 @@ class RedisRouter:
         self.node_url = node_url
         self._ttl_ms = int(ttl_s * 1000)
         self._beat_s = beat_s
+        self._suspect_ms = int(SUSPECT_BEATS * beat_s * 1000)
         self._guard_args: tuple[str | int, ...] = (
             node_id, self._ttl_ms, int(settle_s * 1000),
             int((ttl_s - beat_s / 2) * 1000),  # no beat for about a TTL: claims may have lapsed
@@ -223,11 +225,12 @@ class RedisRouter:
         """First beat; if placement is settling (Redis was empty), wait it out, so that
         the first joins of a node that just started are not refused."""
         settling_ms = await self._beat()
-        if settling_ms > 0:
-            log.warning("Redis had no placement data: new rooms are placed in %.1f s, once "
-                        "every node has claimed its running rooms again", settling_ms / 1000)
-            await asyncio.sleep(settling_ms / 1000)
         self._heartbeat = asyncio.create_task(self._beat_forever(), name="router-heartbeat")
+        if settling_ms > 0:
+            log.warning("placement is settling (Redis had no placement data, or no node had "
+                        "reached it for a while): new rooms are placed in %.1f s, once every "
+                        "node has claimed its running rooms again", settling_ms / 1000)
+            await asyncio.sleep(settling_ms / 1000)
 
     def _guard(self) -> tuple[str | int, ...]:
         return (*self._guard_args, secrets.token_hex(8))
@@ -336,7 +339,7 @@ class RedisRouter:
             if verdict == "elsewhere":
                 owner, age_ms = _text(out[1]), int(out[2])
                 url = _text(await self._redis.get(node_key(owner or "")))
-                if url is None or age_ms < 0 or age_ms > SUSPECT_S * 1000:
+                if url is None or age_ms < 0 or age_ms > self._suspect_ms:
                     raise PlacementUnavailable(
                         f"session {session_id} was placed on node {owner}, not heard from "
                         f"for {age_ms / 1000:.1f} s: its claim lapses within "
