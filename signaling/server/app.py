@@ -72,6 +72,9 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     )
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
+        # The data directory holds uploads and recordings on every back end (with
+        # PostgreSQL nothing else would create it, and /readyz checks its disk).
+        config.data_dir.mkdir(parents=True, exist_ok=True)
         store = open_store(config.database_url, config.data_dir)
         journal = Journal(
             journal_db(config.database_url, config.data_dir), clock=clock, node_id=config.node_id
