@@ -217,6 +217,8 @@ async def storm(base: str, learners: int, server: psutil.Process) -> dict[str, f
         last = now
         await asyncio.sleep(QUIET_S)
     cpu1 = server.cpu_times()
+    for tally in (teacher_tally, *tallies):
+        tally.counting = False  # the leaving that follows is not the storm's
     for client in clients:
         await client.disconnect()
     cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
