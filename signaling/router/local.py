@@ -13,11 +13,11 @@ from collections import defaultdict
 
 from signaling.router.base import Draining
 from signaling.session.room import Room, RoomDeps
-from signaling.store.sqlite import Store
+from signaling.store.base import SessionStore
 
 
 class LocalRouter:
-    def __init__(self, store: Store, deps: RoomDeps) -> None:
+    def __init__(self, store: SessionStore, deps: RoomDeps) -> None:
         self._store = store
         self._rooms: dict[str, Room] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 
 import socketio
 from aiohttp import web
@@ -42,7 +42,6 @@ from signaling.server.webhooks import Webhooks
 from signaling.session.events import JournalListener, RoomListener
 from signaling.session.room import RoomDeps
 from signaling.store.factory import open_store
-from signaling.store.sqlite import Store
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +121,10 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
             recordings=recordings,
             listeners=listeners,
         )
-        # LocalRouter's annotation names the SQLite class; it uses only what every
-        # store has (session, board_log).
-        router: Router = LocalRouter(cast(Store, store), deps)
+        router: Router = LocalRouter(store, deps)
         if config.redis_url:
             redis_router = RedisRouter(
-                LocalRouter(cast(Store, store), deps),
+                LocalRouter(store, deps),
                 # Fail fast while Redis is away: joins get a retryable refusal at once.
                 connect(config.redis_url),
                 node_id=config.node_id,
