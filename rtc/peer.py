@@ -25,7 +25,11 @@ connection here as well (the same as :meth:`Peer.close` then a first offer).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import os
+import time
+import weakref
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -43,6 +47,62 @@ from .reencode import REENCODE
 log = logging.getLogger(__name__)
 
 TRAFFIC_INTERVAL = 1.0  # at most one traffic() per person per second
+
+# Every server-side peer connection still in memory, closed or not (``/metrics`` reads
+# it: open ones are the load, closed ones still alive are what teardown left behind).
+PEER_CONNECTIONS: weakref.WeakSet[RTCPeerConnection] = weakref.WeakSet()
+
+# A closed aiortc peer connection is a set of reference cycles (the connection, its
+# transceivers and transports and their event-emitter callbacks; our RTP hook on each
+# receiver too), so plain reference counting never frees it: only a full (generation 2)
+# collection does. CPython runs one only when the objects promoted into the oldest
+# generation since the last one exceed 25 % of it, which on a server of a few hundred MB
+# is rare, so closed connections pile up meanwhile (with ~1,000 ``RateBucket`` objects
+# per incoming video stream, aiortc's bitrate estimator), and the memory they held is
+# fragmented by the time they go: RSS grew ~225 KB per session and was never given back
+# (bench/soak.py). So a full collection runs a little after teardowns, at most once per
+# FULL_GC_EVERY_S: it stops the event loop for a few tens of ms at this heap size
+# (measured by bench/soak.py through ``opentutor_gc_teardown_seconds_max``; the
+# README's "Soak" section quotes it), once per 10 s at most, and only after a teardown.
+FULL_GC_AFTER_S = 2.0  # aiortc's close finishes its tasks first
+FULL_GC_EVERY_S = 10.0
+# The soak's baseline only (``bench/soak.py --no-teardown-gc``): "0" turns it off.
+TEARDOWN_GC = os.environ.get("OPENTUTOR_TEARDOWN_GC", "1") != "0"
+
+
+class TeardownCollector:
+    """Runs ``gc.collect()`` after peer connections were torn down, at a bounded rate."""
+
+    def __init__(self, every_s: float = FULL_GC_EVERY_S, after_s: float = FULL_GC_AFTER_S) -> None:
+        self.every_s, self.after_s = every_s, after_s
+        self.enabled = TEARDOWN_GC
+        self.runs = 0
+        self.freed = 0  # unreachable objects found, over all runs
+        self.last_s = 0.0  # how long the last run stopped the loop
+        self.max_s = 0.0
+        self._pending: asyncio.AbstractEventLoop | None = None
+        self._last_at = -float("inf")
+
+    def teardown(self) -> None:
+        """A peer connection was closed: collect soon (one run for many teardowns)."""
+        loop = asyncio.get_running_loop()
+        if self._pending is loop or not self.enabled:
+            return
+        self._pending = loop  # (a loop closed before its run came, in tests: schedule anew)
+        delay = max(self.after_s, self._last_at + self.every_s - loop.time())
+        loop.call_later(delay, self._collect)
+
+    def _collect(self) -> None:
+        self._pending = None
+        started = time.perf_counter()
+        self.freed += gc.collect()
+        self.last_s = time.perf_counter() - started
+        self.max_s = max(self.max_s, self.last_s)
+        self.runs += 1
+        self._last_at = asyncio.get_running_loop().time()
+
+
+COLLECTOR = TeardownCollector()
 
 
 class RoomHooks(Protocol):
@@ -267,6 +327,7 @@ class Peer:
 
     def _create_pc(self) -> RTCPeerConnection:
         pc = RTCPeerConnection(rtc_configuration(self._ice_servers))
+        PEER_CONNECTIONS.add(pc)
         self.pc = pc
         pc.on("connectionstatechange", lambda: self._state_changed(pc))
         queue: asyncio.Queue[object] = asyncio.Queue()
@@ -321,6 +382,7 @@ class Peer:
         # cancelling that await (a room closing meanwhile) would cancel the future under
         # the first close, which then fails with InvalidStateError.
         await asyncio.shield(pc.close())
+        COLLECTOR.teardown()
 
     # ------------------------------------------------------- traffic evidence
 

@@ -16,7 +16,10 @@ process (the tests) never share a metric.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import gc
+import os
 import shutil
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -27,6 +30,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from recorder.media.recording import STATS
+from rtc.peer import COLLECTOR, PEER_CONNECTIONS
 from signaling.server import drain as drain_mod
 from signaling.server import web_assets
 from signaling.server.drain import DRAIN
@@ -40,6 +44,10 @@ MIN_FREE_BYTES = 1 << 30  # below 1 GiB free, recordings would fail within the e
 JOURNAL_MAX_AGE_S = 10.0  # the heartbeat commits every second; ten missed is a failure
 CHECK_TIMEOUT_S = 2.0
 LAG_EVERY_S = 0.5
+# Debugging memory growth only (bench/soak.py sets it): the N most numerous object
+# types in the process, by a gc.get_objects() walk at each scrape (tens of ms at a few
+# hundred MB, so never on by default).
+DEBUG_OBJECTS = int(os.environ.get("OPENTUTOR_DEBUG_OBJECTS", "0") or 0)
 
 LOOP_LAG = web.AppKey("loop_lag", list)  # [seconds], the last measured event-loop lag
 REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
@@ -160,6 +168,38 @@ class _NodeCollector:
         for key in ("errors", "frames_written", "frames_dropped", "segments", "fsyncs"):
             yield counter(f"opentutor_recording_{key}", f"Recording writer: {key}",
                           float(STATS.get(key, 0)))
+        yield from self._process(gauge)
+
+    def _process(self, gauge: Any) -> Iterator[Metric]:
+        """Process-level gauges for leak hunting: tasks, peer connections, the collector."""
+        yield gauge("opentutor_asyncio_tasks", "asyncio tasks alive in this process",
+                    len(asyncio.all_tasks()))
+        pcs = list(PEER_CONNECTIONS)
+        yield gauge("opentutor_peer_connections", "Server peer connections not closed",
+                    sum(1 for pc in pcs if pc.connectionState != "closed"))
+        yield gauge("opentutor_peer_connections_in_memory", "Server peer connections still "
+                    "in memory, closed ones included (those wait for the garbage collector)",
+                    len(pcs))
+        collections_family = GaugeMetricFamily(
+            "opentutor_gc_collections", "Garbage collections run, by generation",
+            labels=["node", "generation"])
+        for generation, stats in enumerate(gc.get_stats()):
+            collections_family.add_metric(
+                [self._app[SERVICES].config.node_id, str(generation)],
+                float(stats["collections"]))
+        yield collections_family
+        yield gauge("opentutor_gc_teardown_collections", "Full collections run after peer "
+                    "connections were torn down (rtc/peer.py)", COLLECTOR.runs)
+        yield gauge("opentutor_gc_teardown_seconds_last", "How long the last of them "
+                    "stopped the event loop", COLLECTOR.last_s)
+        yield gauge("opentutor_gc_teardown_seconds_max", "The longest of them", COLLECTOR.max_s)
+        if DEBUG_OBJECTS > 0:
+            counts = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
+            family = GaugeMetricFamily("opentutor_debug_objects", "Objects tracked by the "
+                                       "garbage collector, by type (debug)", labels=["type"])
+            for name, n in counts.most_common(DEBUG_OBJECTS):
+                family.add_metric([name], float(n))
+            yield family
 
 
 @routes.get("/api/v1/webhooks")
