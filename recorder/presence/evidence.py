@@ -208,8 +208,8 @@ class MinuteRow:
 
 class EvidenceMeter:
     """One session's seconds in, minute rows out. :meth:`take_changed` gives the rows
-    changed since the last call (the journal upserts them every heartbeat, so the open
-    minute is durable within a second too); a row is kept in memory until its minute
+    changed since the last call (the journal upserts a closed minute's row with the next
+    heartbeat and the open minute's every few seconds); a row is kept in memory until its minute
     is over by :data:`KEEP_S`, after which a late second for it is dropped and counted
     (rewriting a row that left memory would overwrite it with a part of itself)."""
 
@@ -234,10 +234,15 @@ class EvidenceMeter:
         self._changed.add(key)
         return True
 
-    def take_changed(self, now: float) -> list[MinuteRow]:
-        """Rows changed since the last call; then forget minutes over by KEEP_S."""
-        out = [self._rows[k] for k in sorted(self._changed, key=lambda k: (k[1], k[0]))]
-        self._changed.clear()
+    def take_changed(self, now: float, *, open_minutes: bool = True) -> list[MinuteRow]:
+        """Rows changed since the last call; then forget minutes over by KEEP_S. Without
+        ``open_minutes``, only rows of minutes already over (a late second included):
+        the open minute's row stays changed for a later call."""
+        keys = self._changed
+        if not open_minutes:
+            keys = {k for k in keys if k[1] + SECONDS <= now}
+        out = [self._rows[k] for k in sorted(keys, key=lambda k: (k[1], k[0]))]
+        self._changed -= keys
         floor = now - self.KEEP_S
         old = [k for k in self._rows if k[1] + SECONDS <= floor]
         for key in old:

@@ -57,6 +57,11 @@ from rtc.clock import Clock
 log = logging.getLogger(__name__)
 
 ENDED_MEMORY_S = 600.0  # how long an ended session's id refuses late observations
+# The open minute's evidence row is rewritten at most this often (a closed minute's row
+# goes with the next heartbeat): one upsert per person per second was the top write
+# load of a city's PostgreSQL (docs/capacity.md); a SIGKILL loses at most this much
+# evidence, and presence itself stays durable at every heartbeat.
+EVIDENCE_EVERY_S = 5.0
 
 
 class _Event(NamedTuple):
@@ -116,6 +121,7 @@ class Journal:
         clock: Clock,
         node_id: str = "local",
         heartbeat_s: float = 1.0,
+        evidence_every_s: float = EVIDENCE_EVERY_S,
         window_s: float = DEFAULT_WINDOW_S,
     ) -> None:
         if not (math.isfinite(heartbeat_s) and heartbeat_s > 0):
@@ -126,6 +132,8 @@ class Journal:
         self._clock = clock
         self._node = node_id
         self._heartbeat_s = heartbeat_s
+        self._evidence_every_s = evidence_every_s
+        self._evidence_written = -math.inf  # when the open minutes' rows were last taken
         self._window = window_s
         self._run = secrets.token_hex(8)
         self._seq = itertools.count(1)
@@ -200,6 +208,7 @@ class Journal:
             self._queue_transitions(session_id, tracker.end(now, "shutdown"))
         self._trackers.clear()
         self._state = "closing"  # observations from here on are dropped
+        self._evidence_written = -math.inf  # the last flush writes the open minutes too
         try:
             await self.flush()
         finally:
@@ -382,10 +391,14 @@ class Journal:
                 self._evidence.setdefault(key, row)
 
     def _take_evidence(self, now: float) -> None:
-        """Changed minute rows into the next commit; forget the meters of sessions
-        that ended long enough ago for no late second to come."""
+        """Changed minute rows into the next commit (open minutes every
+        ``evidence_every_s``); forget the meters of sessions that ended long enough
+        ago for no late second to come."""
+        open_minutes = now - self._evidence_written >= self._evidence_every_s
+        if open_minutes:
+            self._evidence_written = now
         for session_id, meter in list(self._meters.items()):
-            for row in meter.take_changed(now):
+            for row in meter.take_changed(now, open_minutes=open_minutes):
                 key, values = evidence_store.to_row(session_id, self._node, row)
                 self._evidence[key] = values
             ended = self._ended.get(session_id)

@@ -21,7 +21,13 @@ from typing import Any
 import pytest
 
 from recorder.presence.evidence import Second
-from recorder.presence.journal import ENDED_MEMORY_S, Journal, iso_intervals, to_iso
+from recorder.presence.journal import (
+    ENDED_MEMORY_S,
+    EVIDENCE_EVERY_S,
+    Journal,
+    iso_intervals,
+    to_iso,
+)
 from rtc.clock import FakeClock
 
 T0 = 1_772_445_600.0  # 2026-03-02T10:00:00Z
@@ -405,12 +411,27 @@ async def test_evidence_rows_are_durable_with_each_heartbeat(
     assert rows(path, "SELECT person, minute, audio_packets, video_frames FROM evidence") == [
         ("t", minute, 50, 15)
     ]
-    # The open minute is rewritten at the next heartbeat, not appended.
+    # The open minute is rewritten, not appended, at most every EVIDENCE_EVERY_S: not
+    # at the next heartbeat, at the first one that far after the last write.
     journal.sample("s", "t", minute + 2, VOICE)
     await journal.flush()
+    assert rows(path, "SELECT audio_packets, video_frames FROM evidence") == [(50, 15)]
+    assert journal.evidence_rows("s")[0].audio_packets == 100  # the live view has it
+    clock.advance(EVIDENCE_EVERY_S)
+    await journal.flush()
     assert rows(path, "SELECT audio_packets, video_frames FROM evidence") == [(100, 15)]
-    (shown,) = journal.evidence("s")
-    assert shown["minute"] == to_iso(T0) and shown["voiced_s"] == 2
+    # A minute that is over goes with the very next heartbeat, the open one waits.
+    clock.advance(60)
+    journal.sample("s", "t", minute + 61, VOICE)  # the next minute, open
+    await journal.flush()  # writes both (5 s since the last write of open minutes)
+    journal.sample("s", "t", minute + 59, VOICE)  # late, for the closed minute
+    journal.sample("s", "t", minute + 62, VOICE)
+    clock.advance(1)
+    await journal.flush()
+    assert rows(path, "SELECT minute, audio_packets FROM evidence ORDER BY minute") == [
+        (minute, 150), (minute + 60, 50)]
+    shown = journal.evidence("s")[0]
+    assert shown["minute"] == to_iso(T0) and shown["voiced_s"] == 3
     assert shown["audio_level"][:3] == [20, None, 20]  # type: ignore[index]
 
 
@@ -440,7 +461,7 @@ from recorder.presence.journal import Journal
 from rtc.clock import SystemClock
 
 async def main(path):
-    j = Journal(Path(path), clock=SystemClock(), heartbeat_s=0.25)
+    j = Journal(Path(path), clock=SystemClock(), heartbeat_s=0.25, evidence_every_s=0.25)
     await j.open()
     base = int(time.time()) // 60 * 60
     print(base, flush=True)

@@ -87,7 +87,7 @@ async def test_the_open_minute_is_rewritten_not_appended(
     j, clock = journal
     for second in range(3):
         j.sample("s", "p", int(T0) + second, VOICE)
-        clock.advance(1)
+        clock.advance(5)  # EVIDENCE_EVERY_S: the open minute is rewritten each time
         await j.flush()
     (row,) = j.evidence_rows("s")
     assert row.audio_packets == 150
@@ -130,7 +130,8 @@ from rtc.clock import SystemClock
 
 async def main(where):
     db = PostgresJournalDb(where) if where.startswith("postgres") else Path(where)
-    j = Journal(db, clock=SystemClock(), node_id="dead", heartbeat_s=0.25)
+    j = Journal(db, clock=SystemClock(), node_id="dead", heartbeat_s=0.25,
+                evidence_every_s=0.25)
     await j.open()
     for kind in ("signal_up", "transport_up", "traffic"):
         j.observe("s1", "a", kind)

@@ -14,6 +14,7 @@ import aiohttp
 import av
 import pytest
 
+from recorder.presence.journal import EVIDENCE_EVERY_S
 from tests.conftest import free_port
 from tests.recording_support import Publisher, api, running
 from tests.support import ONE_TO_ONE, token_of
@@ -76,9 +77,9 @@ async def test_sigkill_loses_at_most_the_open_segment(tmp_path: Path) -> None:
         assert [(u["start"], u["end"]) for u in summary["unrecorded"]] == [
             (u["start"], u["end"]) for u in lost]
         # The media evidence survived too (issue 9): the teacher's camera was live up
-        # to about the last heartbeat before the kill, and the rows say so.
+        # to about the last write of the open minute's row before the kill.
         last_live = max(ts(end) for _, end in record["publishing"]["t1"])
-        assert killed_at - 3.0 <= last_live <= killed_at + 0.5
+        assert killed_at - EVIDENCE_EVERY_S - 3.0 <= last_live <= killed_at + 0.5
         assert record["evidence"]["source"] == "server"
 
         # The session goes on: the next join records again, in a new recording.
