@@ -6,8 +6,12 @@
 Sessions are generated in start order, in batches, as the decoded JSON records the
 session server hands over (ISO-8601 timestamps), spread over the open hours of the
 sample calendar's 2022-spring term: 75 % one_to_one, 15 % lectures (5–40 learners,
-some watching the replay), 10 % reviews (1–3 reviewers), 14,600 instructors and
-100,000 learners. Each batch is timed twice on the same records:
+some watching the replay), 10 % reviews (1–3 reviewers, reports with their text),
+14,600 instructors and 100,000 learners. By default the records are version 1 (no media
+evidence: the presence basis, the same work before and after issue 9); ``--evidence``
+adds what the server writes since issue 9 (``publishing``, ``voiced``, ``receiving``,
+``started_at``/``ended_at``, codes), about three times as many intervals to read. Each
+batch is timed twice on the same records:
 
 - *statement*: the real thing, ``StatementBuilder.add`` per record: validation, the
   effective set, open hours, limits, points, term caps, per-person sums;
@@ -46,7 +50,15 @@ TERM = "2022-spring"
 INSTRUCTORS = 14_600
 LEARNERS = 100_000
 DISTRICTS = ("Tongzhou", "Miyun", "Yanqing", "Mentougou", "Huairou", "Pinggu", "Fangshan")
-TEXT = "本次研修收获很大，" * 30  # ≥ 200 characters
+# A feedback as teachers write one: 204 visible characters, 129 different (issue 9 refuses
+# a text of fewer than 20 different characters, such as the "本次研修收获很大，"×30 of before).
+TEXT = (
+    "本次研修让我对课堂提问的设计有了新的认识。指导教师结合具体课例，讲解了如何根据学生的"
+    "认知水平设置有梯度的问题，并示范了追问与等待的技巧。我反思自己的教学，常常急于给出答案，"
+    "没有给学生足够的思考时间。今后我将在备课时预设关键问题，课堂上耐心倾听学生的回答，及时"
+    "调整教学节奏。建议今后的研修能提供更多不同学科的课例，并安排课后的跟进交流，帮助我们把"
+    "所学真正落实到日常教学中，也希望今后能有机会再次参加这样的活动。"
+)
 PROGRAMME_SESSIONS = 2_000_000
 GOAL_SESSIONS_PER_S = 33_000  # issue 15: 2,000,000 sessions in < 60 s on one core
 # The issue's measurements on its reference VM: the statement then ran 9,500 sessions/s at
@@ -65,6 +77,27 @@ def _place(pid: int) -> tuple[str, str]:
 def _person(pid: str, number: int, role: str) -> dict[str, str]:
     school, district = _place(number)
     return {"id": pid, "role": role, "school": school, "district": district}
+
+
+def with_evidence(record: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """``record`` as the server writes it since issue 9: everyone present publishing
+    (the instructor with a pause of up to 5 minutes), voiced and receiving; the session's
+    own start and end; school and district codes."""
+    active = record["active"]
+    instructor = record["people"][0]["id"] if record["form"] != "review" else None
+    publishing = dict(active)
+    if instructor is not None:
+        (start, end), = active[instructor]
+        pause = datetime.fromisoformat(start).timestamp() + rng.uniform(5, 40) * 60
+        resume = pause + rng.uniform(0, 300)
+        if resume < datetime.fromisoformat(end).timestamp():
+            publishing[instructor] = [[start, _iso(pause)], [_iso(resume), end]]
+    last = max(datetime.fromisoformat(end).timestamp() for ivs in active.values() for _, end in ivs)
+    for p in record["people"]:
+        p["school_id"], p["district_code"] = f"1101{p['school']}", p["district"]
+    return {**record, "publishing": publishing, "voiced": dict(active),
+            "receiving": {pid: ivs for pid, ivs in active.items() if pid != instructor},
+            "started_at": min(ivs[0][0] for ivs in active.values()), "ended_at": _iso(last)}
 
 
 def open_starts(calendar: Calendar, count: int) -> Iterator[float]:
@@ -138,7 +171,7 @@ def make_session(n: int, t0: float, rng: random.Random) -> dict[str, Any]:
         people.append(_person(rid, number, "instructor"))
         active[rid] = [[_iso(t0 + rng.uniform(0, 120)), _iso(t0 + length)]]
         if rng.random() < 0.9:
-            reports[rid] = {"submitted_at": _iso(end_fb)}
+            reports[rid] = {"submitted_at": _iso(end_fb), "text": TEXT}
     return {"session_id": sid, "programme": "training", "form": "review", "people": people,
             "active": active, "reports": reports,
             "feedback": {lid: {"submitted_at": _iso(end_fb), "rating": 5, "text": TEXT}}}
@@ -188,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=2_000_000)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--evidence", action="store_true",
+                        help="records with media evidence, as the server writes them (v2)")
     args = parser.parse_args(argv)
     if args.sessions < 1 or args.batch < 1:
         parser.error("--sessions and --batch must be positive")
@@ -205,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     for first in range(0, args.sessions, args.batch):
         batch = [make_session(n, next(starts), rng)
                  for n in range(first, min(first + args.batch, args.sessions))]
+        if args.evidence:
+            batch = [with_evidence(record, rng) for record in batch]
         t = time.perf_counter()
         raw_seconds += baseline(batch)
         base_s += time.perf_counter() - t
@@ -230,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     rate, ratio = n / full_s, full_s / base_s
     projected = PROGRAMME_SESSIONS / rate
     print(f"credits benchmark: {n:,} synthetic training sessions in {TERM}, "
+          f"{'with media evidence (v2)' if args.evidence else 'presence only (v1)'}, "
           f"batches of {args.batch:,}, Python {sys.version.split()[0]}")
     print(f"statement: {full_s:8.1f} s  {rate:>10,.0f} sessions/s  "
           f"({len(people):,} people, {pay:,.2f} CNY, {raw_seconds / 3600:,.0f} raw hours)")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from recorder.credits.evidence_rules import meet
 from recorder.credits.outcomes import PersonOutcome, SessionSets
-from recorder.credits.places import same_key
 from recorder.credits.policy import Policy
 from recorder.credits.records import Feedback, Person, SessionRecord
 from recorder.credits.texts import in_window, text_problem
@@ -83,29 +82,35 @@ def place_rule(policy: Policy, a: Person, b: Person) -> tuple[str | None, str | 
     """ "同校、同区教师之间研修不记录积分": (the words of the rule's note or ``None``, the
     words of a "compared by name" note or ``None``).
 
-    :func:`recorder.credits.places.same_place` on the keys each person carries.
+    :func:`recorder.credits.places.same_key` on the keys each person carries, inlined
+    (this runs for most sessions of a statement): unknown on either side is never the
+    same; a name on either side makes it "by name".
     """
-    school = by_name_school = district = by_name_district = False
+    school = district = named_school = named_district = False
     if policy.same_school_no_points:
-        school, by_name_school = same_key(
-            (a.school_key, a.school_by_name), (b.school_key, b.school_by_name)
-        )
+        ka, kb = a.school_key, b.school_key
+        if ka and kb:
+            school = ka == kb
+            named_school = a.school_by_name or b.school_by_name
     if policy.same_district_no_points:
-        district, by_name_district = same_key(
-            (a.district_key, a.district_by_name), (b.district_key, b.district_by_name)
-        )
+        ka, kb = a.district_key, b.district_key
+        if ka and kb:
+            district = ka == kb
+            named_district = a.district_by_name or b.district_by_name
     why = (
         "same school and district" if school and district
         else "same school" if school
         else "same district" if district
         else None
     )
+    if not (named_school or named_district):
+        return why, None
     named = []
-    if by_name_school:
+    if named_school:
         named.append(f"school {a.school!r} {'=' if school else '≠'} {b.school!r}")
-    if by_name_district:
+    if named_district:
         named.append(f"district {a.district!r} {'=' if district else '≠'} {b.district!r}")
-    return why, ("compared by name (no codes): " + ", ".join(named)) if named else None
+    return why, "compared by name (no codes): " + ", ".join(named)
 
 
 

@@ -39,7 +39,7 @@ from recorder.credits.records import (
     SessionRecord,
     parse_record_memo,
 )
-from recorder.credits.texts import in_window, text_problem
+from recorder.credits.texts import text_problem, window_end_us
 
 NO_EVIDENCE = "no media evidence in the record: computed from presence"
 # Earlier sessions' time, per person (the statement's one place at a time rule).
@@ -222,11 +222,11 @@ class Engine:
             return lambda fb: False
         start, end = window
         policy = self.policy
-        hours = policy.feedback_window_hours
+        latest = window_end_us(end, policy.feedback_window_hours)  # in_window, hoisted
         min_chars, min_distinct = policy.feedback_min_chars, policy.feedback_min_distinct
 
         def valid(fb: Feedback) -> bool:
-            return in_window(fb.submitted_at, start, end, hours) and text_problem(
+            return start <= fb.submitted_at <= latest and text_problem(
                 fb.text, min_chars=min_chars, min_distinct=min_distinct
             ) is None
 
@@ -349,19 +349,21 @@ class Engine:
             if replay and replay_from is not None:
                 window = calendar.open_intervals(policy.open_hours, replay[0][0], replay[-1][1])
                 replay_set = _meet(replay, window)
-                replay_all = _minutes(replay)
-                if replay_all > _minutes(replay_set):
-                    out.notes.append(
-                        f"replay outside open hours: {replay_all - _minutes(replay_set)} min"
-                    )
+                outside = _minutes(replay) - _minutes(replay_set)
+                if outside > 0:
+                    out.notes.append(f"replay outside open hours: {outside} min")
                 if replay_set and replay_set[0][0] < replay_from:
                     replay_set = difference(replay_set, ((replay_set[0][0], replay_from),))
             if already is not None and lid in already:
                 both = _keep(out, union(live_set, replay_set), already, lid)
                 live_set, replay_set = _meet(both, live_set), _meet(both, replay_set)
+            elif replay_set:
+                out.credited = union(live_set, replay_set)
             else:
-                out.credited = union(live_set, replay_set) if replay_set else live_set
-            viewing = _minutes(live_set) + _minutes(replay_set)
+                out.credited = live_set
+            viewing = _minutes(live_set) if live_set else 0
+            if replay_set:
+                viewing += _minutes(replay_set)
             if viewing > eff:
                 if eff:
                     out.notes.append(

@@ -23,7 +23,7 @@ Pure: standard library only.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from recorder.credits.intervals import IntervalSet, intersect, union
 from recorder.credits.policy import FormPolicy
@@ -62,7 +62,7 @@ def covered_by(sets: Sequence[IntervalSet], k: int) -> IntervalSet:
     arriving at t keeps the count).
     """
     if k <= 1:
-        return union(*sets) if k == 1 else ()
+        return _union_all(sets) if k == 1 else ()
     if len(sets) < k:
         return ()
     events: list[tuple[int, int]] = []
@@ -89,6 +89,26 @@ def covered_by(sets: Sequence[IntervalSet], k: int) -> IntervalSet:
     return tuple(out)
 
 
+def _union_all(sets: Sequence[IntervalSet]) -> IntervalSet:
+    """``union(*sets)`` of sets in normal form (a lecture's few dozen viewers): one
+    sort of all their intervals and one merge, without normalize's checks."""
+    items = [interval for intervals in sets for interval in intervals]
+    if not items:
+        return ()
+    items.sort()
+    out: list[tuple[int, int]] = []
+    cur_start, cur_end = items[0]
+    for start, end in items:
+        if start <= cur_end:  # overlapping or touching: half-open intervals merge
+            if end > cur_end:
+                cur_end = end
+        else:
+            out.append((cur_start, cur_end))
+            cur_start, cur_end = start, end
+    out.append((cur_start, cur_end))
+    return tuple(out)
+
+
 def conversation(voiced: Iterable[IntervalSet], window_s: int) -> IntervalSet:
     """Instants someone was voiced within the last ``window_s`` seconds: every voiced
     interval held ``window_s`` longer at its end, merged."""
@@ -96,8 +116,7 @@ def conversation(voiced: Iterable[IntervalSet], window_s: int) -> IntervalSet:
     return union(*(((start, end + hold) for start, end in ivs) for ivs in voiced))
 
 
-@dataclass(frozen=True, slots=True)
-class FormSet:
+class FormSet(NamedTuple):
     """A form's set before open hours, and what the evidence rules took from presence."""
 
     present: IntervalSet  # the presence rule: everyone (one_to_one, review) / the instructor
@@ -151,7 +170,9 @@ def form_set(record: SessionRecord, form: FormPolicy) -> FormSet:
     k = form.min_viewers
     if k <= 0 or not publishing:
         return FormSet(present, publishing, tuple(removed), watching)
-    raw = meet(publishing, covered_by([watching.get(p.id, ()) for p in record.learners], k))
+    # ``watching`` holds learners only, or (presence basis) is ``active``: skip the teacher.
+    viewers = [intervals for pid, intervals in watching.items() if pid != teacher]
+    raw = meet(publishing, covered_by(viewers, k))
     removed.append((_viewers(k), minutes(publishing) - minutes(raw)))
     return FormSet(present, raw, tuple(removed), watching)
 

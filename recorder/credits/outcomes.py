@@ -27,7 +27,6 @@ FORM_WORDS = {
     "classroom": "classroom session",
 }
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
-_NO_SETS: Mapping[str, IntervalSet] = {}
 
 
 def minutes_of(intervals: IntervalSet) -> int:
@@ -84,9 +83,12 @@ class PersonOutcome:
         self.points += value
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SessionSets:
-    """The interval sets behind a session's figures (µs), for audits and the timeline."""
+    """The interval sets behind a session's figures (µs), for audits and the timeline.
+
+    Read-only by convention, not frozen: one is made per session, millions per statement,
+    and a frozen dataclass sets each field through ``object.__setattr__``."""
 
     open: IntervalSet  # open hours on the dates the session touched
     raw: IntervalSet  # the form's effective set before clipping

@@ -40,9 +40,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from recorder.credits.calendar import to_us
 from recorder.credits.intervals import IntervalSet, normalize
@@ -57,6 +57,8 @@ ROLES = ("instructor", "learner")
 PRESENCE = "presence"  # basis of a record without media evidence: from ``active``
 EVIDENCE = "evidence"  # basis of a record with ``publishing``
 MARK_FIELDS = ("problem", "subject", "knowledge_point", "marked_at", "by")
+# The record-level fields version 2 added.
+_V2_FIELDS = frozenset(("publishing", "voiced", "receiving", "started_at", "ended_at", "marks"))
 
 
 class RecordError(ValueError):
@@ -73,8 +75,7 @@ class RecordError(ValueError):
         return RecordError(self.field, self.problem, line=line)
 
 
-@dataclass(frozen=True, slots=True)
-class Person:
+class Person(NamedTuple):
     id: str
     role: str  # "instructor" | "learner"
     school: str  # names, for display
@@ -93,21 +94,26 @@ def make_person(
     pid: str, role: str, school: str, district: str, school_id: str = "", district_code: str = ""
 ) -> Person:
     """A :class:`Person` with the keys the place rule compares (see recorder.credits.places)."""
-    school_key, school_by_name = Place(school_id, school).key(district=False)
-    district_key, district_by_name = Place(district_code, district).key(district=True)
+    school_key, school_by_name = _place_key(school_id, school, False)
+    district_key, district_by_name = _place_key(district_code, district, True)
     return Person(pid, role, school, district, school_id, district_code,
                   school_key, district_key, school_by_name, district_by_name)
 
 
-@dataclass(frozen=True, slots=True)
-class Feedback:
+@lru_cache(maxsize=1 << 16)
+def _place_key(code: str, name: str, district: bool) -> tuple[str, bool]:
+    """:meth:`Place.key`, once per distinct school or district (a few thousand of them
+    against a hundred thousand people): a pure function, so remembering it is safe."""
+    return Place(code, name).key(district=district)
+
+
+class Feedback(NamedTuple):
     submitted_at: int  # µs since the epoch
     rating: int  # 1..5
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class Mark:
+class Mark(NamedTuple):
     """A teacher's mark of a tutoring session for one student (seed 000: 学生、问题、学科、
     知识点): display only, kept as the record gives it."""
 
@@ -129,9 +135,13 @@ def feedback_chars(text: str) -> int:
     return visible_chars(text)
 
 
-@dataclass(frozen=True, slots=True)
-class SessionRecord:
-    """A validated session record. Interval sets are in normal form, in µs."""
+class SessionRecord(NamedTuple):
+    """A validated session record. Interval sets are in normal form, in µs.
+
+    Named tuples (this, :class:`Person`, :class:`Feedback`, :class:`Mark`) rather than
+    frozen dataclasses: as immutable, and made several times per session of a statement
+    of millions, where a frozen dataclass sets each field through ``object.__setattr__``.
+    """
 
     session_id: str
     programme: str
@@ -454,6 +464,13 @@ def _parse_plain_or_raise(
     voiced: Mapping[str, IntervalSet]
     publishing: Mapping[str, IntervalSet]
     receiving: Mapping[str, IntervalSet]
+    marks: dict[str, Mark] = {}
+    if obj.keys().isdisjoint(_V2_FIELDS):  # a version 1 record: one look instead of six
+        return SessionRecord(
+            session_id, programme, form, tuple(people.values()), active, replay, feedback,
+            reports, start, end, tuple(instructors), tuple(learners),
+            PRESENCE, active, active, active, None, None, report_texts, marks,
+        )
     raw_publishing = obj.get("publishing")
     if raw_publishing is None:
         if obj.get("voiced") is not None or obj.get("receiving") is not None:
@@ -468,7 +485,6 @@ def _parse_plain_or_raise(
     started_at, ended_at = obj.get("started_at"), obj.get("ended_at")
     started = None if started_at is None else _us(started_at)
     ended = None if ended_at is None else _us(ended_at)
-    marks: dict[str, Mark] = {}
     raw_marks = obj.get("marks")
     if raw_marks is not None:
         if type(raw_marks) is not dict:

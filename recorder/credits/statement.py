@@ -17,7 +17,7 @@ from fractions import Fraction
 from typing import Any
 
 from recorder.credits.calendar import Calendar
-from recorder.credits.intervals import IntervalSet, intersect, total
+from recorder.credits.intervals import IntervalSet, intersect, normalize, total
 from recorder.credits.policy import Policy
 from recorder.credits.records import (
     SessionRecord,
@@ -35,8 +35,9 @@ from recorder.credits.rules import (
 )
 
 OrderKey = tuple[bool, int, str]
-# A person's credited time so far: (start, end, session_id), sorted, disjoint.
-Credited = tuple[tuple[int, int, str], ...]
+# What earlier sessions credited a person and a later one can still meet: (the time,
+# its session_id) per session, the times disjoint.
+Credited = tuple[tuple[IntervalSet, str], ...]
 
 
 def order_key(record: SessionRecord) -> OrderKey:
@@ -88,9 +89,14 @@ class StatementBuilder:
         # Sessions evaluated but not yet computed: one whose effective time starts later
         # than a session added after it waits for it (a heap by effective_key).
         self._waiting: list[tuple[OrderKey, SessionOutcome]] = []
-        # One place at a time: per person, the time earlier sessions credited them that
-        # a later session can still meet, and its latest end (the quick "no overlap").
-        self._credited: dict[str, Credited] = {}
+        # One place at a time: per person, the time earlier sessions credited them that a
+        # later session can still meet, and its latest end (the quick "no overlap"). Usually
+        # that is one session's time: kept as the set and its session_id, in two dicts, so
+        # that a session adds no object per person (the garbage collector's full passes
+        # walk every object kept); several sessions' times go to _credited_more.
+        self._credited: dict[str, IntervalSet] = {}
+        self._credited_sid: dict[str, str] = {}
+        self._credited_more: dict[str, Credited] = {}
         self._credited_end: dict[str, int] = {}
         self._overlaps: list[dict[str, Any]] = []
         self._marks: dict[str, list[dict[str, str]]] = {}
@@ -113,16 +119,18 @@ class StatementBuilder:
         time rule, the caps, the sums. Returns those sessions' final outcomes (often just
         this one; none while it waits for an earlier effective start)."""
         outcome = self._engine.evaluate(record)
-        key = order_key(outcome.record)
+        rec = outcome.record
+        start = rec.start
+        # order_key and effective_key, inlined (once per session of millions).
+        key = (start is None, start if start is not None else 0, rec.session_id)
         if self._last is not None and key <= self._last:
-            raise ValueError(
-                f"session {outcome.record.session_id!r} is out of order: add sessions by start"
-            )
+            raise ValueError(f"session {rec.session_id!r} is out of order: add sessions by start")
         self._last = key
         waiting = self._waiting
-        mine = effective_key(outcome)
-        if mine <= key and not waiting:
+        effective = outcome.sets.effective
+        if not waiting and (not effective or effective[0][0] == start):
             return [self._compute(outcome)]  # the usual case: its turn is now
+        mine = effective_key(outcome)
         heapq.heappush(waiting, (mine, outcome))
         # Every session added later has an effective key after ``key``.
         done = []
@@ -173,44 +181,66 @@ class StatementBuilder:
         one credits. Sessions computed later start no earlier than ``since``, so time
         credited before it can never meet them again and is forgotten."""
         since = outcome.order_start or 0
-        credited, ends = self._credited, self._credited_end
-        already: dict[str, IntervalSet] = {}
-        for pid, person in outcome.people.items():
-            mine = person.credited
-            if mine and ends.get(pid, since) > mine[0][0]:
-                earlier = credited[pid]
-                before = tuple((a, b) for a, b, _ in earlier if b > mine[0][0])
-                if intersect(before, mine):
-                    already[pid] = before
-                    self._list_overlaps(pid, outcome.record.session_id, mine, earlier)
-        if already:
-            outcome = self._engine.evaluate(outcome.record, already)
+        credited, sids, more, ends = (
+            self._credited, self._credited_sid, self._credited_more, self._credited_end
+        )
         sid = outcome.record.session_id
+        already: dict[str, IntervalSet] = {}
         for pid, person in outcome.people.items():
             mine = person.credited
             if not mine:
                 continue
-            new = tuple((a, b, sid) for a, b in mine)
-            if ends.get(pid, since) > since:  # some earlier time still matters: keep it
-                kept = tuple(entry for entry in credited[pid] if entry[1] > since)
-                new = tuple(sorted(kept + new))
-            credited[pid] = new
-            ends[pid] = max(entry[1] for entry in new) if len(new) > 1 else new[0][1]
+            last = ends.get(pid)
+            if last is None or last <= since:  # the usual case: nothing earlier matters
+                credited[pid] = mine
+                sids[pid] = sid
+                ends[pid] = mine[-1][1]
+                if more and pid in more:
+                    del more[pid]
+                continue
+            earlier = self._earlier(pid)
+            first = mine[0][0]
+            if last > first:
+                before = tuple(iv for ivs, _ in earlier for iv in ivs if iv[1] > first)
+                if intersect(before, mine):
+                    already[pid] = normalize(before)
+                    self._list_overlaps(pid, sid, mine, earlier)
+                    continue  # remembered once the session is computed without it
+            self._remember(pid, mine, since, sid)
+        if already:
+            outcome = self._engine.evaluate(outcome.record, already)
+            for pid in already:
+                self._remember(pid, outcome.people[pid].credited, since, sid)
         return outcome
+
+    def _earlier(self, pid: str) -> Credited:
+        found = self._credited_more.get(pid)
+        if found is not None:
+            return found
+        return ((self._credited[pid], self._credited_sid[pid]),)
+
+    def _remember(self, pid: str, mine: IntervalSet, since: int, sid: str) -> None:
+        """Add ``mine`` to what ``pid`` was credited, keeping what ends after ``since``."""
+        kept = [(ivs, other) for ivs, other in self._earlier(pid) if ivs[-1][1] > since]
+        if mine:
+            kept.append((mine, sid))
+        self._credited_end[pid] = max((ivs[-1][1] for ivs, _ in kept), default=since)
+        if len(kept) == 1:
+            self._credited[pid], self._credited_sid[pid] = kept[0]
+            self._credited_more.pop(pid, None)
+        else:
+            self._credited_more[pid] = tuple(kept)  # several, or none (nothing to meet)
 
     def _list_overlaps(
         self, pid: str, session_id: str, mine: IntervalSet, earlier: Credited
     ) -> None:
-        by_session: dict[str, int] = {}
-        for a, b, other in earlier:
-            lost = total(intersect(mine, ((a, b),)))
+        for ivs, other in earlier:
+            lost = total(intersect(mine, ivs))
             if lost:
-                by_session[other] = by_session.get(other, 0) + lost
-        for other, lost in by_session.items():
-            self._overlaps.append({
-                "person": pid, "session_id": session_id, "earlier_session_id": other,
-                "minutes": lost // 60_000_000, "seconds": lost // 1_000_000,
-            })
+                self._overlaps.append({
+                    "person": pid, "session_id": session_id, "earlier_session_id": other,
+                    "minutes": lost // 60_000_000, "seconds": lost // 1_000_000,
+                })
 
     def _add_points(self, pid: str, term: str | None, points: Fraction) -> None:
         den = points.denominator

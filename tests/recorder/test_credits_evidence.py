@@ -404,3 +404,35 @@ def test_marks_are_shown_and_change_nothing() -> None:
     assert marked["marks"] == [{"learner": "l1", **marks["l1"]}]
     assert plain["marks"] == []
     assert {**marked, "marks": []} == plain
+
+
+# --- the sweep ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_covered_by_k_of_n_matches_counting_every_instant(seed: int) -> None:
+    """evidence_rules.covered_by against a count at every instant of a small grid."""
+    import random
+
+    from recorder.credits.evidence_rules import conversation, covered_by
+    from recorder.credits.intervals import normalize, union
+
+    rng = random.Random(seed)
+    for _ in range(200):
+        sets = []
+        for _ in range(rng.randint(0, 6)):
+            pairs = []
+            for _ in range(rng.randint(0, 3)):
+                a = rng.randrange(0, 40)
+                pairs.append((a, a + rng.randrange(0, 12)))
+            sets.append(normalize(pairs))
+        for k in range(0, 5):
+            got = covered_by(sets, k)
+            want = normalize(
+                (t, t + 1) for t in range(0, 60)
+                if k > 0 and sum(any(a <= t < b for a, b in s) for s in sets) >= k
+            )
+            assert got == want, (sets, k)
+        assert covered_by(sets, 1) == union(*sets)
+        held = conversation(sets, 2)
+        assert held == union(*(((a, b + 2_000_000) for a, b in s) for s in sets))
