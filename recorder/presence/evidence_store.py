@@ -2,10 +2,11 @@
 and minute (:class:`~recorder.presence.evidence.MinuteRow`).
 
 Unlike events and transitions, a row is *upserted*: the open minute is rewritten every
-``EVIDENCE_EVERY_S`` (5 s) so that it is durable within seconds, and a minute's row is
-final once the minute is over (written with the next heartbeat; the meter forgets it
-two minutes later and never writes it again). A SIGKILL loses at most those seconds.
-Rows are never deleted: they are kept as long as the session record.
+heartbeat (or every ``--evidence-every-seconds``) so that it is durable within
+seconds, and a minute's row is final once the minute is over (written with the next
+heartbeat; the meter forgets it two minutes later and never writes it again). A
+SIGKILL loses at most those seconds. Rows are never deleted: they are kept as long as
+the session record.
 
 Size: 14 numbers and 240 bytes of per-second arrays (audio level, frames, forwarded
 packets as 60 × uint16), about 0.3 KB a row with its key, so ~18 KB per person-hour.

@@ -58,10 +58,10 @@ log = logging.getLogger(__name__)
 
 ENDED_MEMORY_S = 600.0  # how long an ended session's id refuses late observations
 # The open minute's evidence row is rewritten at most this often (a closed minute's row
-# goes with the next heartbeat): one upsert per person per second was the top write
-# load of a city's PostgreSQL (docs/capacity.md); a SIGKILL loses at most this much
-# evidence, and presence itself stays durable at every heartbeat.
-EVIDENCE_EVERY_S = 5.0
+# goes with the next heartbeat). Every heartbeat by default, so evidence is as durable
+# as presence; a city on PostgreSQL may choose 5 s (--evidence-every-seconds): per-second
+# upserts are its top write load (docs/capacity.md), and a SIGKILL then loses up to 5 s.
+EVIDENCE_EVERY_S = 1.0
 
 
 class _Event(NamedTuple):

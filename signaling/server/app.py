@@ -76,7 +76,10 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         store = open_store(config.database_url, config.data_dir)
         journal = Journal(
-            journal_db(config.database_url, config.data_dir), clock=clock, node_id=config.node_id
+            journal_db(config.database_url, config.data_dir),
+            clock=clock,
+            node_id=config.node_id,
+            evidence_every_s=config.evidence_every_s,
         )
         await store.open()
         await journal.open()

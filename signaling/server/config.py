@@ -45,6 +45,9 @@ class Config:
     webhook_backoff_s: float = 1.0  # first retry delay, doubling (tests shorten it)
     recordings_retention_days: float = 90.0
     recordings_segment_s: float = 10.0  # per file; the open one is flushed and fsync'd every second
+    # How often the open minute's evidence row is rewritten (docs/capacity.md: 5 s cuts a
+    # city's PostgreSQL writes ~5×, and a SIGKILL then loses up to 5 s of evidence).
+    evidence_every_s: float = 1.0
     demo: bool = False
     web_dir: Path | None = None  # the browser client; default: the checkout's web/
     extra: dict[str, str] = field(default_factory=dict)
@@ -91,6 +94,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     a("--webhook-secret", help="HMAC key of the webhooks (default: the API key)")
     a("--recordings-retention-days", type=float,
       help="delete recordings this many days after they end (default 90; 0 keeps them)")
+    a("--evidence-every-seconds", type=float, dest="evidence_every_s",
+      help="rewrite the open minute's media evidence this often (default 1: every heartbeat)")
     a("--recordings-segment-seconds", type=float, dest="recordings_segment_s",
       help="length of recording segment files (default 10)")
     a("--web-dir", help="the browser client's folder (default: the checkout's web/)")
@@ -152,6 +157,7 @@ def from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) ->
         webhook_secret=pick("webhook_secret") or "",
         recordings_retention_days=float(pick("recordings_retention_days") or 90),
         recordings_segment_s=float(pick("recordings_segment_s") or 10),
+        evidence_every_s=float(pick("evidence_every_s") or 1),
         web_dir=Path(web_dir) if web_dir else None,
     )
     if not config.node_id:

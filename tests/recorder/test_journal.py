@@ -426,7 +426,7 @@ async def test_evidence_rows_are_durable_with_each_heartbeat(
     await journal.flush()  # writes both (5 s since the last write of open minutes)
     journal.sample("s", "t", minute + 59, VOICE)  # late, for the closed minute
     journal.sample("s", "t", minute + 62, VOICE)
-    clock.advance(1)
+    clock.advance(EVIDENCE_EVERY_S / 2)
     await journal.flush()
     assert rows(path, "SELECT minute, audio_packets FROM evidence ORDER BY minute") == [
         (minute, 150), (minute + 60, 50)]
