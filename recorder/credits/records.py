@@ -47,7 +47,6 @@ from typing import Any, NamedTuple
 from recorder.credits.calendar import to_us
 from recorder.credits.intervals import IntervalSet, normalize
 from recorder.credits.places import Place
-from recorder.credits.texts import visible_chars
 
 FORMS: Mapping[str, tuple[str, ...]] = {
     "training": ("lecture", "one_to_one", "review"),
@@ -127,12 +126,6 @@ class Mark(NamedTuple):
         return {"learner": learner, "problem": self.problem, "subject": self.subject,
                 "knowledge_point": self.knowledge_point, "marked_at": self.marked_at,
                 "by": self.by}
-
-
-def feedback_chars(text: str) -> int:
-    """Kept for callers outside the credits that still import it:
-    :func:`recorder.credits.texts.visible_chars`, the one count of visible characters."""
-    return visible_chars(text)
 
 
 class SessionRecord(NamedTuple):

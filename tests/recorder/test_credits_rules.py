@@ -33,7 +33,7 @@ from credits_builders import (
 from recorder.credits import texts
 from recorder.credits.engine import NO_EVIDENCE
 from recorder.credits.policy import Policy
-from recorder.credits.records import RecordError, feedback_chars
+from recorder.credits.records import RecordError
 from recorder.credits.rules import compute_session, round_half_up
 from recorder.credits.statement import compute_sessions, compute_statement
 from recorder.credits.texts import text_problem, visible_chars
@@ -590,4 +590,4 @@ def test_the_form_and_the_credits_count_texts_the_same() -> None:
 
     assert participant_api.texts is texts
     text = "收获 很大\u3000\n\t真的\x1c\u200b"
-    assert feedback_chars(text) == visible_chars(text) == 6
+    assert visible_chars(text) == 6
