@@ -78,9 +78,11 @@ def report_problem(
     return None if problem is None else f"report {problem}"
 
 
-def place_rule(policy: Policy, a: Person, b: Person) -> tuple[str | None, str | None]:
+def place_rule(
+    policy: Policy, a: Person, b: Person, words: bool = True
+) -> tuple[str | None, str | None]:
     """ "同校、同区教师之间研修不记录积分": (the words of the rule's note or ``None``, the
-    words of a "compared by name" note or ``None``).
+    words of a "compared by name" note or ``None``; always ``None`` without ``words``).
 
     :func:`recorder.credits.places.same_key` on the keys each person carries, inlined
     (this runs for most sessions of a statement): unknown on either side is never the
@@ -103,7 +105,7 @@ def place_rule(policy: Policy, a: Person, b: Person) -> tuple[str | None, str | 
         else "same district" if district
         else None
     )
-    if not (named_school or named_district):
+    if not (words and (named_school or named_district)):
         return why, None
     named = []
     if named_school:

@@ -18,6 +18,7 @@ from recorder.credits.checks import (
 )
 from recorder.credits.intervals import IntervalSet, difference, union
 from recorder.credits.outcomes import (
+    NO_NOTES,
     US_PER_MINUTE,
     ZERO,
     PersonOutcome,
@@ -166,9 +167,11 @@ class Engine:
     of pure functions of their keys, so an outcome never depends on what came before.
     """
 
-    def __init__(self, policy: Policy, calendar: Calendar) -> None:
+    def __init__(self, policy: Policy, calendar: Calendar, *, notes: bool = True) -> None:
         self.policy = policy
         self.calendar = calendar
+        # False: every figure the same, no words (a statement's outcomes; NO_NOTES).
+        self.notes = notes
         review = policy.forms.get("review")
         self.max_reviewers = review.max_reviewers if review else 3
         self._points: dict[tuple[str, int, int, int, int], _Points] = {}
@@ -199,8 +202,11 @@ class Engine:
         eff_raw = _minutes(sets.effective)
         eff = _minutes(sets.counted)
         counted = bool(sets.counted)
-        shared = _session_notes(rec, form, sets, eff_raw, eff, counted)
-        people = {p.id: PersonOutcome(p.role, notes=list(shared)) for p in rec.people}
+        if self.notes:
+            shared = _session_notes(rec, form, sets, eff_raw, eff, counted)
+            people = {p.id: PersonOutcome(p.role, notes=list(shared)) for p in rec.people}
+        else:
+            people = {p.id: PersonOutcome(p.role, notes=NO_NOTES) for p in rec.people}
         if already is not None and not already:
             already = None
 
@@ -287,14 +293,14 @@ class Engine:
                 rating_sum += fb.rating
                 ratings += 1
                 out.study_minutes = out.minutes if study and one_to_one else 0
-            else:
+            elif self.notes:
                 learner_feedback(rec, policy, learner, out)  # notes why not
         if eff_t == 0:
             return
         points = self._teacher_points(form, eff_t, rating_sum, ratings)
         points.give(t_out)
         if one_to_one:
-            why, named = place_rule(policy, teacher, rec.learners[0])
+            why, named = place_rule(policy, teacher, rec.learners[0], self.notes)
             if named:
                 t_out.notes.append(named)
             if why:
@@ -339,6 +345,7 @@ class Engine:
         t_school = teacher.school_key if policy.same_school_no_points else ""
         t_district = teacher.district_key if policy.same_district_no_points else ""
         t_school_named, t_district_named = teacher.school_by_name, teacher.district_by_name
+        words = self.notes
         for learner in rec.learners:
             lid = learner.id
             out = people[lid]
@@ -377,13 +384,16 @@ class Engine:
                 rating_sum += fb.rating
                 ratings += 1
                 out.study_minutes = viewing if study else 0
-            else:
+            elif words:
                 learner_feedback(rec, policy, learner, out)  # notes why not
             school = t_school != "" and learner.school_key == t_school
             district = t_district != "" and learner.district_key == t_district
-            if (t_school and learner.school_key and (t_school_named or learner.school_by_name)) or (
-                t_district and learner.district_key
-                and (t_district_named or learner.district_by_name)
+            if words and (
+                (t_school and learner.school_key and (t_school_named or learner.school_by_name))
+                or (
+                    t_district and learner.district_key
+                    and (t_district_named or learner.district_by_name)
+                )
             ):
                 by_name += 1
             if school or district:
@@ -441,7 +451,7 @@ class Engine:
                 points = self._points[key] = _review_points(form, has_report, took_part)
             out.parts.update(points.parts)
             out.points = points.exact
-            why, named = place_rule(policy, reviewer, learner)
+            why, named = place_rule(policy, reviewer, learner, self.notes)
             if named:
                 out.notes.append(named)
             if why:

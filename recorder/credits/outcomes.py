@@ -4,7 +4,7 @@ reasons in words), the effective set of a session, and the small exact helpers
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -60,6 +60,23 @@ def fmt2(value: Fraction) -> str:
 
 def ordinal(n: int) -> str:
     return _ORDINALS[n - 1] if n <= len(_ORDINALS) else f"{n}th"
+
+
+class _Discard(list[str]):
+    """A notes list that keeps nothing: what a statement's outcomes carry (see
+    :data:`NO_NOTES`)."""
+
+    def append(self, note: str) -> None:
+        pass
+
+    def extend(self, notes: Iterable[str]) -> None:
+        pass
+
+
+# The notes of every person of an engine made with ``notes=False``: a statement sums
+# figures and never shows notes, and writing them (a list per person, a few f-strings
+# per session) was a fifth of its time. Shared, so it must stay empty: it does.
+NO_NOTES: list[str] = _Discard()
 
 
 @dataclass(slots=True)

@@ -73,6 +73,62 @@ def _bump(table: dict[str, dict[Any, int]], pid: str, key: Any, amount: int) -> 
         inner[key] = inner.get(key, 0) + amount
 
 
+class _Person:
+    """One person's running figures in a statement, and the time earlier sessions
+    credited them that a later session can still meet.
+
+    Usually that is one session's time, and usually one interval of it: kept as its
+    two ends and the session's id, ints and a string the garbage collector never
+    tracks, rather than the set itself (a tuple per person kept alive for the rest of
+    the statement, which made the collector's passes a fifth more frequent). A set of
+    several intervals is kept in ``ivs``; several sessions' times in ``more``.
+    """
+
+    __slots__ = ("end", "ivs", "more", "sid", "start", "terms", "years")
+
+    def __init__(self) -> None:
+        self.terms: dict[str | None, int] = {}  # term (None: no term) → sessions
+        self.years: dict[int, int] = {}  # year → study minutes (when the policy has 学时)
+        self.start = self.end = 0  # the one interval credited (end 0: none)
+        self.ivs: IntervalSet | None = None  # or the set, when it has several
+        self.sid = ""
+        self.more: Credited | None = None
+
+    def keep(self, mine: IntervalSet, sid: str) -> None:
+        """What one session credited, replacing what was kept (a non-empty set)."""
+        if len(mine) == 1:
+            (self.start, self.end), = mine
+            self.ivs = None
+        else:
+            self.start, self.end, self.ivs = mine[0][0], mine[-1][1], mine
+        self.sid = sid
+
+    def earlier(self) -> Credited:
+        if self.more is not None:
+            return self.more
+        if not self.end:
+            return ()
+        ivs = self.ivs if self.ivs is not None else ((self.start, self.end),)
+        return ((ivs, self.sid),)
+
+    def remember(self, mine: IntervalSet, since: int, sid: str, earlier: Credited) -> None:
+        """Add ``mine`` to what earlier sessions credited, keeping what ends after
+        ``since`` (sessions computed later start no earlier)."""
+        kept = [(ivs, other) for ivs, other in earlier if ivs[-1][1] > since]
+        if mine:
+            kept.append((mine, sid))
+        if len(kept) > 1:
+            self.more = tuple(kept)
+            return
+        self.more = None
+        if kept:
+            self.keep(*kept[0])
+        else:
+            self.start = self.end = 0
+            self.ivs = None
+            self.sid = ""
+
+
 class StatementBuilder:
     """Applies the term caps in session order and sums per person. Memory grows with
     people and terms, not sessions, so a stream of millions of sessions fits.
@@ -81,36 +137,29 @@ class StatementBuilder:
     "每学期绩效的积分上限为5000分".
     """
 
-    def __init__(self, policy: Policy, calendar: Calendar) -> None:
+    def __init__(self, policy: Policy, calendar: Calendar, *, notes: bool = False) -> None:
         self.policy = policy
         self.calendar = calendar
-        self._engine = Engine(policy, calendar)
+        # A statement shows figures, not words: its outcomes carry no notes unless asked
+        # (``notes=True``, as :func:`compute_sessions` does for audits).
+        self._engine = Engine(policy, calendar, notes=notes)
         self._last: OrderKey | None = None
         # Sessions evaluated but not yet computed: one whose effective time starts later
         # than a session added after it waits for it (a heap by effective_key).
         self._waiting: list[tuple[OrderKey, SessionOutcome]] = []
-        # One place at a time: per person, the time earlier sessions credited them that a
-        # later session can still meet, and its latest end (the quick "no overlap"). Usually
-        # that is one session's time: kept as the set and its session_id, in two dicts, so
-        # that a session adds no object per person (the garbage collector's full passes
-        # walk every object kept); several sessions' times go to _credited_more.
-        self._credited: dict[str, IntervalSet] = {}
-        self._credited_sid: dict[str, str] = {}
-        self._credited_more: dict[str, Credited] = {}
-        self._credited_end: dict[str, int] = {}
         self._overlaps: list[dict[str, Any]] = []
         self._marks: dict[str, list[dict[str, str]]] = {}
         self._form_counts: dict[tuple[str, str | None, str], int] = {}
-        # The running totals: person id → term (None: no term) or year → a plain int.
-        # Dicts holding only strings, None and ints are never tracked by the cyclic
-        # garbage collector, so 100,000 people's totals add nothing to its full passes
-        # (with an object per person and term, those passes cost as much as the sums).
-        # Rounded session points are whole hundredths, so points add up as integer
-        # cents; a finer remainder (a cap that is not whole cents) goes, exact, to _extra.
-        self._sessions: dict[str, dict[str | None, int]] = {}  # whose terms are listed
+        # Per person: what they did (sessions per term, study minutes per year) and what
+        # earlier sessions credited them (one place at a time): one object, so that the
+        # hot loop makes one look-up per person in a dict of 100,000 people, not seven.
+        self._people: dict[str, _Person] = {}
+        # Points and study hours, for the people who earn some (instructors): plain ints
+        # in dicts of ints, which the garbage collector never tracks. Rounded session
+        # points are whole hundredths, so points add up as integer cents; a finer
+        # remainder (a cap that is not whole cents) goes, exact, to _extra.
         self._cents: dict[str, dict[str | None, int]] = {}
         self._extra: dict[tuple[str, str | None], Fraction] = {}
-        self._study_minutes: dict[str, dict[int, int]] = {}  # whose years are listed
         self._study_hours: dict[str, dict[int, int]] = {}
 
     def add(self, record: object) -> list[SessionOutcome]:
@@ -148,88 +197,68 @@ class StatementBuilder:
     def _compute(self, outcome: SessionOutcome) -> SessionOutcome:
         outcome = self._one_place(outcome)
         self._apply_caps(outcome)
-        marks = outcome.record.marks
+        rec = outcome.record
+        marks = rec.marks
         if marks:
-            self._marks[outcome.record.session_id] = [m.to_json(lid) for lid, m in marks.items()]
+            self._marks[rec.session_id] = [m.to_json(lid) for lid, m in marks.items()]
+        sid = rec.session_id
         term, year = outcome.term, outcome.year
         by_year = self.policy.study is not None and year is not None
-        sessions, study_minutes = self._sessions, self._study_minutes
-        for pid, person in outcome.people.items():
-            # _bump(sessions, pid, term, 1) and _bump(study_minutes, …), inlined: this loop
-            # runs once per person of every session.
-            per_term = sessions.get(pid)
-            if per_term is None:
-                sessions[pid] = {term: 1}
-            else:
-                per_term[term] = per_term.get(term, 0) + 1
+        everyone = self._people
+        for pid, person in outcome.people.items():  # once per person of every session
+            state = everyone.get(pid)
+            if state is None:
+                state = everyone[pid] = _Person()
+            # What this session credits the person, for their later sessions; those with
+            # several earlier sessions still in play are _one_place's (state.more).
+            mine = person.credited
+            if mine and state.more is None:
+                state.keep(mine, sid)
+            terms = state.terms
+            terms[term] = terms.get(term, 0) + 1
             points = person.points
             if points.numerator:
                 self._add_points(pid, term, points)
             if by_year and year is not None:
-                per_year = study_minutes.get(pid)
-                if per_year is None:
-                    study_minutes[pid] = {year: person.study_minutes}
-                else:
-                    per_year[year] = per_year.get(year, 0) + person.study_minutes
+                years = state.years
+                years[year] = years.get(year, 0) + person.study_minutes
                 if person.study_hours:
                     _bump(self._study_hours, pid, year, person.study_hours)
         return outcome
 
     def _one_place(self, outcome: SessionOutcome) -> SessionOutcome:
         """Issue 9, item 3: for each person, remove from this session what an earlier
-        session (in effective_key order) already credited them, then remember what this
-        one credits. Sessions computed later start no earlier than ``since``, so time
-        credited before it can never meet them again and is forgotten."""
+        session (in effective_key order) already credited them. Sessions computed later
+        start no earlier than ``since``, so time credited before it can never meet them
+        again and is forgotten. The usual person has nothing earlier in play: this only
+        reads, and :meth:`_compute` remembers what the session credits them."""
         since = outcome.order_start or 0
-        credited, sids, more, ends = (
-            self._credited, self._credited_sid, self._credited_more, self._credited_end
-        )
+        everyone = self._people
         sid = outcome.record.session_id
         already: dict[str, IntervalSet] = {}
         for pid, person in outcome.people.items():
             mine = person.credited
             if not mine:
                 continue
-            last = ends.get(pid)
-            if last is None or last <= since:  # the usual case: nothing earlier matters
-                credited[pid] = mine
-                sids[pid] = sid
-                ends[pid] = mine[-1][1]
-                if more and pid in more:
-                    del more[pid]
+            state = everyone.get(pid)
+            if state is None:
                 continue
-            earlier = self._earlier(pid)
+            if state.more is None and state.end <= since:
+                continue  # the usual case: nothing earlier can meet this session
+            earlier = state.earlier()
             first = mine[0][0]
-            if last > first:
-                before = tuple(iv for ivs, _ in earlier for iv in ivs if iv[1] > first)
-                if intersect(before, mine):
-                    already[pid] = normalize(before)
-                    self._list_overlaps(pid, sid, mine, earlier)
-                    continue  # remembered once the session is computed without it
-            self._remember(pid, mine, since, sid)
+            before = tuple(iv for ivs, _ in earlier for iv in ivs if iv[1] > first)
+            if before and intersect(before, mine):
+                already[pid] = normalize(before)
+                self._list_overlaps(pid, sid, mine, earlier)
+                continue  # remembered once the session is computed without it
+            state.remember(mine, since, sid, earlier)
         if already:
             outcome = self._engine.evaluate(outcome.record, already)
             for pid in already:
-                self._remember(pid, outcome.people[pid].credited, since, sid)
+                state = everyone[pid]
+                state.remember(outcome.people[pid].credited, since, sid, state.earlier())
         return outcome
-
-    def _earlier(self, pid: str) -> Credited:
-        found = self._credited_more.get(pid)
-        if found is not None:
-            return found
-        return ((self._credited[pid], self._credited_sid[pid]),)
-
-    def _remember(self, pid: str, mine: IntervalSet, since: int, sid: str) -> None:
-        """Add ``mine`` to what ``pid`` was credited, keeping what ends after ``since``."""
-        kept = [(ivs, other) for ivs, other in self._earlier(pid) if ivs[-1][1] > since]
-        if mine:
-            kept.append((mine, sid))
-        self._credited_end[pid] = max((ivs[-1][1] for ivs, _ in kept), default=since)
-        if len(kept) == 1:
-            self._credited[pid], self._credited_sid[pid] = kept[0]
-            self._credited_more.pop(pid, None)
-        else:
-            self._credited_more[pid] = tuple(kept)  # several, or none (nothing to meet)
 
     def _list_overlaps(
         self, pid: str, session_id: str, mine: IntervalSet, earlier: Credited
@@ -298,8 +327,10 @@ class StatementBuilder:
         order = {t.name: i for i, t in enumerate(self.calendar.terms)}
         people: dict[str, Any] = {}
         value = policy.point_value_cny
-        for pid in sorted(self._sessions):
-            terms = self._sessions[pid]
+        everyone = self._people
+        for pid in sorted(everyone):
+            state = everyone[pid]
+            terms = state.terms
             cents = self._cents.get(pid, {})
             names = (
                 list(terms)
@@ -320,7 +351,7 @@ class StatementBuilder:
             study = policy.study
             if study is not None:
                 extra_hours = self._study_hours.get(pid, {})
-                for year, minutes in sorted(self._study_minutes.get(pid, {}).items()):
+                for year, minutes in sorted(state.years.items()):
                     hours = minutes // study.minutes_per_hour + extra_hours.get(year, 0)
                     credits = min(study.max_credits_per_year, hours // study.hours_per_credit)
                     entry["years"][str(year)] = {"study_hours": hours, "credits": credits}
@@ -349,7 +380,7 @@ def compute_sessions(
     The whole batch is validated before the first outcome is produced.
     """
     ordered = validate_batch(enumerate(records, start=1), policy)
-    builder = StatementBuilder(policy, calendar)
+    builder = StatementBuilder(policy, calendar, notes=True)
     for rec in ordered:
         yield from builder.add(rec)
     yield from builder.finish()

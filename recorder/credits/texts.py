@@ -80,16 +80,22 @@ def text_problem(text: str, *, min_chars: int, min_distinct: int) -> str | None:
     """Why ``text`` does not count (an English sentence for notes and REST errors),
     or None when it does."""
     # _everyday, inlined: this runs for every feedback and report of a statement.
-    if _ALL_EVERYDAY_OR_SPACE.fullmatch(text) is None:
+    if _ALL_EVERYDAY.fullmatch(text) is not None:
+        shown = text  # not even whitespace: the usual Chinese feedback
+    elif _ALL_EVERYDAY_OR_SPACE.fullmatch(text) is not None:
+        shown = "".join(text.split())
+    else:
         return _problem(visible(text), min_chars, min_distinct)
-    shown = "".join(text.split())
     if len(shown) < min_chars:  # a full-width form is one character before NFKC and after
         return f"needs at least {min_chars} visible characters (has {len(shown)})"
     # Distinct characters: a text's first few dozen usually settle it, cheaper than all of
-    # it. Counting each full-width form as possibly the same as its ASCII twin, this is a
-    # lower bound of the distinct characters after NFKC.
+    # it (each character of a Chinese text becomes a new str object in the set). Counting
+    # each full-width form as possibly the same as its ASCII twin, this is a lower bound
+    # of the distinct characters after NFKC.
     head = set(shown[: min_distinct + 10])
-    if len(head) - len(head & _WIDE_CHARS) >= min_distinct:
+    if len(head) >= min_distinct and (
+        head.isdisjoint(_WIDE_CHARS) or len(head) - len(head & _WIDE_CHARS) >= min_distinct
+    ):
         return None
     return _problem(visible(text), min_chars, min_distinct)
 
