@@ -11,11 +11,11 @@ from fractions import Fraction
 
 from recorder.credits.calendar import Calendar
 from recorder.credits.checks import (
-    anchors,
     learner_feedback,
     place_rule,
     report_problem,
 )
+from recorder.credits.evidence_rules import join
 from recorder.credits.intervals import IntervalSet, difference, union
 from recorder.credits.outcomes import (
     NO_NOTES,
@@ -40,7 +40,7 @@ from recorder.credits.records import (
     SessionRecord,
     parse_record_memo,
 )
-from recorder.credits.texts import text_problem, window_end_us
+from recorder.credits.texts import US_PER_HOUR, text_counts
 
 NO_EVIDENCE = "no media evidence in the record: computed from presence"
 # Earlier sessions' time, per person (the statement's one place at a time rule).
@@ -135,6 +135,10 @@ def _review_points(form: FormPolicy, report: bool, discussion: bool) -> _Points:
     return _Points.of(parts)
 
 
+def _never(fb: Feedback) -> bool:
+    return False
+
+
 def _keep(
     out: PersonOutcome, candidate: IntervalSet, already: Already | None, pid: str
 ) -> IntervalSet:
@@ -184,11 +188,20 @@ class Engine:
         (the statement's one place at a time rule): that part of this session is removed
         from their minutes, points and study hours, and ``credited`` says what is left.
         """
-        policy, calendar = self.policy, self.calendar
         rec = parse_record_memo(record, self.max_reviewers, self._people)
-        check_policy(rec, policy)
+        check_policy(rec, self.policy)
+        return self._evaluate(rec, session_sets(rec, self.policy, self.calendar), already)
+
+    def again(self, outcome: SessionOutcome, already: Already) -> SessionOutcome:
+        """:meth:`evaluate` of ``outcome``'s session once more, with ``already``: its
+        record and sets as they were (they do not depend on what was credited before)."""
+        return self._evaluate(outcome.record, outcome.sets, already)
+
+    def _evaluate(
+        self, rec: SessionRecord, sets: SessionSets, already: Already | None
+    ) -> SessionOutcome:
+        policy, calendar = self.policy, self.calendar
         form = policy.forms[rec.form]
-        sets = session_sets(rec, policy, calendar)
         start = rec.start
         term = year = None
         if start is not None:
@@ -223,18 +236,22 @@ class Engine:
     def _valid_feedback(self, rec: SessionRecord) -> Callable[[Feedback], bool]:
         """A quick yes for feedback that :func:`_feedback_problem` finds nothing wrong with
         (the usual case); a no sends the caller to it for the words of the note."""
-        window = anchors(rec)
-        if window is None:
-            return lambda fb: False
-        start, end = window
+        # checks.anchors and texts.window_end_us, inlined (once per session of millions).
+        start, end = rec.start, rec.end
+        if start is None or end is None:
+            return _never
+        if rec.started is not None:
+            start = rec.started
         policy = self.policy
-        latest = window_end_us(end, policy.feedback_window_hours)  # in_window, hoisted
+        latest = (rec.ended if rec.ended is not None else end) + (
+            policy.feedback_window_hours * US_PER_HOUR
+        )
         min_chars, min_distinct = policy.feedback_min_chars, policy.feedback_min_distinct
 
         def valid(fb: Feedback) -> bool:
-            return start <= fb.submitted_at <= latest and text_problem(
-                fb.text, min_chars=min_chars, min_distinct=min_distinct
-            ) is None
+            return start <= fb.submitted_at <= latest and text_counts(
+                fb.text, min_chars, min_distinct
+            )
 
         return valid
 
@@ -270,7 +287,10 @@ class Engine:
         t_out = people[teacher.id]
         study = policy.study is not None
         counted_set = sets.counted
-        t_set = _keep(t_out, counted_set, already, teacher.id)
+        if already is None:  # _keep's usual case, inlined
+            t_out.credited = t_set = counted_set
+        else:
+            t_set = _keep(t_out, counted_set, already, teacher.id)
         eff_t = eff if t_set is counted_set else _minutes(t_set)
         t_out.minutes = eff_t
         t_out.study_minutes = eff_t if study else 0
@@ -281,7 +301,10 @@ class Engine:
         for learner in rec.learners:
             out = people[learner.id]
             if one_to_one:
-                mine = _keep(out, counted_set, already, learner.id)
+                if already is None:
+                    out.credited = mine = counted_set
+                else:
+                    mine = _keep(out, counted_set, already, learner.id)
                 out.minutes = eff if mine is counted_set else _minutes(mine)
             else:  # classroom: their receiving time inside E, never above the counted minutes
                 watched = watching.get(learner.id)
@@ -327,7 +350,10 @@ class Engine:
         t_out = people[teacher.id]
         study = policy.study is not None
         counted_set = sets.counted
-        t_set = _keep(t_out, counted_set, already, teacher.id)
+        if already is None:  # _keep's usual case, inlined
+            t_out.credited = t_set = counted_set
+        else:
+            t_set = _keep(t_out, counted_set, already, teacher.id)
         eff_t = eff if t_set is counted_set else _minutes(t_set)
         t_out.minutes = eff_t
         t_out.study_minutes = eff_t if study else 0
@@ -362,10 +388,10 @@ class Engine:
                 if replay_set and replay_set[0][0] < replay_from:
                     replay_set = difference(replay_set, ((replay_set[0][0], replay_from),))
             if already is not None and lid in already:
-                both = _keep(out, union(live_set, replay_set), already, lid)
+                both = _keep(out, join(live_set, replay_set), already, lid)
                 live_set, replay_set = _meet(both, live_set), _meet(both, replay_set)
             elif replay_set:
-                out.credited = union(live_set, replay_set)
+                out.credited = join(live_set, replay_set)
             else:
                 out.credited = live_set
             viewing = _minutes(live_set) if live_set else 0

@@ -79,15 +79,23 @@ def visible_chars(text: str) -> int:
 def text_problem(text: str, *, min_chars: int, min_distinct: int) -> str | None:
     """Why ``text`` does not count (an English sentence for notes and REST errors),
     or None when it does."""
-    # _everyday, inlined: this runs for every feedback and report of a statement.
+    if text_counts(text, min_chars, min_distinct):
+        return None
+    return _problem(visible(text), min_chars, min_distinct)
+
+
+def text_counts(text: str, min_chars: int, min_distinct: int) -> bool:
+    """Whether ``text`` counts: :func:`text_problem` is None (the statement's question,
+    asked of every feedback and report, so without the words)."""
+    # _everyday, inlined.
     if _ALL_EVERYDAY.fullmatch(text) is not None:
         shown = text  # not even whitespace: the usual Chinese feedback
     elif _ALL_EVERYDAY_OR_SPACE.fullmatch(text) is not None:
         shown = "".join(text.split())
     else:
-        return _problem(visible(text), min_chars, min_distinct)
+        return _problem(visible(text), min_chars, min_distinct) is None
     if len(shown) < min_chars:  # a full-width form is one character before NFKC and after
-        return f"needs at least {min_chars} visible characters (has {len(shown)})"
+        return False
     # Distinct characters: a text's first few dozen usually settle it, cheaper than all of
     # it (each character of a Chinese text becomes a new str object in the set). Counting
     # each full-width form as possibly the same as its ASCII twin, this is a lower bound
@@ -96,8 +104,8 @@ def text_problem(text: str, *, min_chars: int, min_distinct: int) -> str | None:
     if len(head) >= min_distinct and (
         head.isdisjoint(_WIDE_CHARS) or len(head) - len(head & _WIDE_CHARS) >= min_distinct
     ):
-        return None
-    return _problem(visible(text), min_chars, min_distinct)
+        return True
+    return _problem(visible(text), min_chars, min_distinct) is None
 
 
 def _problem(shown: str, min_chars: int, min_distinct: int) -> str | None:
@@ -124,4 +132,4 @@ def in_window(submitted_us: int, started_us: int, ended_us: int, window_hours: i
     return started_us <= submitted_us <= window_end_us(ended_us, window_hours)
 
 
-__all__ = ["in_window", "text_problem", "visible", "visible_chars", "window_end_us"]
+__all__ = ["in_window", "text_counts", "text_problem", "visible", "visible_chars", "window_end_us"]
