@@ -30,7 +30,10 @@ ALLOWED: dict[str, set[str]] = {
     "signaling.store": {"signaling.session", "recorder.sqlite_thread", "recorder.database",
                         "recorder.postgres"},
     "signaling.router": {"signaling.session", "signaling.store"},
-    "signaling.server": {"signaling.session", "signaling.store", "signaling.router", "rtc",
+    "signaling.admin": {"signaling.store", "recorder.sqlite_thread", "recorder.database",
+                        "recorder.postgres"},
+    "signaling.server": {"signaling.session", "signaling.store", "signaling.router",
+                         "signaling.admin", "rtc",
                          "rtc.clock", "recorder.credits", "recorder.presence",
                          "recorder.media", "recorder.sqlite_thread", "recorder.database",
                          "recorder.postgres", "signaling"},
@@ -51,6 +54,7 @@ PURE = {
     "signaling.session.roster": set(),
     "signaling.session.outbound": set(),
     "signaling.session.timefmt": set(),
+    "signaling.admin.scope": set(),
 }
 PROJECT = ("rtc", "signaling", "recorder", "bench", "tests")
 # I/O modules a pure module must not touch even though they are standard library.

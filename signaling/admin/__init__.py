@@ -1,2 +1,3 @@
-"""Staff access: who is asking (the platform's API key or a signed-in staff member) and
-what they may see (the city, one district, one school)."""
+"""Staff access (issue 16): what a viewer may see (:mod:`.scope`: the city, one district,
+one school) and, in time, staff accounts and the audit log. The web side (who is asking:
+``signaling.server.access``) lives with the other handlers."""
