@@ -190,6 +190,35 @@ class RecordingIndex(Protocol):
     async def adeliveries(self, session_id: str) -> dict[str, list[tuple[float, float]]]: ...
 
 
+class _Runs(RecordingIndex, Protocol):
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T: ...
+
+
+class ForTheLoop:
+    """The index's calls from the event loop, each on the back end's own workers
+    (``_run``: the SQLite index thread, or a thread for a PostgreSQL connection): the
+    same for both back ends, so written once."""
+
+    async def aget(self: _Runs, recording_id: str) -> Recording | None:
+        return await self._run(self.get, recording_id)
+
+    async def arecordings(self: _Runs, **where: Any) -> list[Recording]:
+        return await self._run(lambda: self.recordings(**where))
+
+    async def aviewer(self: _Runs, factory: Callable[[], str], session_id: str,
+                      person: str | None) -> str:
+        return await self._run(self.viewer, factory, session_id, person)
+
+    async def awho(self: _Runs, handle: str) -> tuple[str, str | None] | None:
+        return await self._run(self.who, handle)
+
+    async def adelivered(self: _Runs, *args: Any) -> None:
+        await self._run(self.delivered, *args)
+
+    async def adeliveries(self: _Runs, session_id: str) -> dict[str, list[tuple[float, float]]]:
+        return await self._run(self.deliveries, session_id)
+
+
 def open_index(database_url: str, sqlite_path: Path, *, node: str = "") -> RecordingIndex:
     """The index for ``--database-url`` (PostgreSQL), else the SQLite file (not yet open)."""
     if not database_url:
@@ -201,7 +230,7 @@ def open_index(database_url: str, sqlite_path: Path, *, node: str = "") -> Recor
     return PostgresRecordingIndex(database_url, node=node)
 
 
-class SqliteRecordingIndex(SqliteThread):
+class SqliteRecordingIndex(ForTheLoop, SqliteThread):
     MIGRATIONS = MIGRATIONS
     COMPONENT = COMPONENT
     NAME = "rec-index"
@@ -327,23 +356,3 @@ class SqliteRecordingIndex(SqliteThread):
             " ORDER BY served_at", (session_id,)):
             out.setdefault(person, []).append((at, media))
         return out
-
-    # -- async wrappers for the event loop
-    async def aget(self, recording_id: str) -> Recording | None:
-        return await self._run(self.get, recording_id)
-
-    async def arecordings(self, **where: Any) -> list[Recording]:
-        return await self._run(lambda: self.recordings(**where))
-
-    async def aviewer(self, factory: Callable[[], str], session_id: str,
-                      person: str | None) -> str:
-        return await self._run(self.viewer, factory, session_id, person)
-
-    async def awho(self, handle: str) -> tuple[str, str | None] | None:
-        return await self._run(self.who, handle)
-
-    async def adelivered(self, *args: Any) -> None:
-        await self._run(self.delivered, *args)
-
-    async def adeliveries(self, session_id: str) -> dict[str, list[tuple[float, float]]]:
-        return await self._run(self.deliveries, session_id)

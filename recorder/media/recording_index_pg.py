@@ -25,6 +25,7 @@ from recorder.database import Step
 from recorder.media.recording_index import (
     COMPONENT,
     RECORDING_COLUMNS,
+    ForTheLoop,
     Gap,
     Recording,
     Segment,
@@ -81,7 +82,7 @@ CREATE INDEX deliveries_by_session ON deliveries(session_id, person, served_at);
 )
 
 
-class PostgresRecordingIndex:
+class PostgresRecordingIndex(ForTheLoop):
     def __init__(self, url: str, *, node: str = "", pool_size: int = POOL_SIZE) -> None:
         self._url = url
         self.node = node
@@ -249,23 +250,6 @@ class PostgresRecordingIndex:
                 out.setdefault(person, []).append((at, media))
         return out
 
-    # -- for the event loop: the same, on a worker thread
-
-    async def aget(self, recording_id: str) -> Recording | None:
-        return await asyncio.to_thread(self.get, recording_id)
-
-    async def arecordings(self, **where: Any) -> list[Recording]:
-        return await asyncio.to_thread(lambda: self.recordings(**where))
-
-    async def aviewer(self, factory: Callable[[], str], session_id: str,
-                      person: str | None) -> str:
-        return await asyncio.to_thread(self.viewer, factory, session_id, person)
-
-    async def awho(self, handle: str) -> tuple[str, str | None] | None:
-        return await asyncio.to_thread(self.who, handle)
-
-    async def adelivered(self, *args: Any) -> None:
-        await asyncio.to_thread(self.delivered, *args)
-
-    async def adeliveries(self, session_id: str) -> dict[str, list[tuple[float, float]]]:
-        return await asyncio.to_thread(self.deliveries, session_id)
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        """For :class:`ForTheLoop`: a pooled connection is used from a worker thread."""
+        return await asyncio.to_thread(fn, *args)
