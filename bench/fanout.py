@@ -47,7 +47,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -58,6 +57,7 @@ import psutil
 
 from bench.fanout_client import Publisher, run_worker
 from bench.fanout_media import encode_audio, encode_video
+from bench.harness import cpu_seconds, wait_healthy
 
 API_KEY = "bench-api-key"
 SECRET = "bench-token-secret"
@@ -139,16 +139,7 @@ class Server:
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
         self.ps = psutil.Process(self.process.pid)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(self.base + "/healthz", timeout=1):
-                    break
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("server did not start:\n" + self.log.read_text()) from None
-                time.sleep(0.1)
+        wait_healthy(self.base, self.process, self.log, self.stop)
 
     def cpu(self) -> float:
         t = self.ps.cpu_times()
@@ -216,12 +207,7 @@ class Workers:
         return errors
 
     def cpu(self) -> float:
-        total = 0.0
-        for pid in self.pids:
-            with contextlib.suppress(psutil.Error):
-                t = psutil.Process(pid).cpu_times()
-                total += t.user + t.system
-        return total
+        return cpu_seconds(self.pids)
 
     async def stop(self) -> None:
         with contextlib.suppress(Exception):

@@ -21,6 +21,7 @@ import asyncio
 import fractions
 import struct
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,8 @@ import numpy as np
 from aiortc import MediaStreamTrack
 from aiortc.codecs.opus import OpusEncoder
 from aiortc.mediastreams import MediaStreamError
+
+from bench.harness import encode_vp8, vp8_encoder
 
 WIDTH, HEIGHT, FPS = 640, 480, 30
 VIDEO_BITRATE = 390_000  # libvpx overshoots: ~600 kbit/s on the wire
@@ -56,37 +59,20 @@ class Encoded:
 
 
 def encode_video(frames: int = VIDEO_FRAMES) -> Encoded:
-    codec: Any = av.CodecContext.create("libvpx", "w")
-    codec.width, codec.height, codec.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-    codec.time_base = fractions.Fraction(1, FPS)
-    codec.framerate = FPS
-    codec.bit_rate = VIDEO_BITRATE
-    codec.gop_size = GOP
-    codec.options = {
-        "deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0",
-        "kf-max-dist": str(GOP), "kf-min-dist": str(GOP), "end-usage": "cbr",
-    }
+    codec = vp8_encoder(WIDTH, HEIGHT, FPS, VIDEO_BITRATE, GOP)
     rng = np.random.default_rng(1)
     slide = np.full((HEIGHT * 3 // 2, WIDTH), 200, np.uint8)
     slide[40:440:8, 40:600] = 30  # lines of "text"
-    out: list[bytes] = []
-    keys: list[int] = []
 
-    def take(packets: list[Any]) -> None:
-        for p in packets:
-            if p.is_keyframe:
-                keys.append(len(out))
-            out.append(bytes(p))
+    def planes() -> Iterator[Any]:
+        for i in range(frames):
+            plane = slide.copy()
+            x = (i * 6) % (WIDTH - 80)
+            plane[200:260, x:x + 60] = rng.integers(0, 255, (60, 60), dtype=np.uint8)  # a hand
+            plane[300:380, 100:260] = rng.integers(0, 255, (80, 160), dtype=np.uint8)  # a video
+            yield plane
 
-    for i in range(frames):
-        plane = slide.copy()
-        x = (i * 6) % (WIDTH - 80)
-        plane[200:260, x:x + 60] = rng.integers(0, 255, (60, 60), dtype=np.uint8)  # a hand
-        plane[300:380, 100:260] = rng.integers(0, 255, (80, 160), dtype=np.uint8)  # a video
-        frame = av.VideoFrame.from_ndarray(plane, format="yuv420p")
-        frame.pts = i
-        take(codec.encode(frame))
-    take(codec.encode(None))
+    out, keys = encode_vp8(codec, planes())
     return Encoded("video", out, keys, 90000, 90000 // FPS, 1 / FPS)
 
 

@@ -49,7 +49,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import fractions
 import json
 import math
 import multiprocessing
@@ -60,13 +59,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import av
 import numpy as np
 import psutil
 from aiortc import RTCPeerConnection
@@ -74,6 +73,7 @@ from aiortc import RTCPeerConnection
 from bench.fanout import DELIVERED_MIN, free_port, machine_model, pct
 from bench.fanout_client import Signal, Subscriber, negotiate
 from bench.fanout_media import Encoded, PrecodedTrack, encode_audio
+from bench.harness import cpu_seconds, encode_vp8, vp8_encoder
 from rtc.ice import rtc_configuration
 
 API_KEY = "bench-api-key-one-to-one"
@@ -88,36 +88,19 @@ GOP = 45  # a keyframe every 3 s
 
 def encode_phone_video(seconds: int = 6) -> Encoded:
     """A phone's camera: 320×240 at 15 fps, a moving, noisy "face" on a wall."""
-    codec: Any = av.CodecContext.create("libvpx", "w")
-    codec.width, codec.height, codec.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-    codec.time_base = fractions.Fraction(1, FPS)
-    codec.framerate = FPS
-    codec.bit_rate = VIDEO_BITRATE
-    codec.gop_size = GOP
-    codec.options = {
-        "deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0",
-        "kf-max-dist": str(GOP), "kf-min-dist": str(GOP), "end-usage": "cbr",
-    }
+    codec = vp8_encoder(WIDTH, HEIGHT, FPS, VIDEO_BITRATE, GOP)
     rng = np.random.default_rng(2)
     wall = np.full((HEIGHT * 3 // 2, WIDTH), 150, np.uint8)
     wall[:, ::16] = 120
-    out: list[bytes] = []
-    keys: list[int] = []
 
-    def take(packets: list[Any]) -> None:
-        for p in packets:
-            if p.is_keyframe:
-                keys.append(len(out))
-            out.append(bytes(p))
+    def planes() -> Iterator[Any]:
+        for i in range(seconds * FPS):
+            plane = wall.copy()
+            x = 100 + int(20 * math.sin(i / 7))
+            plane[60:180, x:x + 100] = rng.integers(60, 200, (120, 100), dtype=np.uint8)
+            yield plane
 
-    for i in range(seconds * FPS):
-        plane = wall.copy()
-        x = 100 + int(20 * math.sin(i / 7))
-        plane[60:180, x:x + 100] = rng.integers(60, 200, (120, 100), dtype=np.uint8)
-        frame = av.VideoFrame.from_ndarray(plane, format="yuv420p")
-        frame.pts = i
-        take(codec.encode(frame))
-    take(codec.encode(None))
+    out, keys = encode_vp8(codec, planes())
     return Encoded("video", out, keys, 90000, 90000 // FPS, 1 / FPS)
 
 
@@ -520,12 +503,7 @@ class Workers:
         return errors
 
     def cpu(self) -> float:
-        total = 0.0
-        for pid in self.pids:
-            with contextlib.suppress(psutil.Error):
-                t = psutil.Process(pid).cpu_times()
-                total += t.user + t.system
-        return total
+        return cpu_seconds(self.pids)
 
     async def stop(self) -> None:
         with contextlib.suppress(Exception):

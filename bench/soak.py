@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import fractions
 import json
 import multiprocessing
 import os
@@ -44,18 +43,19 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import av
 import numpy as np
 from aiortc import RTCPeerConnection
 
 from bench.fanout_client import Signal, Subscriber, negotiate
 from bench.fanout_media import Encoded, PrecodedTrack, encode_audio
+from bench.harness import encode_vp8, vp8_encoder, wait_healthy
 from rtc.ice import rtc_configuration
 
 API_KEY = "soak-api-key"
@@ -71,34 +71,17 @@ GOAL_RSS_PCT = 5.0
 def encode_small_video(frames: int = 60, fps: int = 10) -> Encoded:
     """6 s of 160×120 VP8 at 10 fps (~40 kbit/s), a keyframe every 3 s."""
     width, height = 160, 120
-    codec: Any = av.CodecContext.create("libvpx", "w")
-    codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
-    codec.time_base = fractions.Fraction(1, fps)
-    codec.framerate = fps
-    codec.bit_rate = 40_000
-    codec.gop_size = 3 * fps
-    codec.options = {
-        "deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0",
-        "kf-max-dist": str(3 * fps), "kf-min-dist": str(3 * fps), "end-usage": "cbr",
-    }
+    codec = vp8_encoder(width, height, fps, 40_000, 3 * fps)
     rng = np.random.default_rng(1)
-    out: list[bytes] = []
-    keys: list[int] = []
 
-    def take(packets: list[Any]) -> None:
-        for p in packets:
-            if p.is_keyframe:
-                keys.append(len(out))
-            out.append(bytes(p))
+    def planes() -> Iterator[Any]:
+        for i in range(frames):
+            plane = np.full((height * 3 // 2, width), 200, np.uint8)
+            x = (i * 3) % (width - 20)
+            plane[50:70, x:x + 20] = rng.integers(0, 255, (20, 20), dtype=np.uint8)
+            yield plane
 
-    for i in range(frames):
-        plane = np.full((height * 3 // 2, width), 200, np.uint8)
-        x = (i * 3) % (width - 20)
-        plane[50:70, x:x + 20] = rng.integers(0, 255, (20, 20), dtype=np.uint8)
-        frame = av.VideoFrame.from_ndarray(plane, format="yuv420p")
-        frame.pts = i
-        take(codec.encode(frame))
-    take(codec.encode(None))
+    out, keys = encode_vp8(codec, planes())
     return Encoded("video", out, keys, 90000, 90000 // fps, 1 / fps)
 
 
@@ -407,16 +390,7 @@ class Server:
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
                                             env=env)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(self.base + "/healthz", timeout=1):
-                    break
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("server did not start:\n" + self.log.read_text()) from None
-                time.sleep(0.1)
+        wait_healthy(self.base, self.process, self.log, self.stop)
 
     def rss_mib(self) -> float:
         with open(f"/proc/{self.process.pid}/status") as f:

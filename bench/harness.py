@@ -1,0 +1,81 @@
+"""What the end-to-end benches share: waiting for a server process to answer, the CPU
+seconds of a set of processes, and the VP8 encoder settings of a real-time camera.
+Kept here once so that every bench starts, measures and encodes the same way."""
+
+from __future__ import annotations
+
+import contextlib
+import fractions
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import av
+import psutil
+
+
+def wait_healthy(
+    base: str, process: subprocess.Popen[bytes], log: Path, stop: Callable[[], None],
+    timeout_s: float = 60,
+) -> None:
+    """Until ``base``/healthz answers; a server that exits or stays silent is stopped
+    and its log raised, so a bench never measures a server that did not start."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1):
+                return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                stop()
+                raise RuntimeError("server did not start:\n" + log.read_text()) from None
+            time.sleep(0.1)
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User + system seconds of these processes so far (gone ones count nothing)."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            t = psutil.Process(pid).cpu_times()
+            total += t.user + t.system
+    return total
+
+
+def vp8_encoder(width: int, height: int, fps: int, bitrate: int, gop: int) -> Any:
+    """libvpx as a browser encodes a camera: real time, no look-ahead, constant bit
+    rate, a keyframe every ``gop`` frames exactly (so subscribers' waits are known)."""
+    codec: Any = av.CodecContext.create("libvpx", "w")
+    codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
+    codec.time_base = fractions.Fraction(1, fps)
+    codec.framerate = fps
+    codec.bit_rate = bitrate
+    codec.gop_size = gop
+    codec.options = {
+        "deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0",
+        "kf-max-dist": str(gop), "kf-min-dist": str(gop), "end-usage": "cbr",
+    }
+    return codec
+
+
+def encode_vp8(codec: Any, planes: Iterable[Any]) -> tuple[list[bytes], list[int]]:
+    """Encode yuv420p planes (numpy arrays) with ``codec``, one frame each, then flush:
+    the packets, and the indices of the keyframes among them."""
+    out: list[bytes] = []
+    keys: list[int] = []
+
+    def take(packets: list[Any]) -> None:
+        for p in packets:
+            if p.is_keyframe:
+                keys.append(len(out))
+            out.append(bytes(p))
+
+    for i, plane in enumerate(planes):
+        frame = av.VideoFrame.from_ndarray(plane, format="yuv420p")
+        frame.pts = i
+        take(codec.encode(frame))
+    take(codec.encode(None))
+    return out, keys
