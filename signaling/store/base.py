@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from signaling.session.spec import RecordingChoice, SessionSpec, StoredSession
 from signaling.session.whiteboard import BoardOp
+from signaling.store.session_query import SessionPage, SessionQuery
 
 SUBMISSION_TABLES = ("feedback", "reports")
 
@@ -43,6 +44,13 @@ class SessionStore(Protocol):
     async def session_ids_between(self, lo: str, hi: str) -> list[str]:
         """Sessions that started in ``[lo, hi)`` (ISO text), or were scheduled then and
         never started, in id order."""
+        ...
+    async def list_sessions(self, query: SessionQuery) -> SessionPage:
+        """One page of the session list (issue 16), newest first; the filters, the
+        scope and the cursor: :mod:`signaling.store.session_query`."""
+        ...
+    async def count_sessions(self, query: SessionQuery) -> int:
+        """How many sessions ``query`` matches over all pages (its cursor ignored)."""
         ...
     async def mark_started(self, session_id: str, at: str) -> None: ...
     async def mark_ended(self, session_id: str, at: str) -> None: ...

@@ -75,6 +75,11 @@ SQLITE: tuple[Step, ...] = (
     Step(3, "sessions by start, for the supervision window",
          sql="CREATE INDEX IF NOT EXISTS sessions_by_start "
              "ON sessions(COALESCE(started_at, scheduled_start))"),
+    # The session list (issue 16) pages newest first on (start, id): one index walk
+    # per page instead of sorting every session that matches.
+    Step(4, "sessions by start and id, for the session list",
+         sql="CREATE INDEX IF NOT EXISTS sessions_by_start_id "
+             "ON sessions(COALESCE(started_at, scheduled_start), id)"),
 )
 
 # PostgreSQL has no history before versioning: its first step is today's layout.
@@ -127,4 +132,7 @@ CREATE TABLE recording_choice (
 
 POSTGRES: tuple[Step, ...] = (
     Step(1, "the store's tables", sql=_POSTGRES_FIRST),
+    Step(2, "sessions by start and id, for the session list",
+         sql='CREATE INDEX IF NOT EXISTS sessions_by_start_id ON sessions '
+             '((COALESCE(started_at, scheduled_start)) COLLATE "C", id COLLATE "C")'),
 )

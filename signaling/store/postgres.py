@@ -28,8 +28,9 @@ import recorder.postgres as pg
 from signaling.session.spec import Person, RecordingChoice, SessionSpec, StoredSession
 from signaling.session.timefmt import iso, parse
 from signaling.session.whiteboard import BoardOp
-from signaling.store import migrations
+from signaling.store import migrations, session_query
 from signaling.store.base import MARK_FIELDS, SUBMISSION_TABLES
+from signaling.store.session_query import SessionPage, SessionQuery
 
 POOL_SIZE = 8  # connections per node; the event loop's queries are short
 
@@ -119,6 +120,22 @@ class PostgresStore:
             ' AND COALESCE(started_at, scheduled_start) < %s COLLATE "C" ORDER BY id COLLATE "C"',
             (lo, hi))
         return [r[0] for r in rows]
+
+    async def list_sessions(self, query: SessionQuery) -> SessionPage:
+        # One connection, so the instructors are read right after their page.
+        async with self._conn() as conn:
+            sql, params = session_query.select_sql(query, session_query.POSTGRES)
+            rows = await (await conn.execute(sql, params)).fetchall()
+            ids = [r[0] for r in rows[: query.limit]]
+            people: list[tuple[Any, ...]] = []
+            if ids:
+                sql, params = session_query.instructors_sql(ids, session_query.POSTGRES)
+                people = await (await conn.execute(sql, params)).fetchall()
+        return session_query.page_of(query, rows, people)
+
+    async def count_sessions(self, query: SessionQuery) -> int:
+        rows = await self._rows(*session_query.count_sql(query, session_query.POSTGRES))
+        return int(rows[0][0])
 
     async def mark_started(self, session_id: str, at: str) -> None:
         await self._execute(

@@ -18,8 +18,9 @@ from recorder.sqlite_thread import SqliteThread
 from signaling.session.spec import Person, RecordingChoice, SessionSpec, StoredSession
 from signaling.session.timefmt import iso, parse
 from signaling.session.whiteboard import BoardOp
-from signaling.store import migrations
+from signaling.store import migrations, session_query
 from signaling.store.base import MARK_FIELDS, SUBMISSION_TABLES
+from signaling.store.session_query import SessionPage, SessionQuery
 
 # The session data it keeps is the session layer's (signaling.session.spec).
 __all__ = ["RecordingChoice", "Store", "StoredSession"]
@@ -102,6 +103,28 @@ class Store(SqliteThread):
             return [r[0] for r in rows]
 
         result: list[str] = await self._run(_get)
+        return result
+
+    async def list_sessions(self, query: SessionQuery) -> SessionPage:
+        def _get() -> SessionPage:
+            sql, params = session_query.select_sql(query, session_query.SQLITE)
+            rows = self.db.execute(sql, params).fetchall()
+            ids = [r[0] for r in rows[: query.limit]]
+            people: list[tuple[Any, ...]] = []
+            if ids:
+                sql, params = session_query.instructors_sql(ids, session_query.SQLITE)
+                people = self.db.execute(sql, params).fetchall()
+            return session_query.page_of(query, rows, people)
+
+        result: SessionPage = await self._run(_get)
+        return result
+
+    async def count_sessions(self, query: SessionQuery) -> int:
+        def _get() -> int:
+            sql, params = session_query.count_sql(query, session_query.SQLITE)
+            return int(self.db.execute(sql, params).fetchone()[0])
+
+        result: int = await self._run(_get)
         return result
 
     async def mark_started(self, session_id: str, at: str) -> None:
