@@ -28,6 +28,7 @@ from signaling.server import (
     ops,
     participant_api,
     recordings_api,
+    session_list_api,
     sessions_api,
     supervision_api,
     web_assets,
@@ -163,6 +164,9 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app.cleanup_ctx.append(resources)
     ops.install(app)  # /readyz, /metrics
     app.add_routes(sessions_api.routes)
+    # GET /api/v1/sessions beside sessions_api's POST: aiohttp tries the next resource
+    # of the same path when a method does not match.
+    app.add_routes(session_list_api.routes)
     app.add_routes(credits_api.routes)
     app.add_routes(evidence_api.routes)
     app.add_routes(supervision_api.routes)
