@@ -8,6 +8,11 @@ from aiohttp import web
 
 from signaling.server.drain import NODE_PATHS
 from signaling.server.openapi_recordings import RECORD_FIELDS, RECORDING_PATHS, RECORDING_SCHEMAS
+from signaling.server.openapi_session_list import (
+    SESSION_LIST_GET,
+    SESSION_LIST_PATHS,
+    SESSION_LIST_SCHEMAS,
+)
 from signaling.session.declarations import openapi_bodies
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -183,13 +188,16 @@ DOCUMENT: dict[str, Any] = {
             "Record": RECORD,
             "StoredMark": STORED_MARK,
             **RECORDING_SCHEMAS,
+            **SESSION_LIST_SCHEMAS,
         },
     },
     "security": [{"apiKey": []}],
     "paths": {
         **RECORDING_PATHS,
         **NODE_PATHS,
+        **SESSION_LIST_PATHS,
         "/sessions": {
+            "get": SESSION_LIST_GET,
             "post": {
                 "summary": "Create a session; one join URL per person",
                 "description": "The JSON body may be at most 1 MiB (413 too_large, nothing "
