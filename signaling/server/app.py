@@ -22,6 +22,7 @@ from signaling.router.base import PlacementUnavailable, Router
 from signaling.router.local import LocalRouter
 from signaling.router.redis import RedisRouter, connect
 from signaling.server import (
+    api_docs,
     credits_api,
     evidence_api,
     openapi,
@@ -167,6 +168,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     # GET /api/v1/sessions beside sessions_api's POST: aiohttp tries the next resource
     # of the same path when a method does not match.
     app.add_routes(session_list_api.routes)
+    app.add_routes(api_docs.routes)  # GET /api/v1/docs and the two Swagger UI files
     app.add_routes(credits_api.routes)
     app.add_routes(evidence_api.routes)
     app.add_routes(supervision_api.routes)
