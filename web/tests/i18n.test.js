@@ -13,6 +13,9 @@ const en = JSON.parse(readFileSync(join(web, "i18n/en.json"), "utf8"));
 function sources(dir) {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
+    // src/console/ is the programme office's console: its own dictionaries
+    // (i18n/console.*.json), checked by tests/console.test.js.
+    if (p === join(web, "src", "console")) return [];
     return statSync(p).isDirectory() ? sources(p) : p.endsWith(".js") ? [p] : [];
   });
 }
