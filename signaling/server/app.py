@@ -174,6 +174,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app.add_routes(supervision_api.routes)
     app.add_routes(participant_api.routes)
     app.add_routes(recordings_api.routes)
+    app.add_routes(web_assets.routes)  # GET /console, the programme office's console
     app.add_routes(
         [
             web.get("/api/v1/openapi.json", openapi.handler),

@@ -27,6 +27,8 @@ SOCKET_IO_CLIENT = "node_modules/socket.io-client/dist/socket.io.esm.min.js"
 
 WEB_DIR = web.AppKey("web_dir", Path)  # the located directory, for the page handlers
 
+routes = web.RouteTableDef()
+
 
 def page(request: web.Request, name: str) -> web.StreamResponse:
     """One of the client's HTML pages, never cached (join tokens and signed links
@@ -36,6 +38,18 @@ def page(request: web.Request, name: str) -> web.StreamResponse:
         return web.Response(status=503, text="web client missing: run ./scripts/serve once")
     response = web.FileResponse(path)
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@routes.get("/console")
+async def console_page(request: web.Request) -> web.StreamResponse:
+    """The programme office's console (issue 16): one page, its modules under
+    ``/static/src/console/``, its strings in ``/static/i18n/console.<lang>.json``. Never
+    cached, like the client's pages; the same security headers (the app's middleware),
+    and it may not be framed (it holds a signed-in staff session)."""
+    response = page(request, "console.html")
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
     return response
 
 
