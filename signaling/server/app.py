@@ -28,6 +28,7 @@ from signaling.server import (
     openapi,
     ops,
     participant_api,
+    people_api,
     recordings_api,
     session_list_api,
     sessions_api,
@@ -174,6 +175,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app.add_routes(supervision_api.routes)
     app.add_routes(participant_api.routes)
     app.add_routes(recordings_api.routes)
+    people_api.install(app)  # statements, certificates, /verify (its own cleanup ctx)
     app.add_routes(web_assets.routes)  # GET /console, the programme office's console
     app.add_routes(
         [

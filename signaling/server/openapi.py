@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from signaling.server.drain import NODE_PATHS
+from signaling.server.openapi_people import PEOPLE_PATHS, PEOPLE_SCHEMAS
 from signaling.server.openapi_recordings import RECORD_FIELDS, RECORDING_PATHS, RECORDING_SCHEMAS
 from signaling.server.openapi_session_list import (
     SESSION_LIST_GET,
@@ -188,12 +189,14 @@ DOCUMENT: dict[str, Any] = {
             "Record": RECORD,
             "StoredMark": STORED_MARK,
             **RECORDING_SCHEMAS,
+            **PEOPLE_SCHEMAS,
             **SESSION_LIST_SCHEMAS,
         },
     },
     "security": [{"apiKey": []}],
     "paths": {
         **RECORDING_PATHS,
+        **PEOPLE_PATHS,
         **NODE_PATHS,
         **SESSION_LIST_PATHS,
         "/sessions": {
