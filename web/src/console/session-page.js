@@ -132,7 +132,7 @@ function evidenceSection(evidence, people) {
         String(r.video_frames),
         String(r.confirmed_s),
         r.rr_loss_max === null ? "—" : `${(r.rr_loss_max * 100).toFixed(1)}%`,
-        formatRange(r.first, r.last),
+        formatRange(r.first, new Date(Date.parse(r.last) + 60_000).toISOString()), // to the end of the last minute
       ]),
       { testid: "evidence-table" },
     ),

@@ -1,0 +1,249 @@
+"""Issue 16, item 2: the programme office's console (``/console``) in headless Chromium
+against a real ``opentutor serve``: a staff account made with ``opentutor admin
+create-user``, sessions made with the platform API key (one held for a few seconds by
+teacher's and the learner's browsers, then ended), then through the page as staff would: a wrong
+password said in words, sign-in, the header's name and scope, a filtered search and its
+CSV link, a session's page (timeline picture, credits with the notes on minutes not
+counted, evidence, recordings), a person's statement with its download links, the
+supervision list, and the English switch. Screenshots go to /tmp/shots/console-*.png.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from playwright.async_api import Browser, Page
+
+from tests.e2e.conftest import RunningServer
+from tests.e2e.test_session import LAPTOP, api, wait_live
+from tests.support import ONE_TO_ONE, lecture
+
+pytestmark = pytest.mark.timeout(180)
+
+SHOTS = Path("/tmp/shots")
+USERNAME = "city-office"
+PASSWORD = "correct-horse-42"
+TEACHER = {"id": "t1", "name": "王老师", "role": "instructor", "school": "北京市第五中学",
+           "district": "东城区", "school_id": "1111010101", "district_code": "110101"}
+OTHER_TEACHER = {"id": "t9", "name": "赵老师", "role": "instructor", "school": "海淀实验中学",
+                 "district": "海淀区", "school_id": "1111010801", "district_code": "110108"}
+LEARNER = {"id": "s1", "name": "李同学", "role": "learner", "school": "密云二中",
+           "district": "密云区", "school_id": "1111011801", "district_code": "110118"}
+
+
+def session_body(title: str, teacher: dict[str, str], form: str = "one_to_one") -> dict[str, Any]:
+    body = copy.deepcopy(ONE_TO_ONE) if form == "one_to_one" else lecture(2)
+    body["title"] = title
+    body["people"] = [teacher, LEARNER] if form == "one_to_one" else [teacher, *body["people"][1:]]
+    return body
+
+
+def create_staff_user(server: RunningServer) -> None:
+    """``opentutor admin create-user`` into the running server's data directory."""
+    if importlib.util.find_spec("signaling.admin.cli") is None:
+        pytest.skip("opentutor admin create-user (signaling/admin/cli.py) is not there yet")
+    done = subprocess.run(
+        [sys.executable, "-m", "signaling.server.cli", "admin", "create-user", "--username",
+         USERNAME, "--level", "city", "--data-dir", str(server.data_dir)],
+        env={**os.environ, "OPENTUTOR_ADMIN_PASSWORD": PASSWORD},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+async def hold_session(browser: Browser, join_urls: dict[str, str], seconds: float) -> None:
+    """Teacher and learner in the session from their browsers (fake camera and
+    microphone) for a few seconds, so the record has presence and media evidence."""
+    contexts = [await browser.new_context(**LAPTOP) for _ in ("t1", "s1")]  # type: ignore[arg-type]
+    pages = [await c.new_page() for c in contexts]
+    for page, person in zip(pages, ("t1", "s1"), strict=True):
+        await page.goto(join_urls[person])
+    for page in pages:
+        await wait_live(page)
+    await asyncio.sleep(seconds)
+    for context in contexts:
+        await context.close()
+
+
+async def text_of(page: Page, testid: str) -> str:
+    return (await page.text_content(f'[data-testid="{testid}"]') or "").strip()
+
+
+@pytest.fixture
+def shots() -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS
+
+
+async def test_console_sign_in_search_session_people(
+    opentutor_server: RunningServer, browser: Browser, shots: Path
+) -> None:
+    base = opentutor_server.base
+    create_staff_user(opentutor_server)
+
+    held = await api(base, "POST", "/api/v1/sessions", session_body("函数图像答疑", TEACHER))
+    await hold_session(browser, held["join_urls"], 6)
+    await api(base, "POST", f"/api/v1/sessions/{held['session_id']}/end")
+    lecture_body = session_body("名师讲堂：圆锥曲线", TEACHER, "lecture")
+    await api(base, "POST", "/api/v1/sessions", lecture_body)
+    await api(base, "POST", "/api/v1/sessions", session_body("作文批改答疑", OTHER_TEACHER))
+
+    context = await browser.new_context(**LAPTOP)  # type: ignore[arg-type]
+    page = await context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+
+    # The page is served with the client's headers, never cached, not frameable.
+    async with aiohttp.ClientSession() as http, http.get(base + "/console") as r:
+        assert r.status == 200
+        assert r.headers["Cache-Control"] == "no-store"
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        assert r.headers["Referrer-Policy"] == "no-referrer"
+        assert r.headers["X-Frame-Options"] == "DENY"
+
+    # Sign-in: a wrong password is said in words; the right one opens the console.
+    await page.goto(base + "/console")
+    await page.wait_for_selector('[data-testid="signin-form"]')
+    await page.screenshot(path=str(shots / "console-signin.png"))
+    await page.fill('[data-testid="signin-username"]', USERNAME)
+    await page.fill('[data-testid="signin-password"]', "not-the-password")
+    await page.press('[data-testid="signin-password"]', "Enter")  # the keyboard is enough
+    await page.wait_for_selector('[data-testid="signin-error"]:not([hidden])')
+    assert await text_of(page, "signin-error") == "用户名或密码不正确，请重新输入。"
+    await page.fill('[data-testid="signin-password"]', PASSWORD)
+    await page.click('[data-testid="signin-submit"]')
+    await page.wait_for_selector('[data-testid="user-name"]')
+    assert await text_of(page, "user-name") == USERNAME
+    assert await text_of(page, "user-scope") == "市级"
+
+    # Sessions: all three, newest first; then a filtered search and its CSV link.
+    await page.wait_for_selector('[data-testid="sessions-table"]')
+    assert await page.locator('[data-testid="session-row"]').count() == 3
+    await page.fill('[data-testid="filter-teacher"]', "王")
+    await page.select_option('[data-testid="filter-status"]', "ended")
+    await page.click('[data-testid="sessions-search"]')
+    await page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=\"session-row\"]').length === 1")
+    assert "teacher=%E7%8E%8B" in page.url and "status=ended" in page.url
+    row = page.locator('[data-testid="session-row"]')
+    assert await row.get_attribute("data-session") == held["session_id"]
+    assert "王老师" in (await row.text_content() or "")
+    assert "北京市第五中学" in (await row.text_content() or "")
+    csv_href = await page.get_attribute('[data-testid="sessions-csv"]', "href") or ""
+    assert csv_href == "/api/v1/sessions.csv?teacher=%E7%8E%8B&status=ended"
+    async with (
+        aiohttp.ClientSession(cookies=await cookies_of(page)) as http,
+        http.get(base + csv_href) as r,
+    ):
+        assert r.status == 200, await r.text()
+        csv_text = (await r.read()).decode("utf-8-sig")
+        assert held["session_id"] in csv_text and "作文批改答疑" not in csv_text
+    # Back to every session for the screenshot.
+    await page.click('[data-testid="sessions-reset"]')
+    await page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=\"session-row\"]').length === 3")
+    await page.screenshot(path=str(shots / "console-sessions.png"))
+
+    # A session's page: times, people, the timeline inline, credits with every note.
+    await page.click(f'[data-session="{held["session_id"]}"] [data-testid="session-link"]')
+    await page.wait_for_selector('[data-testid="session-title"]')
+    assert "函数图像答疑" in await text_of(page, "session-title")
+    await page.wait_for_selector('[data-testid="timeline"] svg')
+    await page.wait_for_selector('[data-testid="credit-person"]')
+    credits = await api(base, "GET", f"/api/v1/sessions/{held['session_id']}/credits")
+    for person, figures in credits["people"].items():
+        card = page.locator(f'[data-testid="credit-person"][data-person="{person}"]')
+        assert await card.locator('[data-testid="credit-minutes"]').text_content() == str(
+            figures["minutes"])
+        shown = await card.locator('[data-testid="credit-note"]').all_text_contents()
+        assert shown == figures["notes"], person
+    assert any(figures["notes"] for figures in credits["people"].values())
+    await page.wait_for_selector('[data-testid="evidence-table"], [data-testid="evidence-empty"]')
+    await page.wait_for_selector('[data-testid="recordings-empty"]')
+    await page.screenshot(path=str(shots / "console-session.png"), full_page=True)
+
+    # People: from the session's people, the teacher's statement and its links.
+    await page.click('[data-testid="session-people"] a:text("t1")')
+    await page.wait_for_selector('[data-testid="people-person"]')
+    await page.fill('[data-testid="people-term"]', "2026秋")
+    await page.click('[data-testid="people-show"]')
+    await page.wait_for_url("**#/people/t1?term=2026%E7%A7%8B")
+    await page.wait_for_selector('[data-testid="statement-programme"], '
+                                 '[data-testid="people-empty"], [data-testid="people-error"]')
+    assert await page.get_attribute('[data-testid="people-csv"]', "href") == (
+        "/api/v1/people/t1/statement.csv?term=2026%E7%A7%8B")
+    assert await page.get_attribute('[data-testid="people-xlsx"]', "href") == (
+        "/api/v1/people/t1/statement.xlsx?term=2026%E7%A7%8B")
+    assert await page.get_attribute('[data-testid="people-pdf"]', "href") == (
+        "/api/v1/people/t1/certificate.pdf?term=2026%E7%A7%8B")
+    statement = await as_staff(page, base, "/api/v1/people/t1/statement?term=2026%E7%A7%8B")
+    if statement is None:
+        # The JSON statement does not take a staff sign-in (yet): said in words, and
+        # the console stays signed in.
+        assert await page.get_attribute('[data-testid="people-error"]', "data-kind") == (
+            "forbidden")
+        assert await text_of(page, "people-error") == "您的账号无权查看此内容。"
+    else:
+        assert await page.locator('[data-testid="statement-programme"]').count() == len(
+            statement["programmes"])
+    await page.fill('[data-testid="people-term"]', "")
+    await page.click('[data-testid="people-show"]')
+    await page.wait_for_url("**#/people/t1")
+    await page.wait_for_selector('[data-testid="statement-terms"], [data-testid="people-error"]')
+    assert await page.locator('[data-testid="user-name"]').count() == 1
+    await page.screenshot(path=str(shots / "console-people.png"), full_page=True)
+
+    # Supervision: the list or, for this quiet day, words saying there is nothing.
+    await page.click('[data-testid="nav-supervision"]')
+    await page.wait_for_selector('[data-testid="supervision-table"], '
+                                 '[data-testid="supervision-empty"], '
+                                 '[data-testid="supervision-error"]')
+    if await as_staff(page, base, "/api/v1/supervision?from=2026-01-01&to=2026-01-02") is None:
+        assert await text_of(page, "supervision-error") == "您的账号无权查看此内容。"
+    else:
+        assert "检查" in await text_of(page, "supervision-summary")
+
+    # English, kept across a reload; then sign out back to the form.
+    await page.click('[data-testid="lang-switch"]')
+    await page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"nav-sessions\"]').textContent === 'Sessions'")
+    assert await text_of(page, "user-scope") == "City"
+    await page.reload()
+    await page.wait_for_selector('[data-testid="user-name"]')
+    assert await text_of(page, "signout") == "Sign out"
+    await page.click('[data-testid="signout"]')
+    await page.wait_for_selector('[data-testid="signin-form"]')
+    async with (
+        aiohttp.ClientSession(cookies=await cookies_of(page)) as http,
+        http.get(base + "/api/v1/admin/me") as r,
+    ):
+        assert r.status == 401
+    assert problems == []
+    await context.close()
+
+
+async def as_staff(page: Page, base: str, path: str) -> Any:
+    """``path`` asked with the page's staff cookie: the JSON, or ``None`` on a 401/403."""
+    async with (
+        aiohttp.ClientSession(cookies=await cookies_of(page)) as http,
+        http.get(base + path) as r,
+    ):
+        if r.status in (401, 403):
+            return None
+        assert r.status == 200, await r.text()
+        return await r.json()
+
+
+async def cookies_of(page: Page) -> dict[str, str]:
+    return {c["name"]: c["value"] for c in await page.context.cookies() if "name" in c
+            and "value" in c}
+
