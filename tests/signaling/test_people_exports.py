@@ -72,16 +72,21 @@ class Clocked:
 
 
 @pytest.fixture
-async def clocked(tmp_path: Path) -> AsyncIterator[Clocked]:
+async def clocked(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Clocked]:
+    """The real app on a FakeClock; with the ``database_url`` fixture (both back ends)
+    when the test asks for it, else SQLite."""
+    url = request.getfixturevalue("database_url") if "database_url" in request.fixturenames \
+        else ""
     clock = FakeClock(start=T0.timestamp())
     port = free_port()
     config = Config(port=port, data_dir=tmp_path / "data", api_key=API_KEY,
-                    token_secret=SECRET, ice_hosts=("127.0.0.1",), grace_s=2.0)
+                    token_secret=SECRET, ice_hosts=("127.0.0.1",), grace_s=2.0,
+                    database_url=url)
     runner = web.AppRunner(create_app(config, clock), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     handle = ServerHandle(f"http://127.0.0.1:{port}", runner, aiohttp.ClientSession(),
-                          tmp_path / "data")
+                          tmp_path / "data", database_url=url)
     try:
         yield Clocked(handle, clock)
     finally:
@@ -128,7 +133,9 @@ async def get(server: ServerHandle, path: str, key: str | None = API_KEY
         return r.status, await r.read(), r.headers
 
 
-async def test_statement_exports_certificate_and_verification(clocked: Clocked) -> None:
+async def test_statement_exports_certificate_and_verification(
+    clocked: Clocked, database_url: str
+) -> None:
     server = clocked.server
     session_id = await taught(clocked)
     status, statement = await server.api("GET", f"/api/v1/people/t1/statement?term={TERM}")
@@ -194,12 +201,28 @@ async def test_statement_exports_certificate_and_verification(clocked: Clocked) 
         status, body = await server.api("GET", f"/api/v1/certificates/{wrong}", key=None)
         assert status == 404 and body["valid"] is False
 
+    # Issuing again the same day: the same code, still one row.
+    assert (await get(server, f"/api/v1/people/t1/certificate.pdf?term={TERM}"))[0] == 200
+    assert behind(server, "SELECT code, person, term FROM certificates") == [(code, "t1", TERM)]
     # A row changed after issue no longer matches its code.
-    db = sqlite3.connect(server.data_dir / "certificates.sqlite")
-    with db:
-        db.execute("UPDATE certificates SET study_hours = study_hours + 20")
-    db.close()
+    behind(server, "UPDATE certificates SET study_hours = study_hours + 20")
     assert (await server.api("GET", f"/api/v1/certificates/{code}", key=None))[0] == 404
+
+
+def behind(server: ServerHandle, sql: str) -> list[tuple[Any, ...]]:
+    """Run ``sql`` on the certificates table behind the server's back (either back end)."""
+    if server.database_url:
+        import psycopg
+
+        with psycopg.connect(server.database_url, autocommit=True) as conn:
+            cursor = conn.execute(sql.encode())
+            return cursor.fetchall() if cursor.description else []
+    db = sqlite3.connect(server.data_dir / "certificates.sqlite")
+    try:
+        with db:
+            return db.execute(sql).fetchall()
+    finally:
+        db.close()
 
 
 async def test_scope_refusals_and_errors(clocked: Clocked) -> None:
