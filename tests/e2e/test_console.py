@@ -97,7 +97,7 @@ async def test_console_sign_in_search_session_people(
     await api(base, "POST", "/api/v1/sessions", lecture_body)
     await api(base, "POST", "/api/v1/sessions", session_body("作文批改答疑", OTHER_TEACHER))
 
-    context = await browser.new_context(**LAPTOP)  # type: ignore[arg-type]
+    context = await browser.new_context(**LAPTOP, locale="zh-CN")  # type: ignore[arg-type]
     page = await context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(str(exc)))
@@ -119,6 +119,15 @@ async def test_console_sign_in_search_session_people(
     await page.press('[data-testid="signin-password"]', "Enter")  # the keyboard is enough
     await page.wait_for_selector('[data-testid="signin-error"]:not([hidden])')
     assert await text_of(page, "signin-error") == "用户名或密码不正确，请重新输入。"
+    # Throttled: the wait is said in words (the server's Retry-After, here made up).
+    await page.route("**/api/v1/admin/login", lambda route: route.fulfill(
+        status=429, headers={"Retry-After": "90"}, content_type="application/json",
+        body='{"error": {"code": "throttled", "message": "too many attempts"}}'))
+    await page.fill('[data-testid="signin-password"]', PASSWORD)
+    await page.click('[data-testid="signin-submit"]')
+    await page.wait_for_selector('[data-testid="signin-error"][data-kind="throttled"]')
+    assert await text_of(page, "signin-error") == "尝试次数过多，请在 1 分 30 秒后再试。"
+    await page.unroute("**/api/v1/admin/login")
     await page.fill('[data-testid="signin-password"]', PASSWORD)
     await page.click('[data-testid="signin-submit"]')
     await page.wait_for_selector('[data-testid="user-name"]')
@@ -174,18 +183,25 @@ async def test_console_sign_in_search_session_people(
     # People: from the session's people, the teacher's statement and its links.
     await page.click('[data-testid="session-people"] a:text("t1")')
     await page.wait_for_selector('[data-testid="people-person"]')
-    await page.fill('[data-testid="people-term"]', "2026秋")
+    await page.fill('[data-testid="people-term"]', "2026-autumn")
     await page.click('[data-testid="people-show"]')
-    await page.wait_for_url("**#/people/t1?term=2026%E7%A7%8B")
+    await page.wait_for_url("**#/people/t1?term=2026-autumn")
     await page.wait_for_selector('[data-testid="statement-programme"], '
                                  '[data-testid="people-empty"], [data-testid="people-error"]')
     assert await page.get_attribute('[data-testid="people-csv"]', "href") == (
-        "/api/v1/people/t1/statement.csv?term=2026%E7%A7%8B")
+        "/api/v1/people/t1/statement.csv?term=2026-autumn")
     assert await page.get_attribute('[data-testid="people-xlsx"]', "href") == (
-        "/api/v1/people/t1/statement.xlsx?term=2026%E7%A7%8B")
+        "/api/v1/people/t1/statement.xlsx?term=2026-autumn")
     assert await page.get_attribute('[data-testid="people-pdf"]', "href") == (
-        "/api/v1/people/t1/certificate.pdf?term=2026%E7%A7%8B")
-    statement = await as_staff(page, base, "/api/v1/people/t1/statement?term=2026%E7%A7%8B")
+        "/api/v1/people/t1/certificate.pdf?term=2026-autumn")
+    for link in ("people-csv", "people-xlsx"):  # the downloads answer to the sign-in
+        href = await page.get_attribute(f'[data-testid="{link}"]', "href") or ""
+        async with (
+            aiohttp.ClientSession(cookies=await cookies_of(page)) as http,
+            http.get(base + href) as r,
+        ):
+            assert r.status == 200, (href, await r.text())
+    statement = await as_staff(page, base, "/api/v1/people/t1/statement?term=2026-autumn")
     if statement is None:
         # The JSON statement does not take a staff sign-in (yet): said in words, and
         # the console stays signed in.
