@@ -186,6 +186,7 @@ def decode_cursor(text: str) -> Cursor:
     if (
         not isinstance(value, dict)
         or set(value) != {"v", "s", "i"}
+        or type(value["v"]) is not int  # true == 1 in Python: not a version
         or value["v"] != 1
         or not isinstance(value["s"], str)
         or not _ISO.fullmatch(value["s"])
