@@ -34,7 +34,8 @@ FILTERS: list[dict[str, Any]] = [
     _param("form", "the session's form", {"enum": list(ALL_FORMS)}),
     _param("status", "scheduled: not started; live: started, not ended; ended",
            {"enum": list(STATUSES)}),
-    _param("teacher", "an instructor's person id, or part of their name (教师)", _TEXT),
+    _param("teacher", "an instructor's person id, or part of their name (教师; "
+           "ASCII letters in either case)", _TEXT),
     _param("school", "an instructor's school_id, or part of their school's name", _TEXT),
     _param("district", "an instructor's district_code, or part of their district's name",
            _TEXT),

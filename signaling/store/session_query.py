@@ -289,8 +289,10 @@ class Dialect:
         return self.contains.format(col=column, p=self.placeholder)
 
 
-SQLITE = Dialect("?", "", "instr({col}, {p}) > 0")
-POSTGRES = Dialect("%s", ' COLLATE "C"', "strpos({col}, {p}) > 0")
+# lower() on both sides: "haidian" finds "Haidian" (ASCII letters on both back ends;
+# Chinese has no case).
+SQLITE = Dialect("?", "", "instr(lower({col}), lower({p})) > 0")
+POSTGRES = Dialect("%s", ' COLLATE "C"', "strpos(lower({col}), lower({p})) > 0")
 
 _START = "COALESCE(s.started_at, s.scheduled_start)"
 _COLUMNS = ("s.id, s.programme, s.form, s.title, s.scheduled_start, s.scheduled_end, "

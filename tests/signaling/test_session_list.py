@@ -47,7 +47,7 @@ BASE = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
 
 WANG = {"id": "t-wang", "name": "王小明", "role": "instructor", "school": "朝阳实验小学",
         "school_id": "sch-cy1", "district": "朝阳区", "district_code": "110105"}
-LI = {"id": "t-li", "name": "李华", "role": "instructor", "school": "海淀中学",
+LI = {"id": "t-li", "name": "李华", "role": "instructor", "school": "Haidian No.1 中学",
       "school_id": "sch-hd1", "district": "海淀区", "district_code": "110108"}
 ZHAO = {"id": "t-zhao", "name": "赵敏", "role": "instructor", "school": "朝阳第二中学",
         "school_id": "sch-cy2", "district": "朝阳区", "district_code": "110105"}
@@ -164,6 +164,8 @@ async def test_each_filter_narrows(both: ServerHandle) -> None:
     assert await letters("teacher=s1") == set()  # a learner is not a teacher
     assert await letters("school=sch-hd1") == set("BDE")
     assert await letters("school=朝阳") == set("ACEF")
+    assert await letters("school=haidian") == set("BDE")  # either case
+    assert await letters("teacher=T-LI") == set()  # an id matches exactly
     assert await letters("district=110105") == set("ACEF")
     assert await letters("district=海淀") == set("BDE")
     assert await letters("status=scheduled") == set("ADEF")
