@@ -34,6 +34,7 @@ from recorder.credits.supervision import (
 from recorder.database import DatabaseUnavailable, SchemaTooNew
 from recorder.presence.journal import Journal
 from rtc.clock import SystemClock
+from signaling.admin import cli as admin_cli
 from signaling.router.base import Router
 from signaling.server import config as config_mod
 from signaling.server import db_cli, drain, logs, supervision_api, web_assets
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_supervise_parser(commands)
     db_cli.add_parser(commands)
     drain.add_parser(commands)
+    admin_cli.add_parser(commands)
     return parser
 
 
