@@ -1,11 +1,12 @@
 """Issue 16, item 2: the programme office's console (``/console``) in headless Chromium
-against a real ``opentutor serve``: a staff account made with ``opentutor admin
-create-user``, sessions made with the platform API key (one held for a few seconds by
-teacher's and the learner's browsers, then ended), then through the page as staff would: a wrong
-password said in words, sign-in, the header's name and scope, a filtered search and its
-CSV link, a session's page (timeline picture, credits with the notes on minutes not
-counted, evidence, recordings), a person's statement with its download links, the
-supervision list, and the English switch. Screenshots go to /tmp/shots/console-*.png.
+against a real ``opentutor serve``. A staff account is made with ``opentutor admin
+create-user``, sessions with the platform API key (one held for a few seconds by the
+teacher's and the learner's browsers, then ended). Then through the page as staff
+would: a wrong password and a throttled sign-in said in words, sign-in, the header's
+name and scope, a filtered search and its CSV link, a session's page (timeline picture,
+credits with the notes on minutes not counted, evidence, recordings), a person's
+statement with its download links, the supervision list with a flag and its evidence,
+and the English switch. Screenshots go to /tmp/shots/console-*.png.
 """
 
 from __future__ import annotations
@@ -40,10 +41,16 @@ LEARNER = {"id": "s1", "name": "李同学", "role": "learner", "school": "密云
            "district": "密云区", "school_id": "1111011801", "district_code": "110118"}
 
 
-def session_body(title: str, teacher: dict[str, str], form: str = "one_to_one") -> dict[str, Any]:
+# A learner of OTHER_TEACHER's own school: the supervisor report flags the pair.
+SAME_SCHOOL = {"id": "s2", "name": "周老师", "role": "learner", "school": "海淀实验中学",
+               "district": "海淀区", "school_id": "1111010801", "district_code": "110108"}
+
+
+def session_body(title: str, teacher: dict[str, str], form: str = "one_to_one",
+                 learner: dict[str, str] = LEARNER) -> dict[str, Any]:
     body = copy.deepcopy(ONE_TO_ONE) if form == "one_to_one" else lecture(2)
     body["title"] = title
-    body["people"] = [teacher, LEARNER] if form == "one_to_one" else [teacher, *body["people"][1:]]
+    body["people"] = [teacher, learner] if form == "one_to_one" else [teacher, *body["people"][1:]]
     return body
 
 
@@ -95,7 +102,8 @@ async def test_console_sign_in_search_session_people(
     await api(base, "POST", f"/api/v1/sessions/{held['session_id']}/end")
     lecture_body = session_body("名师讲堂：圆锥曲线", TEACHER, "lecture")
     await api(base, "POST", "/api/v1/sessions", lecture_body)
-    await api(base, "POST", "/api/v1/sessions", session_body("作文批改答疑", OTHER_TEACHER))
+    await api(base, "POST", "/api/v1/sessions", session_body("作文批改答疑", OTHER_TEACHER,
+                                                             learner=SAME_SCHOOL))
 
     context = await browser.new_context(**LAPTOP, locale="zh-CN")  # type: ignore[arg-type]
     page = await context.new_page()
@@ -240,6 +248,11 @@ async def test_console_sign_in_search_session_people(
     report = await api(base, "GET", f"/api/v1/supervision?from={first}&to={last}")
     assert report["sessions"] >= 1, report  # today's ended session was read
     assert await page.locator('[data-testid="flag-row"]').count() == len(report["flags"])
+    flag = page.locator('[data-testid="flag-row"]', has_text="t9")
+    assert "教师与学员同校或同区" in (await flag.text_content() or "")
+    assert "matches[1]: learner=s2, same=school and district" in (
+        await flag.locator(".evidence-lines").text_content() or "")
+    await page.screenshot(path=str(shots / "console-supervision.png"), full_page=True)
     await page.unroute_all()
 
     # English, kept across a reload; then sign out back to the form.

@@ -131,7 +131,11 @@ test("instructors, people, statement and flag evidence as table text", () => {
     [{ programme: "training", terms: [{ term: "2026秋", points: "3.00", pay_cny: "300.00", sessions: 2 }], years: [{ year: "2026", study_hours: 4, credits: 1 }] }],
   );
   assert.deepEqual(statementRows({ programmes: {} }), []);
-  assert.deepEqual(evidenceLines({ minutes: 12, people: ["t1", "s1"] }), ["minutes: 12", 'people: ["t1","s1"]']);
+  assert.deepEqual(evidenceLines({ minutes: 12, people: ["t1", "s1"], by_name: false }), ["minutes: 12", "people: t1; s1", "by_name: false"]);
+  assert.deepEqual(
+    evidenceLines({ matches: [{ learner: "s2", same: "school", place: { school_id: "1", district: "海淀区" } }, { learner: "s3" }] }),
+    ["matches[1]: learner=s2, same=school, place=(school_id=1, district=海淀区)", "matches[2]: learner=s3"],
+  );
 });
 
 function fakeFetch(answers) {

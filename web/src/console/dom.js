@@ -56,13 +56,13 @@ export function loadingBox(key = "common.loading") {
  * A table: columns [{key: i18n key, cls}], rows as arrays of cells (Node or text).
  * Numeric columns get cls "num" (right aligned, tabular figures).
  */
-export function table(columns, rows, { testid, rowTestid, caption } = {}) {
+export function table(columns, rows, { testid, rowTestid, caption, cls } = {}) {
   return h(
     "div",
     { class: "table-wrap" },
     h(
       "table",
-      { class: "data", "data-testid": testid },
+      { class: cls ? `data ${cls}` : "data", "data-testid": testid },
       caption ? h("caption", {}, caption) : null,
       h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.cls }, t(c.key))))),
       h(

@@ -61,10 +61,23 @@ export function statementRows(statement) {
   return out;
 }
 
-/** An evidence object of a supervision flag as "key: value" lines (nested values as JSON). */
+/** A JSON value in words for a table cell: arrays joined by "; ", objects as "k=v, …". */
+export function compact(v) {
+  if (v === null || v === undefined) return "—";
+  if (Array.isArray(v)) return v.map(compact).join("; ");
+  if (typeof v === "object") {
+    return Object.entries(v).map(([k, x]) => `${k}=${x !== null && typeof x === "object" ? `(${compact(x)})` : compact(x)}`).join(", ");
+  }
+  return String(v);
+}
+
+/** An evidence object of a supervision flag as "key: value" lines; a list of records one line each. */
 export function evidenceLines(evidence) {
-  return Object.entries(evidence || {}).map(([k, v]) => {
-    const text = v !== null && typeof v === "object" ? JSON.stringify(v) : String(v);
-    return `${k}: ${text}`;
-  });
+  const lines = [];
+  for (const [k, v] of Object.entries(evidence || {})) {
+    if (Array.isArray(v) && v.some((x) => x !== null && typeof x === "object")) {
+      v.forEach((x, i) => lines.push(`${k}[${i + 1}]: ${compact(x)}`));
+    } else lines.push(`${k}: ${compact(v)}`);
+  }
+  return lines;
 }

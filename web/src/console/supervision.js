@@ -63,7 +63,7 @@ async function load(results, api, from, to) {
         f.summary,
         h("ul", { class: "evidence-lines" }, evidenceLines(f.evidence).map((line) => h("li", {}, line))),
       ]),
-      { testid: "supervision-table", rowTestid: "flag-row" },
+      { testid: "supervision-table", rowTestid: "flag-row", cls: "flags" },
     ),
   );
 }
