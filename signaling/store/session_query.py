@@ -3,7 +3,8 @@ opaque cursor, and the one SQL text both back ends run.
 
 Pure: no I/O, standard library only. The store runs :func:`select_sql` /
 :func:`count_sql` with its own placeholder style; the server builds the query with
-:func:`parse_query` from the request's parameters and the viewer's scope.
+:func:`parse_query` from the request's parameters and narrows it to the viewer's scope
+with :func:`within`.
 
 Order and paging: newest first by ``start`` = ``COALESCE(started_at, scheduled_start)``
 then ``id`` (both descending), keyset paging on that pair, so a page never repeats or
@@ -32,9 +33,10 @@ MAX_LIMIT = 200
 MAX_CURSOR_CHARS = 512
 MAX_TEXT = 200  # a filter's text (a name, an id): longer is a mistake, not a search
 
-_ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
+# ASCII digits only: \d alone also matches other scripts' digits.
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z", re.ASCII)
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 class QueryError(ValueError):
@@ -238,7 +240,9 @@ def _text(params: Mapping[str, str], name: str) -> str | None:
 def _limit(text: str | None) -> int:
     if text is None or text == "":
         return DEFAULT_LIMIT
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+    # The length first: int() of thousands of digits raises (and costs) before comparing.
+    if not (text.isascii() and text.isdigit() and len(text) <= 3
+            and 1 <= int(text) <= MAX_LIMIT):
         raise QueryError("limit", f"limit must be a whole number from 1 to {MAX_LIMIT}, "
                          f"got {text!r}")
     return int(text)
@@ -250,30 +254,29 @@ def _bound(text: str | None, name: str, tz: tzinfo, *, upper: bool) -> str | Non
     if text is None or not text.strip():
         return None
     text = text.strip()
-    if _DATE.fullmatch(text):
-        try:
+    # An unescaped "+08:00" reaches us as " 08:00" (a query string's "+" is a space).
+    if "T" in text and text.count(" ") == 1:
+        text = text.replace(" ", "+")
+    try:
+        if _DATE.fullmatch(text):
             day = date.fromisoformat(text)
-        except ValueError as exc:
-            raise QueryError(name, f"{name} is not a date: {text!r}") from exc
-        moment = datetime.combine(day + timedelta(days=1) if upper else day, time(), tzinfo=tz)
-    else:
-        # An unescaped "+08:00" reaches us as " 08:00" (a query string's "+" is a space).
-        if "T" in text and text.count(" ") == 1:
-            text = text.replace(" ", "+")
-        try:
+            moment = datetime.combine(day + timedelta(days=1) if upper else day, time(),
+                                      tzinfo=tz)
+        else:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise QueryError(name, f"{name} must be a date (2026-03-07) or an ISO-8601 "
-                             f"date-time (2026-03-07T08:00:00+08:00), got {text!r}") from exc
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=tz)
-    utc = moment.astimezone(UTC)
-    seconds = utc.replace(microsecond=0)
-    if upper and utc.microsecond:
-        seconds += timedelta(seconds=1)
-    if not 1 <= seconds.year <= 9998:
-        raise QueryError(name, f"{name} is out of range")
-    return seconds.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=tz)
+        utc = moment.astimezone(UTC)
+        seconds = utc.replace(microsecond=0)
+        if upper and utc.microsecond:
+            seconds += timedelta(seconds=1)
+    except OverflowError as exc:  # 9999-12-31 and a day, year 1 at +14:00
+        raise QueryError(name, f"{name} is out of range: {text!r}") from exc
+    except ValueError as exc:
+        raise QueryError(name, f"{name} must be a date (2026-03-07) or an ISO-8601 "
+                         f"date-time (2026-03-07T08:00:00+08:00), got {text!r}") from exc
+    # isoformat, not strftime: %Y does not pad years before 1000 to four digits.
+    return seconds.replace(tzinfo=None).isoformat(timespec="seconds") + ".000Z"
 
 
 # -- the SQL, for either back end

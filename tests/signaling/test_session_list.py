@@ -262,6 +262,11 @@ async def test_csv_is_bounded(plain: ServerHandle, monkeypatch: pytest.MonkeyPat
     ("limit=201", "limit"),
     ("limit=ten", "limit"),
     ("limit=-1", "limit"),
+    ("limit=" + "9" * 5000, "limit"),  # past int()'s digit limit
+    ("limit=%D9%A1", "limit"),  # an Arabic-Indic one
+    ("to=9999-12-31", "to"),  # its day's end is past the last date
+    ("from=0001-01-01T00:00:00%2B14:00", "from"),
+    ("from=%D9%A2%D9%A0%D9%A2%D9%A6-03-07", "from"),
     ("from=2026-02-30", "from"),
     ("from=yesterday", "from"),
     ("to=2026-03-07T25:00:00Z", "to"),
@@ -403,6 +408,7 @@ def test_bounds_are_whole_seconds_of_utc_text() -> None:
     q = parse_query({"from": "2026-03-07T08:00:00.7Z", "to": "2026-03-07T09:00:00.2Z"}, UTC)
     assert (q.start_from, q.start_before) == ("2026-03-07T08:00:00.000Z",
                                               "2026-03-07T09:00:01.000Z")
+    assert parse_query({"from": "0001-01-01"}, UTC).start_from == "0001-01-01T00:00:00.000Z"
     # "….000Z" compares right against both spellings the store keeps.
     assert q.start_from <= "2026-03-07T08:00:00Z"
     assert q.start_from <= "2026-03-07T08:00:00.001Z"
