@@ -18,6 +18,8 @@ from recorder.presence.journal import Journal, journal_db
 from rtc.clock import Clock, SystemClock
 from rtc.ice import parse_ice_servers
 from rtc.room import MediaRoom
+from signaling.admin.accounts import Accounts
+from signaling.admin.factory import open_staff_store
 from signaling.router.base import PlacementUnavailable, Router
 from signaling.router.local import LocalRouter
 from signaling.router.redis import RedisRouter, connect
@@ -32,6 +34,7 @@ from signaling.server import (
     recordings_api,
     session_list_api,
     sessions_api,
+    staff_api,
     supervision_api,
     web_assets,
 )
@@ -84,7 +87,9 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
             node_id=config.node_id,
             evidence_every_s=config.evidence_every_s,
         )
+        staff = open_staff_store(config.database_url, config.data_dir)
         await store.open()
+        await staff.open()
         await journal.open()
         recordings = Recordings(
             data_dir=config.data_dir,
@@ -146,6 +151,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
             router=router,
             recordings=recordings,
             webhooks=hooks,
+            staff=Accounts(staff, clock.time),
         )
         late.update(services=svc, router=router)
         if hooks is not None:
@@ -161,6 +167,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
             await hooks.close()
         await recordings.close()
         await journal.close()
+        await staff.close()
         await store.close()
 
     app.cleanup_ctx.append(resources)
@@ -175,6 +182,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app.add_routes(supervision_api.routes)
     app.add_routes(participant_api.routes)
     app.add_routes(recordings_api.routes)
+    app.add_routes(staff_api.routes)
     people_api.install(app)  # statements, certificates, /verify (its own cleanup ctx)
     app.add_routes(web_assets.routes)  # GET /console, the programme office's console
     app.add_routes(

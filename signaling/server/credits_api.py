@@ -14,7 +14,8 @@ from recorder.credits.policy import load_policy
 from recorder.credits.records import RecordError
 from recorder.credits.rules import compute_session
 from recorder.credits.statement import compute_statement
-from signaling.server.http_util import check_api_key, error, platform_session, services
+from signaling.server.access import scoped_session
+from signaling.server.http_util import check_api_key, error, services
 from signaling.server.session_record import session_record
 from signaling.session.spec import ID_PATTERN
 
@@ -34,7 +35,7 @@ def calendar_of(request: web.Request) -> Calendar:
 
 @routes.get("/api/v1/sessions/{id}/credits")
 async def session_credits(request: web.Request) -> web.Response:
-    session = await platform_session(request)
+    session = await scoped_session(request)  # the API key, or staff in scope
     if isinstance(session, web.Response):
         return session
     svc = services(request)

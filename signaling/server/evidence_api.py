@@ -7,8 +7,8 @@ per person per minute, as ``docs/record.md`` defines them: ``{"session_id", "row
 rows: per minute who was present, voiced, sending video, and which minutes counted and
 why not (:func:`recorder.credits.timeline.render_timeline`).
 
-Both for the programme office (the platform API key), like ``/sessions/{id}/record``;
-a join token is refused with 403.
+Both for the programme office (the platform API key, or signed-in staff whose scope
+holds the session), like ``/sessions/{id}/record``; a join token is refused with 403.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from aiohttp import web
 
 from recorder.credits.records import RecordError
 from recorder.credits.timeline import render_timeline
+from signaling.server.access import scoped_session
 from signaling.server.credits_api import calendar_of
 from signaling.server.http_util import error, services
 from signaling.server.session_record import evidence_json, session_record
@@ -27,10 +28,10 @@ routes = web.RouteTableDef()
 
 
 async def _session(request: web.Request) -> StoredSession | web.Response:
-    if (denied := operator_only(request)) is not None:
+    denied = operator_only(request)
+    if denied is not None and denied.status == 403:  # a participant's join token
         return denied
-    session = await services(request).store.session(request.match_info["id"])
-    return session if session is not None else error(404, "not_found", "no such session")
+    return await scoped_session(request)  # the API key, or staff in scope
 
 
 @routes.get("/api/v1/sessions/{id}/evidence")

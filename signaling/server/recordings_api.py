@@ -16,12 +16,12 @@ from aiohttp import web
 from recorder.media.recording import FULL_FILE, STATS
 from recorder.media.recording_index import Recording
 from signaling.server import web_assets
+from signaling.server.access import scoped_session
 from signaling.server.export_jobs import ExportQueueFull
 from signaling.server.http_util import (
     check_api_key,
     error,
     participant_session,
-    platform_session,
     services,
 )
 from signaling.server.recordings import TRACK_ID, Recordings, manifest
@@ -51,8 +51,9 @@ def _unavailable() -> web.Response:
 async def _platform_recordings(
     request: web.Request,
 ) -> tuple[StoredSession, Recordings] | web.Response:
-    """The session in the path (API key) and this server's recordings, or the refusal."""
-    session = await platform_session(request)
+    """The session in the path (API key, or staff in scope) and this server's
+    recordings, or the refusal."""
+    session = await scoped_session(request)
     if isinstance(session, web.Response):
         return session
     recs = _recordings(request)

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from recorder.presence.journal import Journal
 from rtc.clock import Clock
+from signaling.admin.accounts import Accounts
 from signaling.router.base import Router
 from signaling.server import signed_urls, tokens
 from signaling.server.config import Config
@@ -36,6 +37,7 @@ class Services:
     router: Router
     recordings: Recordings | None = None
     webhooks: Webhooks | None = None  # None: no --webhook-url
+    staff: Accounts | None = None  # staff accounts (signaling.server.staff_api)
 
     def sign_url(self, path: str) -> str:
         expires = int(self.clock.time()) + SIGNED_URL_LIFETIME_S

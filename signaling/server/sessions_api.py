@@ -4,9 +4,12 @@ read their records. Documented by ``/api/v1/openapi.json`` (signaling/server/ope
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import aiohttp
 from aiohttp import web
 
+from signaling.server.access import scoped_session
 from signaling.server.http_util import (
     check_api_key,
     invalid,
@@ -43,7 +46,7 @@ async def create_session(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/sessions/{id}")
 async def get_session(request: web.Request) -> web.Response:
-    session = await _session_here(request)
+    session = await _session_here(request, scoped_session)  # staff in scope too
     if isinstance(session, web.Response):
         return session
     svc = services(request)
@@ -78,17 +81,20 @@ async def end_session(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/sessions/{id}/record")
 async def get_record(request: web.Request) -> web.Response:
-    session = await platform_session(request)
+    session = await scoped_session(request)  # the API key, or staff in scope
     if isinstance(session, web.Response):
         return session
     svc = services(request)
     return web.json_response(await session_record(svc, session))
 
 
-async def _session_here(request: web.Request) -> StoredSession | web.Response:
-    """The session in the path (API key); if another node runs its room, that node's
-    answer instead."""
-    session = await platform_session(request)
+async def _session_here(
+    request: web.Request,
+    find: Callable[[web.Request], Awaitable[StoredSession | web.Response]] = platform_session,
+) -> StoredSession | web.Response:
+    """The session in the path (``find``: API key by default); if another node runs
+    its room, that node's answer instead."""
+    session = await find(request)
     if isinstance(session, web.Response):
         return session
     elsewhere = await _elsewhere(request, session.id)
@@ -100,11 +106,16 @@ async def _elsewhere(request: web.Request, session_id: str) -> web.Response | No
 
     Live state lives with the room. Proxying rather than redirecting keeps the
     platform's API key on our side: careful HTTP clients drop ``Authorization`` on a
-    redirect to another origin."""
-    url = await services(request).router.owner_url(session_id)
+    redirect to another origin.
+
+    The asker was checked here (API key, or staff whose scope holds the session), so
+    the other node is asked with the platform's key: a staff sign-in is this node's
+    cookie, which the other node need not share (SQLite staff store)."""
+    svc = services(request)
+    url = await svc.router.owner_url(session_id)
     if url is None:
         return None
-    headers = {"Authorization": request.headers.get("Authorization", "")}
+    headers = {"Authorization": f"Bearer {svc.config.api_key}"}
     timeout = aiohttp.ClientTimeout(total=10)
     async with (
         aiohttp.ClientSession(timeout=timeout) as http,
