@@ -263,6 +263,9 @@ async def test_console_sign_in_search_session_people(
     await page.reload()
     await page.wait_for_selector('[data-testid="user-name"]')
     assert await text_of(page, "signout") == "Sign out"
+    await page.click('[data-testid="nav-sessions"]')
+    await page.wait_for_selector('[data-testid="sessions-table"]')
+    await page.screenshot(path=str(shots / "console-sessions-en.png"))
     await page.click('[data-testid="signout"]')
     await page.wait_for_selector('[data-testid="signin-form"]')
     async with (

@@ -107,7 +107,7 @@ function showSignin(noticeKey) {
   if (noticeKey) main.prepend(h("p", { class: "notice notice-info", role: "status", "data-testid": "signin-notice" }, t(noticeKey)));
 }
 
-function route() {
+function route({ focus = false } = {}) {
   if (!state.user) return showSignin();
   const r = parseHash(location.hash);
   const render = PAGES[r.page];
@@ -120,10 +120,12 @@ function route() {
   if (r.page === "sessions") state.backHash = location.hash || "#/sessions";
   document.title = `${t(`nav.${r.page === "session" ? "session" : r.page}`)} · ${t("app.title")}`;
   render(main, { api, route: r, navigate, backHash: state.backHash });
+  // A new page: keyboard and screen-reader users start at its content.
+  if (focus && !main.contains(document.activeElement)) main.focus({ preventScroll: true });
 }
 
 async function boot() {
-  window.addEventListener("hashchange", () => state.user && route());
+  window.addEventListener("hashchange", () => state.user && route({ focus: true }));
   try {
     await loadConsoleLang(storedLang());
   } catch {
