@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
 
 from signaling.admin.scope import Scope, platform
@@ -220,6 +221,24 @@ async def test_scope_restricts_the_store_query(both: ServerHandle) -> None:
             break
         query = replace(query, after=decode_cursor(page.next_cursor))
     assert sorted(seen) == sorted(m[x] for x in "BDE")
+
+
+async def test_a_signed_in_district_office_lists_its_district_only(both: ServerHandle) -> None:
+    m = await mixed(both)
+    accounts = both.app[SERVICES].staff
+    assert accounts is not None
+    await accounts.create_user("hd-office", "海淀-correct-horse-9", "district", "110108")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        async with browser.post(both.base + "/api/v1/admin/login", json={
+                "username": "hd-office", "password": "海淀-correct-horse-9"}) as r:
+            assert r.status == 200, await r.text()
+        async with browser.get(both.base + "/api/v1/sessions?limit=200") as r:
+            page = await r.json()
+            assert r.status == 200, page
+        assert {s["id"] for s in page["sessions"]} == {m[x] for x in "BDE"}
+        async with browser.get(both.base + "/api/v1/sessions.csv?district=朝阳") as r:
+            table = list(csv.reader(io.StringIO((await r.read()).decode("utf-8-sig"))))
+        assert [row[0] for row in table[1:]] == [m["E"]]  # 朝阳's other sessions: not theirs
 
 
 async def test_csv_has_the_bom_and_every_row(both: ServerHandle,
