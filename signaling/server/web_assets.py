@@ -3,7 +3,9 @@
 The client is plain ES modules in ``web/`` plus one npm package (socket.io-client) that
 ``npm ci`` puts in ``web/node_modules``. A server started without it would serve a join
 page that spins on "Connecting…" forever, so ``opentutor serve`` refuses to start
-instead and names the one command that fixes it.
+instead and names the one command that fixes it. (``npm ci`` also installs
+swagger-ui-dist, for the API docs page only: without it that page answers 503 and
+everything else works, so it is not required here; :mod:`signaling.server.api_docs`.)
 """
 
 from __future__ import annotations
