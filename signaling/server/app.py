@@ -68,6 +68,15 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     )
     sio.attach(app)
     outbox = SioOutbox(sio)
+
+    async def close_sockets(app: web.Application) -> None:
+        # On SIGTERM aiohttp waits up to a minute for open requests to end, and every
+        # socket.io websocket is one: closing them first lets people reconnect (to
+        # another node) at once and the process exit in seconds, not 55 s.
+        if sio.eio.sockets:
+            await sio.eio.disconnect()
+
+    app.on_shutdown.append(close_sockets)
     ice_servers = parse_ice_servers(list(config.ice_servers))
     ice_hosts = list(config.ice_hosts) or None
     # Browsers get the same STUN/TURN servers; absent credentials are left out, not null.

@@ -76,10 +76,17 @@ def demo_body(now: datetime) -> dict[str, object]:
     }
 
 
+SHUTDOWN_GRACE_S = 5.0
+
+
 async def serve(config: Config) -> None:
     config_mod.secure_data_dir(config.data_dir)
     app = create_app(config)
-    runner = web.AppRunner(app, access_log=None)
+    # Stopping (SIGTERM, SIGINT, the end of a drain): every socket.io connection is told
+    # to close first (app.py, on_shutdown) and browsers reconnect at once, to another
+    # node; a request still open after this many seconds is cut rather than waited for
+    # (aiohttp's default, a minute, kept a node with people on it alive ~55 s).
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_S)
     await runner.setup()
     ssl_context = None
     public_host = config.host if config.host not in ("0.0.0.0", "::") else lan_address()
