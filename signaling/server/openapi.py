@@ -14,6 +14,7 @@ from signaling.server.openapi_session_list import (
     SESSION_LIST_PATHS,
     SESSION_LIST_SCHEMAS,
 )
+from signaling.server.staff_api import document_staff
 from signaling.session.declarations import openapi_bodies
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -501,6 +502,8 @@ DOCUMENT: dict[str, Any] = {
         },
     },
 }
+
+document_staff(DOCUMENT)  # the staff sign-in endpoints (signaling/server/staff_api.py)
 
 
 async def handler(request: web.Request) -> web.Response:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from aiohttp import web
 
@@ -151,3 +152,131 @@ async def audit_log(request: web.Request) -> web.Response:
         # More may follow only when the page is full; the cursor is the last one's seq.
         "next_cursor": str(entries[-1].seq) if len(entries) == limit else None,
     })
+
+
+# -- OpenAPI (merged into /api/v1/openapi.json by signaling.server.openapi)
+
+_ERROR_REF = {"$ref": "#/components/schemas/Error"}
+
+
+def _answer(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": schema or _ERROR_REF}}}
+
+
+STAFF_SECURITY_SCHEME = {
+    "type": "apiKey", "in": "cookie", "name": access.STAFF_COOKIE,
+    "description": "a staff sign-in (POST /admin/login); unsafe methods also need the "
+    f"{access.CSRF_HEADER} header with the sign-in's csrf_token (else 403 csrf)",
+}
+STAFF_SCHEMAS: dict[str, Any] = {
+    "StaffSignIn": {
+        "type": "object",
+        "required": ["user", "csrf_token"],
+        "properties": {
+            "user": {
+                "type": "object",
+                "required": ["username", "level", "district_code", "school_id"],
+                "properties": {
+                    "username": {"type": "string"},
+                    "level": {"enum": ["city", "district", "school"]},
+                    "district_code": {"type": "string"},
+                    "school_id": {"type": "string"},
+                },
+            },
+            "csrf_token": {"type": "string", "description": f"send as {access.CSRF_HEADER} "
+                           "on POST, PUT, PATCH and DELETE made with the cookie"},
+        },
+    },
+    "AuditPage": {
+        "type": "object",
+        "required": ["entries", "next_cursor"],
+        "properties": {
+            "entries": {"type": "array", "items": {
+                "type": "object",
+                "required": ["seq", "at", "who", "action", "target", "detail"],
+                "properties": {
+                    "seq": {"type": "integer"},
+                    "at": {"type": "string", "format": "date-time"},
+                    "who": {"type": "string", "description": "username, 'api-key', 'cli', "
+                            "or '' (nobody signed in: a failed sign-in)"},
+                    "action": {"type": "string", "examples": [
+                        "sign_in", "sign_in_failed", "sign_out", "user_created"]},
+                    "target": {"type": "string"},
+                    "detail": {"type": "object", "description": "with the client's address"},
+                },
+            }},
+            "next_cursor": {"type": ["string", "null"],
+                            "description": "the cursor of the next (older) page; null: none"},
+        },
+    },
+}
+_SIGN_IN = {"$ref": "#/components/schemas/StaffSignIn"}
+STAFF_PATHS: dict[str, Any] = {
+    "/admin/login": {"post": {
+        "summary": "Staff sign-in: the account and its CSRF token, and the ot_staff cookie",
+        "description": "Body: application/json {\"username\": text, \"password\": text} "
+        f"(password at most {MAX_LENGTH} characters; another content type: 415). The cookie "
+        "is HttpOnly, SameSite=Strict, Path=/, Secure over https, and lasts while the "
+        "browser is open; the sign-in ends after 12 h unused or 7 days. A wrong username "
+        "and a wrong password get the same 401. After 5 failed sign-ins of one username "
+        "(since its last success) or 20 from one address within 15 minutes: 429 with "
+        "Retry-After (seconds), whatever the password.",
+        "security": [],
+        "responses": {
+            "200": _answer("Signed in", _SIGN_IN),
+            "400": _answer("Not an object with username and password as text"),
+            "401": _answer("Wrong username or password"),
+            "413": _answer("Too large"),
+            "415": _answer("Not application/json"),
+            "429": _answer("Too many failed sign-ins: try again after Retry-After seconds"),
+        },
+    }},
+    "/admin/logout": {"post": {
+        "summary": "End the cookie's sign-in (204 also when there is none)",
+        "security": [{"staffCookie": []}],
+        "responses": {"204": {"description": "Signed out; the cookie is removed"},
+                      "403": _answer(f"Signed in, but no or a wrong {access.CSRF_HEADER}")},
+    }},
+    "/admin/me": {"get": {
+        "summary": "The signed-in account and its CSRF token",
+        "security": [{"staffCookie": []}],
+        "responses": {"200": _answer("Signed in", _SIGN_IN),
+                      "401": _answer("Not signed in, or the sign-in has ended")},
+    }},
+    "/admin/audit": {"get": {
+        "summary": "The audit log, newest first: sign-ins (ok and failed), sign-outs, "
+        "accounts created. City only (the city's staff or the API key)",
+        "security": [{"apiKey": []}, {"staffCookie": []}],
+        "parameters": [
+            {"name": "cursor", "in": "query", "required": False,
+             "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+             "description": "next_cursor of the page before"},
+            {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": AUDIT_MAX,
+                        "default": AUDIT_LIMIT}},
+        ],
+        "responses": {"200": _answer("A page", {"$ref": "#/components/schemas/AuditPage"}),
+                      "400": _answer("Invalid cursor or limit"),
+                      "401": _answer("Missing or wrong key, or not signed in"),
+                      "403": _answer("Not the city")},
+    }},
+}
+# The GET views of one session that signed-in staff may open too (access.scoped_session):
+# a session out of their scope is 404, as an unknown one.
+STAFF_SESSION_GETS = ("/sessions/{id}", "/sessions/{id}/record", "/sessions/{id}/credits",
+                      "/sessions/{id}/evidence", "/sessions/{id}/timeline",
+                      "/sessions/{id}/recordings")
+
+
+def document_staff(document: dict[str, Any]) -> None:
+    """Add the staff endpoints, the cookie's scheme, and the cookie as a second way into
+    the session views, to the OpenAPI ``document``."""
+    document["components"]["securitySchemes"]["staffCookie"] = STAFF_SECURITY_SCHEME
+    document["components"]["schemas"].update(STAFF_SCHEMAS)
+    document["paths"].update(STAFF_PATHS)
+    for path in STAFF_SESSION_GETS:
+        get = document["paths"][path]["get"]
+        get["security"] = [{"apiKey": []}, {"staffCookie": []}]
+        get["description"] = (get.get("description", "") + " Signed-in staff too, for a "
+                              "session whose instructors are in their scope (else 404).").strip()

@@ -516,3 +516,23 @@ async def test_throttling_counts_a_window_and_restarts_after_a_success(
     assert throttled == Throttled(rules.WINDOW_S - 50)
     now[0] += rules.WINDOW_S - 50
     assert isinstance(await accounts.sign_in("city-office", PASSWORD, "10.0.0.4"), SignedIn)
+
+
+# -- the document
+
+
+async def test_described_in_openapi(staff_server: ServerHandle) -> None:
+    _, doc = await staff_server.api("GET", "/api/v1/openapi.json", key=None)
+    assert doc["components"]["securitySchemes"]["staffCookie"]["name"] == "ot_staff"
+    paths = doc["paths"]
+    assert set(paths["/admin/login"]["post"]["responses"]) >= {"200", "401", "429"}
+    assert paths["/admin/login"]["post"]["security"] == []
+    assert "/admin/logout" in paths and "/admin/me" in paths and "/admin/audit" in paths
+    for tail in ("", "/record", "/credits", "/evidence", "/timeline", "/recordings"):
+        get = paths["/sessions/{id}" + tail]["get"]
+        assert {"staffCookie": []} in get["security"], tail
+    # Every /api/v1/admin route is described.
+    routes = {r.resource.canonical.removeprefix("/api/v1") for r in staff_server.app.router.routes()
+              if r.resource is not None and r.resource.canonical.startswith("/api/v1/admin/")}
+    assert routes == {"/admin/login", "/admin/logout", "/admin/me", "/admin/audit"}
+    assert routes <= set(paths)
