@@ -164,10 +164,18 @@ async def test_console_sign_in_search_session_people(
         assert r.status == 200, await r.text()
         csv_text = (await r.read()).decode("utf-8-sig")
         assert held["session_id"] in csv_text and "作文批改答疑" not in csv_text
-    # Back to every session for the screenshot.
+    # Every session, two to a page (the test asks the server for pages of 2 instead
+    # of 50): "more" follows next_cursor to the third, then there is no more.
+    await page.route("**/api/v1/sessions?*", pages_of_two)
     await page.click('[data-testid="sessions-reset"]')
+    await page.wait_for_selector('[data-testid="sessions-more"]')
+    assert await page.locator('[data-testid="session-row"]').count() == 2
+    await page.click('[data-testid="sessions-more"]')
     await page.wait_for_function(
         "() => document.querySelectorAll('[data-testid=\"session-row\"]').length === 3")
+    assert await page.locator('[data-testid="sessions-more"]').count() == 0
+    assert await text_of(page, "sessions-count") == "共 3 场"
+    await page.unroute("**/api/v1/sessions?*")
     await page.screenshot(path=str(shots / "console-sessions.png"))
 
     # A session's page: times, people, the timeline inline, credits with every note.
@@ -275,6 +283,11 @@ async def test_console_sign_in_search_session_people(
         assert r.status == 401
     assert problems == []
     await context.close()
+
+
+async def pages_of_two(route: Route) -> None:
+    """The page's session list request, asking for pages of 2."""
+    await route.continue_(url=route.request.url.replace("limit=50", "limit=2"))
 
 
 async def lend_api_key(route: Route) -> None:
