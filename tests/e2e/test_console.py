@@ -1,12 +1,13 @@
 """Issue 16, item 2: the programme office's console (``/console``) in headless Chromium
-against a real ``opentutor serve``. A staff account is made with ``opentutor admin
+against a real ``opentutor serve``. Staff accounts are made with ``opentutor admin
 create-user``, sessions with the platform API key (one held for a few seconds by the
 teacher's and the learner's browsers, then ended). Then through the page as staff
 would: a wrong password and a throttled sign-in said in words, sign-in, the header's
 name and scope, a filtered search and its CSV link, a session's page (timeline picture,
 credits with the notes on minutes not counted, evidence, recordings), a person's
 statement with its download links, the supervision list with a flag and its evidence,
-and the English switch. Screenshots go to /tmp/shots/console-*.png.
+the English switch, sign-out; then a district office sees its scope and only its
+district's sessions. Screenshots go to /tmp/shots/console-*.png.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ pytestmark = pytest.mark.timeout(180)
 
 SHOTS = Path("/tmp/shots")
 USERNAME = "city-office"
+DISTRICT_USER = "haidian-office"
 PASSWORD = "correct-horse-42"
 TEACHER = {"id": "t1", "name": "王老师", "role": "instructor", "school": "北京市第五中学",
            "district": "东城区", "school_id": "1111010101", "district_code": "110101"}
@@ -54,13 +56,13 @@ def session_body(title: str, teacher: dict[str, str], form: str = "one_to_one",
     return body
 
 
-def create_staff_user(server: RunningServer) -> None:
+def create_staff_user(server: RunningServer, username: str, *where: str) -> None:
     """``opentutor admin create-user`` into the running server's data directory."""
     if importlib.util.find_spec("signaling.admin.cli") is None:
         pytest.skip("opentutor admin create-user (signaling/admin/cli.py) is not there yet")
     done = subprocess.run(
         [sys.executable, "-m", "signaling.server.cli", "admin", "create-user", "--username",
-         USERNAME, "--level", "city", "--data-dir", str(server.data_dir)],
+         username, *where, "--data-dir", str(server.data_dir)],
         env={**os.environ, "OPENTUTOR_ADMIN_PASSWORD": PASSWORD},
         capture_output=True, text=True, timeout=60,
     )
@@ -95,7 +97,9 @@ async def test_console_sign_in_search_session_people(
     opentutor_server: RunningServer, browser: Browser, shots: Path
 ) -> None:
     base = opentutor_server.base
-    create_staff_user(opentutor_server)
+    create_staff_user(opentutor_server, USERNAME, "--level", "city")
+    create_staff_user(opentutor_server, DISTRICT_USER, "--level", "district",
+                      "--district-code", OTHER_TEACHER["district_code"])
 
     held = await api(base, "POST", "/api/v1/sessions", session_body("函数图像答疑", TEACHER))
     await hold_session(browser, held["join_urls"], 6)
@@ -281,6 +285,17 @@ async def test_console_sign_in_search_session_people(
         http.get(base + "/api/v1/admin/me") as r,
     ):
         assert r.status == 401
+
+    # A district office (海淀, in English still): its scope in the header, and only
+    # the sessions of its district's teachers.
+    await page.fill('[data-testid="signin-username"]', DISTRICT_USER)
+    await page.fill('[data-testid="signin-password"]', PASSWORD)
+    await page.press('[data-testid="signin-password"]', "Enter")
+    await page.wait_for_selector('[data-testid="sessions-table"]')
+    assert await text_of(page, "user-scope") == "District 110108"
+    rows = page.locator('[data-testid="session-row"]')
+    assert await rows.count() == 1
+    assert "作文批改答疑" in (await rows.first.text_content() or "")
     assert problems == []
     await context.close()
 
