@@ -10,6 +10,7 @@ import hashlib
 import io
 import sqlite3
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -164,13 +165,12 @@ async def test_a_wrong_password_and_an_unknown_name_get_one_answer(
                                                 "message": "wrong username or password"}})
     accounts = staff_server.app[SERVICES].staff
     assert accounts is not None
-    await accounts.store.create_user(  # a disabled account: the same answer
-        (await accounts.create_user("gone", PASSWORD, "city")).__class__(
-            "gone2", (await accounts.store.user("gone")).password_hash,  # type: ignore[union-attr]
-            "city", "", "", "2026-01-01T00:00:00.000Z", True))
-    assert await browsers[0].login("gone2") == wrong
-    assert (await browsers[0].login("gone"))[0] == 200
-    assert browsers[0].set_cookie and (await browsers[1].call("GET", ME))[0] == 401
+    active = await accounts.create_user("active", PASSWORD, "city")
+    # A disabled account with the right password: the same answer.
+    await accounts.store.create_user(replace(active, username="disabled", disabled=True))
+    assert await browsers[0].login("disabled") == wrong
+    assert (await browsers[0].login("active"))[0] == 200
+    assert (await browsers[1].call("GET", ME))[0] == 401  # a cookie is one browser's
 
 
 async def test_the_cookie_is_secure_behind_https(database_url: str, tmp_path: Path) -> None:
@@ -303,7 +303,7 @@ async def test_the_audit_log(staff_server: ServerHandle, browsers: list[Browser]
         if page["next_cursor"] is None:
             break
         cursor = page["next_cursor"]
-    assert walked[:len(seqs)] == seqs or walked == seqs
+    assert walked == seqs  # reading the log writes nothing to it
     # The platform's API key is the city too.
     status, page = await city.call("GET", AUDIT, headers={"Authorization": f"Bearer {API_KEY}"})
     assert status == 200 and page["entries"]
