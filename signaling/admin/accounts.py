@@ -27,6 +27,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from signaling.admin import passwords
@@ -115,9 +116,11 @@ class Accounts:
         """The new sign-in; :class:`Throttled` while too many attempts failed; ``None``
         for a wrong username or password (or a disabled account)."""
         now = self._now()
-        username = username[:64]  # what is kept of a name that cannot exist anyway
+        # Counted and kept under at most 64 characters (a longer name cannot exist); the
+        # account is looked up by the whole name.
+        kept = username[:64]
         of_user, of_address = await self.store.failures_since(
-            iso_ms(now - WINDOW_S), username, address)
+            iso_ms(now - WINDOW_S), kept, address)
         waits = [_wait(times, limit, now) for times, limit in (
             (of_user, MAX_FAILURES_PER_USER), (of_address, MAX_FAILURES_PER_ADDRESS))]
         if any(w is not None for w in waits):
@@ -126,12 +129,13 @@ class Accounts:
         matches = await asyncio.to_thread(
             passwords.verify, user.password_hash if user is not None else None, password)
         ok = matches and user is not None and not user.disabled
-        await self.store.add_login(iso_ms(now), username, address, ok)
+        await self.store.add_login(iso_ms(now), kept, address, ok)
         if not ok or user is None:
             return None
         if passwords.needs_rehash(user.password_hash):
             await self.store.set_password_hash(
-                username, await asyncio.to_thread(passwords.hash_password, password))
+                username, await asyncio.to_thread(partial(passwords.hash_password, password,
+                                                          new=False)))
         token = secrets.token_urlsafe(32)
         at = iso_ms(now)
         await self.store.add_session(StaffSession(token_hash(token), username, at, at,

@@ -33,8 +33,11 @@ def check_new(password: str) -> None:
         raise WeakPassword("the password may not begin or end with spaces")
 
 
-def hash_password(password: str) -> str:
-    check_new(password)
+def hash_password(password: str, *, new: bool = True) -> str:
+    """The hash of ``password``; a ``new`` one must pass :func:`check_new` (a re-hash of
+    a password that signed in is not judged again by a policy it may predate)."""
+    if new:
+        check_new(password)
     return _HASHER.hash(password)
 
 

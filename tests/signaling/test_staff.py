@@ -169,6 +169,10 @@ async def test_a_wrong_password_and_an_unknown_name_get_one_answer(
     # A disabled account with the right password: the same answer.
     await accounts.store.create_user(replace(active, username="disabled", disabled=True))
     assert await browsers[0].login("disabled") == wrong
+    # A name with more after the 64 characters a name may have is not that account.
+    long_name = "a" * 64
+    await accounts.create_user(long_name, PASSWORD, "city")
+    assert await browsers[0].login(long_name + "b") == wrong
     assert (await browsers[0].login("active"))[0] == 200
     assert (await browsers[1].call("GET", ME))[0] == 401  # a cookie is one browser's
 
@@ -536,3 +540,19 @@ async def test_described_in_openapi(staff_server: ServerHandle) -> None:
               if r.resource is not None and r.resource.canonical.startswith("/api/v1/admin/")}
     assert routes == {"/admin/login", "/admin/logout", "/admin/me", "/admin/audit"}
     assert routes <= set(paths)
+
+
+async def test_a_weaker_hash_is_replaced_at_sign_in(clocked: tuple[Accounts, list[float]]) -> None:
+    from argon2 import PasswordHasher
+
+    accounts, _ = clocked
+    old = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(" old pw ")
+    user = await accounts.store.user("city-office")
+    assert user is not None
+    # An account from before today's policy and settings (short, spaces around it).
+    await accounts.store.create_user(replace(user, username="old", password_hash=old))
+    assert isinstance(await accounts.sign_in("old", " old pw ", "10.0.0.1"), SignedIn)
+    renewed = await accounts.store.user("old")
+    assert renewed is not None and renewed.password_hash != old
+    assert renewed.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert isinstance(await accounts.sign_in("old", " old pw ", "10.0.0.1"), SignedIn)
