@@ -19,9 +19,11 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from recorder.certificates.registry import open_registry
 from recorder.database import DatabaseUnavailable, SchemaTooNew
 from recorder.media.recording_index import open_index
 from recorder.presence.journal import journal_db
+from signaling.admin.factory import open_staff_store
 from signaling.server.config import database_url
 from signaling.store.factory import open_store
 
@@ -44,11 +46,27 @@ async def _journal(url: str, data_dir: Path) -> int:
     return await asyncio.to_thread(journal_db(url, data_dir).upgrade)
 
 
+async def _certificates(url: str, data_dir: Path) -> int:
+    registry = open_registry(url, data_dir)
+    await registry.open()
+    await registry.close()
+    return registry.schema_version
+
+
+async def _staff(url: str, data_dir: Path) -> int:
+    staff = open_staff_store(url, data_dir)
+    await staff.open()
+    await staff.close()
+    return staff.schema_version
+
+
 # component → upgrade(database_url, data_dir) → version reached.
 COMPONENTS: dict[str, Callable[[str, Path], Coroutine[Any, Any, int]]] = {
     "store": _store,
     "recordings": _recordings,
     "journal": _journal,
+    "staff": _staff,
+    "certificates": _certificates,
 }
 
 
@@ -59,7 +77,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     upgrade = sub.add_parser(
         "upgrade", help="run the schema migrations now and print each component's version",
         description="Bring every component's schema (the store, the recordings index, the "
-        "presence journal) to "
+        "presence journal, the staff accounts, the certificates) to "
         "this opentutor's version, and print it. PostgreSQL with --database-url, else the "
         "SQLite files of --data-dir.")
     upgrade.add_argument("--database-url", default=os.environ.get("OPENTUTOR_DATABASE_URL", ""),

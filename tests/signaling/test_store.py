@@ -344,10 +344,12 @@ async def test_a_database_newer_than_the_code_is_refused(database_url: str,
 def test_db_upgrade_command_prints_each_version(
     database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from recorder.certificates.registry import SQLITE_MIGRATIONS as CERTIFICATES
     from recorder.media.recording_index import MIGRATIONS as SQLITE_INDEX
     from recorder.media.recording_index_pg import MIGRATIONS as POSTGRES_INDEX
     from recorder.presence.journal_db import SQLITE_VERSION as SQLITE_JOURNAL
     from recorder.presence.journal_pg import STEPS as POSTGRES_JOURNAL
+    from signaling.admin import migrations as admin_migrations
     from signaling.server import cli
     from signaling.store import migrations
 
@@ -361,9 +363,12 @@ def test_db_upgrade_command_prints_each_version(
         store, index = ((migrations.POSTGRES, POSTGRES_INDEX) if database_url
                         else (migrations.SQLITE, SQLITE_INDEX))
         journal = len(POSTGRES_JOURNAL) if database_url else SQLITE_JOURNAL
+        staff = len(admin_migrations.POSTGRES if database_url else admin_migrations.SQLITE)
         assert out == (f"store: schema version {len(store)}\n"
                        f"recordings: schema version {len(index)}\n"
-                       f"journal: schema version {journal}\n")
+                       f"journal: schema version {journal}\n"
+                       f"staff: schema version {staff}\n"
+                       f"certificates: schema version {len(CERTIFICATES)}\n")
     if not database_url:
         assert (data / "opentutor.sqlite").stat().st_mode & 0o077 == 0  # private
 
