@@ -34,7 +34,9 @@ from recorder.credits.supervision import (
     rules_of,
     supervise,
 )
+from signaling.admin.scope import Scope
 from signaling.server import tokens
+from signaling.server.access import instructors, viewer
 from signaling.server.credits_api import calendar_of
 from signaling.server.http_util import bearer, check_api_key, error, services
 from signaling.server.services import Services
@@ -99,9 +101,11 @@ def utc_bounds(calendar: Calendar, first: date, last: date) -> tuple[str, str]:
 
 
 async def gather(
-    svc: Services, calendar: Calendar, first: date, last: date, *, limit: int | None = None
+    svc: Services, calendar: Calendar, first: date, last: date, *, limit: int | None = None,
+    scope: Scope | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, object]]]]:
-    """The records and per-minute evidence rows of the sessions of ``[first, last]``.
+    """The records and per-minute evidence rows of the sessions of ``[first, last]``
+    (those ``scope`` holds: a district office sees its district's sessions flagged).
     More than ``limit`` sessions raises :class:`OverflowError` (nothing is read)."""
     ids = await svc.store.session_ids_between(*utc_bounds(calendar, first, last))
     if limit is not None and len(ids) > limit:
@@ -110,7 +114,7 @@ async def gather(
     evidence: dict[str, list[dict[str, object]]] = {}
     for session_id in ids:
         session = await svc.store.session(session_id)
-        if session is None:
+        if session is None or (scope is not None and not scope.sees_session(instructors(session))):
             continue
         records.append(await session_record(svc, session))
         rows = evidence_json(svc, session)
@@ -130,10 +134,20 @@ def built_in_policies() -> dict[str, Policy]:
 
 
 
+async def staff_or_operator(request: web.Request) -> Scope | web.Response:
+    """The platform or signed-in staff (their scope); a participant's join token is
+    refused 403 as by :func:`operator_only`, anything else 401."""
+    scope = await viewer(request)
+    if isinstance(scope, web.Response):
+        return operator_only(request) or scope
+    return scope
+
+
 @routes.get("/api/v1/supervision")
 async def supervision(request: web.Request) -> web.Response:
-    if (denied := operator_only(request)) is not None:
-        return denied
+    scope = await staff_or_operator(request)
+    if isinstance(scope, web.Response):
+        return scope
     try:
         first, last = parse_window(request.query, max_days=MAX_DAYS)
     except ValueError as exc:
@@ -145,7 +159,8 @@ async def supervision(request: web.Request) -> web.Response:
     svc = services(request)
     calendar = calendar_of(request)
     try:
-        records, evidence = await gather(svc, calendar, first, last, limit=MAX_SESSIONS)
+        records, evidence = await gather(svc, calendar, first, last, limit=MAX_SESSIONS,
+                                         scope=scope)
     except OverflowError as exc:
         return error(400, "too_many", f"{exc.args[0]} sessions in the range, at most "
                      f"{MAX_SESSIONS}: ask for a shorter range, or run `opentutor supervise` "
