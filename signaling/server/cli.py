@@ -99,7 +99,10 @@ async def serve(config: Config) -> None:
     scheme = "https" if ssl_context else "http"
     base = config.public_url or f"{scheme}://{public_host}:{config.port}"
     print(f"opentutor listening on {scheme}://{config.host}:{config.port}", flush=True)
-    print(f"  platform API: {base}/api/v1  (key in {config.data_dir}/secrets.json)", flush=True)
+    print(f"  platform API: {base}/api/v1  (key in {config.data_dir}/secrets.json; "
+          f"docs {base}/api/v1/docs)", flush=True)
+    print(f"  programme office console 项目管理台: {base}/console  (first account: "
+          "opentutor admin create-user --username NAME --level city)", flush=True)
     if config.demo:
         svc = app[SERVICES]
         spec = parse_new_session(demo_body(datetime.now(UTC)))
