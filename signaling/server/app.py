@@ -27,6 +27,7 @@ from signaling.server import (
     api_docs,
     credits_api,
     evidence_api,
+    live_api,
     openapi,
     ops,
     participant_api,
@@ -77,6 +78,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
             await sio.eio.disconnect()
 
     app.on_shutdown.append(close_sockets)
+    live = live_api.install(app, clock)  # GET /api/v1/live, fed as a room listener
     ice_servers = parse_ice_servers(list(config.ice_servers))
     ice_hosts = list(config.ice_hosts) or None
     # Browsers get the same STUN/TURN servers; absent credentials are left out, not null.
@@ -118,7 +120,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
             config.webhook_url, (config.webhook_secret or config.api_key).encode(), clock,
             node=config.node_id, backoff_s=config.webhook_backoff_s,
         ) if config.webhook_url else None
-        listeners: tuple[RoomListener, ...] = (JournalListener(journal),)
+        listeners: tuple[RoomListener, ...] = (JournalListener(journal), live)
         if hooks is not None:
             listeners = (*listeners, hooks)
         deps = RoomDeps(

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from signaling.server.drain import NODE_PATHS
+from signaling.server.live_api import document_live
 from signaling.server.openapi_people import PEOPLE_PATHS, PEOPLE_SCHEMAS
 from signaling.server.openapi_recordings import RECORD_FIELDS, RECORDING_PATHS, RECORDING_SCHEMAS
 from signaling.server.openapi_session_list import (
@@ -504,6 +505,7 @@ DOCUMENT: dict[str, Any] = {
 }
 
 document_staff(DOCUMENT)  # the staff sign-in endpoints (signaling/server/staff_api.py)
+document_live(DOCUMENT)  # GET /api/v1/live, the console's Now page
 
 
 async def handler(request: web.Request) -> web.Response:

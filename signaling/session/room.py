@@ -197,6 +197,15 @@ class Room:
     def people_wire(self) -> list[dict[str, Any]]:
         return [p.wire() for p in self._people.values()]
 
+    @property
+    def started_at(self) -> str | None:
+        """When the session went live (``self.session`` was read before the first join)."""
+        return self._started_at
+
+    def recording_wire(self) -> dict[str, Any]:
+        """Whether the room records now, and since when (the console's Now page)."""
+        return self._recording.wire()
+
     # -- helpers ---------------------------------------------------------------------------
     def _tell(self, event: RoomEvent) -> None:
         tell(self.deps.listeners, self.id, event)
