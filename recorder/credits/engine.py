@@ -19,6 +19,7 @@ from recorder.credits.evidence_rules import join
 from recorder.credits.intervals import IntervalSet, difference, union
 from recorder.credits.outcomes import (
     NO_NOTES,
+    NO_PARTS,
     US_PER_MINUTE,
     ZERO,
     PersonOutcome,
@@ -215,11 +216,22 @@ class Engine:
         eff_raw = _minutes(sets.effective)
         eff = _minutes(sets.counted)
         counted = bool(sets.counted)
+        # Positional arguments: this makes an outcome for every person of every session.
         if self.notes:
             shared = _session_notes(rec, form, sets, eff_raw, eff, counted)
-            people = {p.id: PersonOutcome(p.role, notes=list(shared)) for p in rec.people}
+            people = {
+                p.id: PersonOutcome(
+                    p.role, 0, 0, 0, ZERO, NO_PARTS if p.role == "learner" else {}, list(shared)
+                )
+                for p in rec.people
+            }
         else:
-            people = {p.id: PersonOutcome(p.role, notes=NO_NOTES) for p in rec.people}
+            people = {
+                p.id: PersonOutcome(
+                    p.role, 0, 0, 0, ZERO, NO_PARTS if p.role == "learner" else {}, NO_NOTES
+                )
+                for p in rec.people
+            }
         if already is not None and not already:
             already = None
 

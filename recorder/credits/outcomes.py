@@ -79,6 +79,22 @@ class _Discard(list[str]):
 NO_NOTES: list[str] = _Discard()
 
 
+class _NoParts(dict[str, Fraction]):
+    """An empty breakdown that refuses to be written to: see :data:`NO_PARTS`."""
+
+    def __setitem__(self, name: str, value: Fraction) -> None:
+        raise TypeError("a learner's outcome has no points breakdown")
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a learner's outcome has no points breakdown")
+
+
+# The breakdown of every learner: only instructors earn points, and a dict per learner
+# (most people of most sessions) was an allocation the garbage collector then tracked.
+# Shared, so writing to it raises rather than leaking into other learners.
+NO_PARTS: dict[str, Fraction] = _NoParts()
+
+
 @dataclass(slots=True)
 class PersonOutcome:
     """One person's figures for one session. ``points`` is exact until :meth:`finish`."""

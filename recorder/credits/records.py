@@ -242,6 +242,9 @@ def parse_record(obj: object, *, max_reviewers: int = 3) -> SessionRecord:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
 _Giveup = (TypeError, ValueError, KeyError, AttributeError, IndexError)
+# A named tuple made from all its fields at once, without the Python-level __new__ its
+# class generates (a frame of 20 arguments per record): the same tuple, made by tuple.
+_new = tuple.__new__
 
 
 def _us(text: object) -> int:
@@ -435,7 +438,7 @@ def _parse_plain_or_raise(
             text = raw.get("text", "")
             if type(rating) is not int or not 1 <= rating <= 5 or type(text) is not str:
                 return None
-            feedback[pid] = Feedback(_us(raw.get("submitted_at")), rating, text)
+            feedback[pid] = _new(Feedback, (_us(raw.get("submitted_at")), rating, text))
 
     reports: dict[str, int] = {}
     report_texts: dict[str, str] = {}
@@ -459,11 +462,11 @@ def _parse_plain_or_raise(
     receiving: Mapping[str, IntervalSet]
     marks: dict[str, Mark] = {}
     if obj.keys().isdisjoint(_V2_FIELDS):  # a version 1 record: one look instead of six
-        return SessionRecord(
+        return _new(SessionRecord, (
             session_id, programme, form, tuple(people.values()), active, replay, feedback,
             reports, start, end, tuple(instructors), tuple(learners),
             PRESENCE, active, active, active, None, None, report_texts, marks,
-        )
+        ))
     raw_publishing = obj.get("publishing")
     if raw_publishing is None:
         if obj.get("voiced") is not None or obj.get("receiving") is not None:
@@ -494,11 +497,11 @@ def _parse_plain_or_raise(
         if len(marks) > 1:
             marks = _in_order(marks, learners)
 
-    return SessionRecord(
+    return _new(SessionRecord, (
         session_id, programme, form, tuple(people.values()), active, replay, feedback, reports,
         start, end, tuple(instructors), tuple(learners),
         basis, voiced, publishing, receiving, started, ended, report_texts, marks,
-    )
+    ))
 
 
 def _in_order(marks: dict[str, Mark], people: Iterable[Person]) -> dict[str, Mark]:
