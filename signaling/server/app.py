@@ -24,6 +24,7 @@ from signaling.router.base import PlacementUnavailable, Router
 from signaling.router.local import LocalRouter
 from signaling.router.redis import RedisRouter, connect
 from signaling.server import (
+    analysis_api,
     api_docs,
     credits_api,
     evidence_api,
@@ -195,6 +196,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app.add_routes(recordings_api.routes)
     app.add_routes(staff_api.routes)
     people_api.install(app)  # statements, certificates, /verify (its own cleanup ctx)
+    app.add_routes(analysis_api.routes)  # GET /api/v1/reports/analysis(.csv)
     app.add_routes(web_assets.routes)  # GET /console, the programme office's console
     app.add_routes(
         [

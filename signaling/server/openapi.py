@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from signaling.server.analysis_api import document_analysis
 from signaling.server.drain import NODE_PATHS
 from signaling.server.live_api import document_live
 from signaling.server.openapi_people import PEOPLE_PATHS, PEOPLE_SCHEMAS
@@ -505,6 +506,7 @@ DOCUMENT: dict[str, Any] = {
 }
 
 document_staff(DOCUMENT)  # the staff sign-in endpoints (signaling/server/staff_api.py)
+document_analysis(DOCUMENT)  # GET /reports/analysis(.csv), issue 16
 document_live(DOCUMENT)  # GET /api/v1/live, the console's Now page
 
 

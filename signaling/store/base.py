@@ -17,6 +17,7 @@ A PostgreSQL store whose database is away raises
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from signaling.session.spec import RecordingChoice, SessionSpec, StoredSession
@@ -76,6 +77,14 @@ class SessionStore(Protocol):
     async def submissions(self, table: str, session_id: str) -> dict[str, dict[str, Any]]: ...
     async def put_mark(self, session_id: str, learner: str, mark: dict[str, str]) -> None: ...
     async def marks(self, session_id: str) -> dict[str, dict[str, str]]: ...
+    async def analysis_rows(self, lo: str, hi: str, *, district_code: str = "",
+                            school_id: str = "") -> list[AnalysisRow]:
+        """The analysis report's input (issue 16): one row per learner of each tutoring
+        session that started (or was scheduled to) in ``[lo, hi)`` (ISO text), with the
+        teacher's mark of them if any. ``district_code`` / ``school_id`` (the viewer's
+        scope and the report's filters) keep only learners of that district / school:
+        the report is about a place's students, wherever their teacher works."""
+        ...
 
     # -- the instructor's recording choice
     async def set_recording_choice(self, session_id: str, choice: RecordingChoice) -> None: ...
@@ -83,3 +92,53 @@ class SessionStore(Protocol):
 
 
 MARK_FIELDS = ("problem", "subject", "knowledge_point", "marked_at", "by")
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisRow:
+    """A learner of a tutoring session and their mark (``None`` when unmarked); the
+    instructor is the session's one instructor (both tutoring forms have exactly one)."""
+
+    session_id: str
+    form: str
+    start: str  # ISO UTC text: started_at, or scheduled_start if it never started
+    teacher: str
+    teacher_district_code: str
+    teacher_school_id: str
+    learner: str
+    learner_district_code: str
+    learner_district: str
+    learner_school_id: str
+    learner_school: str
+    subject: str | None
+    knowledge_point: str | None
+    problem: str | None
+
+
+def analysis_sql(lo: str, hi: str, district_code: str, school_id: str, *,
+                 placeholder: str, collate: str) -> tuple[str, tuple[str, ...]]:
+    """The one query of :meth:`SessionStore.analysis_rows`, for either back end
+    (``placeholder`` ``?`` or ``%s``; ``collate`` '' or ``COLLATE "C"`` so ISO text
+    compares byte by byte on PostgreSQL as on SQLite). Walks ``sessions_by_start``;
+    people and marks are reached by their primary keys."""
+    q = placeholder
+    start = "COALESCE(s.started_at, s.scheduled_start)"
+    where = ["s.programme = 'tutoring'", f"{start} >= {q} {collate}",
+             f"{start} < {q} {collate}"]
+    params: list[str] = [lo, hi]
+    if district_code:
+        where.append(f"l.district_code = {q}")
+        params.append(district_code)
+    if school_id:
+        where.append(f"l.school_id = {q}")
+        params.append(school_id)
+    sql = (
+        f"SELECT s.id, s.form, {start}, i.id, i.district_code, i.school_id, l.id, "
+        "l.district_code, l.district, l.school_id, l.school, m.subject, m.knowledge_point, "
+        "m.problem FROM sessions s "
+        "JOIN people i ON i.session_id = s.id AND i.role = 'instructor' "
+        "JOIN people l ON l.session_id = s.id AND l.role = 'learner' "
+        "LEFT JOIN marks m ON m.session_id = s.id AND m.learner = l.id "
+        f"WHERE {' AND '.join(where)}"
+    )
+    return sql, tuple(params)

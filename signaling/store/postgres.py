@@ -29,7 +29,7 @@ from signaling.session.spec import Person, RecordingChoice, SessionSpec, StoredS
 from signaling.session.timefmt import iso, parse
 from signaling.session.whiteboard import BoardOp
 from signaling.store import migrations, session_query
-from signaling.store.base import MARK_FIELDS, SUBMISSION_TABLES
+from signaling.store.base import MARK_FIELDS, SUBMISSION_TABLES, AnalysisRow, analysis_sql
 from signaling.store.session_query import SessionPage, SessionQuery
 
 POOL_SIZE = 8  # connections per node; the event loop's queries are short
@@ -237,6 +237,12 @@ class PostgresStore:
             'SELECT learner, problem, subject, knowledge_point, marked_at, "by" FROM marks '
             'WHERE session_id=%s ORDER BY learner COLLATE "C"', (session_id,))
         return {r[0]: dict(zip(MARK_FIELDS, r[1:], strict=True)) for r in rows}
+
+    async def analysis_rows(self, lo: str, hi: str, *, district_code: str = "",
+                            school_id: str = "") -> list[AnalysisRow]:
+        sql, params = analysis_sql(lo, hi, district_code, school_id, placeholder="%s",
+                                   collate='COLLATE "C"')
+        return [AnalysisRow(*r) for r in await self._rows(sql, params)]
 
     # -- the instructor's recording choice
 

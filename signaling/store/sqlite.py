@@ -19,7 +19,7 @@ from signaling.session.spec import Person, RecordingChoice, SessionSpec, StoredS
 from signaling.session.timefmt import iso, parse
 from signaling.session.whiteboard import BoardOp
 from signaling.store import migrations, session_query
-from signaling.store.base import MARK_FIELDS, SUBMISSION_TABLES
+from signaling.store.base import MARK_FIELDS, SUBMISSION_TABLES, AnalysisRow, analysis_sql
 from signaling.store.session_query import SessionPage, SessionQuery
 
 # The session data it keeps is the session layer's (signaling.session.spec).
@@ -314,6 +314,17 @@ class Store(SqliteThread):
             return {r[0]: dict(zip(MARK_FIELDS, r[1:], strict=True)) for r in rows}
 
         result: dict[str, dict[str, str]] = await self._run(_get)
+        return result
+
+    async def analysis_rows(self, lo: str, hi: str, *, district_code: str = "",
+                            school_id: str = "") -> list[AnalysisRow]:
+        sql, params = analysis_sql(lo, hi, district_code, school_id, placeholder="?",
+                                   collate="")
+
+        def _get() -> list[AnalysisRow]:
+            return [AnalysisRow(*r) for r in self.db.execute(sql, params)]
+
+        result: list[AnalysisRow] = await self._run(_get)
         return result
 
     # -- the instructor's recording choice (durable before it is announced)
