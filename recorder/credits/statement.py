@@ -213,25 +213,16 @@ class StatementBuilder:
         return done
 
     def _compute(self, outcome: SessionOutcome) -> SessionOutcome:
-        outcome = self._one_place(outcome)
+        outcome, states = self._one_place(outcome)
         self._apply_caps(outcome)
         rec = outcome.record
         marks = rec.marks
         if marks:
             self._marks[rec.session_id] = [m.to_json(lid) for lid, m in marks.items()]
-        sid = rec.session_id
         term, year = outcome.term, outcome.year
         by_year = self.policy.study is not None and year is not None
-        everyone = self._people
-        for pid, person in outcome.people.items():  # once per person of every session
-            state = everyone.get(pid)
-            if state is None:
-                state = everyone[pid] = _Person()
-            # What this session credits the person, for their later sessions; those with
-            # several earlier sessions still in play are _one_place's (state.more).
-            mine = person.credited
-            if mine and state.more is None:
-                state.keep(mine, sid)
+        # once per person of every session; states are in the order of outcome.people
+        for (pid, person), state in zip(outcome.people.items(), states, strict=True):
             terms = state.terms
             terms[term] = terms.get(term, 0) + 1
             points = person.points
@@ -244,25 +235,36 @@ class StatementBuilder:
                     _bump(self._study_hours, pid, year, person.study_hours)
         return outcome
 
-    def _one_place(self, outcome: SessionOutcome) -> SessionOutcome:
+    def _one_place(self, outcome: SessionOutcome) -> tuple[SessionOutcome, list[_Person]]:
         """Issue 9, item 3: for each person, remove from this session what an earlier
         session (in effective_key order) already credited them. Sessions computed later
         start no earlier than ``since``, so time credited before it can never meet them
-        again and is forgotten. The usual person has nothing earlier in play: this only
-        reads, and :meth:`_compute` remembers what the session credits them."""
+        again and is forgotten; what this session credits each person is remembered for
+        their later ones. Returns the (final) outcome and each person's running state, in
+        the order of its people, so that :meth:`_compute` looks nobody up again."""
         since = outcome.order_start or 0
         everyone = self._people
         sid = outcome.record.session_id
         already: dict[str, IntervalSet] = {}
+        states = []
         for pid, person in outcome.people.items():
+            state = everyone.get(pid)
+            if state is None:
+                state = everyone[pid] = _Person()
+            states.append(state)
             mine = person.credited
             if not mine:
                 continue
-            state = everyone.get(pid)
-            if state is None:
-                continue
             if state.more is None and state.end <= since:
-                continue  # the usual case: nothing earlier can meet this session
+                # The usual case: nothing earlier can meet this session. _Person.keep,
+                # inlined (once per person of nearly every session).
+                if len(mine) == 1:
+                    (state.start, state.end), = mine
+                    state.ivs = None
+                else:
+                    state.start, state.end, state.ivs = mine[0][0], mine[-1][1], mine
+                state.sid = sid
+                continue
             earlier = state.earlier()
             first = mine[0][0]
             before = tuple(iv for ivs, _ in earlier for iv in ivs if iv[1] > first)
@@ -276,7 +278,7 @@ class StatementBuilder:
             for pid in already:
                 state = everyone[pid]
                 state.remember(outcome.people[pid].credited, since, sid, state.earlier())
-        return outcome
+        return outcome, states
 
     def _list_overlaps(
         self, pid: str, session_id: str, mine: IntervalSet, earlier: Credited
