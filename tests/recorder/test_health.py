@@ -52,7 +52,7 @@ def test_only_the_window_counts() -> None:
 
 
 def test_one_voiced_second_is_enough_but_the_threshold_decides() -> None:
-    quiet = seconds(talking(level=90), 9) + [(NOW - 10, talking(level=40))]
+    quiet = [*seconds(talking(level=90), 9), (NOW - 10, talking(level=40))]
     assert health(quiet, NOW, T).audio == "voiced"
     assert health(quiet, NOW, Thresholds(voiced_dbov=-30)).audio == "silent"
 

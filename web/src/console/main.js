@@ -1,6 +1,7 @@
 // The programme office's console (issue 16): sign-in, then a header (who, scope,
 // language, sign-out), a nav and one page per hash route:
 //   #/sessions?from=…  #/session/<id>  #/people/<id>?term=…  #/supervision?from=&to=
+//   #/now (what is live on this node, refreshed every 5 s while visible)
 
 import { t, lang, storedLang, rememberLang, loadConsoleLang } from "./i18n.js";
 import { createApi } from "./api.js";
@@ -9,6 +10,7 @@ import { scopeLabel } from "./format.js";
 import { parseHash } from "./query.js";
 import { renderSignin } from "./signin.js";
 import { renderSessions } from "./sessions.js";
+import { renderNow } from "./now.js";
 import { renderSession } from "./session-page.js";
 import { renderPeople } from "./people.js";
 import { renderSupervision } from "./supervision.js";
@@ -19,12 +21,14 @@ const api = createApi({ onUnauthorized: () => signedOut(true) });
 
 const PAGES = {
   sessions: renderSessions,
+  now: renderNow,
   session: renderSession,
   people: renderPeople,
   supervision: renderSupervision,
 };
 const NAV = [
   ["sessions", "nav.sessions"],
+  ["now", "nav.now"],
   ["people", "nav.people"],
   ["supervision", "nav.supervision"],
 ];
