@@ -33,6 +33,7 @@ from signaling.server import (
     ops,
     participant_api,
     people_api,
+    policy_api,
     recordings_api,
     session_list_api,
     sessions_api,
@@ -191,7 +192,8 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app.add_routes(api_docs.routes)  # GET /api/v1/docs and the two Swagger UI files
     app.add_routes(credits_api.routes)
     app.add_routes(evidence_api.routes)
-    app.add_routes(supervision_api.routes)
+    supervision_api.install(app)  # the report and its reviews (their own cleanup ctx)
+    app.add_routes(policy_api.routes)  # calendar and policy, read-only
     app.add_routes(participant_api.routes)
     app.add_routes(recordings_api.routes)
     app.add_routes(staff_api.routes)

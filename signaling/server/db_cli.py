@@ -24,6 +24,7 @@ from recorder.database import DatabaseUnavailable, SchemaTooNew
 from recorder.media.recording_index import open_index
 from recorder.presence.journal import journal_db
 from signaling.admin.factory import open_staff_store
+from signaling.admin.reviews import open_reviews
 from signaling.server.config import database_url
 from signaling.store.factory import open_store
 
@@ -60,6 +61,13 @@ async def _staff(url: str, data_dir: Path) -> int:
     return staff.schema_version
 
 
+async def _reviews(url: str, data_dir: Path) -> int:
+    reviews = open_reviews(url, data_dir)
+    await reviews.open()
+    await reviews.close()
+    return reviews.schema_version
+
+
 # component → upgrade(database_url, data_dir) → version reached.
 COMPONENTS: dict[str, Callable[[str, Path], Coroutine[Any, Any, int]]] = {
     "store": _store,
@@ -67,6 +75,7 @@ COMPONENTS: dict[str, Callable[[str, Path], Coroutine[Any, Any, int]]] = {
     "journal": _journal,
     "staff": _staff,
     "certificates": _certificates,
+    "reviews": _reviews,
 }
 
 
@@ -77,7 +86,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     upgrade = sub.add_parser(
         "upgrade", help="run the schema migrations now and print each component's version",
         description="Bring every component's schema (the store, the recordings index, the "
-        "presence journal, the staff accounts, the certificates) to "
+        "presence journal, the staff accounts, the certificates, the supervision reviews) to "
         "this opentutor's version, and print it. PostgreSQL with --database-url, else the "
         "SQLite files of --data-dir.")
     upgrade.add_argument("--database-url", default=os.environ.get("OPENTUTOR_DATABASE_URL", ""),

@@ -33,8 +33,9 @@ from recorder.media.recording import STATS
 from rtc.peer import COLLECTOR, PEER_CONNECTIONS
 from signaling.server import drain as drain_mod
 from signaling.server import web_assets
+from signaling.server.access import viewer
 from signaling.server.drain import DRAIN
-from signaling.server.http_util import SERVICES, check_api_key
+from signaling.server.http_util import SERVICES, error
 from signaling.server.services import Services
 from signaling.server.web_assets import WEB_DIR
 
@@ -204,9 +205,14 @@ class _NodeCollector:
 
 @routes.get("/api/v1/webhooks")
 async def webhooks_state(request: web.Request) -> web.Response:
-    """Delivery state of the webhooks: queued, delivered, and the dead letters."""
-    if (denied := check_api_key(request)) is not None:
-        return denied
+    """Delivery state of the webhooks: queued, delivered, and the dead letters. For the
+    platform (API key) and the city office's staff (the console's System page): the
+    letters name sessions of every district, so a district or school is refused 403."""
+    scope = await viewer(request)
+    if isinstance(scope, web.Response):
+        return scope
+    if scope.level != "city":
+        return error(403, "forbidden", "the webhook delivery state is for the city office")
     hooks = request.app[SERVICES].webhooks
     if hooks is None:
         return web.json_response({"configured": False})

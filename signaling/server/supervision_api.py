@@ -11,13 +11,17 @@ request cannot make the server read a year of journals; ``opentutor supervise`` 
 server has no such bound. Dates are checked before anything is read: 400, never 500.
 
 :func:`gather` (the records and rows of a date range) is shared with the CLI.
+
+Issue 16: signed-in staff read the flags of their scope; each flag carries its ``key``
+and latest ``review``, and ``POST /api/v1/supervision/reviews`` marks one 已核查 with an
+outcome and a note (:mod:`signaling.admin.reviews`), audit-logged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Any
@@ -28,21 +32,37 @@ from recorder.credits.calendar import Calendar
 from recorder.credits.policy import BUILT_IN, Policy, load_policy
 from recorder.credits.records import RecordError
 from recorder.credits.supervision import (
+    KINDS,
     SupervisionError,
     flags_csv,
     report_json,
     rules_of,
     supervise,
 )
+from recorder.credits.texts import visible
+from signaling.admin.base import iso_ms
+from signaling.admin.reviews import (
+    MAX_KEY,
+    OUTCOMES,
+    Review,
+    ReviewStore,
+    flag_key,
+    key_kind,
+    key_sessions,
+    open_reviews,
+)
 from signaling.admin.scope import Scope
 from signaling.server import tokens
-from signaling.server.access import instructors, viewer
+from signaling.server.access import audit, instructors, viewer
 from signaling.server.credits_api import calendar_of
-from signaling.server.http_util import bearer, check_api_key, error, services
+from signaling.server.http_util import SERVICES, bearer, check_api_key, error, services
 from signaling.server.services import Services
 from signaling.server.session_record import evidence_json, session_record
 
 routes = web.RouteTableDef()
+REVIEWS = web.AppKey("supervision_reviews", ReviewStore)
+MAX_NOTE_VISIBLE = 2000  # "备注": a paragraph or two, as a supervisor writes one
+MAX_NOTE_CODE_POINTS = 8000  # invisible padding cannot make a note unbounded either
 MAX_DAYS = 93  # a school term is about 20 weeks; a quarter is the longest one request reads
 MAX_SESSIONS = 20_000
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -138,9 +158,9 @@ async def staff_or_operator(request: web.Request) -> Scope | web.Response:
     """The platform or signed-in staff (their scope); a participant's join token is
     refused 403 as by :func:`operator_only`, anything else 401."""
     scope = await viewer(request)
-    if isinstance(scope, web.Response):
+    if isinstance(scope, web.Response) and scope.status == 401:
         return operator_only(request) or scope
-    return scope
+    return scope  # a scope, or a signed-in POST's 403 for a missing CSRF token
 
 
 @routes.get("/api/v1/supervision")
@@ -180,6 +200,77 @@ async def supervision(request: web.Request) -> web.Response:
             headers={"Content-Disposition":
                      f'attachment; filename="supervision-{first}-{last}.csv"'},
         )
-    return web.json_response(
-        report_json(flags, sessions=len(records), rules=rules, window=(first, last))
-    )
+    report = report_json(flags, sessions=len(records), rules=rules, window=(first, last))
+    await _with_reviews(request, report["flags"])
+    return web.json_response(report)
+
+
+def install(app: web.Application) -> None:
+    """The routes, and the reviews' store opened after the app's resources (its cleanup
+    context runs after theirs, so the config is there) and closed before them."""
+    app.add_routes(routes)
+    app.cleanup_ctx.append(_reviews)
+
+
+async def _reviews(app: web.Application) -> AsyncIterator[None]:
+    config = app[SERVICES].config
+    store = open_reviews(config.database_url, config.data_dir)
+    await store.open()
+    app[REVIEWS] = store
+    yield
+    await store.close()
+
+
+async def _with_reviews(request: web.Request, flags: list[dict[str, Any]]) -> None:
+    """Each flag gains its ``key`` and its latest ``review`` (``null``: not reviewed)."""
+    store = request.app.get(REVIEWS)
+    keys = [flag_key(f) for f in flags]
+    latest = await store.latest(keys) if store is not None else {}
+    for flag, key in zip(flags, keys, strict=True):
+        review = latest.get(key)
+        flag["key"] = key
+        flag["review"] = review.wire() if review is not None else None
+
+
+@routes.post("/api/v1/supervision/reviews")
+async def add_review(request: web.Request) -> web.Response:
+    """已核查: ``{"key", "outcome": "ok"|"irregular", "note"}`` for a flag of a session in
+    the viewer's scope (404 otherwise, as for one that does not exist); audit-logged."""
+    scope = await staff_or_operator(request)
+    if isinstance(scope, web.Response):
+        return scope
+    try:
+        body = await request.json()
+    except ValueError:
+        return error(400, "invalid", "the body must be JSON")
+    if not isinstance(body, dict):
+        return error(400, "invalid", "the body must be a JSON object")
+    key, outcome, note = body.get("key"), body.get("outcome"), body.get("note", "")
+    if not isinstance(key, str) or not 0 < len(key) <= MAX_KEY or not key_sessions(key) \
+            or key_kind(key) not in KINDS:
+        return error(400, "invalid", "key must be the key of a flag, as GET "
+                     "/api/v1/supervision gives it", "key")
+    if outcome not in OUTCOMES:
+        return error(400, "invalid", f"outcome must be one of {', '.join(OUTCOMES)}", "outcome")
+    if not isinstance(note, str):
+        return error(400, "invalid", "note must be text", "note")
+    shown = len(visible(note))
+    if shown > MAX_NOTE_VISIBLE or len(note) > MAX_NOTE_CODE_POINTS:
+        return error(400, "invalid", f"note has {shown} visible characters ({len(note)} in "
+                     f"all); at most {MAX_NOTE_VISIBLE} ({MAX_NOTE_CODE_POINTS})", "note")
+    if outcome == "irregular" and shown == 0:
+        # An irregularity confirmed is followed up with the teacher (三.3 "及时提醒并要求
+        # 改正"): the note says what was found.
+        return error(400, "invalid", "an irregular outcome needs a note saying what was found",
+                     "note")
+    svc = services(request)
+    sessions = key_sessions(key)
+    for session_id in sessions:
+        session = await svc.store.session(session_id)
+        if session is None or not scope.sees_session(instructors(session)):
+            return error(404, "not_found", "no such flag")
+    review = Review(key, sessions[0], scope.who, iso_ms(svc.clock.time()), outcome, note)
+    await request.app[REVIEWS].add(review)
+    await audit(request, scope, "supervision_review", key,
+                {"outcome": outcome, "session_id": sessions[0], "note_chars": shown})
+    return web.json_response({"key": key, "review": review.wire()}, status=201)

@@ -11,7 +11,8 @@ replays outside its tolerance (docs/webhooks.md has a receiver).
 
 Delivery: one sender task, in order, retrying a failed delivery (network error or
 non-2xx) after 1, 2, 4, 8, 16 s (``backoff_s`` × 2ⁿ), then putting it on the dead-letter
-list (the last 1,000, ``GET /api/v1/webhooks``, API key). The queue is bounded
+list (the last 1,000, with the attempts made; ``GET /api/v1/webhooks``, API key or
+city staff). The queue is bounded
 (10,000): past it the oldest undelivered event moves to the dead letters, and the log
 says so. Nothing here ever blocks a room: rooms only enqueue.
 """
@@ -87,7 +88,9 @@ class Webhooks:
     def send(self, event: str, session_id: str, data: dict[str, Any]) -> None:
         if len(self._queue) >= MAX_QUEUE:
             dropped = self._queue.popleft()
-            self.dead.append({**dropped, "error": "queue full"})
+            # Never tried to the end: moved out of the queue before its turn came.
+            self.dead.append({**dropped, "error": "queue full", "attempts": 0,
+                              "failed_at": iso_at(self._clock.time())})
             log.warning("webhooks: queue full, %s %s moved to dead letters",
                         dropped["event"], dropped["id"])
         self._queue.append({
@@ -138,7 +141,8 @@ class Webhooks:
                 if attempt + 1 < ATTEMPTS:
                     await self._clock.sleep(self._backoff_s * 2**attempt)
             else:
-                self.dead.append({**item, "error": error})
+                self.dead.append({**item, "error": error, "attempts": ATTEMPTS,
+                                  "failed_at": iso_at(self._clock.time())})
                 log.warning("webhooks: %s %s not delivered after %d attempts: %s",
                             item["event"], item["id"], ATTEMPTS, error)
             if self._queue and self._queue[0] is item:

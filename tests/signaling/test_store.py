@@ -350,6 +350,7 @@ def test_db_upgrade_command_prints_each_version(
     from recorder.presence.journal_db import SQLITE_VERSION as SQLITE_JOURNAL
     from recorder.presence.journal_pg import STEPS as POSTGRES_JOURNAL
     from signaling.admin import migrations as admin_migrations
+    from signaling.admin import reviews
     from signaling.server import cli
     from signaling.store import migrations
 
@@ -368,7 +369,9 @@ def test_db_upgrade_command_prints_each_version(
                        f"recordings: schema version {len(index)}\n"
                        f"journal: schema version {journal}\n"
                        f"staff: schema version {staff}\n"
-                       f"certificates: schema version {len(CERTIFICATES)}\n")
+                       f"certificates: schema version {len(CERTIFICATES)}\n"
+                       f"reviews: schema version "
+                       f"{len(reviews.POSTGRES if database_url else reviews.SQLITE)}\n")
     if not database_url:
         assert (data / "opentutor.sqlite").stat().st_mode & 0o077 == 0  # private
 
