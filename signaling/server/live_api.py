@@ -197,7 +197,7 @@ LIVE_SCHEMAS: dict[str, Any] = {
                  "sessions": {"type": "array",
                               "items": {"$ref": "#/components/schemas/LiveSession"}}}},
 }
-LIVE_PATHS: dict[str, Any] = {"/api/v1/live": {"get": {
+LIVE_PATHS: dict[str, Any] = {"/live": {"get": {
     "summary": "Live sessions on this node, who is in each, their media now",
     "description": "The sessions whose rooms run on the node that answers (with several "
     "nodes, ask each; the console asks the node it is on), in the viewer's scope: the API "

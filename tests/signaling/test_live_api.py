@@ -144,4 +144,4 @@ async def test_staff_see_only_their_scope(server: ServerHandle) -> None:
             await browser.close()
 
     status, doc = await server.api("GET", "/api/v1/openapi.json")
-    assert "/api/v1/live" in doc["paths"] and "LiveSession" in doc["components"]["schemas"]
+    assert "/live" in doc["paths"] and "LiveSession" in doc["components"]["schemas"]
