@@ -171,6 +171,9 @@ async def analysis(request: web.Request) -> web.Response:
     report, asked = done
     body = report.wire(top=asked.top)
     body["filters"] = {"district": asked.district or None, "school": asked.school or None}
+    # The calendar's terms, so the console can offer them without a second request.
+    body["terms"] = [{"name": t.name, "start": t.start.isoformat(), "end": t.end.isoformat()}
+                     for t in calendar_of(request).terms]
     response = web.json_response(body)
     response.headers["Cache-Control"] = "no-store"  # names of schools and districts
     return response
@@ -238,6 +241,10 @@ ANALYSIS_SCHEMA: dict[str, Any] = {
         "subject": {"type": ["string", "null"], "description": "the subject filter"},
         "filters": {"type": "object", "description": "the district and school the report "
                     "was read for (the viewer's scope applied)"},
+        "terms": {"type": "array", "description": "every term of the calendar",
+                  "items": {"type": "object", "properties": {
+                      "name": {"type": "string"}, "start": {"type": "string", "format": "date"},
+                      "end": {"type": "string", "format": "date"}}}},
         "grade_recorded": {"const": False, "description": "a session does not say a "
                            "learner's grade (年级), so the report has no per-grade figures"},
         "weeks": {"type": "array", "items": {"type": "object", "properties": {

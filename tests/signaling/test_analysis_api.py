@@ -94,6 +94,7 @@ async def test_the_city_reads_every_district(marked: ServerHandle) -> None:
     assert status == 200, report
     assert report["term"]["name"] == TERM.name
     assert report["grade_recorded"] is False
+    assert TERM.name in [t["name"] for t in report["terms"]]
     totals = report["totals"]
     assert (totals["sessions"], totals["marked_sessions"], totals["students"],
             totals["teachers"], totals["marks"]) == (4, 4, 6, 1, 5)

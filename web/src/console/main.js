@@ -14,6 +14,7 @@ import { renderNow } from "./now.js";
 import { renderSession } from "./session-page.js";
 import { renderPeople } from "./people.js";
 import { renderSupervision } from "./supervision.js";
+import { renderAnalysis } from "./analysis.js";
 
 const root = document.getElementById("console");
 const state = { user: null, backHash: "#/sessions" };
@@ -25,12 +26,14 @@ const PAGES = {
   session: renderSession,
   people: renderPeople,
   supervision: renderSupervision,
+  analysis: renderAnalysis,
 };
 const NAV = [
   ["sessions", "nav.sessions"],
   ["now", "nav.now"],
   ["people", "nav.people"],
   ["supervision", "nav.supervision"],
+  ["analysis", "nav.analysis"],
 ];
 
 function navigate(hash) {
