@@ -2,11 +2,12 @@
 ``opentutor serve``: a teacher and a learner in a one-to-one from their own browsers
 (fake camera and microphone); a city office signs in, opens 实时课堂 from the nav, sees
 the session with both people, expands it to their media badges in words, and follows
-the link to the session's page. Screenshot: /tmp/shots/console-now.png.
+the link to the session's page; a hidden tab asks nothing. Screenshot: /tmp/shots/console-now.png.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -86,9 +87,28 @@ async def test_now_lists_the_live_session_with_both_people(
     await learner.locator('[data-key="now.receiving.yes"]').wait_for(timeout=20_000)
     await page.screenshot(path=str(shots / "console-now.png"), full_page=True)
 
+    # A hidden tab asks nothing; shown again, it asks at once.
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/api/v1/live") else None)
+    await page.evaluate("""() => {
+        Object.defineProperty(document, "hidden", {configurable: true, get: () => true});
+        document.dispatchEvent(new Event("visibilitychange"));
+    }""")
+    await asyncio.sleep(7)  # more than one refresh period
+    assert asked == []
+    await page.evaluate("""() => {
+        Object.defineProperty(document, "hidden", {configurable: true, get: () => false});
+        document.dispatchEvent(new Event("visibilitychange"));
+    }""")
+    await page.wait_for_timeout(1000)
+    assert len(asked) == 1, asked
+
     await row.locator('[data-testid="now-session-link"]').click()
     await page.wait_for_selector('[data-testid="session-title"]')
     assert "函数图像答疑" in await text_of(page, "session-title")
+    before = len(asked)
+    await asyncio.sleep(6)  # another page: the Now page's refresh has stopped
+    assert len(asked) == before, asked
     assert problems == []
     for c in (*people, context):
         await c.close()

@@ -145,3 +145,24 @@ async def test_staff_see_only_their_scope(server: ServerHandle) -> None:
 
     status, doc = await server.api("GET", "/api/v1/openapi.json")
     assert "/live" in doc["paths"] and "LiveSession" in doc["components"]["schemas"]
+
+
+async def test_each_node_answers_for_its_own_rooms(tmp_path: Path, redis_url: str) -> None:
+    """Several nodes (Redis): a node lists the rooms it runs and names itself; the
+    other node's live session is not in its answer (the console asks its own node)."""
+    data = tmp_path / "data"
+    a = await start_app(data, port=free_port(), redis_url=redis_url, node_id="live-a")
+    b = await start_app(data, port=free_port(), redis_url=redis_url, node_id="live-b")
+    try:
+        on_a, a_tokens = await a.create(session_in(TONGZHOU, "S1"))
+        on_b, b_tokens = await b.create(session_in(MIYUN, "S7"))
+        await (await a.connect(a_tokens["t1"])).wait_for("welcome")  # placed on a
+        await (await b.connect(b_tokens["t1"])).wait_for("welcome")  # placed on b
+        for node, name, session_id in ((a, "live-a", on_a), (b, "live-b", on_b)):
+            status, body = await node.api("GET", LIVE)
+            assert status == 200, body
+            assert (body["node"], body["several_nodes"]) == (name, True)
+            assert [(s["id"], s["node"]) for s in body["sessions"]] == [(session_id, name)]
+    finally:
+        await b.stop()
+        await a.stop()
