@@ -2,6 +2,7 @@
 // language, sign-out), a nav and one page per hash route:
 //   #/sessions?from=…  #/session/<id>  #/people/<id>?term=…  #/supervision?from=&to=
 //   #/now (what is live on this node, refreshed every 5 s while visible)
+//   #/policy (calendar and credit rules, read-only)  #/system (readiness, webhooks)
 
 import { t, lang, storedLang, rememberLang, loadConsoleLang } from "./i18n.js";
 import { createApi } from "./api.js";
@@ -14,6 +15,8 @@ import { renderNow } from "./now.js";
 import { renderSession } from "./session-page.js";
 import { renderPeople } from "./people.js";
 import { renderSupervision } from "./supervision.js";
+import { renderSystem } from "./system.js";
+import { renderPolicy } from "./policy.js";
 import { renderAnalysis } from "./analysis.js";
 
 const root = document.getElementById("console");
@@ -26,6 +29,8 @@ const PAGES = {
   session: renderSession,
   people: renderPeople,
   supervision: renderSupervision,
+  system: renderSystem,
+  policy: renderPolicy,
   analysis: renderAnalysis,
 };
 const NAV = [
@@ -33,6 +38,8 @@ const NAV = [
   ["now", "nav.now"],
   ["people", "nav.people"],
   ["supervision", "nav.supervision"],
+  ["policy", "nav.policy"],
+  ["system", "nav.system"],
   ["analysis", "nav.analysis"],
 ];
 
