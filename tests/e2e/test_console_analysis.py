@@ -143,6 +143,7 @@ async def test_the_analysis_page(opentutor_server: RunningServer, browser: Brows
         '[data-testid="analysis-subject-section"]', "els => els.map(e => e.dataset.subject)")
     assert subjects == ["物理", "英语"]
     assert await text_of(page, "total-students") == "4"
+    assert await page.input_value('[data-testid="analysis-district"]') == TONGZHOU
     districts = await page.locator('[data-testid="district-row"]').all_text_contents()
     assert len(districts) == 1 and TONGZHOU in districts[0]
     await page.screenshot(path=str(shots / "console-analysis-district.png"), full_page=True)

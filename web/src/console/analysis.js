@@ -170,8 +170,10 @@ function filterForm(report, filters, navigate) {
     { name: "term", "data-testid": "analysis-term" },
     (report.terms || []).map((term) => h("option", { value: term.name, selected: term.name === report.term.name }, `${term.name}（${term.start} – ${term.end}）`)),
   );
-  const district = h("input", { name: "district", value: filters.district || "", autocomplete: "off", placeholder: "110112", "data-testid": "analysis-district" });
-  const school = h("input", { name: "school", value: filters.school || "", autocomplete: "off", "data-testid": "analysis-school" });
+  // The place the report was read for: what was asked, or the office's own scope.
+  const applied = report.filters || {};
+  const district = h("input", { name: "district", value: filters.district || applied.district || "", autocomplete: "off", placeholder: "110112", "data-testid": "analysis-district" });
+  const school = h("input", { name: "school", value: filters.school || applied.school || "", autocomplete: "off", "data-testid": "analysis-school" });
   const subject = h("input", { name: "subject", value: filters.subject || "", autocomplete: "off", list: "analysis-subjects", "data-testid": "analysis-subject" });
   const subjects = h("datalist", { id: "analysis-subjects" }, (report.subjects || []).map((s) => h("option", { value: s.subject })));
   const csv = h("a", { class: "btn btn-link", href: analysisCsvUrl({ ...filters, term: report.term.name }), download: "", "data-testid": "analysis-csv" }, t("analysis.csv"));
