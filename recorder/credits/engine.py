@@ -5,7 +5,7 @@ described in :mod:`recorder.credits.rules`. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -35,7 +35,6 @@ from recorder.credits.outcomes import (
 from recorder.credits.policy import FormPolicy, Policy
 from recorder.credits.records import (
     PRESENCE,
-    Feedback,
     PeopleMemo,
     RecordError,
     SessionRecord,
@@ -134,10 +133,6 @@ def _review_points(form: FormPolicy, report: bool, discussion: bool) -> _Points:
     if discussion:
         parts.append(("discussion", form.discussion_points))
     return _Points.of(parts)
-
-
-def _never(fb: Feedback) -> bool:
-    return False
 
 
 def _keep(
@@ -245,27 +240,22 @@ class Engine:
             rec, start, term, year, eff, counted, sets, people, policy.point_value_cny
         )
 
-    def _valid_feedback(self, rec: SessionRecord) -> Callable[[Feedback], bool]:
-        """A quick yes for feedback that :func:`_feedback_problem` finds nothing wrong with
-        (the usual case); a no sends the caller to it for the words of the note."""
+    def _feedback_window(self, rec: SessionRecord) -> tuple[int, int]:
+        """(first, last) µs a feedback may be submitted at; with its text passing
+        text_counts that is a quick yes for feedback checks.feedback_problem finds nothing
+        wrong with (the usual case); a no sends the caller to it for the words of the note.
+        The callers test it inline: a closure per session was an allocation and a frame
+        per feedback."""
         # checks.anchors and texts.window_end_us, inlined (once per session of millions).
         start, end = rec.start, rec.end
         if start is None or end is None:
-            return _never
+            return 1, 0  # an empty window: no feedback is valid
         if rec.started is not None:
             start = rec.started
-        policy = self.policy
         latest = (rec.ended if rec.ended is not None else end) + (
-            policy.feedback_window_hours * US_PER_HOUR
+            self.policy.feedback_window_hours * US_PER_HOUR
         )
-        min_chars, min_distinct = policy.feedback_min_chars, policy.feedback_min_distinct
-
-        def valid(fb: Feedback) -> bool:
-            return start <= fb.submitted_at <= latest and text_counts(
-                fb.text, min_chars, min_distinct
-            )
-
-        return valid
+        return start, latest
 
     def _teacher_points(
         self, form: FormPolicy, eff: int, rating_sum: int, ratings: int, viewers: int = 0
@@ -307,7 +297,8 @@ class Engine:
         t_out.minutes = eff_t
         t_out.study_minutes = eff_t if study else 0
         rating_sum = ratings = 0
-        valid = self._valid_feedback(rec)
+        first, latest = self._feedback_window(rec)
+        min_chars, min_distinct = policy.feedback_min_chars, policy.feedback_min_distinct
         one_to_one = rec.form == "one_to_one"
         effective, watching = sets.effective, sets.watching
         for learner in rec.learners:
@@ -324,7 +315,10 @@ class Engine:
                 live = _minutes(mine)
                 out.minutes = live if live < eff else eff
             fb = rec.feedback.get(learner.id)
-            if fb is not None and valid(fb):
+            if (
+                fb is not None and first <= fb.submitted_at <= latest
+                and text_counts(fb.text, min_chars, min_distinct)
+            ):
                 rating_sum += fb.rating
                 ratings += 1
                 out.study_minutes = out.minutes if study and one_to_one else 0
@@ -378,7 +372,8 @@ class Engine:
         # not at all when the lecture had no effective time: its viewing is 0 anyway).
         replay_from = effective[0][0] if effective else None
         replays, feedback = rec.replay, rec.feedback
-        valid = self._valid_feedback(rec)
+        first, latest = self._feedback_window(rec)
+        min_chars, min_distinct = policy.feedback_min_chars, policy.feedback_min_distinct
         # _place_rule, inlined with the teacher's keys hoisted (places.same_key).
         t_school = teacher.school_key if policy.same_school_no_points else ""
         t_district = teacher.district_key if policy.same_district_no_points else ""
@@ -418,7 +413,10 @@ class Engine:
                 viewing = eff
             out.minutes = viewing
             fb = feedback.get(lid)
-            if fb is not None and valid(fb):
+            if (
+                fb is not None and first <= fb.submitted_at <= latest
+                and text_counts(fb.text, min_chars, min_distinct)
+            ):
                 rating_sum += fb.rating
                 ratings += 1
                 out.study_minutes = viewing if study else 0

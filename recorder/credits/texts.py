@@ -43,6 +43,8 @@ _EVERYDAY = (
 )
 # One match over the whole text is about twice as fast as a search for an odd character.
 _ALL_EVERYDAY = re.compile(f"[{_EVERYDAY}]*")
+# The everyday characters but the full-width forms: how far a text goes without one.
+_NARROW = re.compile(f"[{_EVERYDAY.replace(chr(0xFF01) + '-' + chr(0xFF5E), '')}]*")
 _ALL_EVERYDAY_OR_SPACE = re.compile(f"[{_EVERYDAY}\\s]*")
 _WIDE = re.compile("[\uff01-\uff5e]")
 _WIDE_CHARS = frozenset(chr(code) for code in range(0xFF01, 0xFF5F))
@@ -87,11 +89,15 @@ def text_problem(text: str, *, min_chars: int, min_distinct: int) -> str | None:
 def text_counts(text: str, min_chars: int, min_distinct: int) -> bool:
     """Whether ``text`` counts: :func:`text_problem` is None (the statement's question,
     asked of every feedback and report, so without the words)."""
-    # _everyday, inlined.
-    if _ALL_EVERYDAY.fullmatch(text) is not None:
+    # _everyday, inlined, in one pass: up to the first full-width form (U+FF0C, the
+    # Chinese comma, is one), then the rest; ``wide`` is where the first one may be.
+    size = min_distinct + 10
+    wide = _NARROW.match(text).end()  # type: ignore[union-attr]  # "[…]*" always matches
+    if wide == len(text) or _ALL_EVERYDAY.fullmatch(text, wide) is not None:
         shown = text  # not even whitespace: the usual Chinese feedback
     elif _ALL_EVERYDAY_OR_SPACE.fullmatch(text) is not None:
         shown = "".join(text.split())
+        wide = 0  # somewhere, maybe
     else:
         return _problem(visible(text), min_chars, min_distinct) is None
     if len(shown) < min_chars:  # a full-width form is one character before NFKC and after
@@ -99,10 +105,12 @@ def text_counts(text: str, min_chars: int, min_distinct: int) -> bool:
     # Distinct characters: a text's first few dozen usually settle it, cheaper than all of
     # it (each character of a Chinese text becomes a new str object in the set). Counting
     # each full-width form as possibly the same as its ASCII twin, this is a lower bound
-    # of the distinct characters after NFKC.
-    head = set(shown[: min_distinct + 10])
+    # of the distinct characters after NFKC (exact without a full-width form among them).
+    head = set(shown[:size])
     if len(head) >= min_distinct and (
-        head.isdisjoint(_WIDE_CHARS) or len(head) - len(head & _WIDE_CHARS) >= min_distinct
+        wide >= size
+        or head.isdisjoint(_WIDE_CHARS)
+        or len(head) - len(head & _WIDE_CHARS) >= min_distinct
     ):
         return True
     return _problem(visible(text), min_chars, min_distinct) is None
