@@ -90,7 +90,7 @@ export function lineLayout(series, { width = 560, height = 160, left = 36, botto
 function svg(tag, attrs, ...children) {
   const el = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
-  for (const c of children.flat()) if (c) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  for (const c of children.flat(Infinity)) if (c) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return el;
 }
 
@@ -146,7 +146,7 @@ function lineChart(series, weeks) {
         .filter((_, w) => series[i].values[w] > 0)
         .map((pt) => {
           const [cx, cy] = pt.split(",");
-          return svg("circle", { cx, cy, r: Math.max(2, 5 - i), fill: SERIES_COLOURS[i % SERIES_COLOURS.length] });
+          return svg("circle", { cx, cy, r: Math.max(2, 6 - 2 * i), fill: SERIES_COLOURS[i % SERIES_COLOURS.length] });
         }),
     ),
   );
