@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from math import gcd
 
 from recorder.credits.calendar import Calendar
 from recorder.credits.checks import (
@@ -260,7 +261,19 @@ class Engine:
     def _teacher_points(
         self, form: FormPolicy, eff: int, rating_sum: int, ratings: int, viewers: int = 0
     ) -> _Points:
-        key = (form.name, eff, rating_sum, ratings, viewers)
+        # Points depend on the mean rating, not on how many ratings make it, and on the
+        # viewers' groups of ten (their number only past the cap, for its note): so the
+        # key is the mean in lowest terms and the groups, and a lecture's distinct inputs,
+        # each worked out in fractions, are fewer than half as many.
+        common = gcd(rating_sum, ratings)
+        if common > 1:
+            rating_sum //= common
+            ratings //= common
+        seen = viewers
+        if viewers and form.name == "lecture":
+            groups = -(-viewers // form.viewers_per_point)
+            seen = groups if groups <= form.viewer_points_per_hour_max else -viewers
+        key = (form.name, eff, rating_sum, ratings, seen)
         found = self._points.get(key)
         if found is None:
             if form.name == "lecture":
