@@ -42,6 +42,16 @@ async function loadCalendar(box, api) {
     return;
   }
   const runs = holidayRuns(cal.holidays);
+  // This year's and later holidays first; earlier years fold away (the sample holds five).
+  const year = `${new Date().getFullYear()}-01-01`;
+  const current = runs.filter((r) => r.last >= year);
+  const earlier = runs.filter((r) => r.last < year);
+  const holidayTable = (list, testid) =>
+    table(
+      [{ key: "policy.col.holiday" }, { key: "policy.col.dates" }, { key: "policy.col.days", cls: "num" }],
+      list.map((r) => [r.name || t("policy.unnamed"), r.first === r.last ? r.first : `${r.first} – ${r.last}`, String(r.days)]),
+      { testid, rowTestid: "holiday-row" },
+    );
   box.replaceChildren(
     section(
       "policy.calendar",
@@ -54,11 +64,8 @@ async function loadCalendar(box, api) {
         { testid: "policy-terms", rowTestid: "term-row" },
       ),
       h("h3", {}, t("policy.holidays")),
-      table(
-        [{ key: "policy.col.holiday" }, { key: "policy.col.dates" }, { key: "policy.col.days", cls: "num" }],
-        runs.map((r) => [r.name || t("policy.unnamed"), r.first === r.last ? r.first : `${r.first} – ${r.last}`, String(r.days)]),
-        { testid: "policy-holidays", rowTestid: "holiday-row" },
-      ),
+      holidayTable(current, "policy-holidays"),
+      earlier.length ? h("details", { class: "earlier" }, h("summary", {}, t("policy.earlier_holidays", { n: earlier.length })), holidayTable(earlier, "policy-holidays-earlier")) : null,
       h("h3", {}, t("policy.workdays")),
       h("p", { class: "muted small" }, t("policy.workdays_help")),
       h("div", { class: "chips", "data-testid": "policy-workdays" }, (cal.workdays || []).map((d) => h("span", { class: "chip chip-plain mono" }, d.date))),

@@ -13,7 +13,7 @@ const CHECKS = ["database", "journal", "redis", "disk", "web"];
 export function renderSystem(container, { api }) {
   const ready = h("div", { "data-testid": "system-ready" }, loadingBox());
   const hooks = h("div", { "data-testid": "system-webhooks" }, loadingBox());
-  const refresh = h("button", { type: "button", class: "btn", "data-testid": "system-refresh", onclick: () => load() }, t("system.refresh"));
+  const refresh = h("button", { type: "button", class: "btn btn-small", "data-testid": "system-refresh", onclick: () => load() }, t("system.refresh"));
   container.replaceChildren(
     h("h1", { class: "page-title" }, t("nav.system"), refresh),
     section("system.readiness", ready),
