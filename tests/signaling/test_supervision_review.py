@@ -226,13 +226,12 @@ async def test_described_in_openapi(
 
 
 def test_flag_keys_name_what_stays_while_the_records_stand() -> None:
-    overlap = {"session_id": "s_b", "kind": "overlap", "people": ["t1"],
-               "evidence": {"person": "t1", "sessions": ["s_a", "s_b"], "minutes": 30}}
+    evidence: dict[str, Any] = {"person": "t1", "sessions": ["s_a", "s_b"], "minutes": 30}
+    overlap = {"session_id": "s_b", "kind": "overlap", "people": ["t1"], "evidence": evidence}
     assert flag_key(overlap) == "overlap|s_b+s_a|t1"
     assert key_sessions(flag_key(overlap)) == ["s_b", "s_a"]
     # More minutes later (more evidence) is the same flag.
-    assert flag_key({**overlap, "evidence": {**overlap["evidence"], "minutes": 45}}) == \
-        flag_key(overlap)
+    assert flag_key({**overlap, "evidence": {**evidence, "minutes": 45}}) == flag_key(overlap)
     pair = {"session_id": "s_e", "kind": "same_pair_daily", "people": ["t1", "s1"],
             "evidence": {"sessions": ["s_a", "s_e"], "run_days": 5}}
     assert flag_key(pair) == "same_pair_daily|s_e|t1,s1"
