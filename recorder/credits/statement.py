@@ -102,15 +102,41 @@ class _Person:
     several intervals is kept in ``ivs``; several sessions' times in ``more``.
     """
 
-    __slots__ = ("end", "ivs", "more", "sid", "start", "terms", "years")
+    __slots__ = (
+        "end", "ivs", "minutes", "more", "more_terms", "more_years", "sessions", "sid",
+        "start", "term", "year",
+    )
 
     def __init__(self) -> None:
-        self.terms: dict[str | None, int] = {}  # term (None: no term) → sessions
-        self.years: dict[int, int] = {}  # year → study minutes (when the policy has 学时)
+        # Sessions per term (None: no term) and study minutes per year (when the policy
+        # has 学时). Nearly everyone of a statement has one term and one year: those are
+        # kept in place (``sessions`` 0: no term yet; ``year`` 0: no year yet), a dict only
+        # from the second, so that a person is one object, not three, for the garbage
+        # collector to walk and for the hot loop to fetch from memory.
+        self.term: str | None = None
+        self.sessions = 0
+        self.more_terms: dict[str | None, int] | None = None
+        self.year = 0
+        self.minutes = 0
+        self.more_years: dict[int, int] | None = None
         self.start = self.end = 0  # the one interval credited (end 0: none)
         self.ivs: IntervalSet | None = None  # or the set, when it has several
         self.sid = ""
         self.more: Credited | None = None
+
+    @property
+    def terms(self) -> dict[str | None, int]:
+        """Sessions per term, in the order first met."""
+        if self.more_terms is not None:
+            return self.more_terms
+        return {self.term: self.sessions} if self.sessions else {}
+
+    @property
+    def years(self) -> dict[int, int]:
+        """Study minutes per year, in the order first met."""
+        if self.more_years is not None:
+            return self.more_years
+        return {self.year: self.minutes} if self.year else {}
 
     def keep(self, mine: IntervalSet, sid: str) -> None:
         """What one session credited, replacing what was kept (a non-empty set)."""
@@ -223,14 +249,28 @@ class StatementBuilder:
         by_year = self.policy.study is not None and year is not None
         # once per person of every session; states are in the order of outcome.people
         for (pid, person), state in zip(outcome.people.items(), states, strict=True):
-            terms = state.terms
-            terms[term] = terms.get(term, 0) + 1
+            terms = state.more_terms
+            if terms is not None:
+                terms[term] = terms.get(term, 0) + 1
+            elif state.term == term and state.sessions:
+                state.sessions += 1
+            elif not state.sessions:
+                state.term, state.sessions = term, 1
+            else:  # a second term
+                state.more_terms = {state.term: state.sessions, term: 1}
             points = person.points
             if points.numerator:
                 self._add_points(pid, term, points)
             if by_year and year is not None:
-                years = state.years
-                years[year] = years.get(year, 0) + person.study_minutes
+                years = state.more_years
+                if years is not None:
+                    years[year] = years.get(year, 0) + person.study_minutes
+                elif state.year == year:
+                    state.minutes += person.study_minutes
+                elif not state.year:
+                    state.year, state.minutes = year, person.study_minutes
+                else:  # a second year
+                    state.more_years = {state.year: state.minutes, year: person.study_minutes}
                 if person.study_hours:
                     _bump(self._study_hours, pid, year, person.study_hours)
         return outcome
