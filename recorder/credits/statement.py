@@ -305,6 +305,18 @@ class StatementBuilder:
                     state.start, state.end, state.ivs = mine[0][0], mine[-1][1], mine
                 state.sid = sid
                 continue
+            if state.more is None and state.ivs is None and state.end:
+                # One earlier interval still in play (often a replay watched the next day):
+                # whether this session meets it, without building sets to intersect.
+                s0, e0 = state.start, state.end
+                if len(mine) == 1:
+                    (a, b), = mine
+                    meets = a < e0 and s0 < b
+                else:
+                    meets = any(a < e0 and s0 < b for a, b in mine)
+                if not meets:  # remember(), its result for this case
+                    state.more = ((((s0, e0),), state.sid), (mine, sid))
+                    continue
             earlier = state.earlier()
             first = mine[0][0]
             before = tuple(iv for ivs, _ in earlier for iv in ivs if iv[1] > first)
