@@ -73,7 +73,8 @@ class _Points:
     def give(self, out: PersonOutcome) -> None:
         out.parts.update(self.parts)
         out.points = self.exact
-        out.notes.extend(self.notes)
+        if self.notes:
+            out.notes.extend(self.notes)
 
 
 def _round_total(out: PersonOutcome, points: _Points) -> None:
@@ -265,10 +266,11 @@ class Engine:
         # viewers' groups of ten (their number only past the cap, for its note): so the
         # key is the mean in lowest terms and the groups, and a lecture's distinct inputs,
         # each worked out in fractions, are fewer than half as many.
-        common = gcd(rating_sum, ratings)
-        if common > 1:
-            rating_sum //= common
-            ratings //= common
+        if ratings > 1:  # a one_to_one's single rating is in lowest terms already
+            common = gcd(rating_sum, ratings)
+            if common > 1:
+                rating_sum //= common
+                ratings //= common
         seen = viewers
         if viewers and form.name == "lecture":
             groups = -(-viewers // form.viewers_per_point)

@@ -285,7 +285,7 @@ class StatementBuilder:
         since = outcome.order_start or 0
         everyone = self._people
         sid = outcome.record.session_id
-        already: dict[str, IntervalSet] = {}
+        already: dict[str, IntervalSet] | None = None  # made on the first overlap (rare)
         states = []
         for pid, person in outcome.people.items():
             state = everyone.get(pid)
@@ -321,6 +321,8 @@ class StatementBuilder:
             first = mine[0][0]
             before = tuple(iv for ivs, _ in earlier for iv in ivs if iv[1] > first)
             if before and intersect(before, mine):
+                if already is None:
+                    already = {}
                 already[pid] = normalize(before)
                 self._list_overlaps(pid, sid, mine, earlier)
                 continue  # remembered once the session is computed without it
