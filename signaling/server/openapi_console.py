@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from signaling.admin.reviews import MAX_KEY, OUTCOMES
+from signaling.admin.reviews import OUTCOMES
 from signaling.server.access import CSRF_HEADER
-from signaling.server.supervision_api import MAX_NOTE_CODE_POINTS, MAX_NOTE_VISIBLE
+from signaling.session.declarations import openapi_bodies
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _STAFF: list[dict[str, list[str]]] = [{"apiKey": []}, {"staffCookie": []}]
@@ -81,16 +81,7 @@ CONSOLE_PATHS: dict[str, Any] = {
         "description": f"Made with the staff cookie it needs {CSRF_HEADER}. The flag's "
         "session(s) must be in the viewer's scope (else 404, as an unknown one).",
         "security": _STAFF,
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["key", "outcome"],
-            "properties": {
-                "key": {"type": "string", "maxLength": MAX_KEY,
-                        "description": "the flag's key, as GET /supervision gives it"},
-                "outcome": {"enum": list(OUTCOMES)},
-                "note": {"type": "string", "maxLength": MAX_NOTE_CODE_POINTS,
-                         "description": f"at most {MAX_NOTE_VISIBLE} visible characters; "
-                         "required (not blank) for irregular"},
-            }}}}},
+        "requestBody": openapi_bodies()[0]["/supervision/reviews"],
         "responses": {
             "201": _answer("Stored", {"type": "object", "properties": {
                 "key": {"type": "string"},

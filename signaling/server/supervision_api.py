@@ -42,8 +42,6 @@ from recorder.credits.supervision import (
 from recorder.credits.texts import visible
 from signaling.admin.base import iso_ms
 from signaling.admin.reviews import (
-    MAX_KEY,
-    OUTCOMES,
     Review,
     ReviewStore,
     flag_key,
@@ -55,14 +53,25 @@ from signaling.admin.scope import Scope
 from signaling.server import tokens
 from signaling.server.access import audit, instructors, viewer
 from signaling.server.credits_api import calendar_of
-from signaling.server.http_util import SERVICES, bearer, check_api_key, error, services
+from signaling.server.http_util import (
+    SERVICES,
+    bearer,
+    check_api_key,
+    error,
+    invalid,
+    json_body,
+    services,
+)
 from signaling.server.services import Services
 from signaling.server.session_record import evidence_json, session_record
+from signaling.session import declarations as d
+from signaling.session import schema
+from signaling.session.schema import Invalid
 
 routes = web.RouteTableDef()
 REVIEWS = web.AppKey("supervision_reviews", ReviewStore)
 MAX_NOTE_VISIBLE = 2000  # "备注": a paragraph or two, as a supervisor writes one
-MAX_NOTE_CODE_POINTS = 8000  # invisible padding cannot make a note unbounded either
+MAX_NOTE_CODE_POINTS = d.MAX_REVIEW_NOTE  # invisible padding cannot make a note unbounded
 MAX_DAYS = 93  # a school term is about 20 weeks; a quarter is the longest one request reads
 MAX_SESSIONS = 20_000
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -240,20 +249,13 @@ async def add_review(request: web.Request) -> web.Response:
     if isinstance(scope, web.Response):
         return scope
     try:
-        body = await request.json()
-    except ValueError:
-        return error(400, "invalid", "the body must be JSON")
-    if not isinstance(body, dict):
-        return error(400, "invalid", "the body must be a JSON object")
-    key, outcome, note = body.get("key"), body.get("outcome"), body.get("note", "")
-    if not isinstance(key, str) or not 0 < len(key) <= MAX_KEY or not key_sessions(key) \
-            or key_kind(key) not in KINDS:
+        body = schema.decode(d.ReviewBody, await json_body(request))
+    except Invalid as exc:
+        return invalid(exc)
+    key, outcome, note = body.key, body.outcome, body.note
+    if not key_sessions(key) or key_kind(key) not in KINDS:
         return error(400, "invalid", "key must be the key of a flag, as GET "
                      "/api/v1/supervision gives it", "key")
-    if outcome not in OUTCOMES:
-        return error(400, "invalid", f"outcome must be one of {', '.join(OUTCOMES)}", "outcome")
-    if not isinstance(note, str):
-        return error(400, "invalid", "note must be text", "note")
     shown = len(visible(note))
     if shown > MAX_NOTE_VISIBLE or len(note) > MAX_NOTE_CODE_POINTS:
         return error(400, "invalid", f"note has {shown} visible characters ({len(note)} in "

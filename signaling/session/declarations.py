@@ -307,6 +307,27 @@ class Mark(Struct, frozen=True):
     ]
 
 
+MAX_REVIEW_KEY = 1000  # the same as signaling.admin.reviews.MAX_KEY (a test holds them equal)
+MAX_REVIEW_NOTE = 8000  # code points: invisible padding cannot make a note unbounded
+
+
+class ReviewBody(Struct, frozen=True):
+    """已核查: a supervisor's review of a flag of the supervisor report."""
+
+    key: Annotated[
+        str,
+        Meta(min_length=1, max_length=MAX_REVIEW_KEY,
+             description="the flag's key, as GET /api/v1/supervision gives it"),
+    ]
+    outcome: Literal["ok", "irregular"]
+    note: Annotated[
+        str,
+        Meta(max_length=MAX_REVIEW_NOTE,
+             description="备注: at most 2000 visible characters; required (not blank) "
+             "for irregular"),
+    ] = ""
+
+
 # The REST route (as in the OpenAPI document, under /api/v1) → the body its handler
 # decodes. The handlers decode with ``REST_BODIES[route]``; tests/signaling/
 # test_declarations.py checks that the document says the same.
@@ -315,6 +336,7 @@ REST_BODIES: dict[str, type[Struct]] = {
     "/me/feedback": Feedback,
     "/me/report": Report,
     "/me/marks": Mark,
+    "/supervision/reviews": ReviewBody,
 }
 
 

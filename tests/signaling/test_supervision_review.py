@@ -239,3 +239,10 @@ def test_flag_keys_name_what_stays_while_the_records_stand() -> None:
               "evidence": {"what": "report", "person": "t2"}}
     assert flag_key(report) == "text_window|s_r|t2|report"
     assert key_sessions("no key") == [] and key_sessions("a|b|c|d|e") == []
+
+
+def test_the_declared_key_bound_is_the_stores() -> None:
+    from signaling.admin.reviews import MAX_KEY
+    from signaling.session.declarations import MAX_REVIEW_KEY
+
+    assert MAX_REVIEW_KEY == MAX_KEY
