@@ -6,6 +6,8 @@ in dependency order, and reached by handlers through a typed app key.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -76,8 +78,11 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
         # On SIGTERM aiohttp waits up to a minute for open requests to end, and every
         # socket.io websocket is one: closing them first lets people reconnect (to
         # another node) at once and the process exit in seconds, not 55 s.
+        # Bounded: a connection closing from both ends at once can leave engine.io's
+        # close waiting; the process must still stop (what is left is cut after the grace).
         if sio.eio.sockets:
-            await sio.eio.disconnect()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(sio.eio.disconnect(), timeout=2.0)
 
     app.on_shutdown.append(close_sockets)
     live = live_api.install(app, clock)  # GET /api/v1/live, fed as a room listener
