@@ -7,7 +7,6 @@ in dependency order, and reached by handlers through a typed app key.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -80,9 +79,11 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
         # another node) at once and the process exit in seconds, not 55 s.
         # Bounded: a connection closing from both ends at once can leave engine.io's
         # close waiting; the process must still stop (what is left is cut after the grace).
-        if sio.eio.sockets:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(sio.eio.disconnect(), timeout=2.0)
+        clients = list(sio.eio.sockets.values())  # taken now: it empties as they close
+        if clients:
+            reason = sio.eio.reason.SERVER_DISCONNECT
+            await asyncio.wait([asyncio.create_task(c.close(reason=reason)) for c in clients],
+                               timeout=2.0)
 
     app.on_shutdown.append(close_sockets)
     live = live_api.install(app, clock)  # GET /api/v1/live, fed as a room listener
