@@ -59,13 +59,20 @@ def to_csv(statement: TermStatement) -> bytes:
     return "\ufeff".encode() + text.getvalue().encode("utf-8")
 
 
-def _guarded(cell: Cell) -> str:
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: str | int) -> str | int:
     """A text cell a spreadsheet would run as a formula (a title such as ``=HYPERLINK(…)``,
-    typed by whoever made the session) gets a leading apostrophe (OWASP CSV injection)."""
-    text = str(cell)
-    if isinstance(cell, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
+    typed by whoever made the session) gets a leading apostrophe (OWASP CSV injection).
+    The one rule for every CSV and XLSX the server writes."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _guarded(cell: Cell) -> str:
+    return str(safe_cell(cell) if isinstance(cell, str | int) else cell)
 
 
 def to_xlsx(statement: TermStatement) -> bytes:

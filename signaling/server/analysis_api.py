@@ -29,6 +29,7 @@ from typing import Any
 
 from aiohttp import web
 
+from recorder.certificates.sheets import safe_cell
 from recorder.credits.analysis import (
     DEFAULT_TOP,
     Analysis,
@@ -57,7 +58,6 @@ MAX_CODE = 64
 _CODE = re.compile(r"[0-9A-Za-z._:-]{1,64}")
 # A cell Excel would read as a formula (CSV injection): knowledge points are typed by
 # teachers, so a leading quote keeps them text (as in session_list_api).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 KNOWN = frozenset({"term", "district", "school", "subject", "top"})
 
 
@@ -189,7 +189,7 @@ async def analysis_csv(request: web.Request) -> web.Response:
     out = io.StringIO()
     writer = csv.writer(out)  # RFC 4180: CRLF line ends, quotes where needed
     writer.writerow(header)
-    writer.writerows(tuple(_safe(c) for c in row) for row in rows)
+    writer.writerows(tuple(safe_cell(c) for c in row) for row in rows)
     filename = f"analysis-{report.term.name}.csv"
     if not re.fullmatch(r"[0-9A-Za-z._-]+", filename):  # a term name in Chinese, say
         filename = "analysis.csv"
@@ -199,12 +199,6 @@ async def analysis_csv(request: web.Request) -> web.Response:
         headers={"Content-Disposition": f'attachment; filename="{filename}"',
                  "Cache-Control": "no-store"},
     )
-
-
-def _safe(value: str | int) -> str | int:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 # -- OpenAPI: merged into /api/v1/openapi.json by signaling.server.openapi

@@ -25,6 +25,7 @@ from dataclasses import replace
 
 from aiohttp import web
 
+from recorder.certificates.sheets import safe_cell
 from recorder.database import DatabaseUnavailable
 from signaling.admin.scope import Scope
 from signaling.server.access import viewer
@@ -58,7 +59,6 @@ CSV_HEADER = (
 ALL_FORMS = tuple(sorted({form for forms in FORMS.values() for form in forms}))
 # A cell Excel would read as a formula (CSV injection): titles and names come from the
 # platform, so a leading quote keeps them text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _query(request: web.Request, scope: Scope, *, paged: bool) -> SessionQuery:
@@ -134,16 +134,14 @@ async def sessions_csv(request: web.Request) -> web.StreamResponse:
 def _cells(row: SessionRow) -> tuple[str | int, ...]:
     people = row.instructors
     return (
-        row.id, row.programme, row.form, _text(row.title), row.status, row.scheduled_start,
+        row.id, row.programme, row.form, safe_cell(row.title), row.status, row.scheduled_start,
         row.scheduled_end, row.started_at or "", row.ended_at or "",
-        _text("; ".join(p.name for p in people)), _text("; ".join(p.id for p in people)),
-        _text("; ".join(p.school for p in people)), _text("; ".join(p.district for p in people)),
+        safe_cell("; ".join(p.name for p in people)),
+        safe_cell("; ".join(p.id for p in people)),
+        safe_cell("; ".join(p.school for p in people)),
+        safe_cell("; ".join(p.district for p in people)),
         row.learners,
     )
-
-
-def _text(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def _csv(rows: Iterable[Iterable[str | int]]) -> str:
