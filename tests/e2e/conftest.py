@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,8 +54,10 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture
-def opentutor_server(tmp_path: Path) -> Iterator[RunningServer]:
+@contextmanager
+def serving(tmp_path: Path, *extra: str) -> Iterator[RunningServer]:
+    """``opentutor serve`` on a free port with its own data directory (``extra``: more
+    flags), waited for until healthy, stopped after."""
     port = free_port()
     data_dir = tmp_path / "data"
     log = tmp_path / "server.log"
@@ -74,6 +77,7 @@ def opentutor_server(tmp_path: Path) -> Iterator[RunningServer]:
         "--token-secret",
         SECRET,
         "--no-demo",
+        *extra,
     ]
     if os.environ.get("OPENTUTOR_TEST_NETNS"):
         args += ["--ice-host", "10.213.0.1"]
@@ -96,6 +100,12 @@ def opentutor_server(tmp_path: Path) -> Iterator[RunningServer]:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture
+def opentutor_server(tmp_path: Path) -> Iterator[RunningServer]:
+    with serving(tmp_path) as server:
+        yield server
 
 
 @pytest.fixture

@@ -9,11 +9,7 @@ console-system.png, console-policy.png."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +17,7 @@ import pytest
 from playwright.async_api import Browser
 
 from tests.conftest import free_port
-from tests.e2e.conftest import RunningServer
+from tests.e2e.conftest import RunningServer, serving
 from tests.e2e.test_console import (
     LEARNER,
     OTHER_TEACHER,
@@ -33,7 +29,6 @@ from tests.e2e.test_console import (
     text_of,
 )
 from tests.e2e.test_session import LAPTOP, api
-from tests.support import API_KEY, SECRET
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -46,34 +41,8 @@ def server_without_receiver(tmp_path: Path) -> Iterator[RunningServer]:
     """``opentutor serve`` as tests/e2e/conftest.py starts it, with ``--webhook-url`` on a
     port nobody listens on: every webhook ends on the dead-letter list (after 1+2+4+8+16 s
     of retries)."""
-    port = free_port()
-    data_dir = tmp_path / "data"
-    log = tmp_path / "server.log"
-    args = [sys.executable, "-m", "signaling.server.cli", "serve", "--host", "127.0.0.1",
-            "--port", str(port), "--data-dir", str(data_dir), "--api-key", API_KEY,
-            "--token-secret", SECRET, "--no-demo",
-            "--webhook-url", f"http://127.0.0.1:{free_port()}/hooks"]
-    if os.environ.get("OPENTUTOR_TEST_NETNS"):
-        args += ["--ice-host", "10.213.0.1"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=1):
-                break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("server did not start:\n" + log.read_text())
-            time.sleep(0.1)
-    yield RunningServer(base, data_dir, process, log)
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    with serving(tmp_path, "--webhook-url", f"http://127.0.0.1:{free_port()}/hooks") as server:
+        yield server
 
 
 @pytest.fixture
