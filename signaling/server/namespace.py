@@ -20,6 +20,7 @@ from signaling.server.services import Services
 from signaling.session import messages
 from signaling.session.log_context import PERSON, SESSION
 from signaling.session.ratelimit import KeyedBuckets
+from signaling.session.roles import OBSERVER, is_observer, observer_id
 from signaling.session.room import Disconnected, FromClient, Join, RoomError, Welcome
 from signaling.session.schema import Invalid
 
@@ -145,15 +146,20 @@ class SessionNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             if session is None:
                 raise _refuse("unknown_session", "this session does not exist")
             raise _refuse("ended", "this session has ended")
+        # An observer (a supervisor, issue 16) has a seat of their own in the room, named
+        # apart from every participant: their staff username may equal a person's id.
+        person = observer_id(grant.person) if grant.role == OBSERVER else grant.person
+        if grant.role != OBSERVER and is_observer(person):  # no roster id looks like one
+            raise _refuse("bad_token", "the join token's claims are malformed")
         try:
-            await room.submit(Join(grant.person, sid))
+            await room.submit(Join(person, sid))
         except RoomError as exc:
             raise _refuse(exc.code, exc.message) from None
-        self._who[sid] = (grant.session, grant.person)
+        self._who[sid] = (grant.session, person)
         self._buckets.connected(self._who[sid], self._services.clock.monotonic())
         # The welcome must follow socket.io's CONNECT packet, which is sent after
         # this handler returns; as a room command it also sees every earlier change.
-        task = asyncio.create_task(room.submit(Welcome(grant.person, sid)))
+        task = asyncio.create_task(room.submit(Welcome(person, sid)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -22,7 +22,9 @@ from typing import Any
 
 import jwt
 
-ROLES = ("instructor", "learner")
+# "observer": a supervisor's read-only seat (issue 16), bound to their staff username;
+# minted by ``POST /api/v1/live/{id}/observe`` only, never in a session's people.
+ROLES = ("instructor", "learner", "observer")
 MAX_TOKEN_LEN = 4096
 ALGORITHMS = ["HS256"]
 REQUIRED_CLAIMS = ["sub", "sid", "role", "name", "iat", "exp"]

@@ -13,6 +13,7 @@ from recorder.presence.tracker import Kind
 from rtc.room import MediaSample, StreamInfo, Work
 from signaling.session.commands import MediaNote, MediaWork
 from signaling.session.events import Observed, RoomListener, Sampled, tell
+from signaling.session.roles import is_observer
 
 
 class MediaEventsToRoom:
@@ -26,6 +27,8 @@ class MediaEventsToRoom:
         self._session_id, self._listeners, self._post = session_id, listeners, post
 
     def _observed(self, person: str, kind: Kind, detail: str = "") -> None:
+        if is_observer(person):
+            return  # a supervisor watching is nobody's presence (nor pay): see sample
         tell(self._listeners, self._session_id, Observed(person, kind, detail))
 
     def media_up(self, person: str, kind: str) -> None:
@@ -43,6 +46,11 @@ class MediaEventsToRoom:
         self._observed(person, Kind.TRAFFIC)
 
     def sample(self, person: str, second: int, sample: MediaSample) -> None:
+        # An observer's seconds (what was forwarded to them) are not evidence: the
+        # listeners (the journal, the Now page, webhooks) never hear of them, so they
+        # are in no ``receiving`` interval and no count of people.
+        if is_observer(person):
+            return
         tell(self._listeners, self._session_id, Sampled(person, second, evidence_second(sample)))
 
     def renegotiate(self, person: str, streams: list[StreamInfo]) -> None:

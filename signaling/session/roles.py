@@ -13,6 +13,24 @@ from signaling.session.spec import BROADCAST_FORMS
 AV = frozenset({"audio", "video"})
 NOTHING: frozenset[str] = frozenset()
 
+# A supervisor watching a live session read-only (issue 16, 巡课). Not a person of the
+# session: they are not in its roster, its presence journal or its pay. In the room they
+# are known by ``OBSERVER_PREFIX + staff username``, a name no roster id can have
+# (``declarations.PERSON_ID`` has no "~"), so an observer can never be taken for, or
+# replace, a participant whose id happens to equal a staff username.
+OBSERVER = "observer"
+OBSERVER_PREFIX = "~"
+
+
+def observer_id(staff: str) -> str:
+    """The room's name for the observer seat of staff member ``staff``."""
+    return OBSERVER_PREFIX + staff
+
+
+def is_observer(person: str) -> bool:
+    """Whether a room-side person id is an observer seat (never a participant)."""
+    return person.startswith(OBSERVER_PREFIX)
+
 
 @dataclass(frozen=True)
 class Grants:
@@ -40,6 +58,10 @@ class Caps:
         }
 
 
+# An observer's capabilities: nothing to publish, draw, grant, end or report.
+OBSERVING = Caps(NOTHING, False, False, False, False)
+
+
 def caps_for(form: str, role: str, grants: Grants) -> Caps:
     """Capabilities of a person.
 
@@ -48,7 +70,10 @@ def caps_for(form: str, role: str, grants: Grants) -> Caps:
       review the instructors are the reviewers and write reports.
     - Learners publish and draw freely in one_to_one and review (where the
       learner presents); in a lecture or classroom only what was granted.
+    - Observers (supervisors) may do nothing but receive, in every form.
     """
+    if role == OBSERVER:
+        return OBSERVING
     if role == "instructor":
         return Caps(AV, True, form in BROADCAST_FORMS, True, form == "review")
     if form in BROADCAST_FORMS:

@@ -45,10 +45,11 @@ from signaling.session.commands import (
 from signaling.session.events import Ended, Observed, RoomEvent, Started, tell
 from signaling.session.log_context import SESSION
 from signaling.session.media_events import MediaEventsToRoom, streams_wire, tracks_wire
+from signaling.session.observers import Observer
 from signaling.session.outbound import Out
 from signaling.session.participants import Participant
 from signaling.session.ratelimit import TokenBucket
-from signaling.session.roles import may_undo
+from signaling.session.roles import NOTHING, OBSERVING, is_observer, may_undo
 from signaling.session.room_deps import MediaFactory, Outbox, RoomDeps, SessionStore
 from signaling.session.room_recording import RecordingNote, RoomRecording
 from signaling.session.roster import RosterFeed
@@ -99,6 +100,9 @@ class Room:
         # Board ops per person, across reconnects (the roster bounds the dict).
         self._board_buckets: dict[str, TokenBucket] = {}
         self._people = {p.id: Participant(p, session.spec.form) for p in session.spec.people}
+        # Supervisors watching read-only (issue 16), by room id (roles.observer_id): never
+        # in ``_people``, so never in the roster, presence, evidence or pay.
+        self._observers: dict[str, Observer] = {}
         learners = sum(p.person.role == "learner" for p in self._people.values())
         big = session.spec.form in BROADCAST_FORMS and learners > LISTED_LEARNERS_MAX
         self._roster = RosterFeed((p.wire() for p in self._people.values()), listed=not big)
@@ -155,6 +159,10 @@ class Room:
             await self._recording.stop(self._media)  # server shutdown: close the segments
         except Exception:
             log.exception("room %s: stopping the recording failed", self.id)
+        # The owner task is gone: watching ends here (an observer's tab reconnects to
+        # wherever the session runs next, as a new visit).
+        if any(o.joined_at is not None for o in self._observers.values()):
+            await self._observers_gone()
         await self._media.close()
 
     async def submit(self, command: Any) -> Any:
@@ -189,6 +197,10 @@ class Room:
 
     def present(self) -> list[str]:
         return [p.id for p in self._people.values() if p.present]
+
+    def observing(self) -> list[str]:
+        """Staff usernames watching now (the console's Now page; never people present)."""
+        return [o.staff for o in self._observers.values() if o.sid is not None]
 
     def media_snapshot(self) -> RoomSnapshot:
         """The media layer's counters (a read-only copy), for metrics."""
@@ -261,6 +273,8 @@ class Room:
     async def _join(self, cmd: Join) -> JoinResult:
         if self._state == "ended":
             raise RoomError("ended", "this session has ended")
+        if is_observer(cmd.person):
+            return await self._observer_join(cmd)
         participant = self._participant(cmd.person)
         old_sid = participant.sid
         resumed = participant.joined_once
@@ -287,6 +301,9 @@ class Room:
         return JoinResult(resumed)
 
     async def _welcome(self, cmd: Welcome) -> None:
+        if is_observer(cmd.person):
+            await self._observer_welcome(cmd)
+            return
         participant = self._participant(cmd.person)
         if participant.sid != cmd.sid:
             return  # replaced before the welcome went out
@@ -316,7 +333,10 @@ class Room:
     async def _disconnected(self, cmd: Disconnected) -> None:
         participant = next((p for p in self._people.values() if p.sid == cmd.sid), None)
         if participant is None:
-            return  # an old tab, already replaced
+            observer = next((o for o in self._observers.values() if o.sid == cmd.sid), None)
+            if observer is not None:
+                await self._observer_gone(observer)
+            return  # else an old tab, already replaced
         participant.sid = None
         self._tell(Observed(participant.id, Kind.SIGNAL_DOWN, cmd.sid))
         self._announce(participant)
@@ -379,8 +399,10 @@ class Room:
         await self.deps.outbox.broadcast(self.id, Out.ENDED, {"by": cmd.by, "feedback": True})
         await self._media.close()
         sids = [p.sid for p in self._people.values() if p.sid is not None]
+        sids += [o.sid for o in self._observers.values() if o.sid is not None]
         for participant in self._people.values():
             participant.sid = None
+        await self._observers_gone()
         for sid in sids:
             # Later, so the acks and the "ended" event reach the browsers first.
             await self.deps.outbox.disconnect(sid, after=1.0)
@@ -396,10 +418,16 @@ class Room:
 
     # -- media -------------------------------------------------------------------------------
     async def _media_note(self, note: MediaNote) -> None:
-        participant = self._people.get(note.person)
-        if participant is None or self._state == "ended":
+        if self._state == "ended":
             return
-        if note.kind in ("media_up", "media_down"):
+        participant: Participant | Observer | None = self._people.get(note.person)
+        if participant is None:
+            # An observer publishes nothing (no media_up/down); they only receive, and
+            # are asked to renegotiate or told their tracks like anyone.
+            participant = self._observers.get(note.person)
+            if participant is None or note.kind not in ("renegotiate", "tracks"):
+                return
+        if note.kind in ("media_up", "media_down") and isinstance(participant, Participant):
             participant.observed[note.data] = note.kind == "media_up"
             self._announce(participant)
         elif note.kind == "renegotiate" and participant.sid is not None:
@@ -410,6 +438,8 @@ class Room:
 
     # -- client commands ------------------------------------------------------------------------
     async def _from_client(self, cmd: FromClient) -> Any:
+        if is_observer(cmd.person):
+            return await self._observer_command(cmd)
         participant = self._participant(cmd.person)
         if participant.sid != cmd.sid:
             raise RoomError("stale", "this connection was replaced by a newer one")
@@ -417,14 +447,14 @@ class Room:
             raise RoomError("ended", "this session has ended")
         return await self._client_handlers[type(cmd.command)](participant, cmd.command)
 
-    async def _offer(self, participant: Participant, cmd: m.Offer) -> dict[str, Any]:
+    async def _offer(self, participant: Participant | Observer, cmd: m.Offer) -> dict[str, Any]:
         try:
             answer: Answer = await self._media.offer(participant.id, cmd.sdp)
         except ValueError as exc:
             raise RoomError("bad_sdp", f"the offer was refused: {exc}", "sdp") from exc
         return {"sdp": answer.sdp, "tracks": tracks_wire(answer.tracks)}
 
-    async def _ice(self, participant: Participant, cmd: m.Ice) -> dict[str, Any]:
+    async def _ice(self, participant: Participant | Observer, cmd: m.Ice) -> dict[str, Any]:
         try:
             await self._media.add_ice_candidate(
                 participant.id, cmd.candidate, cmd.sdp_mid, cmd.sdp_mline_index
@@ -515,6 +545,106 @@ class Room:
     async def _intent(self, participant: Participant, cmd: m.MediaIntent) -> dict[str, Any]:
         participant.intent = {"audio": cmd.audio, "video": cmd.video}
         return {}
+
+    # -- observers (issue 16) ---------------------------------------------------------------------
+    async def _observer_join(self, cmd: Join) -> JoinResult:
+        """A supervisor's observer seat. Watching never starts a session (it goes live
+        when its people come) and is written down before anything is seen: a visit the
+        store did not take is refused, so nobody watches unrecorded."""
+        if self._state != "live":
+            raise RoomError("not_live", "this session is not live: there is nothing to watch")
+        observer = self._observers.get(cmd.person)
+        if observer is None:
+            observer = Observer(cmd.person)
+            self._observers[cmd.person] = observer
+        old_sid = observer.sid
+        observer.sid = cmd.sid
+        if old_sid is not None and old_sid != cmd.sid:
+            # A second tab of the same supervisor: one seat, the same visit goes on.
+            await self.deps.outbox.emit(Out.REPLACED, {}, to=old_sid)
+            await self.deps.outbox.disconnect(old_sid)
+            await self._media.reset(observer.id)
+        elif old_sid is None:
+            joined = now_iso(self.deps.clock)
+            try:
+                await self.deps.store.observer_joined(self.id, observer.staff, joined)
+            except Exception as exc:
+                observer.sid = None
+                log.exception("room %s: the observer visit of %s was not stored",
+                              self.id, observer.staff)
+                raise RoomError("unavailable", "the visit could not be recorded: try again "
+                                "in a few seconds") from exc
+            observer.joined_at = joined
+        self._media.set_publish(observer.id, NOTHING)
+        return JoinResult(False)
+
+    async def _observer_welcome(self, cmd: Welcome) -> None:
+        observer = self._observers.get(cmd.person)
+        if observer is None or observer.sid != cmd.sid:
+            return  # replaced or gone before the welcome went out
+        await self.deps.outbox.enter(cmd.sid, self.id)  # chat, board, the end: as they happen
+        if not self._roster.listed:
+            # A big audience: a supervisor follows every change as the teacher does.
+            await self.deps.outbox.enter(cmd.sid, self._audience_room("instructor"))
+        welcome = {
+            "you": observer.wire(),
+            "caps": OBSERVING.wire(),
+            "session": self._session_wire(),
+            "people": self._roster.snapshot(observer.id, "instructor"),
+            "audience": self._roster.audience("instructor"),
+            "board": self._board_wire(),
+            "chat": await self.deps.store.chat(self.id),
+            "resumed": False,
+            "ice_servers": list(self.deps.browser_ice),
+            "recording": self._recording.wire(),
+        }
+        await self.deps.outbox.emit(Out.WELCOME, welcome, to=cmd.sid)
+
+    async def _observer_command(self, cmd: FromClient) -> dict[str, Any]:
+        """What an observer's tab may ask: receive media (offer, ICE) and leave. Every
+        other command is refused here, whatever the browser shows."""
+        observer = self._observers.get(cmd.person)
+        if observer is None or observer.sid != cmd.sid:
+            raise RoomError("stale", "this connection was replaced by a newer one")
+        if self._state == "ended":
+            raise RoomError("ended", "this session has ended")
+        command = cmd.command
+        if isinstance(command, m.Offer):
+            return await self._offer(observer, command)
+        if isinstance(command, m.Ice):
+            return await self._ice(observer, command)
+        if isinstance(command, m.Leave):
+            sid = observer.sid
+            await self._observer_gone(observer)
+            if sid is not None:
+                await self.deps.outbox.disconnect(sid, after=1.0)  # after the ack
+            return {}
+        raise RoomError("forbidden", "you are observing: this session is read-only for you")
+
+    async def _observer_gone(self, observer: Observer) -> None:
+        """The observer's tab closed or left: their media goes, their visit ends."""
+        observer.sid = None
+        await self._media.remove(observer.id)
+        joined, observer.joined_at = observer.joined_at, None
+        if joined is None:
+            return
+        try:
+            await self.deps.store.observer_left(
+                self.id, observer.staff, joined, now_iso(self.deps.clock))
+        except Exception:  # left open; the session's end closes it (observers_left)
+            log.exception("room %s: the end of %s's visit was not stored", self.id,
+                          observer.staff)
+
+    async def _observers_gone(self) -> None:
+        """Everyone watching stops (the end, or this node stops running the room)."""
+        for observer in self._observers.values():
+            observer.sid = None
+            observer.joined_at = None
+        try:
+            # Closes every open visit of the session, also one a crash left open.
+            await self.deps.store.observers_left(self.id, now_iso(self.deps.clock))
+        except Exception:
+            log.exception("room %s: closing the observer visits failed", self.id)
 
     # -- recording ------------------------------------------------------------------------------
     async def _record(self, participant: Participant, cmd: m.Record) -> dict[str, Any]:

@@ -90,6 +90,25 @@ class SessionStore(Protocol):
     async def set_recording_choice(self, session_id: str, choice: RecordingChoice) -> None: ...
     async def recording_choice(self, session_id: str) -> RecordingChoice | None: ...
 
+    # -- observer visits (issue 16): who watched a live session read-only, and when.
+    # Apart from people and presence on purpose: a visit is never anybody's attendance.
+    async def observer_joined(self, session_id: str, staff: str, at: str) -> None:
+        """A visit of ``staff`` began at ``at`` (ISO; with ``staff`` its key)."""
+        ...
+
+    async def observer_left(self, session_id: str, staff: str, joined: str, at: str) -> None:
+        """The visit of ``staff`` that began at ``joined`` ended at ``at`` (once)."""
+        ...
+
+    async def observers_left(self, session_id: str, at: str) -> None:
+        """Every visit of the session still open ends at ``at`` (its end; also one a
+        stopped node left open)."""
+        ...
+
+    async def observers(self, session_id: str) -> list[dict[str, str | None]]:
+        """The visits, oldest first: ``{"staff", "joined", "left"}`` (``left`` None: open)."""
+        ...
+
 
 MARK_FIELDS = ("problem", "subject", "knowledge_point", "marked_at", "by")
 

@@ -65,6 +65,15 @@ CREATE TABLE IF NOT EXISTS recording_choice (   -- the instructor's last record 
 );
 """
 
+# Issue 16: who watched a live session read-only. A table of its own, apart from people
+# and presence, so that a visit can never count as anybody's attendance or pay.
+_OBSERVERS = """
+CREATE TABLE IF NOT EXISTS observers (
+    session_id TEXT NOT NULL, staff TEXT NOT NULL, joined TEXT NOT NULL, left_at TEXT,
+    PRIMARY KEY (session_id, staff, joined)
+);
+"""
+
 SQLITE: tuple[Step, ...] = (
     Step(1, "sessions, people, chat, board log, uploads, submissions, marks, recording "
          "choice", sql=_SQLITE_FIRST),
@@ -80,6 +89,7 @@ SQLITE: tuple[Step, ...] = (
     Step(4, "sessions by start and id, for the session list",
          sql="CREATE INDEX IF NOT EXISTS sessions_by_start_id "
              "ON sessions(COALESCE(started_at, scheduled_start), id)"),
+    Step(5, "observer visits (a supervisor watching read-only)", sql=_OBSERVERS),
 )
 
 # PostgreSQL has no history before versioning: its first step is today's layout.
@@ -135,4 +145,5 @@ POSTGRES: tuple[Step, ...] = (
     Step(2, "sessions by start and id, for the session list",
          sql='CREATE INDEX IF NOT EXISTS sessions_by_start_id ON sessions '
              '((COALESCE(started_at, scheduled_start)) COLLATE "C", id COLLATE "C")'),
+    Step(3, "observer visits (a supervisor watching read-only)", sql=_OBSERVERS),
 )

@@ -257,6 +257,28 @@ class PostgresStore:
             'SELECT record, "by", at FROM recording_choice WHERE session_id=%s', (session_id,))
         return RecordingChoice(bool(rows[0][0]), rows[0][1], rows[0][2]) if rows else None
 
+    # -- observer visits (issue 16)
+    async def observer_joined(self, session_id: str, staff: str, at: str) -> None:
+        await self._execute(
+            "INSERT INTO observers VALUES (%s,%s,%s,NULL) ON CONFLICT DO NOTHING",
+            (session_id, staff, at))
+
+    async def observer_left(self, session_id: str, staff: str, joined: str, at: str) -> None:
+        await self._execute(
+            "UPDATE observers SET left_at=%s WHERE session_id=%s AND staff=%s AND joined=%s "
+            "AND left_at IS NULL", (at, session_id, staff, joined))
+
+    async def observers_left(self, session_id: str, at: str) -> None:
+        await self._execute(
+            "UPDATE observers SET left_at=%s WHERE session_id=%s AND left_at IS NULL",
+            (at, session_id))
+
+    async def observers(self, session_id: str) -> list[dict[str, str | None]]:
+        rows = await self._rows(
+            'SELECT staff, joined, left_at FROM observers WHERE session_id=%s '
+            'ORDER BY joined COLLATE "C", staff COLLATE "C"', (session_id,))
+        return [{"staff": r[0], "joined": r[1], "left": r[2]} for r in rows]
+
 
 async def _usage(conn: psycopg.AsyncConnection[Any], session_id: str,
                  person: str) -> tuple[int, int]:

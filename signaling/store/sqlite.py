@@ -345,3 +345,33 @@ class Store(SqliteThread):
 
         result: RecordingChoice | None = await self._run(_get)
         return result
+
+    # -- observer visits (issue 16)
+    async def observer_joined(self, session_id: str, staff: str, at: str) -> None:
+        await self._run(self._tx, [(
+            "INSERT INTO observers VALUES (?,?,?,NULL) ON CONFLICT DO NOTHING",
+            (session_id, staff, at),
+        )])
+
+    async def observer_left(self, session_id: str, staff: str, joined: str, at: str) -> None:
+        await self._run(self._tx, [(
+            "UPDATE observers SET left_at=? WHERE session_id=? AND staff=? AND joined=? "
+            "AND left_at IS NULL",
+            (at, session_id, staff, joined),
+        )])
+
+    async def observers_left(self, session_id: str, at: str) -> None:
+        await self._run(self._tx, [(
+            "UPDATE observers SET left_at=? WHERE session_id=? AND left_at IS NULL",
+            (at, session_id),
+        )])
+
+    async def observers(self, session_id: str) -> list[dict[str, str | None]]:
+        def _get() -> list[dict[str, str | None]]:
+            rows = self.db.execute(
+                "SELECT staff, joined, left_at FROM observers WHERE session_id=? "
+                "ORDER BY joined, staff", (session_id,))
+            return [{"staff": r[0], "joined": r[1], "left": r[2]} for r in rows]
+
+        result: list[dict[str, str | None]] = await self._run(_get)
+        return result

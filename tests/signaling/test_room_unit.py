@@ -43,6 +43,7 @@ class FakeStore:
         self.chats: list[dict[str, Any]] = []
         self.board: list[Any] = []
         self.choice: RecordingChoice | None = None
+        self.visits: list[list[str | None]] = []
 
     async def mark_started(self, session_id: str, at: str) -> None:
         self.started = at
@@ -67,6 +68,20 @@ class FakeStore:
 
     async def set_recording_choice(self, session_id: str, choice: RecordingChoice) -> None:
         self.choice = choice
+
+    # Observer visits (issue 16): [staff, joined, left], as the real stores keep them.
+    async def observer_joined(self, session_id: str, staff: str, at: str) -> None:
+        self.visits.append([staff, at, None])
+
+    async def observer_left(self, session_id: str, staff: str, joined: str, at: str) -> None:
+        for visit in self.visits:
+            if visit[:2] == [staff, joined] and visit[2] is None:
+                visit[2] = at
+
+    async def observers_left(self, session_id: str, at: str) -> None:
+        for visit in self.visits:
+            if visit[2] is None:
+                visit[2] = at
 
 
 class FakeOutbox:
