@@ -15,6 +15,9 @@ and the audit log. The web side (cookie, CSRF header, status codes) is
   counted, so the wait ends however often an attacker knocks.
 - An unknown username, a wrong password and a disabled account are one answer, with
   the same cost (a dummy hash is verified), so usernames cannot be probed.
+- Disabling an account or giving it a new password (``opentutor admin disable-user``,
+  ``set-password``) ends its sign-ins at once: whoever held a cookie, perhaps the
+  reason for the change, must not keep it.
 """
 
 from __future__ import annotations
@@ -31,7 +34,14 @@ from functools import partial
 from typing import Any
 
 from signaling.admin import passwords
-from signaling.admin.base import StaffSession, StaffStore, StaffUser, iso_ms, parse_ms
+from signaling.admin.base import (
+    StaffSession,
+    StaffStore,
+    StaffUser,
+    UnknownUser,
+    iso_ms,
+    parse_ms,
+)
 from signaling.admin.scope import LEVELS, Scope
 
 IDLE_S = 12 * 3600  # a sign-in unused this long ends
@@ -108,6 +118,31 @@ class Accounts:
                          iso_ms(self._now()))
         await self.store.create_user(user)
         return user
+
+    async def _existing(self, username: str) -> StaffUser:
+        user = await self.store.user(username) if USERNAME.fullmatch(username) else None
+        if user is None:
+            raise UnknownUser(f"no staff user named {username!r}")
+        return user
+
+    async def set_disabled(self, username: str, disabled: bool) -> tuple[StaffUser, int]:
+        """Disable or enable ``username``: (the account as it was, how many sign-ins
+        ended). :class:`UnknownUser` if there is none."""
+        user = await self._existing(username)
+        await self.store.set_disabled(username, disabled)
+        # Disabled first, sessions dropped second: a sign-in made in between is refused
+        # by current() all the same (it checks ``disabled`` on every request).
+        ended = await self.store.drop_sessions_of(username) if disabled else 0
+        return user, ended
+
+    async def set_password(self, username: str, password: str) -> int:
+        """A new password for ``username`` (the rules of a new account's), and every
+        sign-in of it ended; how many were. :class:`UnknownUser`,
+        :class:`passwords.WeakPassword`."""
+        await self._existing(username)
+        password_hash = await asyncio.to_thread(passwords.hash_password, password)
+        await self.store.set_password_hash(username, password_hash)
+        return await self.store.drop_sessions_of(username)
 
     # -- signing in and out
 

@@ -6,14 +6,19 @@ has to come from (nobody can sign in to make it).
     opentutor admin create-user --username s1-office --level school --school-id S1 \\
         --district-code 110112
     opentutor admin list-users
+    opentutor admin disable-user tz-jiaowei      # and its sign-ins end at once
+    opentutor admin enable-user tz-jiaowei
+    opentutor admin set-password tz-jiaowei      # and its sign-ins end at once
 
-The password is read from ``OPENTUTOR_ADMIN_PASSWORD`` if set, else asked for twice
-without echo on a terminal, else read as the first line of standard input (scripts).
-It needs at least 10 characters. ``--database-url`` (or ``OPENTUTOR_DATABASE_URL``)
-names PostgreSQL; without it the accounts are in ``staff.sqlite`` in ``--data-dir``.
-Exit 0 on success; 2 with the reason on stderr for refused input (a weak password, a
-taken username, a level without its district or school); 1 when the database is
-unreachable or newer than this opentutor.
+A password (create-user, set-password) is read from ``OPENTUTOR_ADMIN_PASSWORD`` if
+set, else asked for twice without echo on a terminal, else read as the first line of
+standard input (scripts). It needs at least 10 characters. Each change is written to
+the audit log as ``who = "cli"`` with the operating-system user in its detail.
+``--database-url`` (or ``OPENTUTOR_DATABASE_URL``) names PostgreSQL; without it the
+accounts are in ``staff.sqlite`` in ``--data-dir``. Exit 0 on success; 2 with the
+reason on stderr for refused input (a weak password, a taken or unknown username, a
+level without its district or school); 1 when the database is unreachable or newer
+than this opentutor.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from typing import TypeVar
 
 from recorder.database import DatabaseUnavailable, SchemaTooNew, is_postgres_url, redacted
 from signaling.admin.accounts import Accounts, InvalidAccount
-from signaling.admin.base import StaffUser, UserExists
+from signaling.admin.base import StaffUser, UnknownUser, UserExists
 from signaling.admin.factory import open_staff_store
 from signaling.admin.passwords import WeakPassword, check_new
 from signaling.admin.scope import LEVELS
@@ -45,7 +50,8 @@ class Refused(ValueError):
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     admin = commands.add_parser("admin", help="staff accounts (the programme offices' console)",
-                                description="Staff accounts: create them, list them.")
+                                description="Staff accounts: create, list, disable, "
+                                "enable them, set a new password.")
     sub = admin.add_subparsers(dest="admin_command", required=True, metavar="COMMAND")
     create = sub.add_parser(
         "create-user", help="create a staff account (password from stdin or "
@@ -64,6 +70,19 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     listing = sub.add_parser("list-users", help="list the staff accounts (never passwords)")
     _where(listing)
     listing.set_defaults(func=run_list_users)
+    for name, func, help_text in (
+        ("disable-user", run_disable_user,
+         "disable an account: it cannot sign in, and its sign-ins end now"),
+        ("enable-user", run_enable_user, "enable a disabled account again"),
+        ("set-password", run_set_password,
+         f"set a new password ({PASSWORD_ENV}, else asked twice without echo, else the "
+         "first line of standard input); the account's sign-ins end now"),
+    ):
+        change = sub.add_parser(name, help=help_text, description=help_text[:1].upper()
+                                + help_text[1:] + ".")
+        change.add_argument("username", metavar="USER")
+        _where(change)
+        change.set_defaults(func=func)
 
 
 def _where(parser: argparse.ArgumentParser) -> None:
@@ -108,6 +127,52 @@ async def _create(accounts: Accounts, args: argparse.Namespace, password: str) -
         await accounts.store.close()
 
 
+def run_disable_user(args: argparse.Namespace) -> int:
+    return _set_disabled(args, True)
+
+
+def run_enable_user(args: argparse.Namespace) -> int:
+    return _set_disabled(args, False)
+
+
+def _set_disabled(args: argparse.Namespace, disabled: bool) -> int:
+    async def change(accounts: Accounts) -> int:
+        await accounts.store.open()
+        try:
+            before, ended = await accounts.set_disabled(args.username, disabled)
+            await accounts.audit("cli", "user_disabled" if disabled else "user_enabled",
+                                 before.username, {"was_disabled": before.disabled,
+                                                   "sign_ins_ended": ended,
+                                                   "os_user": _os_user()})
+            return ended
+        finally:
+            await accounts.store.close()
+
+    name, word = ("disable-user", "disabled") if disabled else ("enable-user", "enabled")
+    return _with_accounts(args, name, lambda a: asyncio.run(change(a)), lambda ended: print(
+        f"{word} account {args.username!r}" + (f" ({ended} sign-in(s) ended)" if disabled
+                                                 else ""), flush=True))
+
+
+def run_set_password(args: argparse.Namespace) -> int:
+    async def change(accounts: Accounts, password: str) -> int:
+        await accounts.store.open()
+        try:
+            ended = await accounts.set_password(args.username, password)
+            await accounts.audit("cli", "password_set", args.username, {
+                "sign_ins_ended": ended, "os_user": _os_user()})
+            return ended
+        finally:
+            await accounts.store.close()
+
+    def work(accounts: Accounts) -> int:
+        password = read_password()
+        return asyncio.run(change(accounts, password))
+
+    return _with_accounts(args, "set-password", work, lambda ended: print(
+        f"new password for {args.username!r} ({ended} sign-in(s) ended)", flush=True))
+
+
 def run_list_users(args: argparse.Namespace) -> int:
     async def users(accounts: Accounts) -> list[StaffUser]:
         await accounts.store.open()
@@ -132,7 +197,7 @@ def _with_accounts(args: argparse.Namespace, name: str, work: Callable[[Accounts
     umask = os.umask(0o077)  # as `opentutor serve`: the SQLite file holds password hashes
     try:
         result = work(_store_of(args))
-    except (Refused, InvalidAccount, WeakPassword, UserExists) as exc:
+    except (Refused, InvalidAccount, WeakPassword, UserExists, UnknownUser) as exc:
         print(f"opentutor admin {name}: {exc}", file=sys.stderr)
         return 2
     except (DatabaseUnavailable, SchemaTooNew, OSError) as exc:

@@ -85,6 +85,10 @@ class PostgresStaffStore:
         await self._write("UPDATE staff_users SET password_hash=%s WHERE username=%s",
                           (password_hash, username))
 
+    async def set_disabled(self, username: str, disabled: bool) -> None:
+        await self._write("UPDATE staff_users SET disabled=%s WHERE username=%s",
+                          (disabled, username))
+
     # -- sign-in sessions
 
     async def add_session(self, session: StaffSession) -> None:
@@ -104,6 +108,12 @@ class PostgresStaffStore:
 
     async def drop_session(self, token_hash: str) -> None:
         await self._write("DELETE FROM staff_sessions WHERE token_hash=%s", (token_hash,))
+
+    async def drop_sessions_of(self, username: str) -> int:
+        async with self._conn() as conn:
+            cur = await conn.execute(b"DELETE FROM staff_sessions WHERE username=%s",
+                                     (username,))
+            return cur.rowcount
 
     async def drop_sessions_before(self, idle_before: str, now: str) -> None:
         await self._write(

@@ -59,6 +59,10 @@ class SqliteStaffStore(SqliteThread):
         await self._write("UPDATE staff_users SET password_hash=? WHERE username=?",
                           (password_hash, username))
 
+    async def set_disabled(self, username: str, disabled: bool) -> None:
+        await self._write("UPDATE staff_users SET disabled=? WHERE username=?",
+                          (int(disabled), username))
+
     # -- sign-in sessions
 
     async def add_session(self, session: StaffSession) -> None:
@@ -78,6 +82,13 @@ class SqliteStaffStore(SqliteThread):
 
     async def drop_session(self, token_hash: str) -> None:
         await self._write("DELETE FROM staff_sessions WHERE token_hash=?", (token_hash,))
+
+    async def drop_sessions_of(self, username: str) -> int:
+        def drop() -> int:
+            cur = self.db.execute("DELETE FROM staff_sessions WHERE username=?", (username,))
+            return cur.rowcount
+
+        return await self._run(drop)
 
     async def drop_sessions_before(self, idle_before: str, now: str) -> None:
         await self._write("DELETE FROM staff_sessions WHERE last_seen < ? OR expires_at <= ?",
