@@ -30,6 +30,9 @@ from signaling.admin.accounts import Accounts, Throttled
 from signaling.admin.passwords import MAX_LENGTH
 from signaling.server import access
 from signaling.server.http_util import error, invalid, json_body, services
+from signaling.session import declarations as d
+from signaling.session import schema
+from signaling.session.declarations import openapi_bodies
 from signaling.session.schema import Invalid
 
 log = logging.getLogger(__name__)
@@ -48,18 +51,6 @@ def _accounts(request: web.Request) -> Accounts | web.Response:
         503, "unavailable", "staff accounts are not set up on this server")
 
 
-def _text(value: object, name: str, limit: int) -> str | web.Response:
-    if not isinstance(value, str) or not value:
-        return error(400, "invalid", f"{name} is required (text)", name)
-    if len(value) > limit:
-        return error(400, "invalid", f"{name} may have at most {limit} characters", name)
-    try:
-        value.encode()
-    except UnicodeEncodeError:  # a lone surrogate ("\ud800"): no database can keep it
-        return error(400, "invalid", f"{name} is not valid Unicode text", name)
-    return value
-
-
 def _secure(request: web.Request) -> bool:
     """Whether the browser reached us over HTTPS (here, or at the proxy in front)."""
     return request.secure or services(request).config.public_url.startswith("https://")
@@ -73,17 +64,12 @@ async def login(request: web.Request) -> web.Response:
     if request.content_type != "application/json":
         return error(415, "unsupported_type", "send the sign-in as application/json")
     try:
-        body = await json_body(request)
+        # Declared once (signaling/session/declarations.py): the OpenAPI document's body
+        # is generated from the same declaration.
+        body = schema.decode(d.StaffLogin, await json_body(request))
     except Invalid as exc:
         return invalid(exc)
-    if not isinstance(body, dict):
-        return error(400, "invalid", "the body must be an object {username, password}")
-    username = _text(body.get("username"), "username", 256)
-    if isinstance(username, web.Response):
-        return username
-    password = _text(body.get("password"), "password", MAX_LENGTH)
-    if isinstance(password, web.Response):
-        return password
+    username, password = body.username, body.password
     address = request.remote or ""
     result = await accounts.sign_in(username, password, address)
     if isinstance(result, Throttled):
@@ -201,7 +187,8 @@ STAFF_SCHEMAS: dict[str, Any] = {
                     "who": {"type": "string", "description": "username, 'api-key', 'cli', "
                             "or '' (nobody signed in: a failed sign-in)"},
                     "action": {"type": "string", "examples": [
-                        "sign_in", "sign_in_failed", "sign_out", "user_created"]},
+                        "sign_in", "sign_in_failed", "sign_out", "user_created",
+                        "user_disabled", "user_enabled", "password_set"]},
                     "target": {"type": "string"},
                     "detail": {"type": "object", "description": "with the client's address"},
                 },
@@ -215,17 +202,18 @@ _SIGN_IN = {"$ref": "#/components/schemas/StaffSignIn"}
 STAFF_PATHS: dict[str, Any] = {
     "/admin/login": {"post": {
         "summary": "Staff sign-in: the account and its CSRF token, and the ot_staff cookie",
-        "description": "Body: application/json {\"username\": text, \"password\": text} "
-        f"(password at most {MAX_LENGTH} characters; another content type: 415). The cookie "
+        "description": "Another content type than application/json: 415. The cookie "
         "is HttpOnly, SameSite=Strict, Path=/, Secure over https, and lasts while the "
         "browser is open; the sign-in ends after 12 h unused or 7 days. A wrong username "
         "and a wrong password get the same 401. After 5 failed sign-ins of one username "
         "(since its last success) or 20 from one address within 15 minutes: 429 with "
         "Retry-After (seconds), whatever the password.",
         "security": [],
+        "requestBody": openapi_bodies()[0]["/admin/login"],
         "responses": {
             "200": _answer("Signed in", _SIGN_IN),
-            "400": _answer("Not an object with username and password as text"),
+            "400": _answer("Not an object with username and password as text (each "
+                           f"non-empty; the password at most {MAX_LENGTH} characters)"),
             "401": _answer("Wrong username or password"),
             "413": _answer("Too large"),
             "415": _answer("Not application/json"),

@@ -328,6 +328,18 @@ class ReviewBody(Struct, frozen=True):
     ] = ""
 
 
+MAX_STAFF_USERNAME = 256  # longer is refused unread (a username has at most 64)
+MAX_STAFF_PASSWORD = 1024  # signaling.admin.passwords.MAX_LENGTH (a test holds them equal)
+
+
+class StaffLogin(Struct, frozen=True):
+    """A staff sign-in (POST /api/v1/admin/login): one answer (401) for a wrong
+    username or a wrong password."""
+
+    username: Annotated[str, Meta(min_length=1, max_length=MAX_STAFF_USERNAME)]
+    password: Annotated[str, Meta(min_length=1, max_length=MAX_STAFF_PASSWORD)]
+
+
 # The REST route (as in the OpenAPI document, under /api/v1) → the body its handler
 # decodes. The handlers decode with ``REST_BODIES[route]``; tests/signaling/
 # test_declarations.py checks that the document says the same.
@@ -337,6 +349,7 @@ REST_BODIES: dict[str, type[Struct]] = {
     "/me/report": Report,
     "/me/marks": Mark,
     "/supervision/reviews": ReviewBody,
+    "/admin/login": StaffLogin,
 }
 
 

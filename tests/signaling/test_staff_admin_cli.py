@@ -189,3 +189,25 @@ def test_set_password_on_a_terminal_asks_twice_without_echo(
 
     assert asyncio.run(signs_in(NEW_PASSWORD)) and not asyncio.run(signs_in(PASSWORD))
 
+
+# -- the sign-in's body in the OpenAPI document
+
+
+async def test_the_login_body_has_a_json_schema(upkeep_server: ServerHandle) -> None:
+    from signaling.admin.passwords import MAX_LENGTH
+    from signaling.session.declarations import MAX_STAFF_PASSWORD
+
+    assert MAX_STAFF_PASSWORD == MAX_LENGTH  # the declaration says what the hashing allows
+    _, doc = await upkeep_server.api("GET", "/api/v1/openapi.json", key=None)
+    post = doc["paths"]["/admin/login"]["post"]
+    body = post["requestBody"]
+    assert body["required"] is True
+    assert body["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/StaffLogin"}
+    login = doc["components"]["schemas"]["StaffLogin"]
+    assert login["required"] == ["username", "password"]
+    assert login["properties"]["username"] == {"type": "string", "minLength": 1,
+                                               "maxLength": 256}
+    assert login["properties"]["password"] == {"type": "string", "minLength": 1,
+                                               "maxLength": MAX_LENGTH}
+    assert {"200", "400", "401", "413", "415", "429"} <= set(post["responses"])
