@@ -30,6 +30,7 @@ from signaling.server import (
     credits_api,
     evidence_api,
     live_api,
+    observe_api,
     openapi,
     ops,
     participant_api,
@@ -205,6 +206,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app.add_routes(staff_api.routes)
     people_api.install(app)  # statements, certificates, /verify (its own cleanup ctx)
     app.add_routes(analysis_api.routes)  # GET /api/v1/reports/analysis(.csv)
+    app.add_routes(observe_api.routes)  # POST /api/v1/live/{id}/observe: a supervisor watches
     app.add_routes(web_assets.routes)  # GET /console, the programme office's console
     app.add_routes(
         [

@@ -143,10 +143,16 @@ async def participant_session(
 
 
 def participant(request: web.Request) -> tokens.Grant | web.Response:
-    """The join token's grant, or the 401 to return."""
+    """The join token's grant, or the 401 to return (403 for an observer's token: a
+    supervisor watching is no participant, and uploads, feedback, reports, marks and
+    settlements are participants' alone)."""
     svc = services(request)
     try:
-        return tokens.verify(svc.config.secret, bearer(request), now=svc.clock.time())
+        grant = tokens.verify(svc.config.secret, bearer(request), now=svc.clock.time())
     except tokens.TokenError as exc:
         log.info("refused %s %s: %s (%s)", request.method, request.path, exc.code, exc.message)
         return error(401, exc.code, exc.message)
+    if grant.role == "observer":
+        return error(403, "observer", "an observer's link only watches the session "
+                     "(read-only): this is for its participants")
+    return grant

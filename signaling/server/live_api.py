@@ -98,6 +98,9 @@ def session_wire(room: Room, listener: LiveListener, node: str) -> dict[str, Any
         "node": node,
         "instructors": [p.public() for p in spec.instructors],
         "people": people,
+        # Supervisors watching read-only now (issue 16): shown to the console, apart
+        # from the people (they are no one's presence and in no count of viewers).
+        "observers": room.observing(),
     }
 
 
@@ -167,7 +170,7 @@ _PERSON = {
 _SESSION = {
     "type": "object",
     "required": ["id", "title", "programme", "form", "started_at", "minutes", "recording",
-                 "node", "instructors", "people"],
+                 "node", "instructors", "people", "observers"],
     "properties": {
         "id": {"type": "string"}, "title": {"type": "string"},
         "programme": {"type": "string"}, "form": {"type": "string"},
@@ -182,6 +185,9 @@ _SESSION = {
         "instructors": {"type": "array", "items": {"type": "object"}},
         "people": {"type": "array", "items": {"$ref": "#/components/schemas/LivePerson"},
                    "description": "those present now"},
+        "observers": {"type": "array", "items": {"type": "string"},
+                      "description": "staff usernames watching read-only now (POST "
+                      "/live/{id}/observe); never among the people"},
     },
 }
 LIVE_SCHEMAS: dict[str, Any] = {

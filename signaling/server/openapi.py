@@ -9,6 +9,7 @@ from aiohttp import web
 from signaling.server.analysis_api import document_analysis
 from signaling.server.drain import NODE_PATHS
 from signaling.server.live_api import document_live
+from signaling.server.observe_api import document_observe
 from signaling.server.openapi_console import document_console
 from signaling.server.openapi_people import PEOPLE_PATHS, PEOPLE_SCHEMAS
 from signaling.server.openapi_recordings import RECORD_FIELDS, RECORDING_PATHS, RECORDING_SCHEMAS
@@ -509,6 +510,7 @@ DOCUMENT: dict[str, Any] = {
 document_staff(DOCUMENT)  # the staff sign-in endpoints (signaling/server/staff_api.py)
 document_analysis(DOCUMENT)  # GET /reports/analysis(.csv), issue 16
 document_live(DOCUMENT)  # GET /api/v1/live, the console's Now page
+document_observe(DOCUMENT)  # POST /api/v1/live/{id}/observe, a supervisor watches read-only
 document_console(DOCUMENT)  # reviews, webhooks, calendar and policy (openapi_console.py)
 
 

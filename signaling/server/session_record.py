@@ -49,6 +49,10 @@ async def session_record(svc: Services, session: StoredSession) -> dict[str, Any
         "feedback": await svc.store.submissions("feedback", session.id),
         "reports": await svc.store.submissions("reports", session.id),
         "marks": await svc.store.marks(session.id),
+        # Issue 16: supervisors who watched read-only. Beside the people, never among
+        # them: no observer is in ``people``, ``active`` or the evidence, so no visit is
+        # anybody's attendance or pay, and every visit is here for anyone to see.
+        "observers": await svc.store.observers(session.id),
     }
 
 
