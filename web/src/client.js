@@ -44,6 +44,7 @@
 //   recordingKnown: bool,               // `recording` is the server's word on this connection;
 //                                       //   false while (re)connecting: the badge says "unknown"
 //   replays: [{id, replay_url, duration_s, complete}],   // after the end: my replay links
+//   observer: bool,                     // a supervisor's read-only link (issue 16): receive only
 // }
 
 import {
@@ -61,6 +62,24 @@ import { composeText, problems } from "./feedback.js";
 import { t } from "./i18n.js";
 
 export const NO_CAPS = Object.freeze({ publish: [], draw: false, grant: false, end: false, report: false });
+
+/**
+ * The `role` claim of a join token, read without checking it (null when unreadable).
+ * The page needs it before the welcome: an observer's page must never ask for the
+ * participant API (`/api/v1/me`, which refuses observers) nor for a camera. The server
+ * decides what anyone may do; this only picks the page. Pure.
+ */
+export function roleOfToken(token) {
+  try {
+    const part = String(token || "").split(".")[1] || "";
+    const b64 = part.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (part.length % 4)) % 4);
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const claims = JSON.parse(new TextDecoder().decode(bytes));
+    return claims && typeof claims.role === "string" ? claims.role : null;
+  } catch {
+    return null;
+  }
+}
 
 export function initialState({ lang = "zh-CN" } = {}) {
   return {
@@ -95,6 +114,7 @@ export function initialState({ lang = "zh-CN" } = {}) {
     recording: { on: false, since: null },
     recordingKnown: false,
     replays: [],
+    observer: false,
   };
 }
 
@@ -184,6 +204,9 @@ export function reduce(state, ev) {
     case "lang":
       return { ...state, lang: ev.lang };
 
+    case "observer":
+      return { ...state, observer: true };
+
     case "me": {
       // GET /api/v1/me: who I am, the session, the feedback window and the text
       // rules' numbers, a reviewer's report state, a tutoring session's marks.
@@ -221,6 +244,7 @@ export function reduce(state, ev) {
         joinedOnce: true,
         resumed: !!m.resumed,
         me: { ...(state.me || {}), ...m.you },
+        observer: state.observer || (m.you && m.you.role) === "observer",
         caps: { ...NO_CAPS, ...m.caps },
         session: { ...(state.session || {}), ...m.session },
         people: m.people || [],
@@ -474,6 +498,7 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
   on("ended", (data) => {
     dispatch({ type: "ended", data });
     lastAllowed = null;
+    if (state.observer) return; // no feedback, settlement or replay links to fetch
     protocol.me().then((d) => {
       dispatch({ type: "me", data: d });
       loadSettlement();
@@ -549,6 +574,12 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
     async start({ token }) {
       if (!token) {
         dispatch({ type: "connect_error", code: "no_token", message: "", fatal: true });
+        return;
+      }
+      if (roleOfToken(token) === "observer") {
+        // A supervisor watching: straight to the room, nothing of the participant API.
+        dispatch({ type: "observer" });
+        protocol.connect();
         return;
       }
       protocol.me().then(

@@ -94,9 +94,61 @@ const COLUMNS = [
   ["now.col.minutes", "num"],
   ["now.col.recording", ""],
   ["now.col.details", ""],
+  ["now.col.observe", ""],
 ];
 
-function sessionsTable(sessions, open, redraw) {
+/**
+ * 旁听: ask for this viewer's observer link (issue 16) and open it in a new tab. The
+ * tab is opened inside the click, before the request: one opened after an await is
+ * a popup the browser blocks. `failed(err)` shows why it was refused.
+ */
+export async function observeSession(api, sessionId, { open = (url) => window.open(url, "_blank"), failed = () => {} } = {}) {
+  const tab = open("about:blank");
+  try {
+    const link = await api.post(`/api/v1/live/${encodeURIComponent(sessionId)}/observe`);
+    if (tab) {
+      tab.opener = null; // the class's page gets no handle on the console
+      tab.location.replace(link.join_url);
+    } else open(link.join_url); // popups refused: one more try, from the answer
+    return link;
+  } catch (err) {
+    if (tab) tab.close();
+    failed(err);
+    return null;
+  }
+}
+
+function observeCell(s, api, redraw, notices) {
+  const button = h(
+    "button",
+    {
+      type: "button",
+      class: "btn btn-quiet now-observe",
+      "data-testid": "now-observe",
+      "data-session": s.id,
+      title: t("now.observe_hint"),
+      onclick: async () => {
+        button.disabled = true;
+        notices.delete(s.id);
+        await observeSession(api, s.id, { failed: (err) => notices.set(s.id, err) });
+        button.disabled = false;
+        redraw();
+      },
+    },
+    t("now.observe"),
+  );
+  const watching = s.observers || [];
+  const err = notices.get(s.id);
+  return h(
+    "td",
+    {},
+    button,
+    watching.length ? h("div", { class: "muted small", "data-testid": "now-observers" }, t("now.observers", { names: watching.join("、") })) : null,
+    err ? h("div", { class: "notice notice-error small", role: "alert", "data-testid": "now-observe-error" }, t("now.observe_failed", { message: err.message || err.kind || "" })) : null,
+  );
+}
+
+function sessionsTable(sessions, open, redraw, api, notices) {
   const rows = [];
   for (const s of sessions) {
     const isOpen = open.has(s.id);
@@ -128,6 +180,7 @@ function sessionsTable(sessions, open, redraw) {
         h("td", { class: "num" }, String(s.minutes ?? 0)),
         h("td", {}, recordingBadge(s.recording)),
         h("td", {}, toggle),
+        observeCell(s, api, redraw, notices),
       ),
     );
     if (isOpen) rows.push(h("tr", { class: "now-detail", id: detailId }, h("td", { colspan: String(COLUMNS.length) }, peopleTable(s))));
@@ -150,6 +203,7 @@ export function renderNow(container, { api }) {
   container.replaceChildren(h("h1", { class: "page-title" }, t("nav.now")), status, results);
 
   const open = new Set(); // expanded sessions, kept across refreshes
+  const notices = new Map(); // session → why its 旁听 was refused (until the next click)
   let last = null; // the last answer, shown (with a notice) when a refresh fails
   let timer = null;
   let busy = false;
@@ -159,7 +213,7 @@ export function renderNow(container, { api }) {
     if (failed) parts.push(last ? h("div", { class: "notice notice-info", role: "alert", "data-testid": "now-stale" }, t("now.stale", { time: clock(last.at) })) : errorBox(failed, "now-error"));
     if (last) {
       const sessions = last.sessions || [];
-      parts.push(sessions.length ? sessionsTable(sessions, open, () => draw(failed)) : emptyBox("now.empty", "now-empty"));
+      parts.push(sessions.length ? sessionsTable(sessions, open, () => draw(failed), api, notices) : emptyBox("now.empty", "now-empty"));
       status.replaceChildren(
         t("now.updated", { node: last.node || "—", time: clock(last.at), s: REFRESH_MS / 1000 }),
         last.several_nodes ? ` ${t("now.several_nodes")}` : "",

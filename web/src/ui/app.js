@@ -46,6 +46,11 @@ export function mountApp(root, client) {
   const recNotice = h("div", { class: "banner info", "data-testid": "recording-notice", hidden: true }, icon("rec"), h("span", { class: "text", i18n: "recording.notice" }),
     h("button", { class: "icon-btn small", type: "button", i18nAria: "dialog.close", onclick: () => { recNoticeClosed = true; show(recNotice, false); } }, icon("close")));
   banners.append(recNotice);
+  // A supervisor's read-only page (issue 16): said at once and kept, so that whoever
+  // sits at this screen knows nothing of theirs is sent and nobody in class sees them.
+  const observerBanner = h("div", { class: "banner info observer-banner", "data-testid": "observer-banner", hidden: true }, icon("people"),
+    h("span", { class: "text" }, h("strong", { i18n: "observer.banner" }), " ", h("span", { i18n: "observer.note" })));
+  banners.prepend(observerBanner);
   const stage = h("section", { class: "stage", "aria-label": "video" });
   const controls = h("nav", { class: "controls" });
   const boardArea = h("section", { class: "board-area" });
@@ -128,6 +133,8 @@ export function mountApp(root, client) {
     if (prev && s.lang !== prev.lang) translateTree(root);
     root.dataset.phase = s.phase;
     root.dataset.role = (s.me && s.me.role) || "";
+    root.dataset.observer = String(!!s.observer);
+    show(observerBanner, !!s.observer && s.phase !== "error");
     root.dataset.form = (s.session && s.session.form) || "";
     const session = s.session || {};
     setText(title, session.title || t("app.name"));

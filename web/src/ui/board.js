@@ -72,7 +72,7 @@ export function mountBoard(area, client, { confirmDialog }) {
     }
     show(bg, !!url);
 
-    const learnerWithoutPen = s.phase === "live" && !s.caps.draw;
+    const learnerWithoutPen = s.phase === "live" && !s.caps.draw && !s.observer;
     show(hint, learnerWithoutPen);
     if (learnerWithoutPen) setText(hint, t("board.no_pen"));
   };

@@ -107,7 +107,8 @@ export function mountChat(panel, client) {
     const last = s.chat.items[s.chat.items.length - 1];
     const newest = list.lastElementChild && list.lastElementChild.dataset.key;
     if (stick || (newest !== lastBefore && last && last.from === me)) scrollDown();
-    const canChat = s.phase === "live";
+    const canChat = s.phase === "live" && !s.observer;
+    show(form, !s.observer); // an observer reads the chat; the server refuses their messages
     input.disabled = !canChat;
     send.disabled = !canChat;
     form.classList.toggle("disabled", !canChat);

@@ -108,7 +108,7 @@ export function mountVideos(stage, client) {
     else if (waiting) {
       const others = s.people.filter((p) => p.present !== false && (!s.me || p.id !== s.me.id));
       const teacher = others.find((p) => p.role === "instructor");
-      const expected = role === "learner" ? teacher : others[0];
+      const expected = role === "learner" || role === "observer" ? teacher : others[0];
       const sending = others.find((p) => p.media && (p.media.audio || p.media.video));
       let text;
       if (!expected) text = t(role === "learner" ? "stage.waiting_teacher" : "stage.waiting_others");
