@@ -9,6 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from recorder.credits.calendar import SAMPLE_CALENDAR, Calendar, load_calendar
+from recorder.credits.note_codes import with_note_codes
 from recorder.credits.policy import load_policy
 from recorder.credits.records import RecordError
 from recorder.credits.rules import compute_session
@@ -42,6 +43,7 @@ async def session_credits(request: web.Request) -> web.Response:
     except RecordError as exc:
         return error(422, "uncomputable", str(exc))
     result["final"] = session.state == "ended"  # a live session's figures still move
+    with_note_codes(result)  # each note's code and params: the console says it in zh-CN
     return web.json_response(result)
 
 

@@ -7,7 +7,7 @@ import { t } from "./i18n.js";
 import { h, errorBox, emptyBox, loadingBox, table, section } from "./dom.js";
 import { formatBytes, formatDateTime, formatDuration, formatRange } from "./format.js";
 import { buildHash } from "./query.js";
-import { evidenceLines, personName, summarizeEvidence } from "./summary.js";
+import { evidenceLines, noteText, personName, summarizeEvidence } from "./summary.js";
 import { statusBadge } from "./sessions.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -69,6 +69,11 @@ function peopleSection(session) {
   );
 }
 
+/** t() for a note's key, or undefined when this language has no such key. */
+function translateNote(key, params) {
+  return t(key) === key ? undefined : t(key, params);
+}
+
 function creditsSection(credits, people) {
   const rows = Object.entries(credits.people || {});
   const summary = h(
@@ -84,7 +89,10 @@ function creditsSection(credits, people) {
   );
   if (!rows.length) return section("session.credits", summary, emptyBox("credits.none"));
   const items = rows.map(([pid, c]) => {
-    const notes = c.notes || [];
+    const codes = c.note_codes || [];
+    // The engine's English words stay as the tooltip: what the API, the CLI and support
+    // quote, so a Chinese note can be matched to them.
+    const notes = (c.notes || []).map((n, i) => [noteText(codes[i], n, translateNote), n]);
     const breakdown = evidenceLines(c.breakdown);
     return h(
       "article",
@@ -100,7 +108,7 @@ function creditsSection(credits, people) {
       ),
       breakdown.length ? h("p", { class: "muted small" }, t("credits.breakdown"), "：", breakdown.join("；")) : null,
       notes.length
-        ? h("div", { class: "notes" }, h("h4", {}, t("credits.notes")), h("ul", { "data-testid": "credit-notes" }, notes.map((n) => h("li", { "data-testid": "credit-note" }, n))))
+        ? h("div", { class: "notes" }, h("h4", {}, t("credits.notes")), h("ul", { "data-testid": "credit-notes" }, notes.map(([shown, english]) => h("li", { "data-testid": "credit-note", title: english }, shown))))
         : h("p", { class: "ok small", "data-testid": "credit-no-notes" }, t("credits.all_counted")),
     );
   });

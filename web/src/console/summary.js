@@ -81,3 +81,29 @@ export function evidenceLines(evidence) {
   }
   return lines;
 }
+
+/**
+ * A credits note in the reader's language: the server's {code, params} for it (a param
+ * may itself be coded: a feedback's problem, a form) through `translate(key, params)`,
+ * which gives undefined for a key it does not know. The engine's English words when
+ * anything is unknown (an older server without codes, a newer note), never a bare key.
+ */
+export function noteText(coded, english, translate) {
+  const said = codedText(coded, translate);
+  return said === undefined ? english : said;
+}
+
+function codedText(coded, translate) {
+  if (!coded || typeof coded !== "object" || typeof coded.code !== "string") return undefined;
+  const params = {};
+  for (const [name, value] of Object.entries(coded.params || {})) {
+    if (value && typeof value === "object") {
+      const inner = codedText(value, translate);
+      if (inner === undefined) return undefined;
+      params[name] = inner;
+    } else {
+      params[name] = value;
+    }
+  }
+  return translate(`note.${coded.code}`, params);
+}
