@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import importlib.util
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -193,9 +195,13 @@ async def test_console_sign_in_search_session_people(
         card = page.locator(f'[data-testid="credit-person"][data-person="{person}"]')
         assert await card.locator('[data-testid="credit-minutes"]').text_content() == str(
             figures["minutes"])
-        shown = await card.locator('[data-testid="credit-note"]').all_text_contents()
-        assert shown == figures["notes"], person
-    assert any(figures["notes"] for figures in credits["people"].values())
+        # In Chinese, from each note's code; the engine's English words as the tooltip.
+        notes = card.locator('[data-testid="credit-note"]')
+        shown = await notes.all_text_contents()
+        assert shown == [said("zh-CN", c) for c in figures["note_codes"]], person
+        assert [await n.get_attribute("title") for n in await notes.all()] == figures["notes"]
+    shown_all = await page.locator('[data-testid="credit-note"]').all_text_contents()
+    assert shown_all and all(re.search(r"[\u4e00-\u9fff]", n) for n in shown_all), shown_all
     await page.wait_for_selector('[data-testid="evidence-table"], [data-testid="evidence-empty"]')
     await page.wait_for_selector('[data-testid="recordings-empty"]')
     await page.screenshot(path=str(shots / "console-session.png"), full_page=True)
@@ -266,6 +272,11 @@ async def test_console_sign_in_search_session_people(
     await page.reload()
     await page.wait_for_selector('[data-testid="user-name"]')
     assert await text_of(page, "signout") == "Sign out"
+    # The session's credit notes in English now.
+    await page.goto(f"{base}/console#/session/{held['session_id']}")
+    await page.wait_for_selector('[data-testid="credit-note"]')
+    assert await page.locator('[data-testid="credit-note"]').all_text_contents() == [
+        said("en", c) for figures in credits["people"].values() for c in figures["note_codes"]]
     await page.click('[data-testid="nav-sessions"]')
     await page.wait_for_selector('[data-testid="sessions-table"]')
     await page.screenshot(path=str(shots / "console-sessions-en.png"))
@@ -289,6 +300,20 @@ async def test_console_sign_in_search_session_people(
     assert "作文批改答疑" in (await rows.first.text_content() or "")
     assert problems == []
     await context.close()
+
+
+CONSOLE_STRINGS = {lang: json.loads((Path(__file__).resolve().parents[2] / "web" / "i18n"
+                                     / f"console.{lang}.json").read_text(encoding="utf-8"))
+                   for lang in ("zh-CN", "en")}
+
+
+def said(lang: str, coded: dict[str, Any]) -> str:
+    """A credits note as the console says it in ``lang``: its code's words, coded params
+    said first (recorder/credits/note_codes.py, web/src/console/summary.js noteText)."""
+    params = {name: said(lang, value) if isinstance(value, dict) else str(value)
+              for name, value in coded["params"].items()}
+    return re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)],
+                  CONSOLE_STRINGS[lang][f"note.{coded['code']}"])
 
 
 async def pages_of_two(route: Route) -> None:
