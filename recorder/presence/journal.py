@@ -336,6 +336,18 @@ class Journal:
             found[person].append((start, max(start, end)))
         return {person: merge(ivs) for person, ivs in found.items()}
 
+    async def beat_of(self, node_id: str) -> float | None:
+        """When ``node_id`` last committed a durable heartbeat to this journal (shared by
+        the nodes on PostgreSQL or one data directory); ``None``: never. Read off the
+        event loop: another node asks this while a join waits."""
+
+        def read() -> float | None:
+            with self._read_lock:
+                _, beats = self._db.transitions("")  # no such session: only the beats
+            return beats.get(node_id)
+
+        return await asyncio.to_thread(read)
+
     def events(self, session_id: str) -> list[dict[str, object]]:
         """The audit trail of the session in order: time, person, kind, detail
         (``traffic`` is not kept). Includes what is queued but not yet committed."""

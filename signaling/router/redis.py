@@ -27,9 +27,30 @@ What is in Redis (``opentutor:`` keys):
   and claims them again (its heartbeat always may), so no other node can start a
   second copy of a session. Joins in the window get ``unavailable`` (retry).
 
-Not covered: Redis reachable from some nodes but not from others (a partition). The
-cut-off node keeps its rooms, its claims lapse, and a join through another node can
-start a second copy; the cut-off node logs an error on its next beat.
+* ``last:<session>`` → "node url" of the node that claimed the room last (long TTL,
+  refreshed by its beats, deleted with the claim when the room ends). A lapsed claim is
+  not enough to take a room over: see below.
+
+A partition (Redis reachable from some nodes but not from another): from inside, the
+cut-off node cannot tell it from Redis being down for everyone (where its rooms must go
+on), and from outside its silence looks like a death (where its rooms must move). The
+shared presence journal (PostgreSQL, or the shared data directory's SQLite) is the
+second witness: every node commits a durable heartbeat to it each second.
+
+* Taking over: a join that finds a room's claim lapsed while ``last:`` names another
+  node reads that node's durable heartbeat. Older than :data:`HANDOVER_S`: the node is
+  dead or cut off from both, the room is claimed here. Within :data:`SUSPECT_S`: it is
+  alive and only Redis is out of its reach, so the join is sent there (``moved``, to
+  the URL in ``last:``), where the room still runs. In between: ``unavailable``.
+* Giving up: a node whose Redis lease (its last successful beat's send time plus the
+  claim TTL, less one beat) *and* durable heartbeat (:data:`HANDOVER_S`, less one beat)
+  have both run out stops its rooms (people are disconnected and rejoin wherever the
+  session is placed next) one beat before any other node may claim them. Its heartbeat
+  never claims again a room whose ``last:`` names another node; a beat that finds its
+  room owned by another gives that room up too.
+
+So a session never runs on two nodes, as long as the nodes' clocks agree within a beat
+(NTP): the durable heartbeat's time is the writer's clock, read by another node.
 """
 
 from __future__ import annotations
@@ -37,7 +58,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import secrets
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -63,6 +87,10 @@ SETTLE_S = 5.0
 SUSPECT_BEATS = 2.0
 SUSPECT_S = SUSPECT_BEATS * BEAT_S
 FORGET_S = 60.0  # a node silent this long leaves ``alive`` and ``load``
+# A lapsed claim's node must also have missed its durable heartbeat (the shared journal)
+# this long before another node takes its room: it may only be cut off from Redis.
+HANDOVER_S = CLAIM_TTL_S
+LAST_TTL_S = 24 * 3600.0  # ``last:``: outlives any partition worth riding out
 
 # What a Redis outage raises: a refused connection, a timeout, a reset socket.
 _UNREACHABLE = (aioredis.RedisError, OSError, TimeoutError)
@@ -95,9 +123,10 @@ else
 end
 """
 
-# The heartbeat. KEYS[5] this node's URL key, KEYS[6] load, KEYS[7..] its rooms.
-# ARGV[7] URL, ARGV[8] "rooms draining". Returns {fence - now, per room: 1 refreshed,
-# 2 claimed again (its key was gone), 0 another node owns it}.
+# The heartbeat. KEYS[5] this node's URL key, KEYS[6] load, KEYS[7..] its rooms, each
+# room key followed by its ``last:`` key. ARGV[7] URL, ARGV[8] "rooms draining", ARGV[9]
+# ``last:``'s TTL (ms). Returns {fence - now, per room: 1 refreshed, 2 claimed again
+# (its key was gone), 0 another node owns it or took it meanwhile}.
 _BEAT = _PRELUDE + """
 redis.call('SET', KEYS[3], now)
 redis.call('ZADD', KEYS[2], now + ttl, me)
@@ -107,23 +136,31 @@ local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[5]
 for _, node in ipairs(gone) do redis.call('HDEL', KEYS[6], node) end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[5]))
 local out = {math.max(0, fence - now)}
-for i = 7, #KEYS do
+local mine = me .. ' ' .. ARGV[7]
+for i = 7, #KEYS, 2 do
   local owner = redis.call('GET', KEYS[i])
+  local last = redis.call('GET', KEYS[i + 1])
+  local taken = last and string.match(last, '^(%S+)') ~= me
   if owner == me then
     redis.call('PEXPIRE', KEYS[i], ttl)
+    redis.call('SET', KEYS[i + 1], mine, 'PX', ARGV[9])
     out[#out + 1] = 1
-  elseif not owner then
+  elseif not owner and not taken then
     redis.call('SET', KEYS[i], me, 'PX', ttl)
+    redis.call('SET', KEYS[i + 1], mine, 'PX', ARGV[9])
     out[#out + 1] = 2
   else
+    -- Another node runs it, or ran it since (and maybe ended it): never claim it back.
     out[#out + 1] = 0
   end
 end
 return out
 """
 
-# A join. KEYS[5] the room key. ARGV[7] "1" to claim a free room, "0" only to look.
-# Returns {'settling', ms left} | {'ours'} | {'claimed'} | {'free'} |
+# A join. KEYS[5] the room key, KEYS[6] its ``last:`` key. ARGV[7] "1" to claim a free
+# room, "0" only to look; ARGV[8] this node's URL; ARGV[9] ``last:``'s TTL (ms); ARGV[10]
+# a last owner the caller found gone ("": none). Returns {'settling', ms left} |
+# {'ours'} | {'claimed'} | {'free'} | {'orphan', "node url" of the last owner} |
 # {'elsewhere', owner, ms since the owner's last beat (-1: unknown)}.
 _CLAIM = _PRELUDE + """
 if now < fence then return {'settling', fence - now} end
@@ -138,7 +175,13 @@ if owner then
   return {'elsewhere', owner, math.max(0, now - (tonumber(lapse) - ttl))}
 end
 if ARGV[7] ~= '1' then return {'free'} end
+local last = redis.call('GET', KEYS[6])
+if last then
+  local node = string.match(last, '^(%S+)')
+  if node ~= me and node ~= ARGV[10] then return {'orphan', last} end
+end
 redis.call('SET', KEYS[5], me, 'PX', ttl)
+redis.call('SET', KEYS[6], me .. ' ' .. ARGV[8], 'PX', ARGV[9])
 return {'claimed'}
 """
 
@@ -147,7 +190,10 @@ _FENCE = _PRELUDE + """
 return math.max(0, fence - now)
 """
 
+# KEYS[1] the room key, KEYS[2] its ``last:`` key; ARGV[1] this node.
 _RELEASE = """
+local last = redis.call('GET', KEYS[2])
+if last and string.match(last, '^(%S+)') == ARGV[1] then redis.call('DEL', KEYS[2]) end
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
@@ -165,6 +211,10 @@ def key(name: str) -> str:
 
 def room_key(session_id: str) -> str:
     return key(f"room:{session_id}")
+
+
+def last_key(session_id: str) -> str:
+    return key(f"last:{session_id}")
 
 
 def node_key(node_id: str) -> str:
@@ -204,7 +254,16 @@ class RedisRouter:
         ttl_s: float = CLAIM_TTL_S,
         beat_s: float = BEAT_S,
         settle_s: float = SETTLE_S,
+        handover_s: float = HANDOVER_S,
+        durable_age: Callable[[], float] | None = None,
+        beat_age: Callable[[str], Awaitable[float | None]] | None = None,
+        step_down: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
+        """``durable_age``: seconds since this node's last durable heartbeat in the
+        shared journal; ``beat_age``: the same for another node (``None``: never seen
+        there); ``step_down``: disconnect the people of a room this node gives up. Without
+        the first two, a lapsed claim is taken over at once and a node cut off from Redis
+        keeps its rooms (a single Redis outage is ridden out either way)."""
         if not 0 < beat_s < ttl_s:
             raise ValueError(f"the heartbeat ({beat_s} s) must be shorter than the claim TTL")
         self._local = local
@@ -220,12 +279,24 @@ class RedisRouter:
             int(FORGET_S * 1000),
         )
         self._heartbeat: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self._handover_s = handover_s
+        self._durable_age = durable_age
+        self._beat_age = beat_age
+        self._step_down = step_down
+        # Until when (monotonic) no other node can have claimed a room of ours: the last
+        # successful beat's *send* time (Redis refreshed the claims later than that) plus
+        # the TTL, less one beat for the clocks' drift and the time giving up takes.
+        self._lease_until = -math.inf
+        self._last_ms = int(LAST_TTL_S * 1000)
 
     async def start(self) -> None:
         """First beat; if placement is settling (Redis was empty), wait it out, so that
         the first joins of a node that just started are not refused."""
         settling_ms = await self._beat()
         self._heartbeat = asyncio.create_task(self._beat_forever(), name="router-heartbeat")
+        if self._durable_age is not None:
+            self._watchdog = asyncio.create_task(self._watch_lease(), name="router-lease")
         if settling_ms > 0:
             log.warning("placement is settling (Redis had no placement data, or no node had "
                         "reached it for a while): new rooms are placed in %.1f s, once every "
@@ -240,18 +311,22 @@ class RedisRouter:
         gone. Returns how long placement stays settling (ms)."""
         running = self._local.running_ids()
         status = f"{len(running)} {int(self._local.draining)}"
+        sent = time.monotonic()
         out = await self._redis.eval(
-            _BEAT, 6 + len(running), *_GUARD_KEYS, node_key(self.node_id), LOAD_KEY,
-            *(room_key(s) for s in running), *self._guard(), self.node_url, status,
+            _BEAT, 6 + 2 * len(running), *_GUARD_KEYS, node_key(self.node_id), LOAD_KEY,
+            *(k for s in running for k in (room_key(s), last_key(s))), *self._guard(),
+            self.node_url, status, self._last_ms,
         )
+        self._lease_until = sent + (self._ttl_ms / 1000) - self._beat_s
         settling_ms, kept = int(out[0]), out[1:]
         for session_id, result in zip(running, kept, strict=True):
             if result == 2:
                 log.warning("room %s claimed again in Redis (its key was gone)", session_id)
             elif result == 0:
-                # Another node took it while we could not reach Redis: two owners
-                # now exist. Say so loudly; the operator must look.
-                log.error("room %s is no longer owned by node %s", session_id, self.node_id)
+                # Another node took it (or took it and ended it) while we could not
+                # reach Redis: ours must stop, people rejoin where it runs now.
+                log.error("room %s is owned by another node since: giving it up", session_id)
+                await self._give_up(session_id)
         return settling_ms
 
     async def _beat_forever(self) -> None:
@@ -261,6 +336,37 @@ class RedisRouter:
                 await self._beat()
             except _UNREACHABLE as exc:  # Redis down: keep serving local rooms, retry
                 log.warning("router heartbeat failed: %s", exc)
+
+    async def _watch_lease(self) -> None:
+        """Give every room up once neither Redis nor the shared journal has heard from
+        this node for long enough that another node may take its rooms over (a beat
+        that fails can take two Redis timeouts: this looks four times a beat)."""
+        assert self._durable_age is not None
+        margin = self._beat_s
+        while True:
+            await asyncio.sleep(self._beat_s / 4)
+            running = self._local.running_ids()
+            if not running or time.monotonic() < self._lease_until:
+                continue
+            age = self._durable_age()
+            if age < self._handover_s - margin:
+                continue  # only Redis is out of reach: other nodes send people here
+            log.error("cut off from Redis and the journal (durable heartbeat %.1f s ago): "
+                      "giving up %d room(s) before another node may take them over",
+                      age, len(running))
+            await asyncio.gather(*(self._give_up(s) for s in running))
+
+    async def _give_up(self, session_id: str) -> None:
+        """Stop our copy of a room without ending the session: its people are
+        disconnected and rejoin with the same links wherever it is placed next."""
+        if self._local.running(session_id) is None:
+            return
+        if self._step_down is not None:
+            try:
+                await self._step_down(session_id)
+            except Exception:
+                log.exception("room %s: disconnecting its people failed", session_id)
+        await self._local.closed(session_id)
 
     def running(self, session_id: str) -> Room | None:
         return self._local.running(session_id)
@@ -330,8 +436,17 @@ class RedisRouter:
         claim = not self._local.draining
         try:
             out = await self._redis.eval(
-                _CLAIM, 5, *_GUARD_KEYS, room_key(session_id), *self._guard(), int(claim))
+                _CLAIM, 6, *_GUARD_KEYS, room_key(session_id), last_key(session_id),
+                *self._guard(), int(claim), self.node_url, self._last_ms, "")
             verdict = _text(out[0])
+            if verdict == "orphan":
+                gone = await self._judge_last_owner(session_id, _text(out[1]) or "")
+                out = await self._redis.eval(
+                    _CLAIM, 6, *_GUARD_KEYS, room_key(session_id), last_key(session_id),
+                    *self._guard(), int(claim), self.node_url, self._last_ms, gone)
+                verdict = _text(out[0])
+                if verdict == "orphan":  # claimed and lapsed again meanwhile: next time
+                    raise PlacementUnavailable(f"session {session_id} is changing nodes")
             if verdict == "settling":
                 raise PlacementUnavailable(
                     f"placement is settling for {int(out[1]) / 1000:.1f} s more: every node "
@@ -358,9 +473,27 @@ class RedisRouter:
             await self._release(session_id)
         return room
 
+    async def _judge_last_owner(self, session_id: str, last: str) -> str:
+        """The room's claim lapsed, and ``last`` ("node url") ran it last. Returns that
+        node if it is gone (its durable heartbeat is older than the hand-over time, or
+        there is no shared journal to tell); else refuses the join: ``moved`` there while
+        it beats, ``unavailable`` while its silence is still short."""
+        node, _, url = last.partition(" ")
+        age = await self._beat_age(node) if self._beat_age is not None else None
+        if age is None or age > self._handover_s:
+            return node
+        if age <= self._suspect_ms / 1000 and url:
+            # Alive, but cut off from Redis: the room still runs there.
+            raise RoomElsewhere(session_id, url)
+        raise PlacementUnavailable(
+            f"session {session_id} ran on node {node}, whose claim lapsed but whose durable "
+            f"heartbeat is {age:.1f} s old: it is placed again once that passes "
+            f"{self._handover_s:.0f} s")
+
     async def _release(self, session_id: str) -> None:
         try:
-            await self._redis.eval(_RELEASE, 1, room_key(session_id), self.node_id)
+            await self._redis.eval(_RELEASE, 2, room_key(session_id), last_key(session_id),
+                                   self.node_id)
         except _UNREACHABLE as exc:  # the key expires by itself
             log.warning("room %s: not released in Redis (%s)", session_id, exc)
 
@@ -369,10 +502,11 @@ class RedisRouter:
         await self._release(session_id)
 
     async def close(self) -> None:
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
+        for task in (self._heartbeat, self._watchdog):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for session_id in self._local.running_ids():
             await self.closed(session_id)
         await self._local.close()

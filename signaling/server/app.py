@@ -154,12 +154,30 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
         )
         router: Router = LocalRouter(store, deps)
         if config.redis_url:
+            async def beat_age(node: str) -> float | None:
+                at = await journal.beat_of(node)
+                return None if at is None else clock.time() - at
+
+            async def step_down(session_id: str) -> None:
+                # A room given up (cut off from Redis and the journal): its people rejoin
+                # with the same links wherever the session is placed next.
+                for sid, _ in list(sio.manager.get_participants("/", session_id)):
+                    try:  # bounded: engine.io's close can wait on a half-closed socket
+                        await asyncio.wait_for(sio.disconnect(sid), 2.0)
+                    except TimeoutError:
+                        log.warning("room %s: connection %s did not close", session_id, sid)
+
             redis_router = RedisRouter(
                 LocalRouter(store, deps),
                 # Fail fast while Redis is away: joins get a retryable refusal at once.
                 connect(config.redis_url),
                 node_id=config.node_id,
                 node_url=config.node_url,
+                # The shared journal's durable heartbeats tell a node cut off from Redis
+                # from a dead one (signaling/router/redis.py).
+                durable_age=lambda: clock.time() - journal.last_durable,
+                beat_age=beat_age,
+                step_down=step_down,
             )
             await redis_router.start()
             router = redis_router
