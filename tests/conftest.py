@@ -13,6 +13,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import hypothesis  # noqa: F401  (see below)
@@ -36,24 +37,35 @@ def free_port(host: str = "127.0.0.1") -> int:
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real redis-server on a free loopback port, for this test session only."""
+    with run_redis("127.0.0.1", tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@contextmanager
+def run_redis(host: str, folder: Path) -> Iterator[str]:
+    """A real redis-server listening on ``host`` (a free port), stopped after; its URL.
+    The multi-node tests run one on a bridge address their namespaces reach."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server is not installed: run ./scripts/test, which installs it")
-    port = free_port()
-    folder = tmp_path_factory.mktemp("redis")
+    port = free_port(host)
     proc = subprocess.Popen(
         [
             binary,
             "--port",
             str(port),
             "--bind",
-            "127.0.0.1",
+            host,
             "--save",
             "",
             "--appendonly",
             "no",
             "--dir",
             str(folder),
+            # Off loopback (the namespaced nodes' bridge) it would refuse them otherwise;
+            # the address exists only on this machine.
+            "--protected-mode",
+            "no" if host != "127.0.0.1" else "yes",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -61,16 +73,18 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            with socket.create_connection((host, port), timeout=0.2):
                 break
         except OSError:
             time.sleep(0.05)
     else:
         proc.kill()
         pytest.fail("redis-server did not start")
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        yield f"redis://{host}:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def postgres_bindir() -> Path | None:
@@ -118,6 +132,14 @@ def postgres_url() -> Iterator[str]:
     on a free loopback port for this test session: the URL of its ``postgres``
     database, as superuser ``opentutor``. Tests take a database of their own with
     :func:`create_database` (or the ``database_url`` fixture)."""
+    with run_postgres("127.0.0.1") as url:
+        yield url
+
+
+@contextmanager
+def run_postgres(host: str) -> Iterator[str]:
+    """A throw-away PostgreSQL cluster listening on ``host`` (a free port), removed
+    after; the URL of its ``postgres`` database (see :func:`postgres_url`)."""
     bindir = postgres_bindir()
     if bindir is None:
         pytest.fail("PostgreSQL is not installed: run ./scripts/test, which installs it")
@@ -134,15 +156,18 @@ def postgres_url() -> Iterator[str]:
     if init.returncode != 0:
         shutil.rmtree(folder, ignore_errors=True)
         pytest.fail(f"initdb failed:\n{init.stdout}\n{init.stderr}")
-    port = free_port()
+    if host != "127.0.0.1":  # initdb trusts loopback only: the bridge's clients too
+        with (data / "pg_hba.conf").open("a") as hba:
+            hba.write("host all all samenet trust\n")
+    port = free_port(host)
     log = (folder / "server.log").open("wb")
     proc = subprocess.Popen(
         [*prefix, str(bindir / "postgres"), "-D", str(data), "-k", str(folder), "-p", str(port),
-         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=on", "-c", "max_connections=400",
+         "-c", f"listen_addresses={host}", "-c", "fsync=on", "-c", "max_connections=400",
          "-c", "shared_buffers=32MB"],
         cwd=folder, stdout=log, stderr=subprocess.STDOUT,
     )
-    url = f"postgresql://opentutor@127.0.0.1:{port}/postgres"
+    url = f"postgresql://opentutor@{host}:{port}/postgres"
     import psycopg
 
     deadline = time.monotonic() + 30
