@@ -42,7 +42,7 @@ from recorder.credits.analysis import (
 from recorder.credits.calendar import Calendar, Term
 from signaling.admin.scope import Scope
 from signaling.server.access import viewer
-from signaling.server.credits_api import calendar_of
+from signaling.server.current_settings import calendar_of
 from signaling.server.http_util import error, services
 from signaling.session.declarations import MAX_MARK_SUBJECT
 from signaling.session.timefmt import parse

@@ -39,6 +39,7 @@ from signaling.server import (
     recordings_api,
     session_list_api,
     sessions_api,
+    settings_api,
     staff_api,
     supervision_api,
     web_assets,
@@ -218,7 +219,8 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app.add_routes(credits_api.routes)
     app.add_routes(evidence_api.routes)
     supervision_api.install(app)  # the report and its reviews (their own cleanup ctx)
-    app.add_routes(policy_api.routes)  # calendar and policy, read-only
+    app.add_routes(policy_api.routes)  # calendar and policy as in effect
+    settings_api.install(app)  # their edits and history (the settings store's cleanup ctx)
     app.add_routes(participant_api.routes)
     app.add_routes(recordings_api.routes)
     app.add_routes(staff_api.routes)

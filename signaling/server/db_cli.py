@@ -25,6 +25,7 @@ from recorder.media.recording_index import open_index
 from recorder.presence.journal import journal_db
 from signaling.admin.factory import open_staff_store
 from signaling.admin.reviews import open_reviews
+from signaling.admin.settings_store import open_settings
 from signaling.server.config import database_url
 from signaling.store.factory import open_store
 
@@ -68,6 +69,13 @@ async def _reviews(url: str, data_dir: Path) -> int:
     return reviews.schema_version
 
 
+async def _settings(url: str, data_dir: Path) -> int:
+    settings = open_settings(url, data_dir)
+    await settings.open()
+    await settings.close()
+    return settings.schema_version
+
+
 # component → upgrade(database_url, data_dir) → version reached.
 COMPONENTS: dict[str, Callable[[str, Path], Coroutine[Any, Any, int]]] = {
     "store": _store,
@@ -76,6 +84,7 @@ COMPONENTS: dict[str, Callable[[str, Path], Coroutine[Any, Any, int]]] = {
     "staff": _staff,
     "certificates": _certificates,
     "reviews": _reviews,
+    "settings": _settings,
 }
 
 
@@ -86,9 +95,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     upgrade = sub.add_parser(
         "upgrade", help="run the schema migrations now and print each component's version",
         description="Bring every component's schema (the store, the recordings index, the "
-        "presence journal, the staff accounts, the certificates, the supervision reviews) to "
-        "this opentutor's version, and print it. PostgreSQL with --database-url, else the "
-        "SQLite files of --data-dir.")
+        "presence journal, the staff accounts, the certificates, the supervision reviews, the "
+        "calendar and policy versions) to this opentutor's version, and print it. PostgreSQL "
+        "with --database-url, else the SQLite files of --data-dir.")
     upgrade.add_argument("--database-url", default=os.environ.get("OPENTUTOR_DATABASE_URL", ""),
                          help="postgresql://… (default: OPENTUTOR_DATABASE_URL; none: SQLite)")
     upgrade.add_argument("--data-dir", default=os.environ.get("OPENTUTOR_DATA_DIR", "data"),

@@ -18,10 +18,10 @@ from aiohttp import web
 from recorder.credits.records import RecordError
 from recorder.credits.timeline import render_timeline
 from signaling.server.access import scoped_session
-from signaling.server.credits_api import calendar_of
+from signaling.server.current_settings import calendar_of, policy_of
 from signaling.server.http_util import error, services
 from signaling.server.session_record import evidence_json, session_record
-from signaling.server.supervision_api import built_in_policy, operator_only
+from signaling.server.supervision_api import operator_only
 from signaling.store.sqlite import StoredSession
 
 routes = web.RouteTableDef()
@@ -53,7 +53,8 @@ async def session_timeline(request: web.Request) -> web.Response:
     rows = evidence_json(svc, session)
     try:
         svg = render_timeline(
-            record, built_in_policy(session.spec.programme), calendar_of(request), evidence=rows
+            record, policy_of(request, session.spec.programme), calendar_of(request),
+            evidence=rows
         )
     except RecordError as exc:
         return error(422, "uncomputable", str(exc))

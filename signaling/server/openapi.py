@@ -18,6 +18,7 @@ from signaling.server.openapi_session_list import (
     SESSION_LIST_PATHS,
     SESSION_LIST_SCHEMAS,
 )
+from signaling.server.openapi_settings import document_settings
 from signaling.server.staff_api import document_staff
 from signaling.session.declarations import openapi_bodies
 
@@ -512,6 +513,7 @@ document_analysis(DOCUMENT)  # GET /reports/analysis(.csv), issue 16
 document_live(DOCUMENT)  # GET /api/v1/live, the console's Now page
 document_observe(DOCUMENT)  # POST /api/v1/live/{id}/observe, a supervisor watches read-only
 document_console(DOCUMENT)  # reviews, webhooks, calendar and policy (openapi_console.py)
+document_settings(DOCUMENT)  # calendar and policy edits, history (openapi_settings.py)
 
 
 async def handler(request: web.Request) -> web.Response:

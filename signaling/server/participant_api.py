@@ -15,17 +15,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
-from functools import cache
 from typing import Any, get_args
 
 from aiohttp import web
 
 from recorder.credits import texts
-from recorder.credits.policy import Policy, load_policy
+from recorder.credits.policy import Policy
 from recorder.credits.records import RecordError
 from recorder.credits.rules import compute_session, fmt2
 from signaling.server import signed_urls
-from signaling.server.credits_api import calendar_of
+from signaling.server.current_settings import calendar_of, policy_of, versions_of
 from signaling.server.http_util import (
     error,
     invalid,
@@ -72,12 +71,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 
 
-@cache
-def policy_of(programme: str) -> Policy:
-    """The programme's policy, read once per process ("training", "tutoring")."""
-    return load_policy(programme)
-
-
 def _us(at: str) -> int:
     """µs since the epoch of an ISO time as the store writes it."""
     return (parse(at) - _EPOCH) // _US
@@ -87,28 +80,27 @@ def _now_us(request: web.Request) -> int:
     return round(services(request).clock.time() * 1_000_000)
 
 
-def window_end(session: StoredSession) -> int | None:
+def window_end(session: StoredSession, policy: Policy) -> int | None:
     """The last instant (µs, inclusive) of the feedback window: the session's end plus
     the policy's ``feedback.window_hours`` (the same function the credits use). None
     while the session has not ended."""
     if session.ended_at is None:
         return None
-    hours = policy_of(session.spec.programme).feedback_window_hours
-    return texts.window_end_us(_us(session.ended_at), hours)
+    return texts.window_end_us(_us(session.ended_at), policy.feedback_window_hours)
 
 
 def _iso_us(us: int | None) -> str | None:
     return None if us is None else iso_at(us / 1_000_000)
 
 
-def _feedback_open(session: StoredSession, now_us: int) -> bool:
-    end = window_end(session)
+def _feedback_open(session: StoredSession, policy: Policy, now_us: int) -> bool:
+    end = window_end(session, policy)
     return end is not None and now_us <= end
 
 
-def _within_window(session: StoredSession, now_us: int) -> bool:
+def _within_window(session: StoredSession, policy: Policy, now_us: int) -> bool:
     """Not ended yet, or ended no longer ago than the window."""
-    end = window_end(session)
+    end = window_end(session, policy)
     return end is None or now_us <= end
 
 
@@ -116,8 +108,8 @@ def _hours_text(hours: int) -> str:
     return f"{hours // 24} 天" if hours % 24 == 0 else f"{hours} 小时"
 
 
-def _closed(what_zh: str, what_en: str, session: StoredSession) -> web.Response:
-    hours = policy_of(session.spec.programme).feedback_window_hours
+def _closed(what_zh: str, what_en: str, policy: Policy) -> web.Response:
+    hours = policy.feedback_window_hours
     days = f"{hours // 24} days" if hours % 24 == 0 else f"{hours} hours"
     return error(
         409,
@@ -147,9 +139,8 @@ def text_refusal(field: str, text: str, *, min_chars: int, min_distinct: int) ->
     return Invalid(field, f"{zh} / {problem}")
 
 
-def _text_rules(session: StoredSession, kind: str) -> dict[str, Any]:
-    policy = policy_of(session.spec.programme)
-    end = window_end(session)
+def _text_rules(session: StoredSession, policy: Policy, kind: str) -> dict[str, Any]:
+    end = window_end(session, policy)
     if kind == "feedback":
         chars, distinct = policy.feedback_min_chars, policy.feedback_min_distinct
     else:
@@ -179,24 +170,25 @@ async def me(request: web.Request) -> web.Response:
         return error(404, "unknown_session", "you are not part of this session")
     svc = services(request)
     now = _now_us(request)
+    policy = policy_of(request, session.spec.programme)
     feedback = (await svc.store.submissions("feedback", session.id)).get(person.id)
     answer: dict[str, Any] = {
         "person": person.public(),
         "session": session.wire(),
-        "feedback_open": _feedback_open(session, now)
+        "feedback_open": _feedback_open(session, policy, now)
         and person.role == "learner"
         and feedback is None,
         "feedback": feedback,
-        "feedback_rules": _text_rules(session, "feedback"),
+        "feedback_rules": _text_rules(session, policy, "feedback"),
         "report_rules": None,
         "marks": None,
     }
     if session.spec.form == "review" and person.role == "instructor":
         report = (await svc.store.submissions("reports", session.id)).get(person.id)
         answer["report_rules"] = {
-            **_text_rules(session, "report"),
+            **_text_rules(session, policy, "report"),
             "open": session.started_at is not None
-            and _within_window(session, now)
+            and _within_window(session, policy, now)
             and report is None,
             "took_part": took_part(request, session, person.id),
         }
@@ -319,10 +311,11 @@ async def feedback(request: web.Request) -> web.Response:
         return error(
             409, "not_ended", "课程结束后才能填写反馈 / feedback opens when the session has ended"
         )
-    if not _feedback_open(session, _now_us(request)):
-        return _closed("反馈", "feedback is", session)
+    policy = policy_of(request, session.spec.programme)
+    if not _feedback_open(session, policy, _now_us(request)):
+        return _closed("反馈", "feedback is", policy)
     try:
-        body = _parse_feedback(await json_body(request), policy_of(session.spec.programme))
+        body = _parse_feedback(await json_body(request), policy)
     except Invalid as exc:
         return invalid(exc)
     return await _store_submission(request, "feedback", grant.session, grant.person, body)
@@ -368,8 +361,9 @@ async def report(request: web.Request) -> web.Response:
             "检课还没有开始：报告在检课开始之后提交 / the review has not started: "
             "a report is accepted once it has",
         )
-    if not _within_window(session, _now_us(request)):
-        return _closed("检课报告", "reports are", session)
+    policy = policy_of(request, session.spec.programme)
+    if not _within_window(session, policy, _now_us(request)):
+        return _closed("检课报告", "reports are", policy)
     if not took_part(request, session, grant.person):
         return error(
             403,
@@ -378,7 +372,6 @@ async def report(request: web.Request) -> web.Response:
             "you did not take part in this review: only a reviewer who joined the "
             "discussion may report on it",
         )
-    policy = policy_of(session.spec.programme)
     refused = text_refusal(
         "text", text, min_chars=policy.report_min_chars, min_distinct=policy.report_min_distinct
     )
@@ -426,8 +419,9 @@ async def mark(request: web.Request) -> web.Response:
             "not_started",
             "辅导还没有开始 / the session has not started: mark a learner during or after it",
         )
-    if not _within_window(session, _now_us(request)):
-        return _closed("辅导标记", "marks are", session)
+    if not _within_window(session, policy_of(request, session.spec.programme),
+                          _now_us(request)):
+        return _closed("辅导标记", "marks are", policy_of(request, session.spec.programme))
     learner = session.spec.person(body.learner)
     if learner is None or learner.role != "learner":
         return error(
@@ -464,13 +458,14 @@ async def settlement(request: web.Request) -> web.Response:
             409, "not_ended", "辅导结束后才能结算 / the settlement opens when the session has ended"
         )
     svc = services(request)
-    policy = policy_of(session.spec.programme)
+    policy = policy_of(request, session.spec.programme)
     record = await session_record(svc, session)
     try:
         result = compute_session(record, policy, calendar_of(request))
     except RecordError as exc:
         return error(422, "uncomputable", str(exc))
-    return web.json_response(_settlement(session, record, result, policy))
+    return web.json_response({**_settlement(session, record, result, policy),
+                              **versions_of(request, session.spec.programme)})
 
 
 def _settlement(
@@ -495,7 +490,7 @@ def _settlement(
         "basis": basis,
         "counted": bool(result.get("counted")),
         "notes": list(mine.get("notes", [])),
-        "feedback_window_end": _iso_us(window_end(session)),
+        "feedback_window_end": _iso_us(window_end(session, policy)),
     }
 
 

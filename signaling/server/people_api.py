@@ -28,14 +28,18 @@ from recorder.certificates.codes import make_code, matches, normalise
 from recorder.certificates.figures import Holder, TermStatement, holder_of, term_statement
 from recorder.certificates.pdf import ISSUER_EN, ISSUER_ZH, Certificate, FontMissing, render
 from recorder.certificates.registry import Issued, Registry, open_registry
-from recorder.certificates.sheets import to_csv, to_xlsx
-from recorder.credits.policy import load_policy
+from recorder.certificates.sheets import HEADERS, to_csv, to_xlsx
 from recorder.credits.records import RecordError
 from recorder.credits.statement import compute_statement
 from recorder.database import now_text
 from signaling.admin.scope import Scope
 from signaling.server.access import viewer
-from signaling.server.credits_api import calendar_of
+from signaling.server.current_settings import (
+    calendar_of,
+    calendar_version,
+    policy_of,
+    policy_version,
+)
 from signaling.server.http_util import SERVICES, error, services
 from signaling.server.services import Services
 from signaling.server.session_record import session_record
@@ -100,14 +104,19 @@ async def person_statement(request: web.Request) -> web.Response:
     programmes: dict[str, Any] = {}
     for programme, records in sorted(by_programme.items()):
         try:
-            statement = compute_statement(records, load_policy(programme), calendar_of(request))
+            statement = compute_statement(records, policy_of(request, programme),
+                                          calendar_of(request))
         except RecordError as exc:
             return error(422, "uncomputable", str(exc))
         mine = statement["people"].get(person, {"terms": {}, "years": {}})
         if term is not None:
             mine = {**mine, "terms": {k: v for k, v in mine["terms"].items() if k == term}}
         programmes[programme] = mine
-    return web.json_response({"person": person, "term": term, "programmes": programmes})
+    # The versions computed with (a statement of past sessions changes with an edit).
+    return web.json_response({"person": person, "term": term, "programmes": programmes,
+                              "calendar_version": calendar_version(request),
+                              "policy_versions": {p: policy_version(request, p)
+                                                  for p in programmes}})
 
 
 async def _statement(request: web.Request) -> TermStatement | web.Response:
@@ -135,10 +144,19 @@ async def statement_for(request: web.Request, scope: Scope) -> TermStatement | w
     if not visible(scope, holder):
         return error(404, "not_found", "没有这个人员 no such person")
     try:
-        return term_statement(person, term, records, {p: load_policy(p) for p in records},
-                              calendar)
+        return term_statement(person, term, records,
+                              {p: policy_of(request, p) for p in records}, calendar)
     except RecordError as exc:
         return error(422, "uncomputable", str(exc))
+
+
+def versions_row(request: web.Request, statement: TermStatement) -> str:
+    """The statement CSV's last row: the versions of the calendar and policies its
+    figures were computed with (each can be exported and recomputed with)."""
+    text = " ".join([f"依据版本 versions: calendar {calendar_version(request)}"] + [
+        f"policy:{t.programme} {policy_version(request, t.programme)}"
+        for t in statement.totals])
+    return ",".join([text] + [""] * (len(HEADERS) - 1)) + "\r\n"  # as wide as the rest
 
 
 def _download(body: bytes, content_type: str, filename: str) -> web.Response:
@@ -158,7 +176,10 @@ async def statement_csv(request: web.Request) -> web.Response:
     statement = await _statement(request)
     if isinstance(statement, web.Response):
         return statement
-    return _download(to_csv(statement), "text/csv", _filename("statement", statement, "csv"))
+    body = to_csv(statement)
+    if statement.totals:  # figures were computed: say with which versions
+        body += versions_row(request, statement).encode("utf-8")
+    return _download(body, "text/csv", _filename("statement", statement, "csv"))
 
 
 @routes.get("/api/v1/people/{id}/statement.xlsx")

@@ -1,16 +1,18 @@
-"""The term calendar and the programmes' policy numbers, read-only (issue 16):
-``GET /api/v1/calendar`` and ``GET /api/v1/policy``, for any signed-in staff member
+"""The term calendar and the programmes' policy numbers as they are in effect (issue
+16): ``GET /api/v1/calendar`` and ``GET /api/v1/policy``, for any signed-in staff member
 (and the platform's API key). The console's 校历与规则 page shows them.
 
-The numbers are the ones the server computes with: the calendar it loaded at start
-(:func:`signaling.server.credits_api.calendar_of`) and the built-in policies
-(:func:`recorder.credits.policy.load_policy`). Nothing here changes them: the city
-office edits the configuration files (``--calendar``, the policy TOML files).
+The numbers are the ones the server computes with: the latest version of each
+(:mod:`signaling.server.current_settings`), which the city office edits in the console
+(:mod:`signaling.server.settings_api`); version 0 is the configured file. Each answer
+says which version it is and whether the asker may edit (``can_edit``), and for a
+policy which numbers an edit may change (``editable``: path → value).
 
 Beside each number the policy file's own comments quote the seed (``四（一）"在线研修时间
 为……"``); :func:`seed_words` reads those quotes so the page can show the seed's words
 next to the numbers that carry them, without a second copy of the text to drift.
-Holiday names come the same way from the calendar file's end-of-line comments.
+Holiday names come the same way from the calendar document's end-of-line comments
+(a version edited in the console writes them so: :func:`recorder.credits.editing.calendar_text`).
 """
 
 from __future__ import annotations
@@ -20,29 +22,30 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from fractions import Fraction
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from recorder.credits.calendar import SAMPLE_CALENDAR, Calendar, OpenHours
+from recorder.credits.calendar import Calendar, OpenHours
+from recorder.credits.editing import CALENDAR, editable_numbers, holiday_names, policy_kind
 from recorder.credits.policy import BUILT_IN, POLICY_DIR, FormPolicy, Policy, RatingRate
 from recorder.credits.supervision import rules_of
 from signaling.server.access import viewer
-from signaling.server.credits_api import calendar_of
+from signaling.server.current_settings import InEffect, calendar_of, policy_of
 from signaling.server.http_util import services
-from signaling.server.supervision_api import built_in_policy
+from signaling.server.settings_api import may_edit
 
 routes = web.RouteTableDef()
-EDITING = ("由市级管理员通过配置文件修改 (changed by the city office through the "
-           "configuration files)")
+EDITING = ("由市级管理员在控制台修改，每次修改都经过校验并留有历史；修改对此后计算的所有数字生效，"
+           "包括过去课程的结算 (changed by the city office in the console, checked and kept "
+           "in a history; a change applies to every figure computed from then on, past "
+           "sessions' statements included)")
 _HEADER = re.compile(r"^\[\s*([A-Za-z0-9_.]+)\s*\]\s*(?:#.*)?$")
 _KEY = re.compile(r"^([A-Za-z0-9_]+)\s*=")
 # A seed reference (四（一）, 五（二）2, 三.3) and the quotes after it; a quote counts
 # as the seed's words when it holds Chinese.
 _REF = re.compile(r"[一二三四五六七八九十]+(?:（[一二三四五六七八九十]+）\d*|\.\d+)")
 _QUOTE = re.compile(r"\"([^\"]*[\u4e00-\u9fff][^\"]*)\"")
-_DATE = re.compile(r"\"(\d{4}-\d{2}-\d{2})\"")
 
 
 def _joined(lines: Iterable[str]) -> str:
@@ -92,20 +95,6 @@ def _quotes(comment: str) -> list[dict[str, str]]:
         out.append({"ref": ref, "words": quote.group(1)})
         at = quote.end()
     return out
-
-
-def holiday_names(text: str) -> dict[str, str]:
-    """Date → the name an end-of-line comment gives it (``"2026-10-01", … # 国庆节``)."""
-    names: dict[str, str] = {}
-    for line in text.splitlines():
-        if "#" not in line:
-            continue
-        values, comment = line.split("#", 1)
-        name = comment.strip()
-        if name:
-            for day in _DATE.findall(values):
-                names[day] = name
-    return names
 
 
 def _num(value: int | Fraction) -> int | float:
@@ -191,14 +180,10 @@ def _policy_seed(programme: str) -> dict[str, list[dict[str, str]]]:
     return seed_words((POLICY_DIR / f"{programme}.toml").read_text(encoding="utf-8"))
 
 
-def calendar_json(calendar: Calendar, path: Path | None) -> dict[str, Any]:
-    """Terms (with their count of working days), holidays (named where the file names
-    them) and make-up working days, in date order."""
-    source = path or SAMPLE_CALENDAR
-    try:
-        names = holiday_names(source.read_text(encoding="utf-8"))
-    except OSError:  # the file moved since start: the dates are still the loaded ones
-        names = {}
+def calendar_json(calendar: Calendar, document: str, sample: bool) -> dict[str, Any]:
+    """Terms (with their count of working days), holidays (named where the document
+    names them) and make-up working days, in date order."""
+    names = holiday_names(document)
 
     def working_days(first: date, last: date) -> int:
         days = (first + timedelta(days=i) for i in range((last - first).days + 1))
@@ -206,7 +191,7 @@ def calendar_json(calendar: Calendar, path: Path | None) -> dict[str, Any]:
 
     return {
         "timezone": str(calendar.timezone),
-        "sample": path is None,
+        "sample": sample,
         "terms": [{"name": t.name, "start": t.start.isoformat(), "end": t.end.isoformat(),
                    "days": (t.end - t.start).days + 1,
                    "working_days": working_days(t.start, t.end)}
@@ -223,8 +208,20 @@ async def get_calendar(request: web.Request) -> web.Response:
     scope = await viewer(request)
     if isinstance(scope, web.Response):
         return scope
-    path = services(request).config.calendar
-    return web.json_response(calendar_json(calendar_of(request), path))
+    current = services(request).settings
+    in_effect = current.in_effect(CALENDAR) if current is not None else None
+    document = in_effect.document if in_effect is not None else ""
+    # The shipped sample, unless a --calendar file or an edit replaced it.
+    sample = services(request).config.calendar is None and (in_effect is None or
+                                                            in_effect.seq == 0)
+    body = calendar_json(calendar_of(request), document, sample)
+    body.update(version=_version(in_effect), can_edit=may_edit(request, scope))
+    return web.json_response(body)
+
+
+def _version(in_effect: InEffect | None) -> dict[str, Any]:
+    return in_effect.wire() if in_effect is not None else {"seq": 0, "at": None, "who": "",
+                                                           "note": ""}
 
 
 @routes.get("/api/v1/policy")
@@ -232,8 +229,14 @@ async def get_policy(request: web.Request) -> web.Response:
     scope = await viewer(request)
     if isinstance(scope, web.Response):
         return scope
-    return web.json_response({
-        "programmes": {name: policy_json(built_in_policy(name), _policy_seed(name))
-                       for name in BUILT_IN},
-        "editing": EDITING,
-    })
+    current = services(request).settings
+    programmes = {}
+    for name in BUILT_IN:
+        body = policy_json(policy_of(request, name), _policy_seed(name))
+        in_effect = current.in_effect(policy_kind(name)) if current is not None else None
+        body["version"] = _version(in_effect)
+        # The numbers an edit may change (path → value; null: absent, an optional one).
+        body["editable"] = editable_numbers(in_effect.document) if in_effect else {}
+        programmes[name] = body
+    return web.json_response({"programmes": programmes, "editing": EDITING,
+                              "can_edit": may_edit(request, scope)})

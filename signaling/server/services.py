@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from recorder.presence.journal import Journal
 from rtc.clock import Clock
@@ -21,6 +22,9 @@ from signaling.server.webhooks import Webhooks
 from signaling.session.spec import SessionSpec
 from signaling.session.timefmt import iso_at
 from signaling.store.base import SessionStore
+
+if TYPE_CHECKING:  # it reaches Services through the app: imported for the type only
+    from signaling.server.current_settings import CurrentSettings
 
 # Join links stay valid this long after the scheduled end: the feedback form is
 # reachable by the same link for 7 days after the session ("7天内", seed 001).
@@ -38,6 +42,8 @@ class Services:
     recordings: Recordings | None = None
     webhooks: Webhooks | None = None  # None: no --webhook-url
     staff: Accounts | None = None  # staff accounts (signaling.server.staff_api)
+    # The calendar and policies in effect (issue 16); None: the configured files.
+    settings: CurrentSettings | None = None
 
     def sign_url(self, path: str) -> str:
         expires = int(self.clock.time()) + SIGNED_URL_LIFETIME_S

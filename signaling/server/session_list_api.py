@@ -29,7 +29,7 @@ from recorder.certificates.sheets import safe_cell
 from recorder.database import DatabaseUnavailable
 from signaling.admin.scope import Scope
 from signaling.server.access import viewer
-from signaling.server.credits_api import calendar_of
+from signaling.server.current_settings import calendar_of
 from signaling.server.http_util import error, services
 from signaling.session.spec import FORMS, PROGRAMMES
 from signaling.store.session_query import (

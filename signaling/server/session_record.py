@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from recorder.credits.policy import load_policy
+from recorder.credits.policy import EvidencePolicy, load_policy
 from recorder.presence.evidence import Derived, Thresholds, derive
 from recorder.presence.journal import iso_intervals
 from signaling.server.services import Services
@@ -23,7 +23,7 @@ from signaling.store.sqlite import StoredSession
 async def session_record(svc: Services, session: StoredSession) -> dict[str, Any]:
     now = svc.clock.time()
     active = iso_intervals(svc.journal.intervals(session.id, now=now))
-    thresholds = evidence_thresholds(session.spec.programme)
+    thresholds = evidence_thresholds(session.spec.programme, svc)
     derived = derive(svc.journal.evidence_rows(session.id), thresholds)
     learners = {p.id for p in session.spec.people if p.role == "learner"}
     recordings = svc.recordings
@@ -58,14 +58,24 @@ async def session_record(svc: Services, session: StoredSession) -> dict[str, Any
 
 def evidence_json(svc: Services, session: StoredSession) -> list[dict[str, object]]:
     """``GET /sessions/{id}/evidence``: the per-minute rows (docs/record.md)."""
-    thresholds = evidence_thresholds(session.spec.programme)
+    thresholds = evidence_thresholds(session.spec.programme, svc)
     return svc.journal.evidence(session.id, voiced_dbov=thresholds.voiced_dbov)
 
 
+def evidence_thresholds(programme: str, svc: Services | None = None) -> Thresholds:
+    """The programme's ``[evidence]`` policy numbers: of the version in effect (the
+    settings of ``svc``), else of the shipped file."""
+    if svc is not None and svc.settings is not None:
+        return _thresholds(svc.settings.policy(programme).evidence)
+    return _thresholds(_shipped_evidence(programme))
+
+
 @cache
-def evidence_thresholds(programme: str) -> Thresholds:
-    """The programme's ``[evidence]`` policy numbers (read once)."""
-    e = load_policy(programme).evidence
+def _shipped_evidence(programme: str) -> EvidencePolicy:
+    return load_policy(programme).evidence  # read once
+
+
+def _thresholds(e: EvidencePolicy) -> Thresholds:
     return Thresholds(e.voiced_dbov, e.voice_hold_s, e.live_video_fps, e.report_within_s)
 
 

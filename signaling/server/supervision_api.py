@@ -52,7 +52,7 @@ from signaling.admin.reviews import (
 from signaling.admin.scope import Scope
 from signaling.server import tokens
 from signaling.server.access import audit, instructors, viewer
-from signaling.server.credits_api import calendar_of
+from signaling.server.current_settings import calendar_of, policies_of
 from signaling.server.http_util import (
     SERVICES,
     bearer,
@@ -154,7 +154,8 @@ async def gather(
 
 @cache
 def built_in_policy(programme: str) -> Policy:
-    """A built-in policy, read once (the server's credits use the built-in files too)."""
+    """A built-in policy file, read once: what ``opentutor supervise`` computes with
+    offline (the server computes with the versions in effect: current_settings)."""
     return load_policy(programme)
 
 
@@ -194,7 +195,7 @@ async def supervision(request: web.Request) -> web.Response:
         return error(400, "too_many", f"{exc.args[0]} sessions in the range, at most "
                      f"{MAX_SESSIONS}: ask for a shorter range, or run `opentutor supervise` "
                      "on the server", "to")
-    policies = built_in_policies()
+    policies = policies_of(request)
     try:
         rules = {name: rules_of(policy) for name, policy in policies.items()}
         flags = await asyncio.to_thread(

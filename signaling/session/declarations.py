@@ -340,6 +340,67 @@ class StaffLogin(Struct, frozen=True):
     password: Annotated[str, Meta(min_length=1, max_length=MAX_STAFF_PASSWORD)]
 
 
+MAX_SETTING_NOTE = 2000  # the reason of a calendar or policy edit: a paragraph
+MAX_SETTING_NAME = 100  # a term's or holiday's name (the rules allow 40 characters)
+SettingDate = Annotated[str, Meta(max_length=20, description="YYYY-MM-DD (checked after "
+                                  "decoding, naming the field)", examples=["2026-10-01"])]
+SettingNote = Annotated[str, Meta(max_length=MAX_SETTING_NOTE, description="why (required, "
+                                  "not blank, unless preview): kept in the history and the "
+                                  "audit log")]
+SettingBase = Annotated[int, Meta(ge=0, description="the version the edit was made from (the "
+                                  "latest when the form was opened; 0: the configured file): "
+                                  "another one saved since is a 409")]
+Preview = Annotated[bool, Meta(description="true: check and answer the diff, save nothing")]
+
+
+class TermEdit(Struct, frozen=True):
+    name: Annotated[str, Meta(max_length=MAX_SETTING_NAME)]
+    start: SettingDate
+    end: SettingDate
+
+
+class HolidayEdit(Struct, frozen=True):
+    date: SettingDate
+    name: Annotated[str, Meta(max_length=MAX_SETTING_NAME)] = ""
+
+
+class CalendarEdit(Struct, frozen=True):
+    """The whole term calendar as it should be (``PUT /calendar``); the time zone stays."""
+
+    base: SettingBase
+    terms: Annotated[list[TermEdit], Meta(max_length=100)]
+    holidays: Annotated[list[HolidayEdit], Meta(max_length=3000)]
+    workdays: Annotated[list[SettingDate], Meta(max_length=1000, description="make-up "
+                                                "working days (调休上班): Saturdays, Sundays")]
+    note: SettingNote = ""
+    preview: Preview = False
+
+
+PolicyValue = Annotated[
+    int | float | Annotated[str, Meta(max_length=20)] | bool | None,
+    Meta(description="a number (a decimal string such as \"6.5\" too), true/false, or null "
+         "to remove an optional limit"),
+]
+
+
+class PolicyEdit(Struct, frozen=True):
+    """Numbers of a programme's policy to change (``PUT /policy/{programme}``), by dotted
+    path as GET /policy lists them under ``editable``."""
+
+    base: SettingBase
+    changes: Annotated[dict[Annotated[str, Meta(max_length=120)], PolicyValue],
+                       Meta(max_length=200, examples=[{"forms.lecture.min_viewers": 2}])]
+    note: SettingNote = ""
+    preview: Preview = False
+
+
+class SettingsRestore(Struct, frozen=True):
+    """Make an earlier version (the one in the path) the latest again, as a new version."""
+
+    base: SettingBase
+    note: SettingNote = ""
+
+
 # The REST route (as in the OpenAPI document, under /api/v1) → the body its handler
 # decodes. The handlers decode with ``REST_BODIES[route]``; tests/signaling/
 # test_declarations.py checks that the document says the same.
@@ -350,18 +411,27 @@ REST_BODIES: dict[str, type[Struct]] = {
     "/me/marks": Mark,
     "/supervision/reviews": ReviewBody,
     "/admin/login": StaffLogin,
+    "/calendar/versions/{seq}/restore": SettingsRestore,
+    "/policy/{programme}/versions/{seq}/restore": SettingsRestore,
+}
+# The PUT bodies (calendar and policy edits), generated into the document the same way.
+REST_PUT_BODIES: dict[str, type[Struct]] = {
+    "/calendar": CalendarEdit,
+    "/policy/{programme}": PolicyEdit,
 }
 
 
 def openapi_bodies() -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-    """(route → its ``requestBody``, the components they refer to), for OpenAPI 3.1."""
-    kinds = list(REST_BODIES.values())
+    """(route → its ``requestBody``, the components they refer to), for OpenAPI 3.1. A
+    POST body is under its route, a PUT body under ``"PUT " + route``."""
+    routes = list(REST_BODIES) + [f"PUT {r}" for r in REST_PUT_BODIES]
+    kinds = list(REST_BODIES.values()) + list(REST_PUT_BODIES.values())
     schemas, components = msgspec.json.schema_components(
         kinds, ref_template="#/components/schemas/{name}"
     )
     bodies = {
         route: {"required": True, "content": {"application/json": {"schema": schema}}}
-        for route, schema in zip(REST_BODIES, schemas, strict=True)
+        for route, schema in zip(routes, schemas, strict=True)
     }
     return bodies, components
 

@@ -31,4 +31,5 @@ async def test_credits_errors(server: ServerHandle) -> None:
     assert (await server.api("GET", "/api/v1/sessions/s_nope/credits", key="bad"))[0] == 401
     assert (await server.api("GET", "/api/v1/people/a%20b/statement"))[0] == 400
     status, empty = await server.api("GET", "/api/v1/people/nobody/statement?term=2026-autumn")
-    assert status == 200 and empty == {"person": "nobody", "term": "2026-autumn", "programmes": {}}
+    assert status == 200 and empty == {"person": "nobody", "term": "2026-autumn", "programmes": {},
+                                       "calendar_version": 0, "policy_versions": {}}

@@ -351,6 +351,7 @@ def test_db_upgrade_command_prints_each_version(
     from recorder.presence.journal_pg import STEPS as POSTGRES_JOURNAL
     from signaling.admin import migrations as admin_migrations
     from signaling.admin import reviews
+    from signaling.admin import settings_store as settings
     from signaling.server import cli
     from signaling.store import migrations
 
@@ -371,7 +372,9 @@ def test_db_upgrade_command_prints_each_version(
                        f"staff: schema version {staff}\n"
                        f"certificates: schema version {len(CERTIFICATES)}\n"
                        f"reviews: schema version "
-                       f"{len(reviews.POSTGRES if database_url else reviews.SQLITE)}\n")
+                       f"{len(reviews.POSTGRES if database_url else reviews.SQLITE)}\n"
+                       f"settings: schema version "
+                       f"{len(settings.POSTGRES if database_url else settings.SQLITE)}\n")
     if not database_url:
         assert (data / "opentutor.sqlite").stat().st_mode & 0o077 == 0  # private
 

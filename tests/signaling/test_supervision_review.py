@@ -179,7 +179,9 @@ async def test_calendar_and_policy_for_any_staff(
     status, calendar = await school.call("GET", "/api/v1/calendar")
     assert status == 200, calendar
     assert calendar["timezone"] == "Asia/Shanghai" and calendar["sample"] is True
-    assert "由市级管理员通过配置文件修改" in calendar["editing"]
+    assert "由市级管理员在控制台修改" in calendar["editing"]
+    # A school office reads the version in effect (0: the configured file), may not edit.
+    assert calendar["version"]["seq"] == 0 and calendar["can_edit"] is False
     terms = {t["name"]: t for t in calendar["terms"]}
     assert "2026-autumn" in terms
     assert 0 < terms["2026-autumn"]["working_days"] < terms["2026-autumn"]["days"]
