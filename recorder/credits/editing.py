@@ -377,6 +377,7 @@ def _sanity(policy: Policy) -> None:
 
 # Parser messages (English) → Chinese, by what they say.
 _ZH = (
+    ("dBov", "应为 -127 到 0 之间的整数"),
     ("must not be negative", "不能为负数"),
     ("must be non-negative", "不能为负数"),
     ("must be positive", "必须大于零"),
@@ -391,7 +392,6 @@ _ZH = (
     ("must be a date", "日期格式应为 2026-09-01"),
     ("unknown time zone", "未知的时区"),
     ("below min_minutes", "最长时长不能小于最短时长"),
-    ("dBov", "应为 -127 到 0 之间的整数"),
 )
 
 
