@@ -33,6 +33,7 @@ from signaling.server import (
     observe_api,
     openapi,
     ops,
+    pages,
     participant_api,
     people_api,
     policy_api,
@@ -228,12 +229,12 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app.add_routes(analysis_api.routes)  # GET /api/v1/reports/analysis(.csv)
     app.add_routes(observe_api.routes)  # POST /api/v1/live/{id}/observe: a supervisor watches
     app.add_routes(web_assets.routes)  # GET /console, the programme office's console
+    app.add_routes(pages.routes)  # GET /, the landing page
     app.add_routes(
         [
             web.get("/api/v1/openapi.json", openapi.handler),
             web.get("/healthz", _health),
             web.get("/join", _join_page),
-            web.get("/", _index),
             web.get("/vendor/socket.io.esm.min.js", _socket_io_client),
         ]
     )
@@ -242,6 +243,8 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     if web_dir.exists():
         app.router.add_static("/static/", web_dir, follow_symlinks=False)
     app.middlewares.append(_security_headers)
+    # Inside the security headers, outside the 503 answers, so that those get codes too.
+    app.middlewares.append(pages.support_codes)
     app.middlewares.append(_placement_unavailable)
     app.middlewares.append(_database_unavailable)
     return app
@@ -294,14 +297,6 @@ async def _health(request: web.Request) -> web.Response:
 
 async def _join_page(request: web.Request) -> web.StreamResponse:
     return web_assets.page(request, "index.html")
-
-
-async def _index(request: web.Request) -> web.Response:
-    return web.Response(
-        text="opentutor is running. Open a join link (/join?token=…) from the platform or "
-        "the demo output. API: /api/v1/openapi.json\n",
-        content_type="text/plain",
-    )
 
 
 async def _socket_io_client(request: web.Request) -> web.StreamResponse:

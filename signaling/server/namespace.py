@@ -16,6 +16,7 @@ import socketio
 from recorder.database import DatabaseUnavailable
 from signaling.router.base import Draining, PlacementUnavailable, RoomElsewhere
 from signaling.server import tokens
+from signaling.server.pages import support_code
 from signaling.server.services import Services
 from signaling.session import messages
 from signaling.session.log_context import PERSON, SESSION
@@ -71,8 +72,13 @@ class SafePacket(socketio.packet.Packet):  # type: ignore[misc]
 
 
 def _refuse(code: str, message: str) -> socketio.exceptions.ConnectionRefusedError:
-    # The browser sees ``err.message`` and ``err.data = {code, message}`` in connect_error.
-    return socketio.exceptions.ConnectionRefusedError(message, {"code": code, "message": message})
+    # The browser sees ``err.message`` and ``err.data = {code, message, support}`` in
+    # connect_error. It shows its own words for ``code`` and the support code, never
+    # ``message`` (a developer's sentence); the log line here joins the two.
+    support = support_code()
+    log.info("support %s: connection refused: %s (%s)", support, code, message)
+    return socketio.exceptions.ConnectionRefusedError(
+        message, {"code": code, "message": message, "support": support})
 
 
 class SioOutbox:

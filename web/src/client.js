@@ -323,7 +323,7 @@ export function reduce(state, ev) {
     case "connect_error":
       if (FINAL.has(state.phase) || !ev.fatal) return state;
       if (ev.code === "ended") return ended(state);
-      return { ...state, phase: "error", error: { code: ev.code, message: ev.message || "" } };
+      return { ...state, phase: "error", error: { code: ev.code, message: ev.message || "", support: ev.support || "" } };
 
     case "notice": {
       // A refused action arrives twice (its ack and the server's `error` event): show it once.
@@ -594,7 +594,7 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
           if (err.status === 401 || err.status === 403 || err.status === 404) {
             const code = ["expired", "ended", "unknown_session"].includes(err.code) ? err.code : "bad_token";
             if (code !== "ended") protocol.close();
-            dispatch({ type: "connect_error", code, message: err.message, fatal: true });
+            dispatch({ type: "connect_error", code, message: err.message, support: err.support, fatal: true });
           }
         },
       );

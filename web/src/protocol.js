@@ -28,9 +28,10 @@ const ACK_TIMEOUT_MS = 15000;
 const FATAL_CODES = new Set(["no_token", "bad_token", "expired", "ended", "full", "unknown_session"]);
 
 export class HttpError extends Error {
-  constructor(status, error) {
+  constructor(status, error, support = "") {
     super((error && error.message) || `HTTP ${status}`);
     this.status = status;
+    this.support = support || ""; // the server's X-Support-Code: what a person may read out
     this.code = (error && error.code) || (status === 0 ? "network" : `http_${status}`);
     this.field = error && error.field;
   }
@@ -130,7 +131,7 @@ export class Protocol {
     } catch {
       data = null;
     }
-    if (!res.ok) throw new HttpError(res.status, data && data.error);
+    if (!res.ok) throw new HttpError(res.status, data && data.error, res.headers && res.headers.get && res.headers.get("X-Support-Code"));
     return data;
   }
 
@@ -201,6 +202,7 @@ export class Protocol {
       this.emit("connect_error", {
         code: code || "network",
         message: (err && err.data && err.data.message) || (err && err.message) || "",
+        support: (err && err.data && err.data.support) || "",
         fatal,
       });
     });

@@ -25,7 +25,10 @@ async function startLang() {
   }
 }
 
-function fail(titleKey, detail) {
+// What went wrong is said in the page's language; the only other thing shown is the
+// server's support code (X-Support-Code), which the help desk finds in the log, never a
+// developer's message.
+function fail(titleKey, support) {
   root.dataset.state = "error";
   root.textContent = "";
   root.append(
@@ -33,7 +36,7 @@ function fail(titleKey, detail) {
       h("div", { class: "card-icon" }, icon("alert")),
       h("h2", { i18n: titleKey }),
       h("p", { class: "muted", i18n: "replay.error_body" }),
-      detail ? h("p", { class: "detail", text: detail }) : null),
+      support ? h("p", { class: "detail", "data-testid": "support-code", text: t("replay.support", { code: support }) }) : null),
   );
 }
 
@@ -44,10 +47,10 @@ async function main() {
   let manifest;
   try {
     const res = await fetch(url);
-    if (!res.ok) return fail(res.status === 403 ? "replay.expired" : "replay.error", `HTTP ${res.status}`);
+    if (!res.ok) return fail(res.status === 403 ? "replay.expired" : "replay.error", res.headers.get("X-Support-Code"));
     manifest = await res.json();
-  } catch (err) {
-    return fail("replay.error", String(err && err.message));
+  } catch {
+    return fail("replay.error");
   }
   mount(manifest);
 }
@@ -121,7 +124,8 @@ function mount(manifest) {
 
   const ready = Promise.all(players.map((p) => p.open())).catch((err) => {
     players.length = 0;
-    fail("replay.error", String(err && err.message));
+    console.error(err); // for whoever opens the developer tools; the page says it plainly
+    fail("replay.error");
   });
 
   function render() {

@@ -81,7 +81,9 @@ export function mountStatus({ pill, banners, toasts, errorView }, client) {
       const code = (s.error && s.error.code) || "disconnected";
       setText(errTitle, t(ERROR_TITLES[code] || "error.disconnected"));
       setText(errBody, t(`error.body.${ERROR_TITLES[code] ? code : "disconnected"}`));
-      setText(errDetail, s.error && s.error.message ? s.error.message : "");
+      // Never the server's message (a developer's English): the support code, which the
+      // help desk finds in the server's log beside that message.
+      setText(errDetail, s.error && s.error.support ? t("error.support", { code: s.error.support }) : "");
       show(errAction, code === "replaced" || code === "disconnected");
     }
   };
