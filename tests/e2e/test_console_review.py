@@ -3,7 +3,7 @@ serve`` whose webhook receiver is down (a closed port), so undelivered webhooks 
 a city supervisor reviews a flag (已核查 + 备注) and sees it marked, ticks "unreviewed
 only" and sees it leave the list; opens System (this node's readiness and the dead
 letters) and Calendar & policy (terms, holidays, each programme's numbers with the
-seed's words, the read-only line). Screenshots: /tmp/shots/console-review.png,
+seed's words, the line on versions). Screenshots: /tmp/shots/console-review.png,
 console-system.png, console-policy.png."""
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ async def test_review_a_flag_then_system_and_policy(
     await page.click('[data-testid="nav-policy"]')
     await page.wait_for_selector('[data-testid="policy-table"]')
     await page.wait_for_selector('[data-testid="term-row"]')
-    assert "由市级管理员通过配置文件修改" in await text_of(page, "policy-readonly")
+    assert "每份结算都注明所用的版本号" in await text_of(page, "policy-notice")
     assert await page.locator('[data-testid="term-row"]', has_text="2026-autumn").count() == 1
     assert await page.locator('[data-testid="holiday-row"]', has_text="国庆节").count() >= 1
     training = page.locator('[data-testid="policy-programme"][data-programme="training"]')

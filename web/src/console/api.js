@@ -98,6 +98,7 @@ export function createApi({ fetchImpl = globalThis.fetch.bind(globalThis), onUna
     get: (path) => request("GET", path),
     text: (path) => request("GET", path, { accept: "text" }),
     post: (path, body) => request("POST", path, { body }),
+    put: (path, body) => request("PUT", path, { body }),
     async login(username, password) {
       const r = await request("POST", "/api/v1/admin/login", { body: { username, password } });
       csrf = (r && r.csrf_token) || "";

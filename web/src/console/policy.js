@@ -1,22 +1,35 @@
 // Calendar & policy (校历与规则): the term calendar the server computes with (terms,
 // holidays, make-up working days) and each programme's credit rules, every number with
-// the seed's words the policy file quotes beside it. Read-only: the city office changes
-// them in the configuration files (GET /api/v1/calendar, GET /api/v1/policy).
+// the seed's words the policy file quotes beside it (GET /api/v1/calendar, GET
+// /api/v1/policy), and each one's history of versions. City officers edit them here
+// (policy-edit.js); everyone else reads.
 
 import { t } from "./i18n.js";
 import { h, errorBox, loadingBox, table, section } from "./dom.js";
+import { formatDateTime } from "./format.js";
+import { calendarEditor, historyBox, policyEditor } from "./policy-edit.js";
 
-export function renderPolicy(container, { api }) {
+export function renderPolicy(container, ctx) {
+  const { api } = ctx;
+  const again = () => renderPolicy(container, ctx);
   const calendarBox = h("div", { "data-testid": "policy-calendar" }, loadingBox());
   const rulesBox = h("div", { "data-testid": "policy-rules" }, loadingBox());
-  container.replaceChildren(
-    h("h1", { class: "page-title" }, t("nav.policy")),
-    h("p", { class: "notice notice-info", "data-testid": "policy-readonly" }, t("policy.readonly")),
-    calendarBox,
-    rulesBox,
-  );
-  loadCalendar(calendarBox, api);
-  loadRules(rulesBox, api);
+  const notice = h("p", { class: "notice notice-info", "data-testid": "policy-notice" }, t("policy.applies"));
+  container.replaceChildren(h("h1", { class: "page-title" }, t("nav.policy")), notice, calendarBox, rulesBox);
+  loadCalendar(calendarBox, api, again, notice);
+  loadRules(rulesBox, api, again);
+}
+
+/** "版本 3 · 2026-12-04 18:00 · city-office" (0: the configured file). */
+function versionLine(v, testid) {
+  const text = !v || v.seq === 0 ? t("edit.version_configured") : t("edit.version_line", { seq: v.seq, at: formatDateTime(v.at), who: v.who });
+  return h("p", { class: "muted small", "data-testid": testid, "data-seq": String((v && v.seq) || 0) }, text);
+}
+
+function historySection(api, path, canEdit, again, testid) {
+  const box = h("div", {}, loadingBox());
+  historyBox(box, { api, path, canEdit, onChanged: again, testid });
+  return h("details", { class: "history-box", "data-testid": `${testid}-box` }, h("summary", {}, t("edit.history")), box);
 }
 
 /** Holidays in runs of consecutive dates with one name: [{name, first, last, days}]. Pure. */
@@ -33,7 +46,7 @@ export function holidayRuns(holidays) {
   return runs;
 }
 
-async function loadCalendar(box, api) {
+async function loadCalendar(box, api, again, notice) {
   let cal;
   try {
     cal = await api.get("/api/v1/calendar");
@@ -41,6 +54,8 @@ async function loadCalendar(box, api) {
     box.replaceChildren(errorBox(err, "policy-calendar-error"));
     return;
   }
+  // Who may edit: the city office's officers; the others see why they cannot.
+  notice.append(h("span", { "data-testid": cal.can_edit ? "policy-editable" : "policy-readonly" }, ` ${t(cal.can_edit ? "policy.editable" : "policy.readonly")}`));
   const runs = holidayRuns(cal.holidays);
   // This year's and later holidays first; earlier years fold away (the sample holds five).
   const year = `${new Date().getFullYear()}-01-01`;
@@ -56,6 +71,7 @@ async function loadCalendar(box, api) {
     section(
       "policy.calendar",
       h("p", { class: "muted" }, t("policy.timezone", { zone: cal.timezone })),
+      versionLine(cal.version, "calendar-version"),
       cal.sample ? h("p", { class: "notice notice-info", "data-testid": "policy-sample" }, t("policy.sample")) : null,
       h("h3", {}, t("policy.terms")),
       table(
@@ -69,11 +85,13 @@ async function loadCalendar(box, api) {
       h("h3", {}, t("policy.workdays")),
       h("p", { class: "muted small" }, t("policy.workdays_help")),
       h("div", { class: "chips", "data-testid": "policy-workdays" }, (cal.workdays || []).map((d) => h("span", { class: "chip chip-plain mono" }, d.date))),
+      cal.can_edit ? h("details", { class: "edit-box", "data-testid": "calendar-edit-box" }, h("summary", { "data-testid": "calendar-edit-open" }, t("edit.calendar")), calendarEditor(cal, api, again)) : null,
+      historySection(api, "/api/v1/calendar", cal.can_edit, again, "calendar-history"),
     ),
   );
 }
 
-async function loadRules(box, api) {
+async function loadRules(box, api, again) {
   let body;
   try {
     body = await api.get("/api/v1/policy");
@@ -82,14 +100,14 @@ async function loadRules(box, api) {
     return;
   }
   const programmes = Object.entries(body.programmes || {});
-  box.replaceChildren(...programmes.map(([name, p]) => programmeBlock(name, p)));
+  box.replaceChildren(...programmes.map(([name, p]) => programmeBlock(name, p, api, body.can_edit, again)));
 }
 
 const none = (v) => v === null || v === undefined;
 const hoursText = (pairs) => ((pairs || []).length ? pairs.map(([a, b]) => `${a}–${b}`).join("、") : t("policy.closed"));
 
 /** One programme's rules as rows [rule, numbers, seed words]. */
-function programmeBlock(name, p) {
+function programmeBlock(name, p, api, canEdit, again) {
   const seed = p.seed || {};
   const rows = [];
   const row = (labelKey, text, ...seedKeys) => rows.push([t(labelKey), text, seedWords(seedKeys.flatMap((k) => seed[k] || []))]);
@@ -129,7 +147,10 @@ function programmeBlock(name, p) {
     { "data-testid": "policy-programme", "data-programme": name },
     section(
       `programme.${name}`,
+      versionLine(p.version, "policy-version"),
       table([{ key: "policy.col.rule" }, { key: "policy.col.numbers" }, { key: "policy.col.seed" }], rows, { testid: "policy-table", rowTestid: "rule-row", cls: "policy" }),
+      canEdit ? h("details", { class: "edit-box", "data-testid": "policy-edit-box" }, h("summary", { "data-testid": "policy-edit-open" }, t("edit.policy")), policyEditor(name, p, api, again)) : null,
+      historySection(api, `/api/v1/policy/${name}`, canEdit, again, "policy-history"),
     ),
   );
 }
