@@ -56,6 +56,13 @@ export function wantedReceivers(streams) {
   return { audio: Math.max(want.audio, count.audio), video: Math.max(want.video, count.video) };
 }
 
+/** How long to wait before asking this node again after `moved` named a node that
+ * did not answer (it may have just died: its claim lapses within seconds, then the
+ * session is placed again): 1, 2, 4, 8 s, then every 10 s. Pure. */
+export function movedBackoffMs(failures) {
+  return Math.min(10000, 1000 * 2 ** Math.max(0, failures - 1));
+}
+
 /** Group a mid→{person, kind} map by person. Pure. */
 export function tracksByPerson(tracks) {
   const out = {};
@@ -96,6 +103,7 @@ export class Protocol {
     this.negotiateAgain = false;
     this.joined = false;
     this.pending = new Set(); // reject functions of requests awaiting an ack
+    this.movedFailures = 0; // `moved` answers naming a node that did not answer, in a row
   }
 
   // ---- tiny emitter --------------------------------------------------------
@@ -177,6 +185,46 @@ export class Protocol {
   }
 
   // ---- socket.io -----------------------------------------------------------
+  /** `moved`: go there (the owner emits "moved") only if that node answers. A node
+   * that just died is still named for a few seconds; following it would leave the
+   * page on a browser error. Instead stay, say so, and ask this node again after a
+   * growing pause, until the session is placed on a live node. */
+  async followMoved(url) {
+    if (await this.reachable(url)) {
+      this.movedFailures = 0;
+      this.emit("moved", { url });
+      return;
+    }
+    this.retryLater("node_unreachable", url);
+  }
+
+  /** Ask this node again after the growing pause (socket.io does not retry a
+   * refusal by itself), saying why meanwhile. */
+  retryLater(code, message) {
+    this.movedFailures += 1;
+    this.emit("server_error", { event: "connect", code, message });
+    this.emit("connecting", { attempt: this.movedFailures });
+    setTimeout(() => {
+      this.socket = null;
+      this.connect();
+    }, movedBackoffMs(this.movedFailures));
+  }
+
+  /** Whether a node answers at all (no-cors: another origin's reply is opaque, but
+   * only a network failure rejects), within 3 s. */
+  async reachable(url) {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), 3000);
+    try {
+      await this.env.fetch(new URL("/healthz", url).href, { mode: "no-cors", cache: "no-store", signal: abort.signal });
+      return true;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   connect() {
     if (this.socket) return;
     this.emit("connecting", { attempt: 0 });
@@ -195,7 +243,14 @@ export class Protocol {
       if (code === "moved" && err.data.url) {
         // Several nodes: this session's room runs elsewhere, and media must go there.
         socket.disconnect();
-        this.emit("moved", { url: err.data.url });
+        this.followMoved(err.data.url);
+        return;
+      }
+      if (code === "unavailable") {
+        // Retryable by the server's word (placement settling, the owner's claim about
+        // to lapse after its death): try again, never sit on an error page.
+        socket.disconnect();
+        this.retryLater("unavailable", (err.data && err.data.message) || "");
         return;
       }
       const fatal = !socket.active || FATAL_CODES.has(code);

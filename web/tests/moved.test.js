@@ -1,0 +1,48 @@
+// `moved` naming a node that does not answer (it just died): the page stays, says so,
+// and asks its own node again with a growing pause; a node that answers is followed.
+import { test, mock } from "node:test";
+import assert from "node:assert/strict";
+import { movedBackoffMs, Protocol } from "../src/protocol.js";
+
+test("the pause grows and is bounded", () => {
+  assert.deepEqual([1, 2, 3, 4, 5, 9].map(movedBackoffMs), [1000, 2000, 4000, 8000, 10000, 10000]);
+  assert.equal(movedBackoffMs(0), 1000);
+});
+
+function protocolWith(fetch) {
+  const p = new Protocol({ token: "t", origin: "http://b", env: { fetch } });
+  const seen = [];
+  for (const type of ["moved", "server_error", "connecting"]) p.on(type, (d) => seen.push([type, d]));
+  let connects = 0;
+  p.connect = () => { connects += 1; };
+  return { p, seen, connects: () => connects };
+}
+
+test("a node that answers is followed", async () => {
+  const asked = [];
+  const { p, seen } = protocolWith(async (url, init) => { asked.push([url, init.mode]); return {}; });
+  await p.followMoved("http://a:8000");
+  assert.deepEqual(asked, [["http://a:8000/healthz", "no-cors"]]);
+  assert.deepEqual(seen, [["moved", { url: "http://a:8000" }]]);
+});
+
+test("a dead node is not followed: a message, then this node again, later each time", async () => {
+  mock.timers.enable({ apis: ["setTimeout"] });
+  try {
+    const { p, seen, connects } = protocolWith(async () => { throw new TypeError("Failed to fetch"); });
+    await p.followMoved("http://a:8000");
+    assert.equal(seen.some(([t]) => t === "moved"), false);
+    assert.deepEqual(seen[0], ["server_error", { event: "connect", code: "node_unreachable", message: "http://a:8000" }]);
+    mock.timers.tick(999);
+    assert.equal(connects(), 0);
+    mock.timers.tick(1);
+    assert.equal(connects(), 1);
+    await p.followMoved("http://a:8000");  // still named, still dead: twice the pause
+    mock.timers.tick(1999);
+    assert.equal(connects(), 1);
+    mock.timers.tick(1);
+    assert.equal(connects(), 2);
+  } finally {
+    mock.timers.reset();
+  }
+});
