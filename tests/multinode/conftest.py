@@ -20,8 +20,8 @@ import pytest
 import socketio
 
 from tests.conftest import create_database
-from tests.rtc import clients as rtc_clients
 from tests.multinode.topology import Node, Topology, topology
+from tests.rtc import clients as rtc_clients
 from tests.support import API_KEY, ONE_TO_ONE, Peer, ServerHandle, token_of
 
 

@@ -89,9 +89,10 @@ async def test_kill_the_rooms_node(pair: tuple[Node, Node, redis.Redis]) -> None
         assert client.get(room_key(session)) == b"kill-b"
         await until(lambda: first_frame(teacher, "s1") is not None
                     and first_frame(student, "t1") is not None, 30, "media both ways on b")
+        back = max(first_frame(teacher, "s1") or 0, first_frame(student, "t1") or 0)
         print(f"\nSIGKILL (namespaced nodes): back on {b.node_id} with video after "
-              f"{max(first_frame(teacher, 's1') or 0, first_frame(student, 't1') or 0) - killed_mono:.1f} s;"
-              f" refused: {sorted(c for c, _ in t_answers + s_answers)}")
+              f"{back - killed_mono:.1f} s; refused: "
+              f"{sorted(c for c, _ in t_answers + s_answers)}")
         assert {c for c, _ in t_answers + s_answers} <= {"unreachable", "unavailable", "moved"}
 
         assert (await teacher.peer.call("end"))["ok"]

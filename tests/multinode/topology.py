@@ -196,6 +196,9 @@ class Topology:
         _ip("-n", name, "addr", "add", f"{address}/24", "dev", ns_end)
         _ip("-n", name, "link", "set", ns_end, "up")
         _ip("-n", name, "link", "set", "lo", "up")
+        # This machine's other addresses (the one Chromium offers as its ICE candidate:
+        # the default route's) are reached through the bridge's host side.
+        _ip("-n", name, "route", "add", "default", "via", self.client_address)
         return name, address
 
     def start_nodes(self, ids: list[str], *, database_url: str, redis_db: int,
