@@ -37,7 +37,8 @@ class _Out:
         self.ssrc, self.pt, self.rtx_ssrc, self.rtx_pt = ssrc, 96, ssrc + 1, 97
         self.extension = b"\xbe\xde\x00\x01\x10\x30\x00\x00"
         self.b0 = 0x90
-        self.pt_marker = (96, 96 | 0x80)
+        self.pt_marker = (96, 96 | 0x80, 96, 96 | 0x80)
+        self.red_pt = None
         self.pack = struct.Struct(f"!BBHII{len(self.extension)}s").pack
         self.sent = 0
         self.addr = ("127.0.0.1", 9)

@@ -34,9 +34,11 @@ from .forward import (
     tap_receiver,
 )
 from .keyframes import KeyframeRelay
-from .payloads import MEDIA, RTX, is_keyframe, vp8_frame_start
+from .payloads import MEDIA, RED, RTX, is_keyframe, vp8_frame_start
+from .red import primary as red_primary
+from .red import retag as red_retag
 from .reencode import REENCODE
-from .rtp_munger import RtpMunger
+from .rtp_munger import RED_PT, RtpMunger
 
 NO_LEVEL = 128  # above any RFC 6464 level (0 … 127): no level seen this second
 
@@ -67,6 +69,8 @@ class Source:
         self.keyframes_in = 0
         self.packets_in = 0
         self.pli_sent = 0
+        self.red_in = 0  # RED packets (RFC 2198) from the publisher
+        self.red_malformed = 0  # of which unreadable: dropped for everyone
         # This second's evidence (rtc.room samples and resets it once a second).
         self.sec_packets = 0
         self.sec_bytes = 0
@@ -210,12 +214,31 @@ class Source:
         if what is None:
             what = self._learn_payload_type(packet.payload_type)
         original = True
+        red: bytes | None = None  # the RED payload, for subscribers that negotiated it
+        media_pt = 0  # the publisher's Opus payload type inside RED
         if what == RTX:  # a retransmission the publisher sent us: forward the original
             if len(payload) <= 2:
                 return  # padding only (bandwidth probing)
             seq = (payload[0] << 8) | payload[1]  # payloads.unwrap_rtx, inlined (hot)
             payload = payload[2:]
             original = False
+        elif what == RED:
+            self.red_in += 1
+            block = red_primary(payload)
+            if block is None or (
+                self._payload_types.get(block[0]) or self._learn_payload_type(block[0])
+            ) != MEDIA:
+                # Unreadable, or wrapping something that is not our codec: dropped for
+                # everyone; aiortc's receiver after us gets an empty payload.
+                self.red_malformed += 1
+                packet.payload = b""
+                return
+            red = payload
+            media_pt, payload = block
+            # What runs after us (aiortc's receiver: jitter buffer, the taps' frames,
+            # the recorder) sees the plain Opus packet the primary block is.
+            packet.payload_type = media_pt
+            packet.payload = payload
         elif what != MEDIA or not payload:
             return
         self.packets_in += 1
@@ -242,6 +265,18 @@ class Source:
         if not sinks:
             return
         now = self._clock.time()
+        if red is not None:
+            # Audio: every packet starts a frame, nothing waits for a keyframe.
+            for sink in sinks:
+                out = sink.out
+                if out is not None and out.red_pt is not None:
+                    data = red if out.pt == media_pt else red_retag(red, media_pt, out.pt)
+                    if data is not None:
+                        sink.forward(seq, ts, marker + RED_PT, data, True, now)
+                        continue
+                if payload:  # an empty primary (only earlier copies) is no Opus packet
+                    sink.forward(seq, ts, marker, payload, True, now)
+            return
         waiting = False
         for sink in sinks:
             if sink.forward(seq, ts, marker, payload, keystart, now):

@@ -98,7 +98,9 @@ aiortc internals touched (aiortc pinned to 1.16.0 in pyproject.toml)
    it for an incoming PLI or FIR; on the pack path it would only set a flag nobody reads.
 6. ``RTCRtpTransceiver._codecs``: the negotiated codecs, filtered after
    ``setRemoteDescription()`` to VP8 (+ its RTX) for video and Opus for audio, so that
-   every subscriber can take every publisher's frames unchanged.
+   every subscriber can take every publisher's frames unchanged; for audio the Opus
+   codec's fmtp is set (in-band FEC, DTX) and the offer's RED codec, which aiortc's
+   codec list lacks, is added back (first on publish lines, second on slots).
 7. ``RTCDtlsTransport._rtp_router.route_rtp`` / ``route_rtcp``: wrapped per transport to
    count authenticated (SRTP-unprotected, parsed) RTP and RTCP: the "traffic" evidence.
 8. ``RTCIceGatherer._connection`` (the aioice ``Connection``); its ``check_incoming``
@@ -154,6 +156,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtp import RTCP_RTPFB_NACK, RtcpRrPacket, RtcpRtpfbPacket, RtcpSrPacket, RtpPacket
 
+from . import red
 from .payloads import OTHER, payload_kind
 
 log = logging.getLogger(__name__)
@@ -204,9 +207,17 @@ def check_aiortc() -> None:
 # --------------------------------------------------------------------------- codecs
 
 
-def restrict_codecs(transceiver: RTCRtpTransceiver, mime: str) -> RTCRtpCodecParameters | None:
-    """Keep only ``mime`` (and its RTX) among the negotiated codecs of ``transceiver``.
-    Returns the kept codec, or ``None`` (codecs left untouched) when it was not offered."""
+def restrict_codecs(
+    transceiver: RTCRtpTransceiver,
+    mime: str,
+    offered: list[RTCRtpCodecParameters] | None = None,
+    *,
+    publish: bool = False,
+) -> RTCRtpCodecParameters | None:
+    """Keep only ``mime`` (and its RTX; for Opus, RED) among the negotiated codecs of
+    ``transceiver``. Returns the kept codec, or ``None`` (codecs left untouched) when
+    it was not offered. ``offered``: the codecs of the offer's m-line (their fmtp);
+    ``publish``: the line is the browser's microphone (the server receives)."""
     codecs: list[RTCRtpCodecParameters] = transceiver._codecs
     main = next((c for c in codecs if c.mimeType.lower() == mime.lower()), None)
     if main is None:
@@ -216,8 +227,54 @@ def restrict_codecs(transceiver: RTCRtpTransceiver, mime: str) -> RTCRtpCodecPar
         for c in codecs
         if c.mimeType.lower().endswith("/rtx") and c.parameters.get("apt") == main.payloadType
     ]
+    if main.mimeType.lower() == "audio/opus":
+        # aiortc answers with its own Opus codec, whose fmtp is empty: the browser then
+        # encodes without in-band FEC. (find_common_codecs deep-copied it: ours to change.)
+        remote = next((c for c in offered or [] if c.payloadType == main.payloadType), None)
+        main.parameters = opus_parameters(remote.parameters if remote is not None else {})
+        wrap = red_codec(offered or [], int(main.payloadType or 0))
+        if wrap is not None:
+            # libwebrtc sends RED only when it precedes the codec it wraps in the
+            # negotiated list (WebRtcVoiceSendChannel::SetSendCodecs), so RED comes first
+            # where the browser sends; where the server sends, Opus stays first, because
+            # aiortc's sender and RtpOut take codecs[0] as the stream's codec.
+            kept = [wrap, main] if publish else [main, wrap]
     transceiver._codecs = kept
     return main
+
+
+def opus_parameters(offered: dict[str, Any]) -> dict[str, Any]:
+    """The Opus fmtp of the server's answer: in-band FEC always (the browser's encoder
+    then protects each frame with a low-bitrate copy of the previous one, which its
+    decoder uses when a packet is lost: phones on weak networks), DTX when the browser
+    asked for it, and the browser's ``minptime``. ``useinbandfec``/``usedtx`` in an
+    answer tell the *browser's encoder* what we want to receive (RFC 7587 6.1)."""
+    out: dict[str, Any] = {}
+    if offered.get("minptime") is not None:
+        out["minptime"] = offered["minptime"]
+    out["useinbandfec"] = 1
+    if str(offered.get("usedtx", "0")) == "1":
+        out["usedtx"] = 1
+    return out
+
+
+def red_codec(offered: list[RTCRtpCodecParameters], opus_pt: int) -> RTCRtpCodecParameters | None:
+    """The offer's ``red/48000/2`` codec if it wraps only Opus (``fmtp opus/opus``), as
+    a codec of our answer, else ``None`` (aiortc's own codec list has no RED, so
+    setRemoteDescription dropped it: it is put back from the offer)."""
+    for c in offered:
+        if c.mimeType.lower() != "audio/red" or c.clockRate != 48000 or c.channels != 2:
+            continue
+        pts = red.fmtp_blocks(c.parameters)
+        if pts is not None and all(pt == opus_pt for pt in pts):
+            return RTCRtpCodecParameters(
+                mimeType="audio/red",
+                clockRate=48000,
+                channels=2,
+                payloadType=c.payloadType,
+                parameters=dict(c.parameters),
+            )
+    return None
 
 
 def negotiated_codec(transceiver: RTCRtpTransceiver) -> RTCRtpCodecParameters | None:
@@ -493,10 +550,14 @@ class RtpOut:
         protect: Callable[[bytes], bytes],
         transport: Any,
         addr: Any,
+        red_pt: int | None = None,
     ) -> None:
         self.ssrc, self.pt, self.rtx_ssrc, self.rtx_pt = ssrc, pt, rtx_ssrc, rtx_pt
+        self.red_pt = red_pt  # the subscriber negotiated RED (audio): forwarded as is
         self.b0 = 0x90 if extension else 0x80  # V=2, X when there is an extension
-        self.pt_marker = (pt, pt | 0x80)
+        # The second header byte by rtp_munger's index: marker bit | RED_PT (2).
+        red_b1 = pt if red_pt is None else red_pt
+        self.pt_marker = (pt, pt | 0x80, red_b1, red_b1 | 0x80)
         self.extension = extension
         self.pack = struct.Struct(f"!BBHII{len(extension)}s").pack
         self.protect = protect
@@ -528,6 +589,7 @@ class RtpOut:
             ),
             None,
         )
+        red_in = next((c for c in codecs if c.mimeType.lower() == "audio/red"), None)
         template = RtpPacket(payload_type=int(codec.payloadType or 0))
         template.extensions.mid = sender._RTCRtpSender__mid  # type: ignore[attr-defined]
         raw = template.serialize(sender._RTCRtpSender__rtp_header_extensions_map)  # type: ignore[attr-defined]
@@ -540,6 +602,7 @@ class RtpOut:
             protect=srtp.protect,
             transport=pair.protocol.transport,
             addr=pair.remote_addr,
+            red_pt=None if red_in is None else int(red_in.payloadType or 0),
         )
 
 

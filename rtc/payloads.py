@@ -10,13 +10,18 @@ from __future__ import annotations
 
 VP8_START_CODE = b"\x9d\x01\x2a"  # RFC 6386 9.1, after the 3-byte frame tag of a keyframe
 
-# What a negotiated payload type carries (plain ints: compared once per packet).
-OTHER, MEDIA, RTX = 0, 1, 2
+# What a negotiated payload type carries (plain ints: compared once per packet). RED:
+# redundant audio (RFC 2198, ``rtc/red.py``), Opus frames wrapped with earlier copies.
+OTHER, MEDIA, RTX, RED = 0, 1, 2, 3
 
 
 def payload_kind(mime_type: str) -> int:
-    """MEDIA or RTX for a negotiated codec's MIME type (``video/rtx`` is RTX)."""
-    return RTX if mime_type.lower().endswith("/rtx") else MEDIA
+    """MEDIA, RTX or RED for a negotiated codec's MIME type (``video/rtx`` is RTX,
+    ``audio/red`` RED)."""
+    mime = mime_type.lower()
+    if mime.endswith("/rtx"):
+        return RTX
+    return RED if mime == "audio/red" else MEDIA
 
 
 def vp8_frame_start(payload: bytes) -> tuple[bool, bool]:

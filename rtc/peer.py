@@ -12,7 +12,11 @@ The browser is always the offerer. Its offer holds two sorts of m-lines:
   :class:`~rtc.forward.ForwardPacker`; the room attaches the track to a source.
 
 Codecs are restricted to Opus and VP8 so that every subscriber can take every
-publisher's frames unchanged. H264 is not negotiated: a line that offers no VP8 is
+publisher's frames unchanged. Audio comes first on weak networks: the answer's Opus fmtp
+asks for in-band FEC (and DTX when the browser offers it), and RED (RFC 2198) is
+accepted where offered, forwarded as is to subscribers that negotiated it and stripped
+to its primary Opus block for the others (:func:`rtc.forward.restrict_codecs`,
+:mod:`rtc.red`). H264 is not negotiated: a line that offers no VP8 is
 answered ``inactive``. (Doing H264 safely needs per-slot codecs fixed at the slot's
 first answer — aiortc's sender keeps ``codecs[0]`` for life — and profile matching
 between publisher and subscribers; every current browser offers VP8.)
@@ -230,9 +234,12 @@ class Peer:
             if t is None:
                 continue
             direction = media.direction or "sendrecv"
-            codec = forward.restrict_codecs(t, forward.FORWARD_MIME[t.kind])
             mid = str(t.mid)
-            if direction in ("sendrecv", "sendonly") and mid not in self.slots:
+            publish = direction in ("sendrecv", "sendonly") and mid not in self.slots
+            codec = forward.restrict_codecs(
+                t, forward.FORWARD_MIME[t.kind], media.rtp.codecs, publish=publish
+            )
+            if publish:
                 if codec is None or t.kind in publishing:
                     t.direction = "inactive"
                     self._null_tap(t)

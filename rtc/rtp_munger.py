@@ -35,6 +35,10 @@ from typing import Any, Protocol
 from .payloads import wrap_rtx
 
 HALF_SEQ = 0x8000
+# Added to ``marker`` in :meth:`RtpMunger.forward`: send under the slot's RED payload
+# type (a RED payload forwarded as is), not its media one. An index, not a flag
+# argument, so that the hot path stays one tuple lookup (``Egress.pt_marker``).
+RED_PT = 2
 # (timestamp, marker, payload) of a publisher packet still cached, by its sequence number.
 Cached = Callable[[int], tuple[int, int, bytes] | None]
 
@@ -43,7 +47,11 @@ class Egress(Protocol):
     """Where one slot's packets go (:class:`rtc.forward.RtpOut`)."""
 
     b0: int  # first header byte: V=2, X when there is an extension
-    pt_marker: tuple[int, int]  # second header byte without and with the marker bit
+    # The second header byte: media PT without and with the marker bit, then the same
+    # for RED (the media PT again when the subscriber did not negotiate RED).
+    pt_marker: tuple[int, int, int, int]
+    pt: int
+    red_pt: int | None  # RED negotiated by this subscriber (audio), or None
     ssrc: int
     rtx_pt: int | None
     rtx_ssrc: int
@@ -94,7 +102,9 @@ class RtpMunger:
     def forward(
         self, seq: int, ts: int, marker: int, payload: bytes, keystart: bool, now: float
     ) -> bool:
-        """Send one publisher packet. Returns whether this slot waits for a keyframe."""
+        """Send one publisher packet. Returns whether this slot waits for a keyframe.
+        ``marker``: the packet's marker bit, plus :data:`RED_PT` when ``payload`` is a
+        RED payload for a subscriber that negotiated RED (audio only)."""
         out = self.out
         if out is None:
             return False

@@ -24,7 +24,7 @@ from aiortc.rtcrtpparameters import (
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
 from aiortc.rtp import RtpPacket
 
-from rtc import forward, payloads
+from rtc import forward, payloads, red
 from rtc.clock import FakeClock
 from rtc.fanout import ForwardTrack, Source
 from rtc.forward import ForwardPacker
@@ -350,3 +350,73 @@ async def test_a_slot_whose_sender_has_not_started_stays_quiet(pc: RTCPeerConnec
     await feed(receiver, frames[20:], seq=5000, ts=900000)  # no keyframe among them
     assert not first.done()
     first.cancel()
+
+
+RED_CODEC = RTCRtpCodecParameters(
+    mimeType="audio/red", clockRate=48000, channels=2, payloadType=63,
+    parameters={"96/96": None},
+)
+
+
+async def test_red_goes_as_is_to_red_slots_and_as_its_primary_to_the_others(
+    pc: RTCPeerConnection,
+) -> None:
+    """A publisher sending RED (PT 63 around Opus PT 96): a slot that negotiated RED
+    with the same Opus PT gets the payload unchanged, one whose Opus PT is 109 gets the
+    block headers renumbered, one without RED gets the primary block as plain Opus; a
+    malformed packet reaches nobody and raises nothing; the receiver behind (the taps'
+    frames) sees plain Opus."""
+    receiver, params = await started_receiver(pc, "audio", OPUS)
+    params.codecs = [RED_CODEC, OPUS]
+    source = Source("A", "audio", FakeClock(), Changes())
+    source.set_forwarding(True)
+    source.bind(receiver)
+    await receiver.receive(params)
+    wires = {"red": Wire(), "red109": Wire(), "plain": Wire()}
+    tracks = {name: await started(ForwardTrack("audio"), wire) for name, wire in wires.items()}
+    tracks["red"].out = forward.RtpOut(
+        ssrc=77, pt=100, rtx_ssrc=78, rtx_pt=None, extension=b"", protect=bytes,
+        transport=wires["red"], addr=None, red_pt=102,
+    )
+    # This subscriber's browser numbered Opus 96 too: RED blocks keep naming 96.
+    tracks["red"].out.pt = 96
+    tracks["red"].out.pt_marker = (96, 96 | 0x80, 102, 102 | 0x80)
+    tracks["red109"].out = forward.RtpOut(
+        ssrc=79, pt=109, rtx_ssrc=80, rtx_pt=None, extension=b"", protect=bytes,
+        transport=wires["red109"], addr=None, red_pt=63,
+    )
+    for track in tracks.values():
+        track.attach(source)
+    frames: list[bytes] = []
+
+    class Tap:
+        def frame(self, person: str, kind: str, codec: str, packet: Any, key: bool) -> None:
+            frames.append(bytes(packet))
+
+    source.taps = (Tap(),)
+    sent = [
+        red.encode([], (96, b"\xfc\x01")),
+        red.encode([(96, 960, b"\xfc\x01")], (96, b"\xfc\x02")),
+        bytes.fromhex("e00f0005e0"),  # malformed: a block longer than the payload
+        red.encode([(96, 960, b"\xfc\x02")], (96, b"\xfc\x03")),
+        red.encode([(96, 960, b"\xfc\x03")], (96, b"\xfc\x04")),
+    ]
+    for i, payload in enumerate(sent):
+        packet = RtpPacket(payload_type=63, sequence_number=i, timestamp=960 * i, ssrc=SSRC)
+        packet.payload = payload
+        await receiver._handle_rtp_packet(packet, arrival_time_ms=0)
+    good = [p for i, p in enumerate(sent) if i != 2]
+    assert [(p.payload_type, p.payload) for p in wires["red"].sent] == [(102, p) for p in good]
+    assert [(p.payload_type, p.payload) for p in wires["red109"].sent] == [
+        (63, red.retag(p, 96, 109)) for p in good
+    ]
+    assert wires["red109"].sent[1].payload == bytes.fromhex("ed0f0002" "6d" "fc01" "fc02")
+    assert [(p.payload_type, p.payload) for p in wires["plain"].sent] == [
+        (100, bytes([0xFC, n])) for n in (1, 2, 3, 4)
+    ]
+    # The dropped packet is a gap, as if lost on the way (Opus FEC and the browser's
+    # concealment cover it; audio is never NACKed).
+    seqs = [p.sequence_number for p in wires["plain"].sent]
+    assert [(s - seqs[0]) & 0xFFFF for s in seqs] == [0, 1, 3, 4]
+    assert (source.red_in, source.red_malformed) == (5, 1)
+    assert frames[:3] == [b"\xfc\x01", b"\xfc\x02", b"\xfc\x03"]  # one frame late

@@ -41,7 +41,8 @@ class FakeEgress:  # structurally an rtc.rtp_munger.Egress
     errors: tuple[type[BaseException], ...] = (OSError,)
 
     def __init__(self) -> None:
-        self.b0, self.pt_marker = 0x80, (PT, PT | 0x80)
+        self.b0, self.pt_marker = 0x80, (PT, PT | 0x80, PT, PT | 0x80)
+        self.pt, self.red_pt = PT, None
         self.ssrc, self.rtx_ssrc, self.rtx_pt, self.rtx_seq = SSRC, RTX_SSRC, RTX_PT, 7
         self.extension, self.addr = b"", ("192.0.2.9", 9)
         self.pack = struct.Struct("!BBHII0s").pack

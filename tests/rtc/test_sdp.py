@@ -142,12 +142,21 @@ async def test_chrome_offer_gets_opus_vp8_and_the_right_directions(
              ("video", "recvonly", ALL)]
         ),
     )
+    # RED (RFC 2198) first where the browser sends (libwebrtc sends RED only then),
+    # Opus first where the server sends (its sender's codec is the first one).
     assert answer_lines(answer.sdp) == [
-        ("audio", "recvonly", ["audio/opus"]),
+        ("audio", "recvonly", ["audio/red", "audio/opus"]),
         ("video", "recvonly", ["video/VP8", "video/rtx"]),
-        ("audio", "sendonly", ["audio/opus"]),
+        ("audio", "sendonly", ["audio/opus", "audio/red"]),
         ("video", "sendonly", ["video/VP8", "video/rtx"]),
     ]
+    audio = [m for m in answer.sdp.split("m=")[1:] if m.startswith("audio")]
+    for line in audio:  # in-band FEC asked of the browser's encoder, the offer's PTs kept
+        assert "a=fmtp:111 minptime=10;useinbandfec=1\r\n" in line
+        assert "a=rtpmap:63 red/48000/2\r\na=fmtp:63 111/111\r\n" in line
+        assert "usedtx" not in line  # Chrome did not offer DTX
+    assert audio[0].split("\r\n")[0].endswith("SAVPF 63 111")
+    assert audio[1].split("\r\n")[0].endswith("SAVPF 111 63")
     assert answer.tracks == {"2": StreamInfo("A", "audio"), "3": StreamInfo("A", "video")}
     hosts = {m.split()[4] for m in re.findall(r"a=candidate:(.*)", answer.sdp)}
     assert hosts == {"127.0.0.1"}
@@ -162,6 +171,18 @@ async def test_chrome_offer_gets_opus_vp8_and_the_right_directions(
         await room.add_ice_candidate("T", "candidate:garbage", "0", 0)
     with pytest.raises(ValueError):  # OfferError is a ValueError for the signaling layer
         await room.add_ice_candidate("nobody", "", "0", 0)
+
+
+async def test_dtx_is_answered_when_offered_and_red_only_when_it_wraps_opus(
+    room: MediaRoom,
+) -> None:
+    room.set_publish("T", frozenset({"audio"}))
+    offer = chrome_offer([("audio", "sendrecv", ())])
+    offer = offer.replace("a=fmtp:111 minptime=10;useinbandfec=1", "a=fmtp:111 usedtx=1")
+    offer = offer.replace("a=fmtp:63 111/111", "a=fmtp:63 111/9")  # RED around G722 too
+    answer = await room.offer("T", offer)
+    assert answer_lines(answer.sdp) == [("audio", "recvonly", ["audio/opus"])]
+    assert "a=fmtp:111 useinbandfec=1;usedtx=1\r\n" in answer.sdp
 
 
 async def test_a_publisher_without_vp8_is_answered_inactive(room: MediaRoom) -> None:
