@@ -20,6 +20,7 @@ import hypothesis  # noqa: F401  (see below)
 import pytest
 
 from tests.support import ServerHandle, start_app
+from tests.turn_support import TurnServer, run_coturn
 
 # hypothesis is imported here, early, on purpose: its pytest plugin otherwise imports it
 # at the terminal summary, deep in pluggy's stack, where CPython 3.11.7's AST validator
@@ -85,6 +86,14 @@ def run_redis(host: str, folder: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def turn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TurnServer]:
+    """A real coturn on loopback with TURN REST credentials (tests/turn_support.py);
+    skips the test when turnserver is not installed."""
+    with run_coturn(tmp_path_factory.mktemp("turn")) as turn:
+        yield turn
 
 
 def postgres_bindir() -> Path | None:

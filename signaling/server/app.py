@@ -13,6 +13,7 @@ from typing import Any
 
 import socketio
 from aiohttp import web
+from aiortc import RTCIceServer
 
 from recorder.database import DatabaseUnavailable
 from recorder.presence.journal import Journal, journal_db
@@ -50,6 +51,7 @@ from signaling.server.http_util import SERVICES, error
 from signaling.server.namespace import SafePacket, SessionNamespace, SioOutbox
 from signaling.server.recordings import Recordings
 from signaling.server.services import Services
+from signaling.server.turn import TurnConfig
 from signaling.server.web_assets import SOCKET_IO_CLIENT, WEB_DIR
 from signaling.server.webhooks import Webhooks
 from signaling.session.events import JournalListener, RoomListener
@@ -97,6 +99,20 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
         {k: v for k, v in vars(server).items() if k in ("urls", "username", "credential") and v}
         for server in ice_servers
     )
+    # TURN REST credentials, minted per person at each welcome (signaling/server/turn.py).
+    turn = (
+        TurnConfig(config.turn_urls, config.turn_secret, config.turn_ttl_s)
+        if config.turn_urls
+        else None
+    )
+
+    def room_ice() -> list[RTCIceServer]:
+        """A new room's servers: with --turn-server-side, TURN credentials of its own,
+        minted now and valid --turn-ttl (which outlasts any session, as for browsers)."""
+        if turn is None or not config.turn_server_side:
+            return ice_servers
+        (entry,) = turn.ice_servers(f"server-{config.node_id}", clock.time())
+        return [*ice_servers, RTCIceServer(**entry)]
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         # The data directory holds uploads and recordings on every back end (with
@@ -141,7 +157,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
                 events,
                 owner=owner,
                 clock=clock,
-                ice_servers=ice_servers,
+                ice_servers=room_ice(),
                 host_addresses=ice_hosts,
                 public_ip=config.public_ip,
             ),
@@ -150,6 +166,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
             grace_s=config.grace_s,
             idle_end_s=config.idle_end_s,
             browser_ice=browser_ice,
+            turn_ice=None if turn is None else turn.ice_servers,
             on_closed=lambda session_id: late["router"].closed(session_id),
             recordings=recordings,
             listeners=listeners,

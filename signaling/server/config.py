@@ -29,6 +29,11 @@ class Config:
     ice_servers: tuple[str, ...] = ()
     ice_hosts: tuple[str, ...] = ()  # restrict ICE host candidates to these addresses
     public_ip: str = ""
+    # TURN with time-limited credentials minted per join (signaling/server/turn.py).
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str = field(default="", repr=False)  # coturn's static-auth-secret
+    turn_ttl_s: float = 6 * 3600.0
+    turn_server_side: bool = False  # the server's own peer connections relay too
     public_url: str = ""  # base of join links; default: derived from the request
     grace_s: float = 30.0
     idle_end_s: float = 1800.0  # an empty session ends after this (at once past its end)
@@ -80,6 +85,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     a("--ice-server", action="append", dest="ice_servers", help="stun:/turn: URL; repeatable")
     a("--ice-host", action="append", dest="ice_hosts", help="only offer this host address")
     a("--public-ip", help="address to advertise in ICE candidates (server behind NAT)")
+    a("--turn-url", action="append", dest="turn_url", help="turn:/turns: URL of a coturn "
+      "(use-auth-secret), no credentials; repeatable (see docs/turn.md)")
+    a("--turn-secret", help="coturn's static-auth-secret: each join gets credentials from it")
+    a("--turn-ttl", type=float, help="seconds a join's TURN credentials last (default 21600)")
+    a("--turn-server-side", action="store_true", default=None, help="the server's peer "
+      "connections gather relay candidates from --turn-url too (a server without a public "
+      "address; aiortc uses the first turn:/turns:?transport=tcp URL)")
     a("--public-url", help="base URL of join links, e.g. https://tutor.example.org")
     a("--calendar", help="calendar TOML for credits (default: the shipped sample)")
     a("--redis-url", help="redis://… to run several nodes; sessions are placed through it")
@@ -146,6 +158,10 @@ def from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) ->
         ice_servers=flag_list("ice_servers"),
         ice_hosts=flag_list("ice_hosts"),
         public_ip=pick("public_ip") or "",
+        turn_urls=flag_list("turn_url"),
+        turn_secret=pick("turn_secret") or "",
+        turn_ttl_s=float(pick("turn_ttl") or 6 * 3600),
+        turn_server_side=truthy("turn_server_side"),
         public_url=(pick("public_url") or "").rstrip("/"),
         calendar=Path(calendar) if calendar else None,
         redis_url=pick("redis_url") or "",
@@ -160,6 +176,13 @@ def from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) ->
         evidence_every_s=float(pick("evidence_every_s") or 1),
         web_dir=Path(web_dir) if web_dir else None,
     )
+    if config.turn_urls or config.turn_secret:
+        from signaling.server.turn import TurnConfig
+
+        try:  # (the messages name flags and URLs, never the secret)
+            TurnConfig(config.turn_urls, config.turn_secret, config.turn_ttl_s)
+        except ValueError as exc:
+            raise SystemExit(f"--turn-url/--turn-secret/--turn-ttl: {exc}") from None
     if not config.node_id:
         config = replace(config, node_id=f"{config.host}:{config.port}")
     return with_secrets(config)

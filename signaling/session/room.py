@@ -325,7 +325,7 @@ class Room:
             "board": self._board_wire(),
             "chat": await self.deps.store.chat(self.id),
             "resumed": participant.generation > 1,
-            "ice_servers": list(self.deps.browser_ice),
+            "ice_servers": self.deps.ice_for(participant.id),
             "recording": self._recording.wire(),
         }
         await self.deps.outbox.emit(Out.WELCOME, welcome, to=cmd.sid)
@@ -595,7 +595,7 @@ class Room:
             "board": self._board_wire(),
             "chat": await self.deps.store.chat(self.id),
             "resumed": False,
-            "ice_servers": list(self.deps.browser_ice),
+            "ice_servers": self.deps.ice_for(observer.id),
             "recording": self._recording.wire(),
         }
         await self.deps.outbox.emit(Out.WELCOME, welcome, to=cmd.sid)

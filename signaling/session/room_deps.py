@@ -63,7 +63,15 @@ class RoomDeps:
     idle_end_s: float = 1800.0
     # ICE servers for browsers ({urls, username, credential}), the same the server uses.
     browser_ice: tuple[dict[str, Any], ...] = ()
+    # TURN entries minted per person at each welcome (person id, now): time-limited
+    # credentials (signaling/server/turn.py); None without --turn-url.
+    turn_ice: Callable[[str, float], list[dict[str, Any]]] | None = None
     on_closed: Callable[[str], Awaitable[None]] | None = None
     recordings: RecorderSource | None = None  # None: this server does not record
     # Told what the room observes (presence, the end): the journal's JournalListener.
     listeners: tuple[RoomListener, ...] = ()
+
+    def ice_for(self, person: str) -> list[dict[str, Any]]:
+        """The ``iceServers`` a welcome gives ``person``: the static ones, then TURN."""
+        turn = [] if self.turn_ice is None else self.turn_ice(person, self.clock.time())
+        return [*self.browser_ice, *turn]

@@ -34,7 +34,9 @@ if (params.has("preview")) {
   const token = params.get("token") || "";
   // Phones get lighter capture and bitrate; touch laptops are not phones.
   const phone = matchMedia("(pointer: coarse)").matches && Math.min(screen.width, screen.height) < 820;
-  const protocol = new Protocol({ token, ice: params.get("ice") || "hybrid", phone });
+  // &relay=1: media through TURN only (docs/turn.md: checking TURN from a network).
+  const icePolicy = params.get("relay") === "1" ? "relay" : "all";
+  const protocol = new Protocol({ token, ice: params.get("ice") || "hybrid", phone, icePolicy });
   // Several nodes: the session's room runs on another one; the same link works there.
   protocol.on("moved", ({ url }) => location.replace(new URL(location.pathname + location.search, url).href));
   const client = createClient({ protocol, prepareImage, loadLang, rememberLang, lang });

@@ -80,9 +80,12 @@ export class Protocol {
    * @param {string} [o.origin]     server origin (default: this page's)
    * @param {"hybrid"|"trickle"|"gather"} [o.ice]  how candidates reach the server
    * @param {boolean} [o.phone]     pick lighter capture settings
+   * @param {"all"|"relay"} [o.icePolicy]  "relay": media only through TURN (the join
+   *   link's `&relay=1`: checks TURN from a given network; tests; docs/turn.md)
    */
-  constructor({ token, origin, ice = "hybrid", phone = false, env = globalThis } = {}) {
+  constructor({ token, origin, ice = "hybrid", phone = false, icePolicy = "all", env = globalThis } = {}) {
     this.token = token;
+    this.icePolicy = icePolicy === "relay" ? "relay" : "all";
     this.origin = origin || (env.location && env.location.origin) || "";
     this.iceMode = ice;
     this.phone = phone;
@@ -373,7 +376,11 @@ export class Protocol {
   ensurePc() {
     if (this.pc) return this.pc;
     const PC = this.env.RTCPeerConnection;
-    const pc = new PC({ iceServers: this.iceServers, bundlePolicy: "max-bundle" });
+    const pc = new PC({
+      iceServers: this.iceServers,
+      bundlePolicy: "max-bundle",
+      iceTransportPolicy: this.icePolicy,
+    });
     this.pc = pc;
     this.tx = { audio: null, video: null };
     pc.iceState = { sdpTaken: false, answered: false, queue: [], endSent: false, gathered: false };
