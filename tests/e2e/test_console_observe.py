@@ -131,6 +131,11 @@ async def test_a_supervisor_observes_the_class_read_only(
     record = await api(base, "GET", f"/api/v1/sessions/{session_id}/record")
     assert [v["staff"] for v in record["observers"]] == [USERNAME]
     assert {p["id"] for p in record["people"]} == {"t1", "s1"}
+    # ... and on the session's page in the console, so watching is never invisible.
+    await console.goto(f"{base}/console#/session/{session_id}")
+    visits = console.locator('[data-testid="session-observers"]')
+    await visits.wait_for(timeout=20_000)
+    assert USERNAME in (await visits.text_content() or "")
     assert problems == []
     for c in (*people, office):
         await c.close()

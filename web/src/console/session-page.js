@@ -69,6 +69,21 @@ function peopleSection(session) {
   );
 }
 
+/** Supervisors who watched read-only (旁听): who and when, from the session's record.
+ * Shown so that watching a class of minors is never invisible to the office. */
+function observersSection(record) {
+  const visits = (record && record.observers) || [];
+  if (!visits.length) return section("session.observers", emptyBox("session.no_observers"));
+  return section(
+    "session.observers",
+    table(
+      [{ key: "session.observer_col.staff" }, { key: "session.observer_col.when" }],
+      visits.map((v) => [h("span", { class: "mono" }, v.staff), formatRange(v.joined, v.left || null)]),
+      { testid: "session-observers" },
+    ),
+  );
+}
+
 /** t() for a note's key, or undefined when this language has no such key. */
 function translateNote(key, params) {
   return t(key) === key ? undefined : t(key, params);
@@ -200,6 +215,7 @@ export async function renderSession(container, { api, route, backHash }) {
     credits: h("div", {}, section("session.credits", loadingBox())),
     evidence: h("div", {}, section("session.evidence", loadingBox())),
     recordings: h("div", {}, section("session.recordings", loadingBox())),
+    observers: h("div", {}, section("session.observers", loadingBox())),
   };
   container.replaceChildren(
     back,
@@ -208,6 +224,7 @@ export async function renderSession(container, { api, route, backHash }) {
     slots.timeline,
     slots.credits,
     slots.evidence,
+    slots.observers,
   );
   const fill = async (slot, titleKey, load, render) => {
     try {
@@ -221,5 +238,6 @@ export async function renderSession(container, { api, route, backHash }) {
     fill(slots.credits, "session.credits", () => api.get(`${path}/credits`), (c) => creditsSection(c, people)),
     fill(slots.evidence, "session.evidence", () => api.get(`${path}/evidence`), (e) => evidenceSection(e, people)),
     fill(slots.recordings, "session.recordings", () => api.get(`${path}/recordings`), recordingsSection),
+    fill(slots.observers, "session.observers", () => api.get(`${path}/record`), observersSection),
   ]);
 }

@@ -102,6 +102,12 @@ export function mountChat(panel, client) {
     }
     syncList(list, s.chat.items, (c) => c.id, createItem, updateItem);
     show(empty, s.chat.items.length === 0);
+    // An observer cannot ask anything: their empty chat says so instead of inviting it.
+    if (s.chat.items.length === 0) {
+      const key = s.observer ? "chat.empty_observer" : "chat.empty";
+      empty.dataset.i18n = key; // what a language switch re-translates
+      setText(empty, t(key));
+    }
     show(sending, s.chat.sending > 0);
     setText(sending, t("chat.sending"));
     const last = s.chat.items[s.chat.items.length - 1];
