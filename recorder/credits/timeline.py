@@ -169,6 +169,13 @@ def minute_table(
     return _minutes(outcome, _media(record, evidence), policy)
 
 
+def outcome_minutes(outcome: SessionOutcome, record: object, policy: Policy) -> list[Minute]:
+    """:func:`minute_table` of an outcome already evaluated (the live clock evaluates a
+    record once for its figures and its reasons), without evidence rows: a minute's
+    status depends only on the record's sets."""
+    return _minutes(outcome, _media(record, None), policy)
+
+
 def _minutes(outcome: SessionOutcome, media: _Media, policy: Policy) -> list[Minute]:
     rec, sets = outcome.record, outcome.sets
     if rec.start is None or rec.end is None:

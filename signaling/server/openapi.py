@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from recorder.credits.clock import CODES as CLOCK_CODES
 from signaling.server.analysis_api import document_analysis
 from signaling.server.drain import NODE_PATHS
 from signaling.server.live_api import document_live
@@ -163,6 +164,38 @@ SETTLEMENT = {
         "counted": {"type": "boolean"},
         "notes": {"type": "array", "items": {"type": "string"}},
         "feedback_window_end": {"type": "string", "format": "date-time"},
+    },
+}
+_MINUTES_OR_NULL = {"type": ["integer", "null"]}
+CLOCK = {
+    "type": "object",
+    "required": ["started_at", "elapsed_s", "counted_minutes", "min_minutes", "max_minutes",
+                 "counting", "why_not", "final"],
+    "properties": {
+        "started_at": {"type": ["string", "null"], "format": "date-time"},
+        "ended_at": {"type": ["string", "null"], "format": "date-time"},
+        "elapsed_s": {"type": "integer", "description": "since started_at (to ended_at)"},
+        "min_minutes": {**_MINUTES_OR_NULL, "description": "the form's minimum counted "
+                        "minutes (policy forms.<form>.limits); null: none"},
+        "max_minutes": {**_MINUTES_OR_NULL, "description": "the form's maximum; null: none"},
+        "counted_minutes": {**_MINUTES_OR_NULL, "description": "instructor only (null for "
+                            "learners): minutes the credits engine counts so far, within the "
+                            "maximum; below the minimum they count once it is reached"},
+        "meets_minimum": {"type": ["boolean", "null"],
+                          "description": "instructor only: the session counts as it stands"},
+        "counting": {"type": ["boolean", "null"], "description": "instructor only: the "
+                     "most recent complete minute counts"},
+        "why_not": {
+            "type": ["string", "null"],
+            "enum": [*CLOCK_CODES, None],
+            "description": "instructor only: why the most recent complete minute does not "
+            "count (the engine's per-minute reason, as the session timeline shows it)",
+        },
+        "took_part": {**_MINUTES_OR_NULL, "description": "instructor only: people with "
+                      "active time in the session"},
+        "final": {"type": "boolean", "description": "the session has ended"},
+        "policy_version": {"type": "integer"},
+        "calendar_version": {"type": "integer"},
     },
 }
 ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
@@ -491,6 +524,16 @@ DOCUMENT: dict[str, Any] = {
                     ),
                     **_errors(400, 401, 403, 409),
                 },
+            }
+        },
+        "/me/clock": {
+            "get": {
+                "summary": "The clock that pays: elapsed time and the form's limits for every "
+                "participant; for the instructor also the minutes counted so far by the "
+                "credits engine and why the present is not counting. Computed at most every "
+                "15 s per session; observers' links are refused (403)",
+                "security": [{"joinToken": []}],
+                "responses": {"200": _json(CLOCK), **_errors(401, 403, 404, 422)},
             }
         },
         "/me/settlement": {

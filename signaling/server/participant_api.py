@@ -33,6 +33,7 @@ from signaling.server.http_util import (
     read_body,
     services,
 )
+from signaling.server.live_clock import live_figures
 from signaling.server.session_record import session_record
 from signaling.server.tokens import Grant
 from signaling.session import declarations as d
@@ -435,6 +436,50 @@ async def mark(request: web.Request) -> web.Response:
     stored = {**values, "marked_at": iso_at(svc.clock.time()), "by": grant.person}
     await svc.store.put_mark(session.id, learner.id, stored)
     return web.json_response({"learner": learner.id, **stored})
+
+
+@routes.get("/api/v1/me/clock")
+async def clock(request: web.Request) -> web.Response:
+    """The clock that pays (issue 12, item 3): elapsed time for everyone; for the
+    instructor also the minutes the credits engine counts so far, the form's limits,
+    and why the present is not counting (a code of :data:`recorder.credits.clock.CODES`).
+    A learner gets no counted figures: they are the teacher's pay."""
+    found = await participant_session(request)
+    if isinstance(found, web.Response):
+        return found
+    grant, session = found
+    policy = policy_of(request, session.spec.programme)
+    limits = policy.forms[session.spec.form].limits if session.spec.form in policy.forms \
+        else None
+    now = services(request).clock.time()
+    started = _us(session.started_at) / 1e6 if session.started_at else None
+    until = _us(session.ended_at) / 1e6 if session.ended_at else now
+    answer: dict[str, Any] = {
+        "started_at": session.started_at,
+        "ended_at": session.ended_at,
+        "elapsed_s": max(0, int(until - started)) if started is not None else 0,
+        "min_minutes": limits.min_minutes if limits else None,
+        "max_minutes": limits.max_minutes if limits else None,
+        "counted_minutes": None,
+        "meets_minimum": None,
+        "counting": None,
+        "why_not": None,
+        "took_part": None,
+        "final": session.ended_at is not None,
+    }
+    if grant.role == "instructor":
+        try:
+            figures = await live_figures(request, session)
+        except RecordError as exc:
+            return error(422, "uncomputable", str(exc))
+        answer.update(figures.to_json())
+        # From the journal itself: a second's visit is somebody who came (the record
+        # keeps whole seconds, the end-of-session summary counts people).
+        answer["took_part"] = sum(
+            took_part(request, session, p.id) for p in session.spec.people
+        )
+        answer.update(versions_of(request, session.spec.programme))
+    return web.json_response(answer, headers={"Cache-Control": "no-store"})
 
 
 @routes.get("/api/v1/me/settlement")
