@@ -57,6 +57,11 @@ class Router(Protocol):
         """Raise if the placement backend (Redis) cannot be reached; nothing locally."""
         ...
 
+    async def peers(self) -> dict[str, str]:
+        """The other nodes alive now, node id → base URL (none for one node). Raises
+        :class:`PlacementUnavailable` when that cannot be known (Redis away)."""
+        ...
+
     async def closed(self, session_id: str) -> None:
         """A room ended: forget it."""
         ...

@@ -38,6 +38,9 @@ class LocalRouter:
     async def ping(self) -> None:
         return None  # nothing to reach: rooms are placed in this process
 
+    async def peers(self) -> dict[str, str]:
+        return {}  # one node
+
     @property
     def draining(self) -> bool:
         return self._draining

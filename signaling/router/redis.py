@@ -406,6 +406,18 @@ class RedisRouter:
         except _UNREACHABLE as exc:
             raise PlacementUnavailable(f"Redis is unreachable: {exc}") from None
 
+    async def peers(self) -> dict[str, str]:
+        try:
+            now_s, _ = await self._redis.time()
+            alive = await self._redis.zrangebyscore(key("alive"), now_s * 1000, "+inf")
+            names = (_text(raw) if isinstance(raw, bytes | str) else None for raw in alive)
+            others = [n for n in names if n and n != self.node_id]
+            urls = await self._redis.mget([node_key(n) for n in others]) if others else []
+        except _UNREACHABLE as exc:
+            raise PlacementUnavailable(f"Redis is unreachable: {exc}") from None
+        # A node whose URL key lapsed (it stopped beating) is not asked.
+        return {n: u for n, u in zip(others, (_text(u) for u in urls), strict=True) if u}
+
     async def loads(self) -> list[NodeLoad]:
         """The nodes alive now, with the rooms each runs and whether it drains."""
         now_s, _ = await self._redis.time()

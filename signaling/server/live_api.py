@@ -8,30 +8,40 @@ recording switch are read from the room object as ``/metrics`` and the drain rea
 seconds come from :class:`LiveListener`, one more room listener beside the journal,
 fed by the same per-second ``Sampled`` events.
 
-Several nodes (Redis): each node answers for the rooms it runs, and says which node
-it is (``node``); the console asks the node it was loaded from. Putting the nodes
-together is not done here.
+Several nodes (Redis): the node the console asks answers for every node. It asks the
+other nodes alive (the router's ``peers``) for their own rooms (``?here=1``) at once,
+with the platform's key and the asker's scope to narrow to (a staff sign-in is this
+node's cookie, which another node need not share), and merges the answers; a node that
+does not answer within :data:`PEER_TIMEOUT_S` is named in ``unreachable`` rather than
+holding the page. The key may narrow its own view (``as_level``…) but nothing widens.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from recorder.presence.health import WINDOW_S, LiveRing, health
 from recorder.presence.tracker import Kind
 from rtc.clock import Clock
+from signaling.admin.scope import LEVELS, Scope
+from signaling.router.base import PlacementUnavailable
 from signaling.server.access import instructors, viewer
-from signaling.server.http_util import services
+from signaling.server.http_util import error, services
 from signaling.server.session_record import evidence_thresholds
 from signaling.session.events import Ended, Observed, RoomEvent, Sampled
 from signaling.session.room import Room
 from signaling.session.timefmt import iso_at
 
 routes = web.RouteTableDef()
+log = logging.getLogger(__name__)
+PEER_TIMEOUT_S = 3.0  # the Now page refreshes every 5 s: a slow node must not hold it
 
 
 class LiveListener:
@@ -104,11 +114,24 @@ def session_wire(room: Room, listener: LiveListener, node: str) -> dict[str, Any
     }
 
 
-@routes.get("/api/v1/live")
-async def live(request: web.Request) -> web.Response:
-    scope = await viewer(request)
-    if isinstance(scope, web.Response):
+def _narrowed(request: web.Request, scope: Scope) -> Scope | web.Response:
+    """The scope a node asking for its peer's rooms passes on (``as_level``,
+    ``as_district``, ``as_school``): taken only from a city-level viewer (the platform's
+    key), so a parameter can narrow a view but never widen one."""
+    level = request.query.get("as_level")
+    if level is None or scope.level != "city":
         return scope
+    try:
+        if level not in LEVELS:
+            raise ValueError(f"unknown level {level!r}")
+        return Scope(level, request.query.get("as_district", ""),
+                     request.query.get("as_school", ""), who=scope.who)
+    except ValueError as exc:
+        return error(400, "invalid", str(exc), "as_level")
+
+
+def _here(request: web.Request, scope: Scope) -> list[dict[str, Any]]:
+    """This node's live sessions the scope sees."""
     svc = services(request)
     listener = request.app[LIVE]
     running = svc.router.running_ids()
@@ -122,13 +145,70 @@ async def live(request: web.Request) -> web.Response:
         if not scope.sees_session(instructors(room.session)):
             continue
         sessions.append(session_wire(room, listener, node))
+    return sessions
+
+
+async def _from_peers(
+    request: web.Request, scope: Scope
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every other node's live sessions in ``scope``, and the nodes that did not answer."""
+    svc = services(request)
+    try:
+        peers = await svc.router.peers()
+    except PlacementUnavailable:
+        return [], ["placement"]  # Redis away: which nodes exist is unknown
+    if not peers:
+        return [], []
+    params = {"here": "1", "as_level": scope.level, "as_district": scope.district_code,
+              "as_school": scope.school_id}
+    headers = {"Authorization": f"Bearer {svc.config.api_key}"}
+
+    async def ask(http: aiohttp.ClientSession, node: str, url: str) -> list[dict[str, Any]]:
+        async with http.get(url + "/api/v1/live", params=params, headers=headers) as answer:
+            if answer.status != 200:
+                raise aiohttp.ClientError(f"HTTP {answer.status}")
+            body = await answer.json()
+            found: list[dict[str, Any]] = body["sessions"]
+            return found
+
+    timeout = aiohttp.ClientTimeout(total=PEER_TIMEOUT_S)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        answers = await asyncio.gather(*(ask(http, n, u) for n, u in peers.items()),
+                                       return_exceptions=True)
+    sessions: list[dict[str, Any]] = []
+    unreachable = []
+    for node, answer in zip(peers, answers, strict=True):
+        if isinstance(answer, BaseException):
+            log.warning("live view: node %s did not answer: %s", node, answer or type(answer))
+            unreachable.append(node)
+        else:
+            sessions.extend(answer)
+    return sessions, unreachable
+
+
+@routes.get("/api/v1/live")
+async def live(request: web.Request) -> web.Response:
+    scope = await viewer(request)
+    if isinstance(scope, web.Response):
+        return scope
+    scope = _narrowed(request, scope)
+    if isinstance(scope, web.Response):
+        return scope
+    svc = services(request)
+    listener = request.app[LIVE]
+    sessions = _here(request, scope)
+    unreachable: list[str] = []
+    if request.query.get("here") != "1" and svc.config.redis_url:
+        theirs, unreachable = await _from_peers(request, scope)
+        sessions.extend(theirs)
     sessions.sort(key=lambda s: (s["started_at"] or "", s["id"]))
     return web.json_response({
-        "node": node,
+        "node": svc.config.node_id,
         "several_nodes": bool(svc.config.redis_url),
         "at": iso_at(listener.clock.time()),
         "window_s": WINDOW_S,
         "sessions": sessions,
+        "unreachable": unreachable,
     })
 
 
@@ -201,14 +281,27 @@ LIVE_SCHEMAS: dict[str, Any] = {
                  "at": {"type": "string", "format": "date-time"},
                  "window_s": {"type": "integer"},
                  "sessions": {"type": "array",
-                              "items": {"$ref": "#/components/schemas/LiveSession"}}}},
+                              "items": {"$ref": "#/components/schemas/LiveSession"}},
+                 "unreachable": {"type": "array", "items": {"type": "string"},
+                                 "description": "nodes that did not answer in time (their "
+                                 "sessions are missing), or `placement` when Redis is "
+                                 "away and the other nodes are unknown"}}},
 }
+_QUERY = [
+    {"name": "here", "in": "query", "required": False, "schema": {"enum": ["1"]},
+     "description": "only this node's rooms (what nodes ask each other)"},
+    *({"name": name, "in": "query", "required": False, "schema": {"type": "string"},
+       "description": "narrow the API key's view to a scope (as the asking node's viewer); "
+       "ignored for staff, who see their own scope"}
+      for name in ("as_level", "as_district", "as_school")),
+]
 LIVE_PATHS: dict[str, Any] = {"/live": {"get": {
-    "summary": "Live sessions on this node, who is in each, their media now",
-    "description": "The sessions whose rooms run on the node that answers (with several "
-    "nodes, ask each; the console asks the node it is on), in the viewer's scope: the API "
-    "key sees all, signed-in staff the sessions whose instructors they hold. Media health "
-    f"is read from the last {WINDOW_S} seconds the server counted.",
+    "summary": "Live sessions, who is in each, their media now",
+    "description": "The live sessions of every node (with several nodes, the node asked "
+    "gathers the others' answers), in the viewer's scope: the API key sees all, signed-in "
+    "staff the sessions whose instructors they hold. Media health is read from the last "
+    f"{WINDOW_S} seconds the server counted.",
+    "parameters": _QUERY,
     "security": [{"apiKey": []}, {"staffCookie": []}],
     "responses": {
         "200": {"description": "OK", "content": {"application/json": {

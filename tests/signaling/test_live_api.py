@@ -147,9 +147,10 @@ async def test_staff_see_only_their_scope(server: ServerHandle) -> None:
     assert "/live" in doc["paths"] and "LiveSession" in doc["components"]["schemas"]
 
 
-async def test_each_node_answers_for_its_own_rooms(tmp_path: Path, redis_url: str) -> None:
-    """Several nodes (Redis): a node lists the rooms it runs and names itself; the
-    other node's live session is not in its answer (the console asks its own node)."""
+async def test_each_node_answers_for_every_node(tmp_path: Path, redis_url: str) -> None:
+    """Several nodes (Redis): a node asked for its own rooms (``here=1``, what nodes ask
+    each other) lists those; asked plainly, it gathers every node's, each naming its
+    node, in the asker's scope (narrowed for the other node too)."""
     data = tmp_path / "data"
     a = await start_app(data, port=free_port(), redis_url=redis_url, node_id="live-a")
     b = await start_app(data, port=free_port(), redis_url=redis_url, node_id="live-b")
@@ -159,10 +160,17 @@ async def test_each_node_answers_for_its_own_rooms(tmp_path: Path, redis_url: st
         await (await a.connect(a_tokens["t1"])).wait_for("welcome")  # placed on a
         await (await b.connect(b_tokens["t1"])).wait_for("welcome")  # placed on b
         for node, name, session_id in ((a, "live-a", on_a), (b, "live-b", on_b)):
-            status, body = await node.api("GET", LIVE)
+            status, body = await node.api("GET", LIVE + "?here=1")
             assert status == 200, body
             assert (body["node"], body["several_nodes"]) == (name, True)
             assert [(s["id"], s["node"]) for s in body["sessions"]] == [(session_id, name)]
+            status, body = await node.api("GET", LIVE)
+            assert status == 200 and body["unreachable"] == []
+            assert sorted((s["id"], s["node"]) for s in body["sessions"]) == sorted(
+                [(on_a, "live-a"), (on_b, "live-b")])
+            status, body = await node.api(
+                "GET", f"{LIVE}?as_level=district&as_district={TONGZHOU}")
+            assert [s["id"] for s in body["sessions"]] == [on_a], body
     finally:
         await b.stop()
         await a.stop()

@@ -1,8 +1,8 @@
-// Now (实时课堂): the sessions live on this server node, who is in each and how their
+// Now (实时课堂): the sessions live now, who is in each and how their
 // media looked in the last seconds (GET /api/v1/live). Refreshed every 5 s while the
 // page is visible: a hidden tab asks nothing (the office leaves the console open all
 // day), and the refresh resumes at once when it shows again. With several nodes the
-// answer is the node this console was loaded from (docs/console.md).
+// node asked gathers every node's sessions, and names any that did not answer.
 
 import { t } from "./i18n.js";
 import { h, errorBox, emptyBox, loadingBox } from "./dom.js";
@@ -213,6 +213,8 @@ export function renderNow(container, { api }) {
     if (failed) parts.push(last ? h("div", { class: "notice notice-info", role: "alert", "data-testid": "now-stale" }, t("now.stale", { time: clock(last.at) })) : errorBox(failed, "now-error"));
     if (last) {
       const sessions = last.sessions || [];
+      const missing = last.unreachable || [];
+      if (missing.length) parts.push(h("div", { class: "notice notice-info", role: "alert", "data-testid": "now-unreachable" }, t("now.unreachable", { nodes: missing.join(", ") })));
       parts.push(sessions.length ? sessionsTable(sessions, open, () => draw(failed), api, notices) : emptyBox("now.empty", "now-empty"));
       status.replaceChildren(
         t("now.updated", { node: last.node || "—", time: clock(last.at), s: REFRESH_MS / 1000 }),
