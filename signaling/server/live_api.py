@@ -34,6 +34,7 @@ from signaling.admin.scope import LEVELS, Scope
 from signaling.router.base import PlacementUnavailable
 from signaling.server.access import instructors, viewer
 from signaling.server.http_util import error, services
+from signaling.server.services import Services
 from signaling.server.session_record import evidence_thresholds
 from signaling.session.events import Ended, Observed, RoomEvent, Sampled
 from signaling.session.room import Room
@@ -80,11 +81,14 @@ def _minutes_since(started_at: str | None, now: float) -> int:
     return max(0, math.floor((now - datetime.fromisoformat(started_at).timestamp()) / 60))
 
 
-def session_wire(room: Room, listener: LiveListener, node: str) -> dict[str, Any]:
-    """One live room as the Now page shows it."""
+def session_wire(
+    room: Room, listener: LiveListener, node: str, svc: Services | None = None
+) -> dict[str, Any]:
+    """One live room as the Now page shows it: voiced, camera live and receiving judged
+    by the ``[evidence]`` numbers in effect (``svc``'s settings), the ones that pay."""
     now = listener.clock.time()
     spec = room.session.spec
-    thresholds = evidence_thresholds(spec.programme)
+    thresholds = evidence_thresholds(spec.programme, svc)
     present = set(room.present())
     people = []
     for person in spec.people:
@@ -144,7 +148,7 @@ def _here(request: web.Request, scope: Scope) -> list[dict[str, Any]]:
             continue
         if not scope.sees_session(instructors(room.session)):
             continue
-        sessions.append(session_wire(room, listener, node))
+        sessions.append(session_wire(room, listener, node, svc))
     return sessions
 
 
