@@ -45,6 +45,9 @@
 //                                       //   false while (re)connecting: the badge says "unknown"
 //   replays: [{id, replay_url, duration_s, complete}],   // after the end: my replay links
 //   observer: bool,                     // a supervisor's read-only link (issue 16): receive only
+//   clock: null | {started_at, elapsed_s, counted_minutes, min_minutes, max_minutes, counting,
+//                  why_not, meets_minimum, took_part, final, at},   // GET /api/v1/me/clock;
+//                                       //   `at`: when it arrived (ms), elapsed ticks from there
 // }
 
 import {
@@ -115,6 +118,7 @@ export function initialState({ lang = "zh-CN" } = {}) {
     recordingKnown: false,
     replays: [],
     observer: false,
+    clock: null,
   };
 }
 
@@ -274,6 +278,10 @@ export function reduce(state, ev) {
 
     case "replays":
       return { ...state, replays: ev.items || [] };
+
+    case "clock":
+      if (!ev.data || typeof ev.data !== "object") return state;
+      return { ...state, clock: { ...ev.data, at: ev.at } };
 
     case "recording":
       if (FINAL.has(state.phase)) return state;
@@ -469,6 +477,7 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
     const before = state.recording;
     const rejoined = state.joinedOnce;
     dispatch({ type: "welcome", data });
+    pollClock();
     tellRecording(before, data && data.recording, rejoined);
     syncPublishing();
   });
@@ -499,6 +508,7 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
     dispatch({ type: "ended", data });
     lastAllowed = null;
     if (state.observer) return; // no feedback, settlement or replay links to fetch
+    loadClock(); // the final figures, for the teacher's summary
     protocol.me().then((d) => {
       dispatch({ type: "me", data: d });
       loadSettlement();
@@ -529,6 +539,34 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
   on("connect_error", (d) => dispatch({ type: "connect_error", ...d }));
   on("server_error", (d) => notify("error", "error.action", { code: d.code, message: d.message }));
   on("screen_ended", () => notify("info", "notice.screen_stopped"));
+
+  // ---- the clock that pays (GET /api/v1/me/clock) ------------------------------
+  // Polled every 30 s while the page is visible (the server computes at most every 15 s
+  // per session; the elapsed time ticks in the page between polls); once at the end.
+  const CLOCK_POLL_MS = 30000;
+  const CLOCK_START_MS = 5000; // not started yet: the start is worth showing soon
+  let clockTimer = null;
+  const doc = typeof document === "undefined" ? null : document;
+  async function loadClock() {
+    if (state.observer || typeof protocol.http !== "function") return;
+    try {
+      dispatch({ type: "clock", data: await protocol.http("GET", "/api/v1/me/clock"), at: Date.now() });
+    } catch {
+      /* the header keeps what it had; the next poll tries again */
+    }
+  }
+  async function pollClock() {
+    clearTimeout(clockTimer);
+    clockTimer = null;
+    if (state.observer || FINAL.has(state.phase) || !doc || doc.hidden) return;
+    const mine = {};
+    clockTimer = mine; // a newer poll (welcome, visible again) supersedes this one
+    await loadClock();
+    if (clockTimer !== mine || FINAL.has(state.phase) || doc.hidden) return;
+    const started = state.clock && state.clock.started_at && state.clock.why_not !== "not_started";
+    clockTimer = setTimeout(pollClock, started ? CLOCK_POLL_MS : CLOCK_START_MS);
+  }
+  if (doc) doc.addEventListener("visibilitychange", () => (doc.hidden ? clearTimeout(clockTimer) : pollClock()));
 
   /** My replay links (signed for me, fetched fresh). A recording is listed a moment
    * after the end, once its files are closed: ask again a few times. */
@@ -588,6 +626,7 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
           if (data && data.session && data.session.state === "ended") {
             loadReplays();
             loadSettlement();
+            loadClock();
           }
         },
         (err) => {
@@ -604,6 +643,9 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
     leave() {
       protocol.leave();
     },
+
+    /** The clock again now (the end dialog words the latest figures). */
+    refreshClock: () => loadClock(),
 
     async toggleMic() {
       const res = await protocol.setMic(!state.media.local.audio);

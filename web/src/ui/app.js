@@ -13,6 +13,8 @@ import { mountControls } from "./controls.js";
 import { mountReport } from "./report.js";
 import { mountEnded } from "./feedback.js";
 import { mountMarks } from "./marks.js";
+import { mountClock } from "./clock.js";
+import { endWarning } from "../clock.js";
 
 export function mountApp(root, client) {
   const { actions } = client;
@@ -28,6 +30,7 @@ export function mountApp(root, client) {
   );
   const endBtn = h("button", { class: "btn danger small", type: "button", "data-testid": "end-button", hidden: true }, icon("power"), h("span", { class: "label", i18n: "controls.end" }));
   const statusSlot = h("div", { class: "status-slot" });
+  const clockSlot = h("div", { class: "clock-slot" });
   // Recording: a badge everyone sees while the server records, the instructor's switch.
   const recBadgeLabel = h("span", { class: "rec-label" });
   const recBadge = h("span", { class: "rec-badge", role: "status", "data-testid": "recording-badge", hidden: true }, h("span", { class: "rec-dot", "aria-hidden": "true" }), recBadgeLabel);
@@ -37,6 +40,7 @@ export function mountApp(root, client) {
     "header",
     { class: "topbar" },
     h("div", { class: "brand" }, h("span", { class: "logo", "aria-hidden": "true" }, "学"), h("div", { class: "titles" }, title, subtitle)),
+    clockSlot,
     h("div", { class: "topbar-actions" }, statusSlot, recBadge, recBtn, langBtn, endBtn),
   );
 
@@ -87,34 +91,45 @@ export function mountApp(root, client) {
   root.append(header, banners, room, endedView, errorView, toasts, dialog);
 
   /** A calm confirmation dialog (window.confirm blocks and looks alarming). */
-  function confirmDialog({ titleKey, bodyKey, okKey, testid }) {
+  function confirmDialog({ titleKey, bodyKey, okKey, testid, warning = null, note = null }) {
     return new Promise((resolve) => {
       dialog.textContent = "";
       const close = (ok) => {
         dialog.close();
         resolve(ok);
       };
-      dialog.append(
+      // Element.append would write a skipped (null) part as the text "null".
+      dialog.append(...[
         h("h2", { i18n: titleKey }),
         h("p", { i18n: bodyKey }),
+        // Ending below the form's minimum counts nothing: said with the numbers.
+        warning ? h("p", { class: "dialog-warn", role: "alert", "data-testid": "end-warning" }, icon("alert"), h("span", { text: warning })) : null,
+        note ? h("p", { class: "muted small", "data-testid": "end-counted", text: note }) : null,
         h(
           "div",
           { class: "dialog-actions" },
           h("button", { class: "btn ghost", type: "button", i18n: "dialog.cancel", onclick: () => close(false) }),
           h("button", { class: "btn danger", type: "button", i18n: okKey, "data-testid": testid, onclick: () => close(true) }),
         ),
-      );
+      ].filter(Boolean));
       dialog.onclose = () => resolve(false);
       dialog.showModal();
     });
   }
 
   endBtn.addEventListener("click", async () => {
-    if (await confirmDialog({ titleKey: "end.title", bodyKey: "end.body", okKey: "end.confirm", testid: "end-confirm" })) actions.endSession();
+    await actions.refreshClock(); // the latest counted minutes (the server answers from its cache)
+    const clock = client.getState().clock;
+    const warn = endWarning(clock);
+    const counted = clock && Number.isInteger(clock.counted_minutes) ? clock.counted_minutes : null;
+    const warning = warn ? t("end.warn", warn) : null;
+    const note = !warn && counted !== null ? t("end.counted", { counted }) : null;
+    if (await confirmDialog({ titleKey: "end.title", bodyKey: "end.body", okKey: "end.confirm", testid: "end-confirm", warning, note })) actions.endSession();
   });
 
   const parts = [
     mountStatus({ pill: statusSlot, banners, toasts, errorView }, client),
+    mountClock(clockSlot, client),
     mountVideos(stage, client),
     mountControls(controls, client),
     mountBoard(boardArea, client, { confirmDialog }),

@@ -12,6 +12,7 @@ import { t } from "../i18n.js";
 import { PARTS, RATINGS, SATISFACTION, countParts, problems, rulesOf, settlementView } from "../feedback.js";
 import { reportForm } from "./report.js";
 import { marksPanel } from "./marks.js";
+import { mountSummary } from "./clock.js";
 
 function draftKey(s) {
   return `opentutor.feedback.${(s.session && s.session.id) || "session"}.${(s.me && s.me.id) || "me"}`;
@@ -218,10 +219,14 @@ export function mountEnded(view, client) {
   const settle = settlementCard();
   // Replay links of a recorded session (signed for this person; they open the replay page).
   const replays = h("div", { class: "replay-links", hidden: true, "data-testid": "replay-links" });
-  const card = h("div", { class: "card ended-card" }, h("div", { class: "card-icon calm" }, icon("check")), title, body, replays, settle.el, thanks, closed, fb.el, reportSlot, marksSlot);
+  // The teacher's summary: minutes counted, people, what comes next (ui/clock.js).
+  const summarySlot = h("div", { class: "summary-slot" });
+  const summary = mountSummary(summarySlot, client);
+  const card = h("div", { class: "card ended-card" }, h("div", { class: "card-icon calm" }, icon("check")), title, body, summarySlot, replays, settle.el, thanks, closed, fb.el, reportSlot, marksSlot);
   view.append(card);
 
   return (s, prev) => {
+    summary(s, prev);
     if (s.phase !== "ended") return;
     const learner = s.me && s.me.role === "learner";
     const reviewer = s.me && s.me.role === "instructor" && s.session && s.session.form === "review";
