@@ -24,7 +24,11 @@ Verdict: RSS growth from the end of warm-up (``--warmup-minutes``) to the last s
 under load, in %, against the goal (< 5 %), and the lost events (goal: none).
 
 ``OPENTUTOR_DEBUG_OBJECTS=N`` (or ``--debug-objects N``) makes the server list its N
-most numerous object types in ``/metrics``; the table then shows the types that grew.
+most numerous object types in ``/metrics``; the table then shows the types that grew,
+and glibc's heap (bytes in use, bytes free but kept). ``--tracemalloc N`` runs the server
+with ``PYTHONTRACEMALLOC=N`` (slower), takes a snapshot at the end of warm-up and at the
+last loaded sample (SIGUSR2, ``signaling/server/ops.py``) and prints the tracebacks
+whose memory grew most in between.
 """
 
 from __future__ import annotations
@@ -36,12 +40,14 @@ import json
 import multiprocessing
 import os
 import random
+import signal as signals
 import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -374,8 +380,15 @@ class Server:
         env = dict(os.environ)
         if not args.teardown_gc:
             env["OPENTUTOR_TEARDOWN_GC"] = "0"  # the baseline: rtc/peer.py's collector off
+        if not args.teardown_trim:
+            env["OPENTUTOR_TEARDOWN_TRIM"] = "0"  # the baseline: no malloc_trim after it
         if args.debug_objects:
             env["OPENTUTOR_DEBUG_OBJECTS"] = str(args.debug_objects)
+        self.snapshots = workdir / "snapshots"
+        if args.tracemalloc:
+            self.snapshots.mkdir()
+            env["PYTHONTRACEMALLOC"] = str(args.tracemalloc)
+            env["OPENTUTOR_DEBUG_SNAPSHOTS"] = str(self.snapshots)
         command = [
             sys.executable, "-m", "signaling.server.cli", "serve", "--host", "127.0.0.1",
             "--port", str(self.port), "--data-dir", str(self.data_dir),
@@ -411,6 +424,9 @@ class Server:
                 name, _, value = line.rpartition(" ")
                 if name.startswith("opentutor_debug_objects"):
                     name = "obj:" + name.split('type="', 1)[1].rsplit('"', 1)[0]
+                elif name.startswith("opentutor_debug_malloc") or name.startswith(
+                        "opentutor_debug_traced"):
+                    name = name.split("{", 1)[0].removeprefix("opentutor_debug_")
                 elif name.startswith("opentutor_gc_collections"):
                     name = "gc" + name.split('generation="', 1)[1][0]
                 else:
@@ -434,6 +450,22 @@ class Server:
         except Exception:
             return None
 
+    def snapshot(self) -> Path | None:
+        """Ask the server for a tracemalloc snapshot; its path once written."""
+        before = set(self.snapshots.glob("*.tracemalloc"))
+        self.process.send_signal(signals.SIGUSR2)
+        for _ in range(600):
+            time.sleep(0.5)
+            new = set(self.snapshots.glob("*.tracemalloc")) - before
+            if new:
+                path = new.pop()
+                size = -1
+                while size != path.stat().st_size:  # written in one go, then closed
+                    size = path.stat().st_size
+                    time.sleep(1)
+                return path
+        return None
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -443,11 +475,13 @@ class Server:
             self.process.wait()
 
 
-COLUMNS = ("rss_mib", "fds", "asyncio_tasks", "peer_connections", "peer_connections_in_memory",
+COLUMNS = ("rss_mib", "heap_mib", "heap_free_mib", "traced_mib", "fds", "asyncio_tasks",
+           "peer_connections", "peer_connections_in_memory",
            "people_present", "journal_rows", "sessions", "joins", "reconnects", "expected",
-           "lost", "gc2", "gc_ms_max", "load1")
-HEADS = ("RSS MiB", "fds", "tasks", "pcs", "pcs mem", "people", "journal", "sessions",
-         "joins", "reconn", "events", "lost", "gc2", "gc ms", "load")
+           "lost", "gc2", "gc_ms_max", "trim_ms_max", "load1")
+HEADS = ("RSS MiB", "heap", "free", "traced", "fds", "tasks", "pcs", "pcs mem", "people",
+         "journal", "sessions",
+         "joins", "reconn", "events", "lost", "gc2", "gc ms", "trim ms", "load")
 
 
 def table(samples: list[dict[str, Any]]) -> str:
@@ -460,6 +494,23 @@ def table(samples: list[dict[str, Any]]) -> str:
             cells.append(f"{'—' if v is None else (f'{v:.1f}' if isinstance(v, float) else v):>8}")
         lines.append(f"{s['min']:>5.1f} " + " ".join(cells))
     return "\n".join(lines)
+
+
+def print_growth(first: Path, last: Path, frames: int, top: int = 25) -> None:
+    """The tracebacks whose live memory grew most between two snapshots."""
+    ignore = [tracemalloc.Filter(False, tracemalloc.__file__),
+              tracemalloc.Filter(False, "<frozen importlib._bootstrap>")]
+    old = tracemalloc.Snapshot.load(str(first)).filter_traces(ignore)
+    new = tracemalloc.Snapshot.load(str(last)).filter_traces(ignore)
+    total = sum(s.size for s in new.statistics("filename")) - sum(
+        s.size for s in old.statistics("filename"))
+    print(f"\ntracemalloc: traced memory grew {total / 2**20:+.1f} MiB between the snapshots; "
+          f"most grown, by traceback ({frames} frames, innermost last):")
+    for stat in new.compare_to(old, "traceback")[:top]:
+        print(f"  {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d} blocks "
+              f"(now {stat.size / 1024:.1f} KiB)")
+        for line in stat.traceback.format(limit=frames)[-2 * min(frames, 6):]:
+            print("      " + line.strip())
 
 
 def verdict(
@@ -503,6 +554,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--teardown-gc", action=argparse.BooleanOptionalAction, default=True,
                    help="--no-teardown-gc: the baseline, the server's full collection after "
                    "peer connection teardowns (rtc/peer.py) turned off")
+    p.add_argument("--teardown-trim", action=argparse.BooleanOptionalAction, default=True,
+                   help="--no-teardown-trim: the baseline, the server's malloc_trim(0) after "
+                   "those collections (rtc/peer.py) turned off")
+    p.add_argument("--tracemalloc", type=int, default=0, metavar="FRAMES",
+                   help="trace the server's Python allocations (debug, slower) and print the "
+                   "tracebacks that grew from warm-up to the end")
     p.add_argument("--json", default=None)
     return p.parse_args(argv)
 
@@ -550,6 +607,10 @@ async def main_async(args: argparse.Namespace) -> int:
                                               "rooms", "gc2", "gc_teardown_collections")
                        if k in m},
                     "gc_ms_max": round(1000 * m.get("gc_teardown_seconds_max", 0.0), 1),
+                    "trim_ms_max": round(1000 * m.get("malloc_trim_seconds_max", 0.0), 1),
+                    **{f"{k}_mib": round(m[f"{v}_bytes"] / 2**20, 1)
+                       for k, v in (("heap", "malloc_in_use"), ("heap_free", "malloc_free"),
+                                    ("traced", "traced")) if f"{v}_bytes" in m},
                     **{k: counts.get(k, 0) for k in ("sessions", "joins", "leaves",
                                                      "reconnects", "expected", "lost")},
                 }
@@ -561,6 +622,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 return s
 
             next_at = time.time()
+            snapshots: list[Path] = []
             while time.time() < until:
                 next_at += args.sample_s
                 await asyncio.sleep(max(0.0, next_at - time.time()))
@@ -568,11 +630,19 @@ async def main_async(args: argparse.Namespace) -> int:
                 s = sample(await ask("stats"), idle=time.time() > until - 12)
                 samples.append(s)
                 print(table([s]).splitlines()[-1], flush=True)
+                last_loaded = next_at + args.sample_s > until - 12
+                if args.tracemalloc and not s["idle"] and (
+                        (not snapshots and s["min"] >= args.warmup_minutes) or last_loaded):
+                    path = await loop.run_in_executor(None, server.snapshot)
+                    if path is not None:
+                        snapshots.append(path)
             final = await ask("stop")
             for proc, _ in pipes:
                 proc.join(timeout=30)
             await asyncio.sleep(15)  # let the last teardowns settle
             samples.append(sample(final, idle=True))
+            if len(snapshots) >= 2:
+                print_growth(snapshots[0], snapshots[-1], args.tracemalloc)
         finally:
             for proc, conn in pipes:
                 if proc.is_alive():

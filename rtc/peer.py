@@ -42,7 +42,7 @@ from aiortc import RTCIceServer, RTCPeerConnection, RTCRtpReceiver, RTCSessionDe
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
-from . import fanout, forward
+from . import fanout, forward, memory
 from .clock import Clock
 from .contract import KINDS, MediaEvents, OfferError, SlotSnapshot, StreamInfo
 from .ice import restrict_host_addresses, rtc_configuration
@@ -72,18 +72,34 @@ FULL_GC_AFTER_S = 2.0  # aiortc's close finishes its tasks first
 FULL_GC_EVERY_S = 10.0
 # The soak's baseline only (``bench/soak.py --no-teardown-gc``): "0" turns it off.
 TEARDOWN_GC = os.environ.get("OPENTUTOR_TEARDOWN_GC", "1") != "0"
+# What that collection frees goes back to glibc's heap, not to the system: glibc gives
+# memory back only from the top of its heap, so what is freed below blocks still in use
+# stays resident. In the soak (bench/soak.py --debug-objects), glibc's bytes in use and
+# Python's traced bytes were flat after warm-up while the heap's free bytes and resident
+# size grew ~1 MiB a minute (~0.5 MiB per session): that was the whole RSS growth. So
+# malloc_trim(0), which hands every whole free page inside every arena back (madvise),
+# runs right after the collection, as rarely: 1-2 ms, 38 ms at worst on the loaded soak
+# machine (``opentutor_malloc_trim_seconds_max``), and the heap then stayed flat
+# (README, "Soak"). glibc only (rtc/memory.py); "0" turns it off (the soak's baseline,
+# ``--no-teardown-trim``).
+TEARDOWN_TRIM = os.environ.get("OPENTUTOR_TEARDOWN_TRIM", "1") != "0"
 
 
 class TeardownCollector:
-    """Runs ``gc.collect()`` after peer connections were torn down, at a bounded rate."""
+    """Runs ``gc.collect()`` after peer connections were torn down, at a bounded rate,
+    then ``malloc_trim(0)``."""
 
     def __init__(self, every_s: float = FULL_GC_EVERY_S, after_s: float = FULL_GC_AFTER_S) -> None:
         self.every_s, self.after_s = every_s, after_s
         self.enabled = TEARDOWN_GC
+        self.trim = TEARDOWN_TRIM
         self.runs = 0
         self.freed = 0  # unreachable objects found, over all runs
-        self.last_s = 0.0  # how long the last run stopped the loop
+        self.last_s = 0.0  # how long the last collection stopped the loop
         self.max_s = 0.0
+        self.trims = 0  # malloc_trim calls made (glibc only)
+        self.trim_last_s = 0.0  # how long the last malloc_trim stopped the loop
+        self.trim_max_s = 0.0
         self._pending: asyncio.AbstractEventLoop | None = None
         self._last_at = -float("inf")
 
@@ -103,6 +119,11 @@ class TeardownCollector:
         self.last_s = time.perf_counter() - started
         self.max_s = max(self.max_s, self.last_s)
         self.runs += 1
+        if self.trim:
+            started = time.perf_counter()
+            self.trims += memory.trim() is not None
+            self.trim_last_s = time.perf_counter() - started
+            self.trim_max_s = max(self.trim_max_s, self.trim_last_s)
         self._last_at = asyncio.get_running_loop().time()
 
 

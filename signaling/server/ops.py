@@ -21,8 +21,11 @@ import contextlib
 import gc
 import os
 import shutil
+import signal
 import time
+import tracemalloc
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -30,6 +33,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from recorder.media.recording import STATS
+from rtc import memory
 from rtc.peer import COLLECTOR, PEER_CONNECTIONS
 from signaling.server import drain as drain_mod
 from signaling.server import web_assets
@@ -47,8 +51,13 @@ CHECK_TIMEOUT_S = 2.0
 LAG_EVERY_S = 0.5
 # Debugging memory growth only (bench/soak.py sets it): the N most numerous object
 # types in the process, by a gc.get_objects() walk at each scrape (tens of ms at a few
-# hundred MB, so never on by default).
+# hundred MB, so never on by default), and glibc's heap: bytes in use, and free but kept.
 DEBUG_OBJECTS = int(os.environ.get("OPENTUTOR_DEBUG_OBJECTS", "0") or 0)
+# Debugging memory growth only: with CPython's own PYTHONTRACEMALLOC=N (tracing from
+# start-up, N frames per allocation), SIGUSR2 dumps a tracemalloc snapshot into this
+# directory (bench/soak.py --tracemalloc compares the warm-up's with the last one).
+# Off (the default), nothing is installed.
+DEBUG_SNAPSHOTS = os.environ.get("OPENTUTOR_DEBUG_SNAPSHOTS", "")
 
 LOOP_LAG = web.AppKey("loop_lag", list)  # [seconds], the last measured event-loop lag
 REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
@@ -194,6 +203,12 @@ class _NodeCollector:
         yield gauge("opentutor_gc_teardown_seconds_last", "How long the last of them "
                     "stopped the event loop", COLLECTOR.last_s)
         yield gauge("opentutor_gc_teardown_seconds_max", "The longest of them", COLLECTOR.max_s)
+        yield gauge("opentutor_malloc_trims", "malloc_trim(0) calls after those collections "
+                    "(glibc: free heap pages back to the system)", COLLECTOR.trims)
+        yield gauge("opentutor_malloc_trim_seconds_last", "How long the last malloc_trim "
+                    "stopped the event loop", COLLECTOR.trim_last_s)
+        yield gauge("opentutor_malloc_trim_seconds_max", "The longest of them",
+                    COLLECTOR.trim_max_s)
         if DEBUG_OBJECTS > 0:
             counts = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
             family = GaugeMetricFamily("opentutor_debug_objects", "Objects tracked by the "
@@ -201,6 +216,23 @@ class _NodeCollector:
             for name, n in counts.most_common(DEBUG_OBJECTS):
                 family.add_metric([name], float(n))
             yield family
+            yield from _heap_gauges(gauge)
+
+
+def _heap_gauges(gauge: Any) -> Iterator[Metric]:
+    """glibc's heap and CPython's tracemalloc, for telling apart memory in use (a leak)
+    from memory freed but kept (fragmentation) (debug: mallinfo2 walks the free lists)."""
+    heap = memory.mallinfo()
+    if heap is not None:
+        yield gauge("opentutor_debug_malloc_in_use_bytes", "malloc: bytes allocated",
+                    heap["in_use"])
+        yield gauge("opentutor_debug_malloc_free_bytes", "malloc: bytes free in its heap",
+                    heap["free"])
+        yield gauge("opentutor_debug_malloc_mmap_bytes", "malloc: bytes in mmap'd chunks",
+                    heap["mmap"])
+    if tracemalloc.is_tracing():
+        yield gauge("opentutor_debug_traced_bytes", "tracemalloc: bytes Python allocated",
+                    tracemalloc.get_traced_memory()[0])
 
 
 @routes.get("/api/v1/webhooks")
@@ -251,7 +283,18 @@ async def _lag_probe(app: web.Application) -> AsyncIterator[None]:
             lag[0] = max(0.0, loop.time() - planned)
 
     task = asyncio.create_task(probe(), name="event-loop-lag")
+    snapshots = bool(DEBUG_SNAPSHOTS) and tracemalloc.is_tracing()
+    if snapshots:
+        loop.add_signal_handler(signal.SIGUSR2, _dump_snapshot)
     yield
+    if snapshots:
+        loop.remove_signal_handler(signal.SIGUSR2)
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+def _dump_snapshot() -> None:
+    """SIGUSR2 (debug): write a tracemalloc snapshot (seconds at a few hundred MB)."""
+    path = Path(DEBUG_SNAPSHOTS) / f"snapshot-{time.time():.0f}.tracemalloc"
+    tracemalloc.take_snapshot().dump(str(path))
