@@ -1,0 +1,154 @@
+"""The per-subscriber quality state machine (rtc/quality.py): table-driven, fake time.
+
+Each case is a script of ticks ``(seconds since start, report, level expected after)``;
+a report is ``(loss, jitter ms, REMB bit/s)`` with ``None`` for "not in this tick"."""
+
+from __future__ import annotations
+
+import pytest
+
+from rtc.quality import Level, LinkQuality, QualityPolicy, Report
+
+F, R, A = Level.FULL, Level.REDUCED, Level.AUDIO_ONLY
+GOOD = (0.0, 5.0, None)
+LOSSY = (0.08, 10.0, None)  # 8 % loss: reduced
+AWFUL = (0.40, 20.0, None)  # 40 % loss: audio only
+SILENT = (None, None, None)
+JITTERY = (0.0, 200.0, None)
+
+Tick = tuple[float, tuple[float | None, float | None, float | None], Level]
+
+
+def run(ticks: list[Tick], policy: QualityPolicy | None = None) -> LinkQuality:
+    q = LinkQuality(policy or QualityPolicy())
+    for i, (t, (loss, jitter, remb), expected) in enumerate(ticks):
+        got = q.observe(t, Report(loss, jitter, remb))
+        assert got == expected, f"tick {i} at t={t}: {got.name}, expected {expected.name}"
+    return q
+
+
+def every(start: float, end: float, report: tuple[float | None, ...], level: Level) -> list[Tick]:
+    """One tick a second from ``start`` to ``end`` (inclusive), all expecting ``level``."""
+    return [(float(t), report, level) for t in range(int(start), int(end) + 1)]  # type: ignore[misc]
+
+
+CASES: dict[str, list[Tick]] = {
+    "a good link stays full": every(0, 30, GOOD, F),
+    "one bad report is not enough": [(0, AWFUL, F), (1, GOOD, F), (2, GOOD, F), (3, GOOD, F)],
+    "two seconds of heavy loss: audio only": [(0, AWFUL, F), (1, AWFUL, F), (2, AWFUL, A)],
+    "moderate loss: reduced": [(0, LOSSY, F), (1, LOSSY, F), (2, LOSSY, R)],
+    "jitter alone steps down": [(0, JITTERY, F), (1, JITTERY, F), (2, JITTERY, A)],
+    "the worst of the bad window wins": [(0, AWFUL, F), (1, LOSSY, F), (2, LOSSY, A)],
+    "a low REMB alone: audio only": [
+        (0, (0, 5, 120_000), F),
+        (1, (0, 5, None), F),
+        (2, (0, 5, None), A),
+    ],
+    "a REMB of 300 kbit/s: reduced": [
+        (0, (0, 5, 300_000), F),
+        (1, (0, 5, None), F),
+        (2, (0, 5, None), R),
+    ],
+    # Up one level after 8 s of good reports, then the next after 8 s more.
+    "recovery steps up one level at a time": [
+        (0, AWFUL, F),
+        (2, AWFUL, A),
+        *every(3, 10, GOOD, A),
+        (11, GOOD, R),
+        *every(12, 19, GOOD, R),
+        (20, GOOD, F),
+    ],
+    # Between the thresholds (3 % loss: not bad enough to go down, not good enough to go up).
+    "hysteresis: in between holds the level": [
+        (0, AWFUL, F),
+        (2, AWFUL, A),
+        *every(3, 40, (0.03, 5, None), A),
+    ],
+    "a bad report restarts the hold": [
+        (0, AWFUL, F),
+        (2, AWFUL, A),
+        *every(3, 8, GOOD, A),
+        (9, LOSSY, A),
+        *every(10, 17, GOOD, A),
+        (18, GOOD, R),
+    ],
+    # Reports every 5 s (audio only: Chromium's audio RTCP): silence moves no timer, and
+    # the step up comes on a fresh good report.
+    "sparse reports: silence is no news": [
+        (0, AWFUL, F),
+        (2, AWFUL, A),
+        (5, GOOD, A),
+        (6, SILENT, A),
+        (9, SILENT, A),
+        (10, GOOD, A),
+        (13, SILENT, A),
+        (15, GOOD, R),
+    ],
+    "silence alone never steps up": [(0, AWFUL, F), (2, AWFUL, A), *every(3, 60, SILENT, A)],
+    # A probe that fails (down again within 10 s) doubles the next hold: 8 → 16 s.
+    "a failed probe backs off": [
+        (0, AWFUL, F),
+        (2, AWFUL, A),
+        *every(3, 10, GOOD, A),
+        (11, GOOD, R),
+        (12, AWFUL, R),
+        (14, AWFUL, A),
+        *every(15, 30, GOOD, A),
+        (31, GOOD, R),
+    ],
+    "a stale REMB is not held against the link": [
+        (0, (0, 5, 100_000), F),
+        (2, (0, 5, None), A),
+        *every(3, 14, GOOD, A),
+        (15, GOOD, R),
+    ],  # it holds until t=6, then 8 s of good
+    "a fresh low REMB keeps video off": [
+        (0, (0, 5, 100_000), F),
+        (2, (0, 5, 100_000), A),
+        *every(3, 30, (0, 5, 250_000), A),
+    ],
+}
+
+
+@pytest.mark.parametrize("ticks", CASES.values(), ids=CASES.keys())
+def test_levels(ticks: list[Tick]) -> None:
+    run(ticks)
+
+
+def test_back_off_is_capped_and_forgiven_after_a_stable_stretch() -> None:
+    policy = QualityPolicy(up_hold=2.0, max_up_hold=4.0, stable_after=20.0, down_after=0.0)
+    q = LinkQuality(policy)
+    t = 0.0
+    for expected_hold in (2.0, 4.0, 4.0):  # doubled, then capped
+        assert q.observe(t, Report(*AWFUL[:2])) == A
+        t += 1
+        q.observe(t, Report(*GOOD[:2]))
+        t += expected_hold
+        assert q.observe(t, Report(*GOOD[:2])) == R
+        t += 1  # the probe fails at once
+    assert q.observe(t, Report(*AWFUL[:2])) == A
+    # 20 s at one level: the next hold is the base one again.
+    t += 20
+    q.observe(t, Report(*GOOD[:2]))
+    t += 2
+    assert q.observe(t, Report(*GOOD[:2])) == R
+
+
+def test_data_saver_overrides_without_forgetting_the_network() -> None:
+    q = LinkQuality()
+    assert q.set_saver(True) == A
+    assert q.reason == "saver"
+    assert q.observe(0, Report(0, 5)) == A  # a good network does not turn video on
+    assert q.network == F
+    assert q.set_saver(False) == F and q.reason == ""
+    q.observe(1, Report(0.4, 5))
+    q.observe(3, Report(0.4, 5))
+    assert (q.level, q.reason) == (A, "network")
+    assert q.set_saver(True) == A and q.reason == "saver"
+
+
+def test_changes_are_counted_and_levels_have_wire_names() -> None:
+    q = run([(0, AWFUL, F), (2, AWFUL, A), *every(3, 10, GOOD, A), (11, GOOD, R)])
+    assert q.changes == 2
+    assert [lv.wire for lv in Level] == ["audio_only", "reduced", "full"]
+    assert A < R < F
