@@ -99,6 +99,28 @@ class GrantCmd(Struct, frozen=True):
     on: bool
 
 
+class StageAnswer(Struct, frozen=True):
+    """A learner's answer to the instructor's invitation to the stage (nobody is put
+    on stage, camera and microphone on, without saying yes)."""
+
+    accept: bool
+
+
+class Mute(Struct, frozen=True):
+    """An instructor asks a learner's client to stop sending sound; the server stops
+    forwarding it until the learner unmutes themselves."""
+
+    person: Annotated[str, Meta(max_length=64, pattern=NONBLANK)]
+
+
+class Unmute(Struct, frozen=True):
+    pass
+
+
+class HandsDown(Struct, frozen=True):
+    pass
+
+
 class Chat(Struct, frozen=True):
     """Text, a picture (an upload id), or both: one of them is needed."""
 
@@ -109,6 +131,7 @@ class Chat(Struct, frozen=True):
 class MediaIntent(Struct, frozen=True):
     audio: bool
     video: bool
+    saver: bool = False  # data saver: receive audio (and the whiteboard) only
 
 
 class End(Struct, frozen=True):
@@ -159,6 +182,10 @@ MESSAGES: dict[str, type[Struct]] = {
     "end": End,
     "leave": Leave,
     "record": Record,
+    "stage_answer": StageAnswer,
+    "mute": Mute,
+    "unmute": Unmute,
+    "hands_down": HandsDown,
 }
 
 
@@ -185,6 +212,8 @@ class PersonState(Struct, frozen=True, forbid_unknown_fields=True):
     stage: bool
     pen: bool
     media: MediaSeen
+    invited: bool = False  # asked onto the stage, no answer yet
+    muted: bool = False  # muted by an instructor: not forwarded until they unmute
 
 
 class Audience(Struct, frozen=True, forbid_unknown_fields=True):

@@ -25,11 +25,15 @@ from signaling.session.declarations import (
     End,
     GrantCmd,
     Hand,
+    HandsDown,
     Ice,
     Leave,
     MediaIntent,
+    Mute,
     Offer,
     Record,
+    StageAnswer,
+    Unmute,
 )
 from signaling.session.schema import Invalid
 
@@ -46,12 +50,16 @@ __all__ = [
     "End",
     "GrantCmd",
     "Hand",
+    "HandsDown",
     "Ice",
     "Leave",
     "MediaIntent",
+    "Mute",
     "Offer",
     "Record",
+    "StageAnswer",
     "StrokeTooLong",
+    "Unmute",
     "board_op",
     "parse",
 ]
@@ -70,7 +78,10 @@ class BoardCmd:
     op: dict[str, Any]  # normalised: the declared fields only, points rounded
 
 
-Command = Offer | Ice | Hand | GrantCmd | Chat | BoardCmd | MediaIntent | End | Leave | Record
+Command = (
+    Offer | Ice | Hand | GrantCmd | Chat | BoardCmd | MediaIntent | End | Leave | Record
+    | StageAnswer | Mute | Unmute | HandsDown
+)
 
 
 def _ice(data: Any) -> Ice:
@@ -136,6 +147,10 @@ PARSERS: dict[str, Callable[[Any], Command]] = {
     "end": _plain(End),
     "leave": _plain(Leave),
     "record": _plain(Record),
+    "stage_answer": _plain(StageAnswer),
+    "mute": _plain(Mute),
+    "unmute": _plain(Unmute),
+    "hands_down": _plain(HandsDown),
 }
 assert set(PARSERS) == set(d.MESSAGES), "every declared event has a parser, and no other"
 

@@ -34,6 +34,9 @@ class Out(StrEnum):
     ERROR = "error"
     RECORDING = "recording"
     RECORDING_ERROR = "recording_error"
+    QUALITY = "quality"
+    INVITED = "invited"
+    MUTED = "muted"
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,13 @@ EVENTS: dict[Out, EventDoc] = {
     Out.TRACKS: EventDoc(
         '`{mid: {"person", "kind"}}`', "one tab", "the mapping changed without renegotiation"
     ),
+    Out.QUALITY: EventDoc(
+        '`{"person", "level": "full"|"reduced"|"audio_only", "reason": "network"|"saver"|""}`',
+        "the person's tab; for a learner also the instructors",
+        "what the server forwards to `person` changed with their link (receiver reports, "
+        "REMB) or their data-saver choice (`media` with `saver`); at `audio_only` no video "
+        "reaches them, and video resumes at a keyframe",
+    ),
     Out.CHAT: EventDoc("`chat`", "everyone"),
     Out.BOARD: EventDoc('`{"seq", "ts", "by", "op"}`', "everyone"),
     Out.ENDED: EventDoc(
@@ -100,6 +110,19 @@ EVENTS: dict[Out, EventDoc] = {
         "instructors",
         "the recording lost something (`writer_behind`, `write_failed`, `index_failed`, "
         "`start_failed`); the lost span is in the session record",
+    ),
+    Out.INVITED: EventDoc(
+        '`{"what": "stage", "open": bool, "by": name}`',
+        "the learner invited",
+        "an instructor asks you onto the stage (`open: true`) or withdrew the question "
+        "(`open: false`); answer with `stage_answer`. Nothing is published before you "
+        "accept; your own `invited` in the roster says the same",
+    ),
+    Out.MUTED: EventDoc(
+        '`{"by": name}`',
+        "the learner muted",
+        "an instructor muted you: the server no longer forwards your sound and your page "
+        "switches the microphone off; send `unmute` to be heard again",
     ),
 }
 

@@ -19,6 +19,8 @@ class Participant:
     sid: str | None = None  # the socket.io connection now carrying this person
     grants: Grants = field(default_factory=Grants)
     hand: bool = False
+    invited: bool = False  # asked onto the stage by an instructor, not answered yet
+    muted: bool = False  # an instructor muted them; they unmute themselves
     intent: dict[str, bool] = field(default_factory=lambda: {"audio": False, "video": False})
     observed: dict[str, bool] = field(default_factory=lambda: {"audio": False, "video": False})
     # Bumped on every (re)connect so a stale grace timer knows it lost the race.
@@ -37,9 +39,18 @@ class Participant:
     def caps(self) -> Caps:
         return caps_for(self.form, self.person.role, self.grants)
 
+    @property
+    def forwarded(self) -> frozenset[str]:
+        """What the server forwards of theirs: what they may publish, less their sound
+        while muted (the server cannot silence a microphone; it stops passing it on)."""
+        publish = self.caps.publish
+        return publish - {"audio"} if self.muted else publish
+
     def grant(self, what: str, on: bool) -> None:
         self.grants = replace(self.grants, **{what: on})
-        if what == "stage" and on:
+        if what == "stage":
+            self.invited = False
+        if on:  # the stage or the pen answers the raised hand
             self.hand = False
 
     def wire(self) -> dict[str, Any]:
@@ -50,4 +61,6 @@ class Participant:
             "stage": self.grants.stage,
             "pen": self.grants.pen,
             "media": dict(self.observed),
+            "invited": self.invited,
+            "muted": self.muted,
         }

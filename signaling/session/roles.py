@@ -81,6 +81,17 @@ def caps_for(form: str, role: str, grants: Grants) -> Caps:
     return Caps(AV, True, False, False, False)
 
 
+def may_invite(caps: Caps, target_role: str) -> bool:
+    """Stage and pen go to learners, from someone who may grant (lecture, classroom)."""
+    return caps.grant and target_role == "learner"
+
+
+def may_mute(role: str, target_role: str) -> bool:
+    """An instructor may mute a learner in every form (a one_to_one's noisy room too);
+    never another instructor, and learners mute nobody."""
+    return role == "instructor" and target_role == "learner"
+
+
 def may_undo(role: str, stroke_author: str, person: str) -> bool:
     """Anyone may undo their own stroke; an instructor may undo anyone's."""
     return role == "instructor" or stroke_author == person

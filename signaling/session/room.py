@@ -49,7 +49,14 @@ from signaling.session.observers import Observer
 from signaling.session.outbound import Out
 from signaling.session.participants import Participant
 from signaling.session.ratelimit import TokenBucket
-from signaling.session.roles import NOTHING, OBSERVING, is_observer, may_undo
+from signaling.session.roles import (
+    NOTHING,
+    OBSERVING,
+    is_observer,
+    may_invite,
+    may_mute,
+    may_undo,
+)
 from signaling.session.room_deps import MediaFactory, Outbox, RoomDeps, SessionStore
 from signaling.session.room_recording import RecordingNote, RoomRecording
 from signaling.session.roster import RosterFeed
@@ -142,6 +149,10 @@ class Room:
             m.End: lambda p, c: self._end(EndSession(p.id)),
             m.Leave: self._leave,
             m.Record: self._record,
+            m.StageAnswer: self._stage_answer,
+            m.Mute: self._mute,
+            m.Unmute: self._unmute,
+            m.HandsDown: self._hands_down,
         }
 
     # -- running -------------------------------------------------------------------------
@@ -289,7 +300,7 @@ class Room:
         if resumed:
             # A new peer connection replaces the old one: aiortc has no ICE restart.
             await self._media.reset(participant.id)
-        self._media.set_publish(participant.id, participant.caps.publish)
+        self._media.set_publish(participant.id, participant.forwarded)
         self._tell(Observed(participant.id, Kind.SIGNAL_UP, cmd.sid))
         if self._state == "scheduled":
             self._state = "live"
@@ -378,7 +389,7 @@ class Room:
         sid = participant.sid
         participant.sid = None
         participant.generation += 1
-        participant.hand = False
+        participant.hand = participant.invited = False
         self._tell(Observed(participant.id, Kind.SIGNAL_DOWN, "leave"))
         await self._media.remove(participant.id)
         self._announce(participant)
@@ -425,7 +436,7 @@ class Room:
             # An observer publishes nothing (no media_up/down); they only receive, and
             # are asked to renegotiate or told their tracks like anyone.
             participant = self._observers.get(note.person)
-            if participant is None or note.kind not in ("renegotiate", "tracks"):
+            if participant is None or note.kind not in ("renegotiate", "tracks", "quality"):
                 return
         if note.kind in ("media_up", "media_down") and isinstance(participant, Participant):
             participant.observed[note.data] = note.kind == "media_up"
@@ -435,6 +446,15 @@ class Room:
             await self.deps.outbox.emit(Out.RENEGOTIATE, data, to=participant.sid)
         elif note.kind == "tracks" and participant.sid is not None:
             await self.deps.outbox.emit(Out.TRACKS, tracks_wire(note.data), to=participant.sid)
+        elif note.kind == "quality":
+            # The subscriber's tiles say why video stopped; instructors see each learner's link.
+            data = {"person": note.person, **note.data}
+            if participant.sid is not None:
+                await self.deps.outbox.emit(Out.QUALITY, data, to=participant.sid)
+            if isinstance(participant, Participant) and participant.person.role == "learner":
+                await self.deps.outbox.emit(
+                    Out.QUALITY, data, to=self._audience_room("instructor")
+                )
 
     # -- client commands ------------------------------------------------------------------------
     async def _from_client(self, cmd: FromClient) -> Any:
@@ -475,16 +495,78 @@ class Room:
         if not participant.caps.grant:
             raise RoomError("forbidden", "you may not grant the stage or the pen here")
         target = self._participant(cmd.person)
-        if target.person.role != "learner":
+        if not may_invite(participant.caps, target.person.role):
             raise RoomError(
                 "bad_target", "only learners are granted the stage or the pen", "person"
             )
+        if cmd.what == "stage" and cmd.on and not target.grants.stage:
+            # The stage switches a camera and a microphone on (of a minor, often): the
+            # learner is asked and says yes or no (stage_answer); nothing before that.
+            if target.sid is None:
+                raise RoomError("not_here", "that learner is not here now", "person")
+            if not target.invited:
+                target.invited = True
+                await self._tell_invited(target, participant.person.name)
+                self._announce(target)
+            return {"invited": True}
+        withdrawn = cmd.what == "stage" and not cmd.on and target.invited
         target.grant(cmd.what, cmd.on)
-        self._media.set_publish(target.id, target.caps.publish)
+        if withdrawn:
+            await self._tell_invited(target, participant.person.name)
+        await self._caps_changed(target)
+        return {}
+
+    async def _tell_invited(self, target: Participant, by: str) -> None:
+        if target.sid is not None:
+            data = {"what": "stage", "open": target.invited, "by": by}
+            await self.deps.outbox.emit(Out.INVITED, data, to=target.sid)
+
+    async def _caps_changed(self, target: Participant) -> None:
+        self._media.set_publish(target.id, target.forwarded)
         if target.sid is not None:
             await self.deps.outbox.emit(Out.CAPS, target.caps.wire(), to=target.sid)
         self._announce(target)
+
+    async def _stage_answer(self, participant: Participant, cmd: m.StageAnswer) -> dict[str, Any]:
+        if not participant.invited:
+            raise RoomError("no_invitation", "nobody asked you onto the stage, or not now")
+        if cmd.accept:
+            participant.grant("stage", True)
+            await self._caps_changed(participant)
+        else:
+            participant.invited = False
+            self._announce(participant)  # the instructor's list: no longer asked
         return {}
+
+    async def _mute(self, participant: Participant, cmd: m.Mute) -> dict[str, Any]:
+        target = self._participant(cmd.person)
+        if not may_mute(participant.person.role, target.person.role):
+            raise RoomError("forbidden", "only an instructor mutes a learner", "person")
+        if not target.muted:
+            target.muted = True
+            self._media.set_publish(target.id, target.forwarded)
+            self._announce(target)
+        if target.sid is not None:  # again if asked again: their page obeys it
+            await self.deps.outbox.emit(Out.MUTED, {"by": participant.person.name}, to=target.sid)
+        return {}
+
+    async def _unmute(self, participant: Participant, cmd: m.Unmute) -> dict[str, Any]:
+        if participant.muted:
+            participant.muted = False
+            self._media.set_publish(participant.id, participant.forwarded)
+            self._announce(participant)
+        return {}
+
+    async def _hands_down(self, participant: Participant, cmd: m.HandsDown) -> dict[str, Any]:
+        if not participant.caps.grant:
+            raise RoomError("forbidden", "only the instructor of a class lowers the hands")
+        lowered = 0
+        for person in self._people.values():
+            if person.hand:
+                person.hand = False
+                lowered += 1
+                self._announce(person)
+        return {"lowered": lowered}
 
     async def _chat(self, participant: Participant, cmd: m.Chat) -> dict[str, Any]:
         image = None
@@ -544,6 +626,7 @@ class Room:
 
     async def _intent(self, participant: Participant, cmd: m.MediaIntent) -> dict[str, Any]:
         participant.intent = {"audio": cmd.audio, "video": cmd.video}
+        self._media.set_data_saver(participant.id, cmd.saver)
         return {}
 
     # -- observers (issue 16) ---------------------------------------------------------------------

@@ -34,6 +34,7 @@ from signaling.store.sqlite import RecordingChoice, StoredSession
 from tests.support import ONE_TO_ONE, lecture
 
 NOW = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
+TEACHER = ONE_TO_ONE["people"][0]["name"]
 
 
 class FakeStore:
@@ -330,6 +331,8 @@ async def test_hand_stage_and_pen_in_a_lecture(a_lecture: Harness) -> None:
     with pytest.raises(RoomError):
         await h.say("s2", "sid-2", m.GrantCmd(person="s1", what="stage", on=True))
     await h.say("t1", "sid-t", m.GrantCmd(person="s1", what="stage", on=True))
+    assert h.outbox.received("sid-1", "invited")[-1]["open"] is True  # asked, not put
+    await h.say("s1", "sid-1", m.StageAnswer(accept=True))
     assert h.media.calls[-1] == ("publish", "s1", ("audio", "video"))
     caps = [data for to, event, data in h.outbox.sent if event == "caps" and to == "sid-1"]
     assert caps and caps[-1]["publish"]
@@ -342,6 +345,123 @@ async def test_hand_stage_and_pen_in_a_lecture(a_lecture: Harness) -> None:
     with pytest.raises(RoomError) as refused:
         await h.say("t1", "sid-t", m.GrantCmd(person="t1", what="pen", on=True))
     assert refused.value.code == "bad_target"
+
+
+# -- consent and control (issue 12, item 5) --------------------------------------------------
+
+
+async def test_the_stage_is_an_invitation_the_learner_accepts_or_declines(
+    a_lecture: Harness,
+) -> None:
+    h = a_lecture
+    await h.join("t1", "sid-t")
+    await h.join("s1", "sid-1")
+    await h.join("s2", "sid-2")
+    await h.say("s1", "sid-1", m.Hand(up=True))
+    ack = await h.say("t1", "sid-t", m.GrantCmd(person="s1", what="stage", on=True))
+    assert ack == {"invited": True}
+    assert ("publish", "s1", ("audio", "video")) not in h.media.calls  # nothing yet
+    assert not h.outbox.received("sid-1", "caps")
+    invited = h.outbox.received("sid-1", "invited")
+    assert invited == [{"what": "stage", "open": True, "by": TEACHER}]
+    await h.settle()
+    assert h.outbox.people_seen("sid-t")["s1"]["invited"] is True
+    await h.say("s1", "sid-1", m.StageAnswer(accept=False))
+    await h.settle()
+    seen = h.outbox.people_seen("sid-t")["s1"]
+    assert seen["invited"] is False and seen["stage"] is False and seen["hand"] is True
+    with pytest.raises(RoomError) as refused:  # a no is final: nothing left to accept
+        await h.say("s1", "sid-1", m.StageAnswer(accept=True))
+    assert refused.value.code == "no_invitation"
+
+    await h.say("t1", "sid-t", m.GrantCmd(person="s1", what="stage", on=True))
+    await h.say("s1", "sid-1", m.StageAnswer(accept=True))
+    await h.settle()
+    seen = h.outbox.people_seen("sid-2")["s1"]
+    assert seen["stage"] is True and seen["invited"] is False and seen["hand"] is False
+    assert h.media.calls[-1] == ("publish", "s1", ("audio", "video"))
+    assert h.outbox.received("sid-1", "caps")[-1]["publish"] == ["audio", "video"]
+
+
+async def test_an_invitation_withdrawn_or_to_someone_away(a_lecture: Harness) -> None:
+    h = a_lecture
+    await h.join("t1", "sid-t")
+    await h.join("s1", "sid-1")
+    await h.say("t1", "sid-t", m.GrantCmd(person="s1", what="stage", on=True))
+    await h.say("t1", "sid-t", m.GrantCmd(person="s1", what="stage", on=False))
+    assert h.outbox.received("sid-1", "invited")[-1]["open"] is False
+    with pytest.raises(RoomError) as refused:
+        await h.say("s1", "sid-1", m.StageAnswer(accept=True))
+    assert refused.value.code == "no_invitation"
+    with pytest.raises(RoomError) as refused:  # s2 never came: nobody to ask
+        await h.say("t1", "sid-t", m.GrantCmd(person="s2", what="stage", on=True))
+    assert refused.value.code == "not_here"
+    with pytest.raises(RoomError) as refused:  # learners invite nobody
+        await h.say("s1", "sid-1", m.GrantCmd(person="s1", what="stage", on=True))
+    assert refused.value.code == "forbidden"
+
+
+async def test_granting_the_pen_lowers_the_hand(a_lecture: Harness) -> None:
+    h = a_lecture
+    await h.join("t1", "sid-t")
+    await h.join("s1", "sid-1")
+    await h.say("s1", "sid-1", m.Hand(up=True))
+    await h.say("t1", "sid-t", m.GrantCmd(person="s1", what="pen", on=True))
+    await h.settle()
+    seen = h.outbox.people_seen("sid-t")["s1"]
+    assert seen["pen"] is True and seen["hand"] is False
+
+
+async def test_the_instructor_lowers_every_hand(a_lecture: Harness) -> None:
+    h = a_lecture
+    await h.join("t1", "sid-t")
+    await h.join("s1", "sid-1")
+    await h.join("s2", "sid-2")
+    for person, sid in (("s1", "sid-1"), ("s2", "sid-2")):
+        await h.say(person, sid, m.Hand(up=True))
+    with pytest.raises(RoomError) as refused:
+        await h.say("s1", "sid-1", m.HandsDown())
+    assert refused.value.code == "forbidden"
+    assert await h.say("t1", "sid-t", m.HandsDown()) == {"lowered": 2}
+    await h.settle()
+    people = h.outbox.people_seen("sid-2")
+    assert people["s1"]["hand"] is False and people["s2"]["hand"] is False
+    assert await h.say("t1", "sid-t", m.HandsDown()) == {"lowered": 0}
+
+
+async def test_mute_stops_forwarding_until_the_learner_unmutes(a_lecture: Harness) -> None:
+    h = a_lecture
+    await h.join("t1", "sid-t")
+    await h.join("s1", "sid-1")
+    await h.say("t1", "sid-t", m.GrantCmd(person="s1", what="stage", on=True))
+    await h.say("s1", "sid-1", m.StageAnswer(accept=True))
+    await h.say("t1", "sid-t", m.Mute(person="s1"))
+    assert h.media.calls[-1] == ("publish", "s1", ("video",))  # sound no longer passed on
+    assert h.outbox.received("sid-1", "muted") == [{"by": TEACHER}]
+    await h.settle()
+    assert h.outbox.people_seen("sid-t")["s1"]["muted"] is True
+    with pytest.raises(RoomError) as refused:  # a learner mutes nobody, not even the teacher
+        await h.say("s1", "sid-1", m.Mute(person="t1"))
+    assert refused.value.code == "forbidden"
+    with pytest.raises(RoomError) as refused:
+        await h.say("t1", "sid-t", m.Mute(person="t1"))
+    assert refused.value.code == "forbidden"
+    # A reconnect keeps the mute: the server still does not forward their sound.
+    await h.join("s1", "sid-1b")
+    assert h.media.calls[-1] == ("publish", "s1", ("video",))
+    await h.say("s1", "sid-1b", m.Unmute())
+    assert h.media.calls[-1] == ("publish", "s1", ("audio", "video"))
+    await h.settle()
+    assert h.outbox.people_seen("sid-t")["s1"]["muted"] is False
+
+
+async def test_the_new_commands_are_parsed_strictly() -> None:
+    assert m.parse("stage_answer", {"accept": True}) == m.StageAnswer(accept=True)
+    assert m.parse("hands_down", None) == m.HandsDown()
+    for event, payload in (("stage_answer", {}), ("stage_answer", {"accept": "yes"}),
+                           ("mute", {}), ("mute", {"person": ""}), ("mute", [1])):
+        with pytest.raises(m.Invalid):
+            m.parse(event, payload)
 
 
 # -- who is here, coalesced (issue 11) ------------------------------------------------------
@@ -455,6 +575,7 @@ async def test_a_big_audience_counts_learners_and_tells_instructors_everything(
     assert sorted(h.outbox.people_seen("sid-6")) == ["s5", "s6", "t1"]
     assert h.outbox.people_seen("sid-t")["s5"]["hand"] is True
     await h.say("t1", "sid-t", m.GrantCmd(person="s5", what="stage", on=True))
+    await h.say("s5", "sid-5", m.StageAnswer(accept=True))
     await h.say("s5", "sid-5", m.Hand(up=False))  # already down: the stage lowered it
     await h.settle()
     assert h.outbox.people_seen("sid-6")["s5"]["stage"] is True

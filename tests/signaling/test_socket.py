@@ -139,6 +139,9 @@ async def test_server_decides_what_a_role_may_do(server: ServerHandle) -> None:
     caps = await learner.wait_for("caps")
     assert caps[-1]["draw"] is True and caps[-1]["publish"] == []
     assert (await teacher.call("grant", {"person": "s1", "what": "stage", "on": True}))["ok"]
+    (invited,) = await learner.wait_for("invited")  # asked first: nothing published yet
+    assert invited["open"] is True and len(learner.named("caps")) == 1
+    assert (await learner.call("stage_answer", {"accept": True}))["ok"]
     caps = await learner.wait_for("caps", 2)
     assert caps[-1]["publish"] == ["audio", "video"]
     assert (await learner.call("board", {"op": STROKE}))["ok"]
