@@ -91,7 +91,6 @@ def text_counts(text: str, min_chars: int, min_distinct: int) -> bool:
     asked of every feedback and report, so without the words)."""
     # _everyday, inlined, in one pass: up to the first full-width form (U+FF0C, the
     # Chinese comma, is one), then the rest; ``wide`` is where the first one may be.
-    size = min_distinct + 10
     wide = _NARROW.match(text).end()  # type: ignore[union-attr]  # "[…]*" always matches
     if wide == len(text) or _ALL_EVERYDAY.fullmatch(text, wide) is not None:
         shown = text  # not even whitespace: the usual Chinese feedback
@@ -103,16 +102,19 @@ def text_counts(text: str, min_chars: int, min_distinct: int) -> bool:
     if len(shown) < min_chars:  # a full-width form is one character before NFKC and after
         return False
     # Distinct characters: a text's first few dozen usually settle it, cheaper than all of
-    # it (each character of a Chinese text becomes a new str object in the set). Counting
-    # each full-width form as possibly the same as its ASCII twin, this is a lower bound
-    # of the distinct characters after NFKC (exact without a full-width form among them).
-    head = set(shown[:size])
-    if len(head) >= min_distinct and (
-        wide >= size
-        or head.isdisjoint(_WIDE_CHARS)
-        or len(head) - len(head & _WIDE_CHARS) >= min_distinct
-    ):
-        return True
+    # it (each character of a Chinese text becomes a new str object in the set). The
+    # distinct characters of a prefix are a lower bound of the whole's, so the shortest
+    # prefix that can show enough is tried first (prose repeats 的 or 了 once or twice in
+    # its first 22), then a longer one. Counting each full-width form as possibly the
+    # same as its ASCII twin keeps it a lower bound after NFKC.
+    for size in (min_distinct + 2, min_distinct + 10):
+        head = set(shown[:size])
+        if len(head) >= min_distinct and (
+            wide >= size
+            or head.isdisjoint(_WIDE_CHARS)
+            or len(head) - len(head & _WIDE_CHARS) >= min_distinct
+        ):
+            return True
     return _problem(visible(text), min_chars, min_distinct) is None
 
 
