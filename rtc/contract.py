@@ -121,6 +121,11 @@ class MediaEvents(Protocol):
         """``person``'s media evidence for the second starting at epoch ``second``;
         once a second for everyone with a peer connection (zeros included)."""
 
+    def quality(self, person: str, level: str, reason: str) -> None:
+        """What ``person`` receives changed (rtc/quality.py): ``level`` ``"full"``,
+        ``"reduced"`` or ``"audio_only"``; ``reason`` ``"network"``, ``"saver"`` (their
+        data-saver choice) or ``""`` (back to full)."""
+
 
 def _empty() -> Mapping[str, Any]:
     return MappingProxyType({})

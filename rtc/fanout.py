@@ -35,6 +35,7 @@ from .forward import (
 )
 from .keyframes import KeyframeRelay
 from .payloads import MEDIA, RED, RTX, is_keyframe, vp8_frame_start
+from .quality import Level, Report
 from .red import primary as red_primary
 from .red import retag as red_retag
 from .reencode import REENCODE
@@ -368,13 +369,19 @@ class ForwardTrack(MediaStreamTrack, RtpMunger):
         self.sec_loss = 0.0
         self.sec_jitter_ms = 0.0
         self._sampled = (0, 0)
+        # The same reports (and the subscriber's REMB) for rtc/quality.py, taken by the
+        # room twice a second (:meth:`take_report`), apart from the evidence's seconds.
+        self._q_loss: float | None = None
+        self._q_jitter: float | None = None
+        self._q_remb: float | None = None
+        self.level = Level.FULL  # what this subscriber's link takes (video slots only)
 
     def use_sender(self, sender: RTCRtpSender, codecs: list[RTCRtpCodecParameters]) -> None:
         """The RTCRtpSender this slot sends as (its SSRC, transport, mid) and the
         negotiated codecs (the first one, and its RTX)."""
         self._sender = sender
         self._codecs = list(codecs)
-        hook_nacks(sender, self._on_nack, self._on_report)
+        hook_nacks(sender, self._on_nack, self._on_report, self._on_remb)
 
     def attach(self, source: Source | None) -> None:
         if source is self.source:
@@ -382,6 +389,36 @@ class ForwardTrack(MediaStreamTrack, RtpMunger):
         self.detach()
         if source is not None:
             self.source = source
+            self.restart()
+            if self.level == Level.AUDIO_ONLY:
+                return  # it stays off the source's sinks until the link takes video
+            source.add_sink(self)
+            if self._started:
+                source.request_keyframe()
+
+    def set_level(self, level: Level) -> None:
+        """Forward at ``level`` (rtc/quality.py) from now on; video slots only.
+
+        Audio only: the slot leaves its source's sinks, so the forward path does not
+        even see it (no per-packet cost). Back to video: it waits for a keyframe
+        (:meth:`restart`: the next sequence number follows the last one sent, the
+        timestamp moves on by the time that passed) and asks the publisher for one.
+        Reduced: the instance's ``forward`` becomes :meth:`RtpMunger.forward_reduced`."""
+        if level == self.level or self.kind != "video":
+            return
+        was = self.level
+        self.level = level
+        if level == Level.REDUCED:
+            self.forward = self.forward_reduced  # type: ignore[method-assign]
+        else:
+            self.__dict__.pop("forward", None)
+        source = self.source
+        if source is None:
+            return
+        if level == Level.AUDIO_ONLY:
+            source.remove_sink(self)
+            self.restart()
+        elif was == Level.AUDIO_ONLY:
             self.restart()
             source.add_sink(self)
             if self._started:
@@ -425,8 +462,21 @@ class ForwardTrack(MediaStreamTrack, RtpMunger):
         if highest > self.rr_highest:  # a block exists only for a source heard from
             self.sec_confirmed = True
             self.rr_highest = highest
-        self.sec_loss = max(self.sec_loss, fraction_lost / 256)
-        self.sec_jitter_ms = max(self.sec_jitter_ms, jitter * 1000 / CLOCK_RATES[self.kind])
+        loss = fraction_lost / 256
+        jitter_ms = jitter * 1000 / CLOCK_RATES[self.kind]
+        self.sec_loss = max(self.sec_loss, loss)
+        self.sec_jitter_ms = max(self.sec_jitter_ms, jitter_ms)
+        self._q_loss = max(self._q_loss or 0.0, loss)
+        self._q_jitter = max(self._q_jitter or 0.0, jitter_ms)
+
+    def _on_remb(self, bitrate: int) -> None:
+        self._q_remb = float(bitrate)
+
+    def take_report(self) -> Report:
+        """What the subscriber said about this slot since the last call (rtc/quality.py)."""
+        out = Report(self._q_loss, self._q_jitter, self._q_remb)
+        self._q_loss = self._q_jitter = self._q_remb = None
+        return out
 
     def take_second(self) -> tuple[int, int, bool, float, float]:
         """(packets, bytes forwarded, confirmed, worst loss, worst jitter ms) since

@@ -129,7 +129,8 @@ run ``tests/rtc`` — ``test_forward_hooks.py`` checks each internal above by na
 Known limits: frames reach taps one frame late (aiortc's jitter buffer needs the next
 frame's first packet; subscribers get packets at once); only the mid header extension
 is sent (no audio level, no abs-send-time); no simulcast or per-subscriber bandwidth
-adaptation (REMB from subscribers is ignored); H264 is not negotiated (see
+adaptation beyond dropping a subscriber's video or its non-reference frames
+(rtc/quality.py; REMB from subscribers is read there); H264 is not negotiated (see
 ``rtc/peer.py``) and the packet path reads VP8 payload descriptors only.
 """
 
@@ -154,7 +155,16 @@ from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
-from aiortc.rtp import RTCP_RTPFB_NACK, RtcpRrPacket, RtcpRtpfbPacket, RtcpSrPacket, RtpPacket
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTCP_RTPFB_NACK,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpRtpfbPacket,
+    RtcpSrPacket,
+    RtpPacket,
+    unpack_remb_fci,
+)
 
 from . import red
 from .payloads import OTHER, payload_kind
@@ -352,12 +362,14 @@ def hook_nacks(
     sender: RTCRtpSender,
     callback: Callable[[list[int]], None],
     on_report: Callable[[int, int, int], None] | None = None,
+    on_remb: Callable[[int], None] | None = None,
 ) -> None:
     """Call ``callback(lost sequence numbers)`` for the subscriber's NACKs to this sender
     instead of aiortc's ``_retransmit`` (its history is empty: packets bypass it), and
     ``on_report(fraction_lost, extended highest sequence, jitter)`` for each receiver
-    report block about this sender's SSRC (the evidence that forwarded media arrives).
-    Every other RTCP packet, and the reports too, go to aiortc as before."""
+    report block about this sender's SSRC (the evidence that forwarded media arrives),
+    and ``on_remb(bit/s)`` for a REMB naming it (the subscriber's estimate of its link,
+    rtc/quality.py). Every other RTCP packet, and these too, go to aiortc as before."""
     original = getattr(sender, "_opentutor_rtcp", None) or sender._handle_rtcp_packet
     sender._opentutor_rtcp = original  # type: ignore[attr-defined]
 
@@ -370,6 +382,17 @@ def hook_nacks(
             for block in packet.reports:
                 if block.ssrc == ssrc:
                     on_report(block.fraction_lost, block.highest_sequence, block.jitter)
+        if (
+            on_remb is not None
+            and isinstance(packet, RtcpPsfbPacket)
+            and packet.fmt == RTCP_PSFB_APP
+        ):
+            try:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+            except (ValueError, struct.error):  # not a REMB, or a truncated one
+                bitrate, ssrcs = 0, []
+            if sender._ssrc in ssrcs:
+                on_remb(bitrate)
         await original(packet)
 
     sender._handle_rtcp_packet = handle  # type: ignore[method-assign]

@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 from types import MappingProxyType
 
 from aiortc import RTCIceServer, RTCPeerConnection, RTCRtpReceiver
@@ -49,6 +50,7 @@ from .fanout import Source
 from .forward import check_aiortc
 from .ice import announce_address
 from .peer import Peer
+from .quality import Level, LinkQuality, Report
 
 __all__ = [
     "Answer",
@@ -69,6 +71,10 @@ log = logging.getLogger(__name__)
 MEDIA_IDLE = 3.0  # seconds without frames before media_down
 WATCH_INTERVAL = 0.5
 SAMPLE_AFTER = 0.02  # sample this long after each whole second of the clock
+# Per-subscriber quality (rtc/quality.py) from their receiver reports and REMB: "0" turns
+# the network's part off (every subscriber gets everything; data saver still works), the
+# baseline of ``bench/network.py``.
+ADAPT = os.environ.get("OPENTUTOR_ADAPT", "1") != "0"
 
 
 class MediaRoom:
@@ -96,6 +102,7 @@ class MediaRoom:
         self._people: dict[str, Peer] = {}
         self._sources: dict[tuple[str, str], Source] = {}
         self._taps: tuple[FrameTap, ...] = ()
+        self._quality: dict[str, LinkQuality] = {}  # by subscriber
         self._watchdog: asyncio.Task[None] | None = None
         self._sampler: asyncio.Task[None] | None = None
         self._closed = False
@@ -148,7 +155,20 @@ class MediaRoom:
             await participant.close()
             self._sync()
 
+    def set_data_saver(self, person: str, on: bool) -> None:
+        """``person`` chose audio and the whiteboard only (or turned it off)."""
+        if self._closed:
+            return
+        quality = self._link(person)
+        if on != quality.saver:
+            quality.set_saver(on)
+            self._apply_level(person)
+
+    def quality(self, person: str) -> LinkQuality | None:
+        return self._quality.get(person)
+
     async def remove(self, person: str) -> None:
+        self._quality.pop(person, None)
         participant = self._people.pop(person, None)
         if participant is not None:
             await participant.close()
@@ -328,6 +348,7 @@ class MediaRoom:
             if person != offering and participant.told is not None and mapping != participant.told:
                 participant.told = mapping
                 self._events.tracks_changed(person, dict(mapping))
+            self._set_slots_level(participant, self._link(person).level)
             if not unplaced:
                 participant.asked = None
             elif participant.asked != tuple(wanted):
@@ -393,6 +414,59 @@ class MediaRoom:
         for participant in list(self._people.values()):
             for slot in list(participant.slots.values()):
                 slot.track.report()  # what this slot's RTCP sender reports say
+        self._adapt(now)
+
+    # ------------------------------------------------ per-subscriber quality
+
+    def _link(self, person: str) -> LinkQuality:
+        quality = self._quality.get(person)
+        if quality is None:
+            quality = self._quality[person] = LinkQuality(now=self._clock.monotonic())
+        return quality
+
+    def _adapt(self, now: float) -> None:
+        """Each subscriber's reports since the last tick into their state machine."""
+        for person, participant in list(self._people.items()):
+            if participant.pc is None:
+                continue
+            loss: float | None = None
+            jitter: float | None = None
+            remb: float | None = None
+            for slot in participant.slots.values():
+                r = slot.track.take_report()
+                if r.loss is not None:
+                    loss = max(loss or 0.0, r.loss)
+                if r.jitter_ms is not None:
+                    jitter = max(jitter or 0.0, r.jitter_ms)
+                if r.remb_bps is not None:  # one estimate per transport: the lowest
+                    remb = r.remb_bps if remb is None else min(remb, r.remb_bps)
+            if not ADAPT:
+                continue
+            quality = self._link(person)
+            before = quality.level
+            if quality.observe(now, Report(loss, jitter, remb)) != before:
+                self._apply_level(person)
+
+    def _apply_level(self, person: str) -> None:
+        quality = self._link(person)
+        participant = self._people.get(person)
+        if participant is not None:
+            self._set_slots_level(participant, quality.level)
+        log.info(
+            "%s: video %s (%s; loss %.2f, jitter %.0f ms, REMB %s)",
+            person,
+            quality.level.wire,
+            quality.reason or "recovered",
+            quality.last_loss,
+            quality.last_jitter_ms,
+            quality.remb_bps,
+        )
+        self._events.quality(person, quality.level.wire, quality.reason)
+
+    @staticmethod
+    def _set_slots_level(participant: Peer, level: Level) -> None:
+        for slot in participant.slots.values():
+            slot.track.set_level(level)
 
 
 class SerialOwner:
@@ -457,3 +531,6 @@ class _SafeEvents:
 
     def sample(self, person: str, second: int, sample: MediaSample) -> None:
         self._call("sample", person, second, sample)
+
+    def quality(self, person: str, level: str, reason: str) -> None:
+        self._call("quality", person, level, reason)

@@ -85,6 +85,7 @@ class RtpMunger:
         self.packets_sent = 0
         self.octets_sent = 0
         self.frames_dropped = 0
+        self.frames_thinned = 0  # non-reference frames left out at the reduced level
         self.nacks_answered = 0
         self.nacks_missed = 0
         self._video = video
@@ -146,6 +147,21 @@ class RtpMunger:
         if marker or not self._video:
             self.frames_sent += 1
         return False
+
+    def forward_reduced(
+        self, seq: int, ts: int, marker: int, payload: bytes, keystart: bool, now: float
+    ) -> bool:
+        """:meth:`forward` for a subscriber at the *reduced* level (rtc/quality.py): the
+        packets of VP8 frames that no other frame references (the payload descriptor's N
+        bit, RFC 7741 4.2) are left out, and the numbers after them close up, so the
+        subscriber sees no gap it would NACK. Installed per slot as the instance's
+        ``forward`` (``ForwardTrack.set_level``), so that full-level slots pay nothing."""
+        if payload and payload[0] & 0x20 and not self.waiting_keyframe:
+            self.seq_offset = (self.seq_offset - 1) & 0xFFFF
+            if marker:
+                self.frames_thinned += 1
+            return False
+        return RtpMunger.forward(self, seq, ts, marker, payload, keystart, now)
 
     def _rebase(self, seq: int, ts: int, now: float) -> None:
         """Continue this subscriber's sequence numbers and timestamps from a new start."""

@@ -131,6 +131,7 @@ class Chat(Struct, frozen=True):
 class MediaIntent(Struct, frozen=True):
     audio: bool
     video: bool
+    saver: bool = False  # data saver: receive audio (and the whiteboard) only
 
 
 class End(Struct, frozen=True):

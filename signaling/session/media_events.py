@@ -59,6 +59,9 @@ class MediaEventsToRoom:
     def tracks_changed(self, person: str, tracks: dict[str, StreamInfo]) -> None:
         self._post(MediaNote(person, "tracks", tracks))
 
+    def quality(self, person: str, level: str, reason: str) -> None:
+        self._post(MediaNote(person, "quality", {"level": level, "reason": reason}))
+
     def run(self, work: Work, /) -> None:
         """The media layer's :class:`~rtc.contract.Owner`: its work runs as a command."""
         self._post(MediaWork(work))

@@ -34,6 +34,7 @@ class Out(StrEnum):
     ERROR = "error"
     RECORDING = "recording"
     RECORDING_ERROR = "recording_error"
+    QUALITY = "quality"
     INVITED = "invited"
     MUTED = "muted"
 
@@ -74,6 +75,14 @@ EVENTS: dict[Out, EventDoc] = {
     ),
     Out.TRACKS: EventDoc(
         '`{mid: {"person", "kind"}}`', "one tab", "the mapping changed without renegotiation"
+    ),
+    Out.QUALITY: EventDoc(
+        '`{"person", "level", "reason"}`: level `full`, `reduced` or `audio_only`; reason '
+        '`network`, `saver` or empty',
+        "the person's tab; for a learner also the instructors",
+        "what the server forwards to `person` changed with their link (receiver reports, "
+        "REMB) or their data-saver choice (`media` with `saver`); at `audio_only` no video "
+        "reaches them, and video resumes at a keyframe",
     ),
     Out.CHAT: EventDoc("`chat`", "everyone"),
     Out.BOARD: EventDoc('`{"seq", "ts", "by", "op"}`', "everyone"),

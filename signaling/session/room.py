@@ -436,7 +436,7 @@ class Room:
             # An observer publishes nothing (no media_up/down); they only receive, and
             # are asked to renegotiate or told their tracks like anyone.
             participant = self._observers.get(note.person)
-            if participant is None or note.kind not in ("renegotiate", "tracks"):
+            if participant is None or note.kind not in ("renegotiate", "tracks", "quality"):
                 return
         if note.kind in ("media_up", "media_down") and isinstance(participant, Participant):
             participant.observed[note.data] = note.kind == "media_up"
@@ -446,6 +446,13 @@ class Room:
             await self.deps.outbox.emit(Out.RENEGOTIATE, data, to=participant.sid)
         elif note.kind == "tracks" and participant.sid is not None:
             await self.deps.outbox.emit(Out.TRACKS, tracks_wire(note.data), to=participant.sid)
+        elif note.kind == "quality":
+            # The subscriber's tiles say why video stopped; instructors see each learner's link.
+            link = {"person": note.person, **note.data}
+            if participant.sid is not None:
+                await self.deps.outbox.emit(Out.QUALITY, link, to=participant.sid)
+            if isinstance(participant, Participant) and participant.person.role == "learner":
+                await self.deps.outbox.emit(Out.QUALITY, link, to=self._audience_room("instructor"))
 
     # -- client commands ------------------------------------------------------------------------
     async def _from_client(self, cmd: FromClient) -> Any:
@@ -617,6 +624,7 @@ class Room:
 
     async def _intent(self, participant: Participant, cmd: m.MediaIntent) -> dict[str, Any]:
         participant.intent = {"audio": cmd.audio, "video": cmd.video}
+        self._media.set_data_saver(participant.id, cmd.saver)
         return {}
 
     # -- observers (issue 16) ---------------------------------------------------------------------

@@ -177,6 +177,9 @@ class Events:
     def tracks_changed(self, person: str, tracks: dict[str, StreamInfo]) -> None:
         self._add("tracks_changed", person, dict(tracks))
 
+    def quality(self, person: str, level: str, reason: str) -> None:
+        self._add("quality", person, level, reason)
+
     def sample(self, person: str, second: int, sample: Any) -> None:
         self.samples.append((person, second, sample))
 
