@@ -120,6 +120,19 @@ class StudyPolicy:
 
 
 @dataclass(frozen=True)
+class OnDemandPolicy:
+    """On-demand tutoring (issue 14), optional ``[on_demand]`` table. The seed: "基于保障
+    辅导效果和保护学生视力的考虑，在线辅导服务平台在辅导时间、限制连续辅导时长等方面做出了
+    一系列调整" (to protect students' eyesight, continuous tutoring time is limited).
+    A session started by a call lasts at most ``continuous_minutes`` (warned
+    ``warn_minutes`` before); the student then rests ``rest_minutes`` before the next."""
+
+    continuous_minutes: int = 40
+    warn_minutes: int = 5
+    rest_minutes: int = 10
+
+
+@dataclass(frozen=True)
 class Policy:
     """A programme's complete rule numbers."""
 
@@ -139,6 +152,7 @@ class Policy:
     same_school_no_points: bool
     same_district_no_points: bool
     forms: Mapping[str, FormPolicy]
+    on_demand: OnDemandPolicy = OnDemandPolicy()
 
 
 # --- field readers: each names the field it rejects ---------------------------------
@@ -389,7 +403,22 @@ def parse_policy(data: Mapping[str, Any]) -> Policy:
         if school
         else False,
         forms=forms,
+        on_demand=_on_demand(data),
     )
+
+
+def _on_demand(data: Mapping[str, Any]) -> OnDemandPolicy:
+    raw = _table(data, "on_demand", "", required=False)
+    default = OnDemandPolicy()
+    out = OnDemandPolicy(
+        _int_or(raw, "continuous_minutes", "on_demand.", default.continuous_minutes),
+        _int_or(raw, "warn_minutes", "on_demand.", default.warn_minutes),
+        _int_or(raw, "rest_minutes", "on_demand.", default.rest_minutes),
+    )
+    if out.continuous_minutes < 1 or not 0 <= out.warn_minutes < out.continuous_minutes:
+        raise PolicyError("on_demand: continuous_minutes must be at least 1 and "
+                          "warn_minutes between 0 and it")
+    return out
 
 
 def load_policy(name_or_path: str | Path) -> Policy:

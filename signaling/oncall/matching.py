@@ -49,5 +49,5 @@ def rank(candidates: list[Candidate], subject: str, grade: str) -> list[Listed]:
         reasons.append("nobody_waiting" if c.waiting == 0 else "waiting")
         key = (-fit, c.rating is None, -(c.rating or 0.0), c.waiting, c.name, c.teacher)
         out.append((key, Listed(c.teacher, fit, c.rating, c.waiting, tuple(reasons))))
-    out.sort(key=lambda pair: pair[0])  # type: ignore[arg-type, return-value]
+    out.sort(key=lambda pair: pair[0])
     return [listed for _, listed in out]

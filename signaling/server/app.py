@@ -22,6 +22,7 @@ from rtc.ice import parse_ice_servers
 from rtc.room import MediaRoom
 from signaling.admin.accounts import Accounts
 from signaling.admin.factory import open_staff_store
+from signaling.oncall import api as oncall_api
 from signaling.router.base import PlacementUnavailable, Router
 from signaling.router.local import LocalRouter
 from signaling.router.redis import RedisRouter, connect
@@ -239,6 +240,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     supervision_api.install(app)  # the report and its reviews (their own cleanup ctx)
     app.add_routes(policy_api.routes)  # calendar and policy as in effect
     settings_api.install(app)  # their edits and history (the settings store's cleanup ctx)
+    oncall_api.install(app, sio)  # on-demand tutoring: /oncall namespace, passes, /duty
     app.add_routes(participant_api.routes)
     app.add_routes(recordings_api.routes)
     app.add_routes(staff_api.routes)
