@@ -7,6 +7,7 @@ aiortc internals; this one uses its hooks.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -28,11 +29,13 @@ from .forward import (
     RtpOut,
     hook_nacks,
     hook_rtp,
+    receiver_codec_name,
     receiver_payload_kind,
     send_pli,
     set_sender_report,
     tap_receiver,
 )
+from .h264 import frame_start as h264_frame_start
 from .keyframes import KeyframeRelay
 from .payloads import MEDIA, RED, RTX, is_keyframe, vp8_frame_start
 from .quality import Level, Report
@@ -40,6 +43,8 @@ from .red import primary as red_primary
 from .red import retag as red_retag
 from .reencode import REENCODE
 from .rtp_munger import RED_PT, RtpMunger
+
+log = logging.getLogger(__name__)
 
 NO_LEVEL = 128  # above any RFC 6464 level (0 … 127): no level seen this second
 
@@ -88,6 +93,11 @@ class Source:
         self._time_base = TIME_BASES[kind]
         self._relay = KeyframeRelay(clock, self._send_pli)
         self._video = kind == "video"
+        # The publisher's codec name ("vp8", "h264", "opus"), learnt from its first media
+        # packet; slots send it under their own payload type for it (RtpOut.select).
+        self.codec: str | None = None
+        self._h264 = False
+        self._h264_ts = -1  # RTP timestamp of the last H.264 picture start (see _on_rtp)
         # The last CACHE_PACKETS packets, by sequence number mod CACHE_PACKETS, for NACKs:
         # (seq, timestamp, marker, payload); payloads are the parsed packets' own bytes.
         self._cache: list[tuple[int, int, int, bytes] | None] = [None] * CACHE_PACKETS
@@ -245,7 +255,22 @@ class Source:
         self.packets_in += 1
         self.sec_packets += 1
         self.sec_bytes += len(payload)
-        if self._video:
+        if self._h264:
+            # An H.264 picture's first packets (SPS/PPS, then the IDR slice) all look
+            # like starts: one timestamp is one picture, counted once. The gate opens at
+            # any packet that starts an IDR (rtc/h264.py).
+            start, keystart = h264_frame_start(payload)
+            key = keystart
+            if start:
+                if packet.timestamp == self._h264_ts:
+                    start = False
+                else:
+                    self._h264_ts = packet.timestamp
+            if start and original:
+                self.sec_frames += 1
+                if key:
+                    self.sec_keyframes += 1
+        elif self._video:
             start, key = vp8_frame_start(payload)
             keystart = start and key
             if start and original:  # a retransmitted frame start is not a new frame
@@ -303,6 +328,13 @@ class Source:
         what = receiver_payload_kind(self._receiver, pt)
         if what:  # unknown types are asked again: the receiver may learn them later
             self._payload_types[pt] = what
+        if what == MEDIA:
+            codec = receiver_codec_name(self._receiver, pt)
+            if codec != self.codec:
+                self.codec = codec
+                self._h264 = codec == "h264"
+                for sink in self._sinks:
+                    sink.select_codec()
         return what
 
     def cached(self, seq: int) -> tuple[int, int, bytes] | None:
@@ -356,6 +388,7 @@ class ForwardTrack(MediaStreamTrack, RtpMunger):
         self.source: Source | None = None
         self._sender: RTCRtpSender | None = None
         self._codecs: list[RTCRtpCodecParameters] = []
+        self._egress: RtpOut | None = None  # ``out`` once the transport is up
         self._waiter: asyncio.Future[None] | None = None
         self._proxy: MediaStreamTrack | None = None  # reencode mode only
         # Until the sender first asks for a frame (its transport is up), packets would
@@ -390,6 +423,7 @@ class ForwardTrack(MediaStreamTrack, RtpMunger):
         if source is not None:
             self.source = source
             self.restart()
+            self.select_codec()
             if self.level == Level.AUDIO_ONLY:
                 return  # it stays off the source's sinks until the link takes video
             source.add_sink(self)
@@ -408,10 +442,7 @@ class ForwardTrack(MediaStreamTrack, RtpMunger):
             return
         was = self.level
         self.level = level
-        if level == Level.REDUCED:
-            self.forward = self.forward_reduced  # type: ignore[method-assign]
-        else:
-            self.__dict__.pop("forward", None)
+        self._use_level()
         source = self.source
         if source is None:
             return
@@ -423,6 +454,30 @@ class ForwardTrack(MediaStreamTrack, RtpMunger):
             source.add_sink(self)
             if self._started:
                 source.request_keyframe()
+
+    def _use_level(self) -> None:
+        """Reduced: the instance's ``forward`` thins VP8 by its N bit. Not H.264: its
+        payload's first byte is a NAL header, whose 0x20 bit is NRI's (set on SPS, PPS
+        and IDR slices), so an H.264 slot is forwarded whole at that level."""
+        source = self.source
+        if self.level == Level.REDUCED and (source is None or source.codec != "h264"):
+            self.forward = self.forward_reduced  # type: ignore[method-assign]
+        else:
+            self.__dict__.pop("forward", None)
+
+    def select_codec(self) -> None:
+        """Send the source's codec under this slot's payload type for it; a slot that
+        did not negotiate it sends nothing (``out`` is None) until the source changes."""
+        self._use_level()
+        egress, source = self._egress, self.source
+        if egress is None or source is None or source.codec is None:
+            return
+        if egress.select(source.codec):
+            self.out = egress
+        else:
+            if self.out is not None:
+                log.info("a slot without %s cannot show %s's video", source.codec, source.person)
+            self.out = None
 
     def detach(self) -> None:
         if self.source is not None:
@@ -510,7 +565,8 @@ class ForwardTrack(MediaStreamTrack, RtpMunger):
         if not self._started:
             self._started = True
             if self._sender is not None and not REENCODE:
-                self.out = RtpOut.from_sender(self._sender, self._codecs)
+                self.out = self._egress = RtpOut.from_sender(self._sender, self._codecs)
+                self.select_codec()
             self.request_keyframe()
         if REENCODE:
             return await self._next_decoded()
@@ -534,7 +590,7 @@ class ForwardTrack(MediaStreamTrack, RtpMunger):
 
     def stop(self) -> None:
         self.detach()
-        self.out = None
+        self.out = self._egress = None
         waiter = self._waiter
         self._waiter = None
         if waiter is not None and not waiter.done():

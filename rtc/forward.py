@@ -166,8 +166,8 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
-from . import red
-from .payloads import OTHER, payload_kind
+from . import h264, red
+from .payloads import MEDIA, OTHER, payload_kind
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +253,51 @@ def restrict_codecs(
     return main
 
 
+def restrict_video(
+    transceiver: RTCRtpTransceiver,
+    offered: list[RTCRtpCodecParameters] | None = None,
+    *,
+    publish: bool = False,
+) -> RTCRtpCodecParameters | None:
+    """Video's :func:`restrict_codecs`: VP8 and Constrained Baseline H.264 in
+    packetization-mode 1 (each with its RTX), nothing else. A camera line keeps one, the
+    one :func:`rtc.h264.publish_codec` picks from the offer's order. A slot keeps both
+    where offered, VP8 first: aiortc's sender keeps ``codecs[0]`` for life, but on the
+    packet path it never encodes; what a slot sends is chosen per attached source by
+    :meth:`RtpOut.select` (payload type and RTX of that source's codec), and a browser
+    decodes whichever negotiated payload type arrives. ``None``: neither was offered
+    (codecs left untouched)."""
+    codecs: list[RTCRtpCodecParameters] = transceiver._codecs
+    vp8 = next((c for c in codecs if c.mimeType.lower() == "video/vp8"), None)
+    avc = next(
+        (
+            c
+            for c in codecs
+            if c.mimeType.lower() == "video/h264" and h264.is_constrained_baseline(c.parameters)
+        ),
+        None,
+    )
+    if publish:
+        want = h264.publish_codec([(c.mimeType, c.parameters) for c in offered or []])
+        mains = [vp8 if want == "video/vp8" else avc]
+    else:
+        mains = [vp8, avc]
+    kept: list[RTCRtpCodecParameters] = []
+    for main in mains:
+        if main is None:
+            continue
+        kept.append(main)
+        kept += [
+            c
+            for c in codecs
+            if c.mimeType.lower().endswith("/rtx") and c.parameters.get("apt") == main.payloadType
+        ]
+    if not kept:
+        return None
+    transceiver._codecs = kept
+    return kept[0]
+
+
 def opus_parameters(offered: dict[str, Any]) -> dict[str, Any]:
     """The Opus fmtp of the server's answer: in-band FEC always (the browser's encoder
     then protects each frame with a low-bitrate copy of the previous one, which its
@@ -303,6 +348,14 @@ def receiver_payload_kind(receiver: RTCRtpReceiver | None, pt: int) -> int:
     codecs: dict[int, RTCRtpCodecParameters] = getattr(receiver, "_RTCRtpReceiver__codecs", {})
     codec = codecs.get(pt)
     return OTHER if codec is None else payload_kind(codec.mimeType)
+
+
+def receiver_codec_name(receiver: RTCRtpReceiver | None, pt: int) -> str | None:
+    """The name (lower case: ``vp8``, ``h264``, ``opus``) of the codec ``receiver``
+    negotiated under payload type ``pt``, if any (internal ``_RTCRtpReceiver__codecs``)."""
+    codecs: dict[int, RTCRtpCodecParameters] = getattr(receiver, "_RTCRtpReceiver__codecs", {})
+    codec = codecs.get(pt)
+    return None if codec is None else codec.name.lower()
 
 
 class ForwardPacker(Encoder):
@@ -581,6 +634,8 @@ class RtpOut:
         # The second header byte by rtp_munger's index: marker bit | RED_PT (2).
         red_b1 = pt if red_pt is None else red_pt
         self.pt_marker = (pt, pt | 0x80, red_b1, red_b1 | 0x80)
+        # Video slots may negotiate VP8 and H.264: (pt, rtx pt) by codec name (lower case).
+        self.codec_pts: dict[str, tuple[int, int | None]] = {}
         self.extension = extension
         self.pack = struct.Struct(f"!BBHII{len(extension)}s").pack
         self.protect = protect
@@ -592,6 +647,17 @@ class RtpOut:
         )
         self.addr = addr
         self.rtx_seq = random.randint(0, 0x7FFF)
+
+    def select(self, codec: str) -> bool:
+        """Send ``codec`` (a source's codec name) from now on: its payload type and RTX.
+        ``False``: this subscriber did not negotiate it (nothing must be sent)."""
+        pts = self.codec_pts.get(codec.lower())
+        if pts is None:
+            return not self.codec_pts  # audio: one codec, nothing to choose
+        pt, self.rtx_pt = pts
+        self.pt = pt
+        self.pt_marker = (pt, pt | 0x80, pt, pt | 0x80)
+        return True
 
     @classmethod
     def from_sender(
@@ -616,7 +682,7 @@ class RtpOut:
         template = RtpPacket(payload_type=int(codec.payloadType or 0))
         template.extensions.mid = sender._RTCRtpSender__mid  # type: ignore[attr-defined]
         raw = template.serialize(sender._RTCRtpSender__rtp_header_extensions_map)  # type: ignore[attr-defined]
-        return cls(
+        out = cls(
             ssrc=sender._ssrc,
             pt=int(codec.payloadType or 0),
             rtx_ssrc=sender._rtx_ssrc,
@@ -627,6 +693,27 @@ class RtpOut:
             addr=pair.remote_addr,
             red_pt=None if red_in is None else int(red_in.payloadType or 0),
         )
+        if codec.mimeType.lower().startswith("video/"):
+            out.codec_pts = codec_payload_types(codecs)
+        return out
+
+
+def codec_payload_types(codecs: list[RTCRtpCodecParameters]) -> dict[str, tuple[int, int | None]]:
+    """(payload type, its RTX payload type) by codec name (lower case) of a video slot."""
+    out: dict[str, tuple[int, int | None]] = {}
+    for c in codecs:
+        if payload_kind(c.mimeType) != MEDIA:
+            continue
+        rtx = next(
+            (
+                int(r.payloadType or 0)
+                for r in codecs
+                if r.mimeType.lower().endswith("/rtx") and r.parameters.get("apt") == c.payloadType
+            ),
+            None,
+        )
+        out.setdefault(c.name.lower(), (int(c.payloadType or 0), rtx))
+    return out
 
 
 def set_sender_report(

@@ -11,15 +11,28 @@ The browser is always the offerer. Its offer holds two sorts of m-lines:
   :class:`~rtc.fanout.ForwardTrack` (for life) and a
   :class:`~rtc.forward.ForwardPacker`; the room attaches the track to a source.
 
-Codecs are restricted to Opus and VP8 so that every subscriber can take every
-publisher's frames unchanged. Audio comes first on weak networks: the answer's Opus fmtp
+Codecs are restricted to Opus for audio, and VP8 and H.264 (Constrained Baseline,
+packetization-mode 1) for video, so that subscribers take publishers' frames unchanged.
+Audio comes first on weak networks: the answer's Opus fmtp
 asks for in-band FEC (and DTX when the browser offers it), and RED (RFC 2198) is
 accepted where offered, forwarded as is to subscribers that negotiated it and stripped
 to its primary Opus block for the others (:func:`rtc.forward.restrict_codecs`,
-:mod:`rtc.red`). H264 is not negotiated: a line that offers no VP8 is
-answered ``inactive``. (Doing H264 safely needs per-slot codecs fixed at the slot's
-first answer — aiortc's sender keeps ``codecs[0]`` for life — and profile matching
-between publisher and subscribers; every current browser offers VP8.)
+:mod:`rtc.red`).
+
+Video codecs (:func:`rtc.forward.restrict_video`, :mod:`rtc.h264`): each *publisher*
+chooses. A camera line is answered with one codec: H.264 when the browser's offer lists
+Constrained Baseline H.264 first (the client's ``&codec=h264`` link option does that
+with ``setCodecPreferences``; phones that encode H.264 in hardware), else VP8 (every
+browser's default order puts VP8 first, so nothing changes for them), else H.264 (a
+browser without VP8 now publishes instead of being answered ``inactive``). A *slot* is
+answered with both where the browser offers both (VP8 first), fixed at its first answer
+for its life; what it carries is picked per attached source by payload type
+(:meth:`rtc.forward.RtpOut.select`), so a slot can move from a VP8 publisher to an
+H.264 one without renegotiation. A slot that negotiated only VP8 (a browser without
+H.264) gets nothing from an H.264 publisher: it stays attached and receives no
+packets, so that person sees that publisher's placeholder, not a picture (logged;
+every current desktop and mobile browser offers both, Chromium builds without
+proprietary codecs excepted). Lines offering neither are answered ``inactive``.
 
 aiortc has no ICE restart: a reconnecting browser makes a new peer connection, and an
 offer whose ICE username fragment differs from the current one replaces the
@@ -257,9 +270,12 @@ class Peer:
             direction = media.direction or "sendrecv"
             mid = str(t.mid)
             publish = direction in ("sendrecv", "sendonly") and mid not in self.slots
-            codec = forward.restrict_codecs(
-                t, forward.FORWARD_MIME[t.kind], media.rtp.codecs, publish=publish
-            )
+            if t.kind == "video":  # VP8 and/or H.264 (see the module's docstring)
+                codec = forward.restrict_video(t, media.rtp.codecs, publish=publish)
+            else:
+                codec = forward.restrict_codecs(
+                    t, forward.FORWARD_MIME[t.kind], media.rtp.codecs, publish=publish
+                )
             if publish:
                 if codec is None or t.kind in publishing:
                     t.direction = "inactive"

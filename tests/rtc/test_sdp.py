@@ -87,7 +87,24 @@ a=fmtp:117 apt=116
 a=rtpmap:118 ulpfec/90000
 """,
 }
-PTS = {"vp8": "96 97", "h264": "102 103", "vp9": "98 99 116 117 118"}
+# Chrome also offers Baseline (42001f) and High (640c1f) H.264; only Constrained
+# Baseline in packetization-mode 1 is answered.
+VIDEO_CODECS["h264b"] = """a=rtpmap:104 H264/90000
+a=rtcp-fb:104 nack pli
+a=fmtp:104 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f
+a=rtpmap:105 rtx/90000
+a=fmtp:105 apt=104
+"""
+VIDEO_CODECS["h264hi"] = """a=rtpmap:106 H264/90000
+a=rtcp-fb:106 nack pli
+a=fmtp:106 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=640c1f
+a=rtpmap:107 rtx/90000
+a=fmtp:107 apt=106
+"""
+PTS = {
+    "vp8": "96 97", "h264": "102 103", "vp9": "98 99 116 117 118", "h264b": "104 105",
+    "h264hi": "106 107",
+}
 
 
 def video(common: str, direction: str, codecs: tuple[str, ...], ssrcs: bool) -> str:
@@ -148,7 +165,7 @@ async def test_chrome_offer_gets_opus_vp8_and_the_right_directions(
         ("audio", "recvonly", ["audio/red", "audio/opus"]),
         ("video", "recvonly", ["video/VP8", "video/rtx"]),
         ("audio", "sendonly", ["audio/opus", "audio/red"]),
-        ("video", "sendonly", ["video/VP8", "video/rtx"]),
+        ("video", "sendonly", ["video/VP8", "video/rtx", "video/H264", "video/rtx"]),
     ]
     audio = [m for m in answer.sdp.split("m=")[1:] if m.startswith("audio")]
     for line in audio:  # in-band FEC asked of the browser's encoder, the offer's PTs kept
@@ -185,15 +202,66 @@ async def test_dtx_is_answered_when_offered_and_red_only_when_it_wraps_opus(
     assert "a=fmtp:111 useinbandfec=1;usedtx=1\r\n" in answer.sdp
 
 
-async def test_a_publisher_without_vp8_is_answered_inactive(room: MediaRoom) -> None:
+async def test_a_publisher_without_vp8_or_h264_is_answered_inactive(room: MediaRoom) -> None:
     room.set_publish("T", frozenset({"audio", "video"}))
     answer = await room.offer(
-        "T", chrome_offer([("audio", "sendrecv", ()), ("video", "sendrecv", ("h264",))])
+        "T", chrome_offer([("audio", "sendrecv", ()), ("video", "sendrecv", ("vp9", "h264b"))])
     )
     assert [(k, d) for k, d, _ in answer_lines(answer.sdp)] == [
         ("audio", "recvonly"), ("video", "inactive")
     ]
     assert room.snapshot().streams == (StreamInfo("T", "audio"),)
+
+
+def fmtp_of(sdp: str, kind: str, index: int = 0) -> list[str]:
+    lines = [m for m in sdp.split("m=")[1:] if m.startswith(kind)][index]
+    return re.findall(r"a=fmtp:(\d+ [^\r]*)", lines)
+
+
+@pytest.mark.parametrize(
+    ("codecs", "chosen", "pt"),
+    [
+        (("vp8", "vp9", "h264b", "h264"), "video/VP8", "96"),  # Chrome's default order
+        (("h264", "vp8", "h264b", "vp9"), "video/H264", "102"),  # &codec=h264
+        (("h264b", "h264", "vp8"), "video/VP8", "96"),  # Baseline first is not asking for CB
+        (("h264hi", "h264b", "h264"), "video/H264", "102"),  # no VP8: CB rather than nothing
+    ],
+)
+async def test_a_publisher_gets_one_codec_from_its_offers_order(
+    room: MediaRoom, codecs: tuple[str, ...], chosen: str, pt: str
+) -> None:
+    room.set_publish("T", frozenset({"video"}))
+    answer = await room.offer("T", chrome_offer([("video", "sendrecv", codecs)]))
+    assert answer_lines(answer.sdp) == [("video", "recvonly", [chosen, "video/rtx"])]
+    line = answer.sdp.split("m=video")[1].split("\r\n")[0]
+    assert line.endswith(f"SAVPF {pt} {int(pt) + 1}")
+    if chosen == "video/H264":
+        assert fmtp_of(answer.sdp, "video") == [
+            "102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+            "103 apt=102",
+        ]
+    assert room.snapshot().streams == (StreamInfo("T", "video"),)
+
+
+@pytest.mark.parametrize(
+    ("codecs", "answered"),
+    [
+        (ALL, ["video/VP8", "video/rtx", "video/H264", "video/rtx"]),
+        (("h264", "vp8"), ["video/VP8", "video/rtx", "video/H264", "video/rtx"]),  # VP8 first
+        (("vp8", "vp9"), ["video/VP8", "video/rtx"]),  # a browser without H.264
+        (("h264b", "h264"), ["video/H264", "video/rtx"]),  # without VP8
+    ],
+)
+async def test_a_slot_is_answered_with_every_codec_it_can_carry(
+    room: MediaRoom, codecs: tuple[str, ...], answered: list[str]
+) -> None:
+    answer = await room.offer("S", chrome_offer([("video", "recvonly", codecs)]))
+    assert answer_lines(answer.sdp) == [("video", "sendonly", answered)]
+    if "video/H264" in answered:  # Constrained Baseline only, the offer's payload types
+        assert "102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f" in (
+            fmtp_of(answer.sdp, "video")
+        )
+        assert "104" not in answer.sdp.split("m=video")[1].split("\r\n")[0]
 
 
 async def test_an_offer_with_new_ice_credentials_replaces_the_connection(

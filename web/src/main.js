@@ -36,7 +36,9 @@ if (params.has("preview")) {
   const phone = matchMedia("(pointer: coarse)").matches && Math.min(screen.width, screen.height) < 820;
   // &relay=1: media through TURN only (docs/turn.md: checking TURN from a network).
   const icePolicy = params.get("relay") === "1" ? "relay" : "all";
-  const protocol = new Protocol({ token, ice: params.get("ice") || "hybrid", phone, icePolicy });
+  // &codec=h264: the camera offers Constrained Baseline H.264 first (src/codecs.js).
+  const codec = params.get("codec") || "";
+  const protocol = new Protocol({ token, ice: params.get("ice") || "hybrid", phone, icePolicy, codec });
   // Several nodes: the session's room runs on another one; the same link works there.
   protocol.on("moved", ({ url }) => location.replace(new URL(location.pathname + location.search, url).href));
   const client = createClient({ protocol, prepareImage, loadLang, rememberLang, lang });

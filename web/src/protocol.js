@@ -23,6 +23,7 @@
 
 import { io } from "socket.io-client";
 import { localMedia } from "./local-media.js";
+import { applyCodecPreference, wantedCodec } from "./codecs.js";
 
 const ACK_TIMEOUT_MS = 15000;
 const FATAL_CODES = new Set(["no_token", "bad_token", "expired", "ended", "full", "unknown_session"]);
@@ -82,9 +83,12 @@ export class Protocol {
    * @param {boolean} [o.phone]     pick lighter capture settings
    * @param {"all"|"relay"} [o.icePolicy]  "relay": media only through TURN (the join
    *   link's `&relay=1`: checks TURN from a given network; tests; docs/turn.md)
+   * @param {string} [o.codec]      "h264" or "vp8": the camera's codec asked of the
+   *   server (the join link's `&codec=`; src/codecs.js); default: the browser's order
    */
-  constructor({ token, origin, ice = "hybrid", phone = false, icePolicy = "all", env = globalThis } = {}) {
+  constructor({ token, origin, ice = "hybrid", phone = false, icePolicy = "all", codec = "", env = globalThis } = {}) {
     this.token = token;
+    this.codec = wantedCodec(codec);
     this.icePolicy = icePolicy === "relay" ? "relay" : "all";
     this.origin = origin || (env.location && env.location.origin) || "";
     this.iceMode = ice;
@@ -484,6 +488,7 @@ export class Protocol {
       const timer = setTimeout(done, ms);
       pc.addEventListener("icegatheringstatechange", check);
     });
+    if (kind === "video") applyCodecPreference(this.tx[kind], this.codec, this.env);
   }
 
   /** Send a new offer; calls made while one is in flight coalesce into one more. */
