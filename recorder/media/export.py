@@ -17,7 +17,7 @@ import fractions
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import av
 import numpy as np
@@ -51,9 +51,10 @@ class Part:
 class _Camera:
     """The presenter's camera: the newest decoded picture at or before a time."""
 
-    def __init__(self, files: tuple[Path, ...]) -> None:
+    def __init__(self, files: tuple[Path, ...], codec: str = "vp8") -> None:
         self._frames = seg.track_frames(files)
-        self._codec = av.CodecContext.create("vp8", "r")
+        # vp8 or h264 (a track recorded from a publisher that sent H.264)
+        self._codec = cast(av.VideoCodecContext, av.CodecContext.create(codec.lower(), "r"))
         self._pending: tuple[float, Any] | None = None
         self._current: tuple[float, npt.NDArray[np.uint8]] | None = None
         self._done = not files
@@ -166,7 +167,8 @@ def compose(
                  for t in rec.tracks}
         cam_track = next((t.track for t in rec.tracks
                           if t.kind == "video" and t.person == part.presenter), None)
-        camera = _Camera(files[cam_track] if cam_track else ())
+        cam_codec = next((t.codec for t in rec.tracks if t.track == cam_track), "vp8")
+        camera = _Camera(files[cam_track] if cam_track else (), cam_codec)
         mics = [_Microphone(files[t.track]) for t in rec.tracks if t.kind == "audio"]
         part_frames = int(rec.duration_s * FPS)
         for i in range(part_frames):

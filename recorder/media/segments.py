@@ -1,5 +1,16 @@
 """WebM segment files of encoded frames: written, read back and joined, never decoded.
 
+H.264 (a publisher that asked for it, rtc/h264.py) cannot go into WebM, whose codecs
+are VP8/VP9/AV1 and Opus/Vorbis: its segments are Matroska (:data:`FORMATS`; WebM is a
+subset of Matroska, so everything below holds for both: clusters, salvage, join), and a
+recording with an H.264 track is joined into a Matroska file. Matroska, not MP4,
+because the durability rests on the container: a Matroska file cut after any cluster
+is readable and salvaged as is, where an MP4 needs its ``moov`` written at the end (or
+fragmented MP4 with its own salvage path). libavformat's Matroska muxer takes the
+Annex B frames aiortc depayloads, moves the first keyframe's SPS/PPS into
+CodecPrivate (avcC) and stores length-prefixed NAL units; :func:`read_frames` gives
+Annex B back, so that frames read from one file can be written into another.
+
 One file holds one track (a person's audio or video) for about ten seconds. Each
 file is complete on its own (header, clusters, cues) once closed. While it is open,
 the muxer closes a Matroska cluster at least every :data:`CLUSTER_MS` and writes it
@@ -41,6 +52,12 @@ RATES = {"audio": 48000, "video": 90000}
 # stream starts mid-conversation), mapping family 0. RFC 7845 §5.1.
 OPUS_HEAD = b"OpusHead" + struct.pack("<BBHIhB", 1, 2, 0, 48000, 0, 0)
 CODEC_NAMES = {"vp8": "vp8", "opus": "opus", "h264": "h264"}
+FORMATS = {"vp8": "webm", "opus": "webm", "h264": "matroska"}  # see the docstring
+
+
+def container_format(codecs: Iterable[str]) -> str:
+    """``webm`` when every codec fits WebM, else ``matroska``."""
+    return "webm" if all(FORMATS.get(c.lower()) == "webm" for c in codecs) else "matroska"
 # A cluster at least this often (ms), each written to the file as soon as it closes:
 # libavformat's default for a seekable file is 5 s or 5 MiB held in memory, all of it
 # lost on SIGKILL. Video also starts a cluster at each keyframe (after 4 KiB).
@@ -112,7 +129,9 @@ class SegmentWriter:
         self._step = 0.02 if kind == "audio" else 1 / 30
         size = vp8_size(first) if kind == "video" and codec.lower() == "vp8" else None
         self._partial = path.with_suffix(".part")
-        self._out = av.open(str(self._partial), "w", format="webm", container_options=MUX_OPTIONS)
+        self._out = av.open(
+            str(self._partial), "w", format=container_format([codec]), container_options=MUX_OPTIONS
+        )
         self._fd: int | None = None  # for fsync, opened once the muxer created the file
         self._synced = 0  # frames written at the last sync
         self._stream = add_track(self._out, kind, codec, size)
@@ -206,13 +225,46 @@ def read_frames(path: Path) -> Generator[Frame, None, None]:
     with av.open(str(path)) as container:
         stream = container.streams[0]
         tb = stream.time_base or MS
+        nal_size = _avcc_nal_size(stream)
         try:
             for packet in container.demux(stream):
                 if packet.pts is None or packet.size == 0:
                     continue
-                yield Frame(float(packet.pts * tb), bytes(packet), bool(packet.is_keyframe))
+                data = bytes(packet)
+                if nal_size:
+                    data = annex_b(data, nal_size)
+                yield Frame(float(packet.pts * tb), data, bool(packet.is_keyframe))
         except av.error.FFmpegError:
             return  # cut off: keep what came before
+
+
+def _avcc_nal_size(stream: Any) -> int:
+    """For an H.264 stream stored length-prefixed (Matroska, MP4): the size of the NAL
+    unit lengths (from avcC, ISO/IEC 14496-15 5.3.3.1; 4 without one); else 0."""
+    if stream.codec_context.name != "h264":
+        return 0
+    extra = bytes(stream.codec_context.extradata or b"")
+    if extra[:1] == b"\x01" and len(extra) >= 5:
+        return (extra[4] & 0x03) + 1
+    return 0 if extra[:3] == b"\x00\x00\x01" or extra[:4] == b"\x00\x00\x00\x01" else 4
+
+
+def annex_b(data: bytes, nal_size: int = 4) -> bytes:
+    """Length-prefixed NAL units as Annex B (start codes); data whose lengths do not add
+    up is returned unchanged. (No guessing by the first bytes: a NAL unit of 256 to 511
+    bytes has the length ``00 00 01 xx``, which looks like a start code.)"""
+    out = bytearray()
+    pos, n = 0, len(data)
+    while pos < n:
+        if pos + nal_size > n:
+            return data
+        size = int.from_bytes(data[pos:pos + nal_size], "big")
+        pos += nal_size
+        if size == 0 or pos + size > n:
+            return data
+        out += b"\x00\x00\x00\x01" + data[pos:pos + size]
+        pos += size
+    return bytes(out)
 
 
 def salvage(partial: Path, final: Path, kind: str, codec: str) -> SegmentInfo | None:
@@ -265,7 +317,7 @@ def join(tracks: list[TrackFiles], out_path: Path) -> int:
     """Remux every track's segments into one Matroska/WebM file (all tracks, one clock,
     interleaved by time). Returns the file's size. Nothing is decoded."""
     partial = out_path.with_suffix(".part")
-    out = av.open(str(partial), "w", format="webm")
+    out = av.open(str(partial), "w", format=container_format(t.codec for t in tracks))
     try:
         streams = []
         for track in tracks:
