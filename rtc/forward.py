@@ -97,8 +97,9 @@ aiortc internals touched (aiortc pinned to 1.16.0 in pyproject.toml)
 5. ``RTCRtpSender._send_keyframe``: shadowed per instance. ``_handle_rtcp_packet`` calls
    it for an incoming PLI or FIR; on the pack path it would only set a flag nobody reads.
 6. ``RTCRtpTransceiver._codecs``: the negotiated codecs, filtered after
-   ``setRemoteDescription()`` to VP8 (+ its RTX) for video and Opus for audio, so that
-   every subscriber can take every publisher's frames unchanged; for audio the Opus
+   ``setRemoteDescription()`` to VP8 and/or Constrained Baseline H.264 (+ their RTX)
+   for video (:func:`restrict_video`) and Opus for audio, so that subscribers take
+   publishers' frames unchanged; for audio the Opus
    codec's fmtp is set (in-band FEC, DTX) and the offer's RED codec, which aiortc's
    codec list lacks, is added back (first on publish lines, second on slots).
 7. ``RTCDtlsTransport._rtp_router.route_rtp`` / ``route_rtcp``: wrapped per transport to
@@ -130,8 +131,9 @@ Known limits: frames reach taps one frame late (aiortc's jitter buffer needs the
 frame's first packet; subscribers get packets at once); only the mid header extension
 is sent (no audio level, no abs-send-time); no simulcast or per-subscriber bandwidth
 adaptation beyond dropping a subscriber's video or its non-reference frames
-(rtc/quality.py; REMB from subscribers is read there); H264 is not negotiated (see
-``rtc/peer.py``) and the packet path reads VP8 payload descriptors only.
+(rtc/quality.py; REMB from subscribers is read there; the reduced level thins VP8
+only); H.264 (see ``rtc/peer.py``) is read by :mod:`rtc.h264` for picture and IDR
+starts, and a slot that negotiated only VP8 gets nothing from an H.264 publisher.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Recording a session: a frame tap that remuxes every forwarded encoded frame into
-WebM segments, off the event loop, with no decoder or encoder anywhere.
+WebM segments (Matroska for H.264, :mod:`recorder.media.segments`), off the event
+loop, with no decoder or encoder anywhere.
 
 Why it is built this way
 ========================

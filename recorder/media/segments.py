@@ -58,6 +58,23 @@ FORMATS = {"vp8": "webm", "opus": "webm", "h264": "matroska"}  # see the docstri
 def container_format(codecs: Iterable[str]) -> str:
     """``webm`` when every codec fits WebM, else ``matroska``."""
     return "webm" if all(FORMATS.get(c.lower()) == "webm" for c in codecs) else "matroska"
+
+
+def media_type(kind: str, codecs: Iterable[str]) -> str:
+    """The HTTP type of a file holding ``codecs``: ``video/webm`` (``audio/webm`` for a
+    microphone's segments), or ``video/x-matroska`` once H.264 is in it."""
+    if container_format(codecs) == "matroska":
+        return "video/x-matroska"
+    return "audio/webm" if kind == "audio" else "video/webm"
+
+
+def mse_type(kind: str, codec: str) -> str:
+    """What the replay page asks ``MediaSource.isTypeSupported`` about a track. Browsers
+    take VP8 and Opus in WebM; none takes Matroska, so an H.264 track reads as
+    unsupported there (the page says so) and is watched in the download or the export."""
+    if codec.lower() == "h264":
+        return 'video/x-matroska; codecs="avc1.42E01F"'
+    return f'{kind}/webm; codecs="{codec.lower()}"'
 # A cluster at least this often (ms), each written to the file as soon as it closes:
 # libavformat's default for a seekable file is 5 s or 5 MiB held in memory, all of it
 # lost on SIGKILL. Video also starts a cluster at each keyframe (after 4 KiB).

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from recorder.media import segments as seg
 from recorder.media.recording import FULL_FILE, ORPHAN_S, STATS, Recorder, purge, recover
 from recorder.media.recording_index import Recording, RecordingIndex, open_index
 from recorder.media.replay_time import viewing_intervals
@@ -313,7 +314,7 @@ def manifest(
                 "person": t.person,
                 "name": names.get(t.person, ("", ""))[0],
                 "role": names.get(t.person, ("", ""))[1],
-                "mime": f'{t.kind}/webm; codecs="{t.codec.lower()}"',
+                "mime": seg.mse_type(t.kind, t.codec),
                 "segments": [[s.n, round(s.start_s, 3), round(s.end_s, 3)]
                              for s in rec.segments_of(t.track)],
             }

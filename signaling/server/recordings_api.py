@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from recorder.media import segments as seg
 from recorder.media.recording import FULL_FILE, STATS
 from recorder.media.recording_index import Recording
 from signaling.server import web_assets
@@ -165,7 +166,8 @@ async def segment(request: web.Request) -> web.StreamResponse:
         await recs.index.adelivered(rec.id, rec.session_id, person, track, part.n,
                                     services(request).clock.time(), part.end_s - part.start_s)
     response = web.FileResponse(path)
-    response.content_type = "video/webm" if track.startswith("v") else "audio/webm"
+    codecs = [t.codec for t in rec.tracks if t.track == track]
+    response.content_type = seg.media_type("video" if track.startswith("v") else "audio", codecs)
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 
@@ -181,8 +183,10 @@ async def full_file(request: web.Request) -> web.StreamResponse:
     if not path.is_file():
         return error(404, "not_ready", "the single file is not made yet")
     response = web.FileResponse(path)
-    response.content_type = "video/webm"
-    response.headers["Content-Disposition"] = f'attachment; filename="{rec.id}.webm"'
+    # With an H.264 track the file is Matroska (recorder/media/segments.py): say so.
+    response.content_type = seg.media_type("video", [t.codec for t in rec.tracks])
+    suffix = "mkv" if response.content_type == "video/x-matroska" else "webm"
+    response.headers["Content-Disposition"] = f'attachment; filename="{rec.id}.{suffix}"'
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 

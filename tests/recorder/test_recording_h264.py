@@ -156,3 +156,12 @@ def test_the_exporter_decodes_an_h264_camera(tmp_path: Path) -> None:
     assert camera.at(0.5) is None  # before the first frame
     picture = camera.at(1.5)
     assert picture is not None and picture.shape == (INSET_H, INSET_W, 3)  # decoded, scaled
+
+
+def test_types_said_for_h264_files() -> None:
+    assert seg.mse_type("video", "VP8") == 'video/webm; codecs="vp8"'  # as before
+    assert seg.mse_type("audio", "opus") == 'audio/webm; codecs="opus"'
+    assert seg.mse_type("video", "H264") == 'video/x-matroska; codecs="avc1.42E01F"'
+    assert seg.media_type("video", ["VP8", "opus"]) == "video/webm"
+    assert seg.media_type("audio", ["opus"]) == "audio/webm"
+    assert seg.media_type("video", ["VP8", "H264", "opus"]) == "video/x-matroska"
