@@ -25,6 +25,10 @@ Why it is shaped like this:
 * **Silence is no news.** Chromium reports on audio only every ~5 s; with video off,
   those are the only reports. A tick without a report changes no timer; a step up
   needs a good report no older than ``fresh_report``.
+* **REMB only while video flows.** Chromium's receive-side estimate comes from the video
+  it gets: with video off it decays to a few kbit/s, and right after video resumes it
+  starts low; both would hold a recovered link down, so REMB is ignored at audio only,
+  under data saver and for ``remb_grace`` after a step up (loss and jitter still count).
 * **Data saver** (the student's choice: audio and the whiteboard only) overrides the
   network's level without touching its history: turning it off goes back to what the
   network allows at once (and the publisher is asked for a keyframe, as on any resume).
@@ -57,21 +61,22 @@ class QualityPolicy:
     audio_only_loss: float = 0.15
     reduced_jitter_ms: float = 60.0
     audio_only_jitter_ms: float = 150.0
-    # REMB under these: video at this lecture's 300–800 kbit/s cannot fit. Below
-    # ``audio_only_bps`` a phone's link is left to audio (Opus + RED ~ 40–60 kbit/s).
+    # REMB under these, with some loss (> ``up_loss``): video at this lecture's
+    # 300–800 kbit/s cannot fit; below ``audio_only_bps`` the link is left to audio
+    # (Opus + RED ~ 40–60 kbit/s).
     reduced_bps: float = 400_000.0
     audio_only_bps: float = 200_000.0
     down_after: float = 2.0
     # Step up (one level) after ``up_hold`` seconds of reports at least this good.
     up_loss: float = 0.02
     up_jitter_ms: float = 30.0
-    up_bps_margin: float = 1.5  # REMB must exceed the next level's threshold by this
     up_hold: float = 8.0
     max_up_hold: float = 120.0
     probe_window: float = 10.0  # a step down this soon after a step up: the probe failed
     stable_after: float = 60.0  # a level held this long resets the back-off
     fresh_report: float = 6.0  # Chromium's audio RTCP interval is ~5 s
     remb_stale: float = 6.0  # an estimate older than this is not used
+    remb_grace: float = 6.0  # after video resumes, the browser's estimate ramps up first
 
 
 DEFAULT_POLICY = QualityPolicy()
@@ -132,10 +137,11 @@ class LinkQuality:
     def observe(self, now: float, report: Report) -> Level:
         """Take one tick's report; return the level to forward at from now on."""
         p = self.policy
-        if report.remb_bps is not None:
+        new_remb = report.remb_bps is not None and self._remb_counts(now)
+        if new_remb:
             self._remb, self._remb_at = report.remb_bps, now
         remb = self._remb if now - self._remb_at <= p.remb_stale else None
-        if report.loss is None and report.jitter_ms is None and report.remb_bps is None:
+        if report.loss is None and report.jitter_ms is None and not new_remb:
             return self.level  # no news: no timer moves
         loss = report.loss or 0.0
         jitter = report.jitter_ms or 0.0
@@ -154,7 +160,7 @@ class LinkQuality:
                 self._step_down(now, self._bad_target)  # the worst seen while bad
             return self.level
         self._bad_since = None
-        if self.network < Level.FULL and self._good(loss, jitter, remb, Level(self.network + 1)):
+        if self.network < Level.FULL and self._good(loss, jitter):
             if self._good_since is None:
                 self._good_since = now
             fresh = self._report_at is not None and now - self._report_at <= p.fresh_report
@@ -162,10 +168,19 @@ class LinkQuality:
                 self.network = Level(self.network + 1)
                 self._stepped_up_at = self._changed_at = now
                 self._good_since = None
+                self._remb = None
                 self.changes += 1
         else:
             self._good_since = None
         return self.level
+
+    def _remb_counts(self, now: float) -> bool:
+        """Chromium estimates from the video it receives: with none (audio only, data
+        saver) its REMB decays to a few kbit/s and says nothing about the link, and right
+        after video resumes it starts low and ramps up for a few seconds."""
+        if self.level == Level.AUDIO_ONLY:
+            return False
+        return self._stepped_up_at is None or now - self._stepped_up_at >= self.policy.remb_grace
 
     def _step_down(self, now: float, to: Level) -> None:
         p = self.policy
@@ -175,31 +190,31 @@ class LinkQuality:
         self._changed_at = now
         self._bad_since = None
         self._stepped_up_at = None
+        self._remb = None  # measured on more video than is sent from now on
         self.changes += 1
 
     def _target(self, loss: float, jitter: float, remb: float | None) -> Level:
         """The best level this report alone allows (the step-down test)."""
         p = self.policy
+        # A low REMB counts only with some loss: Chromium's estimate starts near
+        # 200 kbit/s and ramps up ~8 % a second on any link (measured: bench/network.py).
+        low = remb if remb is not None and loss > p.up_loss else None
         if (
             loss >= p.audio_only_loss
             or jitter >= p.audio_only_jitter_ms
-            or (remb is not None and remb < p.audio_only_bps)
+            or (low is not None and low < p.audio_only_bps)
         ):
             return Level.AUDIO_ONLY
         if (
             loss >= p.reduced_loss
             or jitter >= p.reduced_jitter_ms
-            or (remb is not None and remb < p.reduced_bps)
+            or (low is not None and low < p.reduced_bps)
         ):
             return Level.REDUCED
         return Level.FULL
 
-    def _good(self, loss: float, jitter: float, remb: float | None, up: Level) -> bool:
-        """Is this report clearly good enough for ``up`` (the step-up test)?"""
+    def _good(self, loss: float, jitter: float) -> bool:
+        """Is this report clearly good enough for a step up? (REMB is not asked: with
+        video off there is none worth reading, and after it resumes it ramps up slowly.)"""
         p = self.policy
-        need = p.audio_only_bps if up == Level.REDUCED else p.reduced_bps
-        return (
-            loss <= p.up_loss
-            and jitter <= p.up_jitter_ms
-            and (remb is None or remb >= need * p.up_bps_margin)
-        )
+        return loss <= p.up_loss and jitter <= p.up_jitter_ms

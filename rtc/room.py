@@ -119,6 +119,10 @@ class MediaRoom:
         participant.asked = None
         self._sync(offering=person)
         participant.told = participant.mapping()
+        quality = self._quality.get(person)
+        if quality is not None and quality.level != Level.FULL:
+            # A (re)joined browser forgot: its tiles show the placeholder again.
+            self._events.quality(person, quality.level.wire, quality.reason)
         return Answer(sdp=announce_address(answer, self._public_ip), tracks=dict(participant.told))
 
     async def add_ice_candidate(

@@ -64,6 +64,8 @@ import {
 import { composeText, problems } from "./feedback.js";
 import { t } from "./i18n.js";
 
+const QUALITY_LEVELS = new Set(["full", "reduced", "audio_only"]);
+
 export const NO_CAPS = Object.freeze({ publish: [], draw: false, grant: false, end: false, report: false });
 
 /**
@@ -119,6 +121,8 @@ export function initialState({ lang = "zh-CN" } = {}) {
     replays: [],
     observer: false,
     clock: null,
+    quality: {}, // person → {level: "full"|"reduced"|"audio_only", reason}: what reaches them
+    saver: false, // data saver chosen here: audio and the board only
   };
 }
 
@@ -257,6 +261,7 @@ export function reduce(state, ev) {
         chat: { ...state.chat, items: mergeChat([], m.chat || []) },
         recording: recordingOf(m.recording),
         recordingKnown: true,
+        quality: {}, // this node tells again with our first offer's answer if not full
       };
       if (m.session && m.session.state === "ended") next = ended(next);
       return next;
@@ -278,6 +283,16 @@ export function reduce(state, ev) {
 
     case "replays":
       return { ...state, replays: ev.items || [] };
+
+    case "quality": {
+      // The server's per-subscriber level (rtc/quality.py): ours, or a learner's for a teacher.
+      const d = ev.data;
+      if (!d || typeof d.person !== "string" || !QUALITY_LEVELS.has(d.level)) return state;
+      return { ...state, quality: { ...state.quality, [d.person]: { level: d.level, reason: String(d.reason || "") } } };
+    }
+
+    case "saver":
+      return { ...state, saver: !!ev.on };
 
     case "clock":
       if (!ev.data || typeof ev.data !== "object") return state;
@@ -534,6 +549,7 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
     dispatch({ type: "recording", data });
     tellRecording(before, data, true);
   });
+  on("quality", (data) => dispatch({ type: "quality", data }));
   on("recording_error", (d) => notify("error", "recording.error", { params: { message: (d && (d.message || d.code)) || "" } }));
   on("disconnected", (d) => dispatch({ type: "disconnected", ...d }));
   on("connect_error", (d) => dispatch({ type: "connect_error", ...d }));
@@ -609,6 +625,12 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
   const me = () => (state.me && state.me.id) || null;
 
   const actions = {
+    toggleSaver() {
+      const on = !state.saver;
+      dispatch({ type: "saver", on });
+      protocol.setSaver(on);
+    },
+
     async start({ token }) {
       if (!token) {
         dispatch({ type: "connect_error", code: "no_token", message: "", fatal: true });

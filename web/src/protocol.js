@@ -285,6 +285,7 @@ export class Protocol {
       this.tracks = {};
       this.emit("welcome", msg);
       this.negotiate(); // a fresh peer connection for every (re)join
+      if (this.saver) this.announceMedia(); // data saver holds across rejoins and nodes
     });
     socket.on("renegotiate", (msg) => {
       this.wanted = wantedReceivers(msg && msg.streams);
@@ -294,6 +295,7 @@ export class Protocol {
     for (const ev of ["roster", "caps", "chat", "board", "board_state", "recording", "recording_error"]) {
       socket.on(ev, (msg) => this.emit(ev, msg));
     }
+    socket.on("quality", (msg) => this.emit("quality", msg)); // what reaches us (rtc/quality.py)
     socket.on("ended", (msg) => {
       this.joined = false;
       this.stopLocal();
@@ -372,8 +374,14 @@ export class Protocol {
   announceMedia() {
     const local = this.localState();
     if (this.socket && this.socket.connected) {
-      this.request("media", { audio: local.audio, video: local.video }).catch(() => {});
+      this.request("media", { audio: local.audio, video: local.video, saver: !!this.saver }).catch(() => {});
     }
+  }
+
+  /** Data saver: the server sends us audio (and the board) only, never video. */
+  setSaver(on) {
+    this.saver = !!on;
+    this.announceMedia();
   }
 
   // ---- peer connection -----------------------------------------------------

@@ -18,8 +18,10 @@ export function mountControls(bar, client) {
   const cam = button("camera-button", "cam", () => actions.toggleCamera());
   const screen = button("screen-button", "screen", () => actions.toggleScreen());
   const hand = button("hand-button", "hand", () => actions.raiseHand());
+  // Data saver (issue 13): audio and the whiteboard only, for a learner on a weak or costly link.
+  const saver = button("saver-button", "camOff", () => actions.toggleSaver());
   const stageNote = h("p", { class: "stage-note", hidden: true });
-  bar.append(mic, cam, screen, hand, stageNote);
+  bar.append(mic, cam, screen, hand, saver, stageNote);
 
   return (s) => {
     const live = s.phase === "live" || s.phase === "reconnecting";
@@ -55,10 +57,15 @@ export function mountControls(bar, client) {
     hand.setAttribute("aria-pressed", String(up));
     setText(hand.labelEl, t(up ? "controls.hand_down" : "controls.hand_up"));
 
+    show(saver, live && role === "learner");
+    saver.classList.toggle("active", s.saver);
+    saver.setAttribute("aria-pressed", String(s.saver));
+    setText(saver.labelEl, t(s.saver ? "controls.saver_on" : "controls.saver_off"));
+
     // Tell a learner in a lecture what being on stage means.
     const onStage = role === "learner" && broadcast && pub.size > 0;
     show(stageNote, live && onStage);
     if (onStage) setText(stageNote, t("controls.on_stage"));
-    bar.hidden = !live || (!pub.size && !(role === "learner" && broadcast));
+    bar.hidden = !live || (!pub.size && role !== "learner");
   };
 }

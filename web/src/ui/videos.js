@@ -56,14 +56,16 @@ export function mountVideos(stage, client) {
     const avatar = h("div", { class: "avatar" });
     const name = h("span", { class: "name" });
     const mic = h("span", { class: "mic-state" });
-    const tile = h("div", { class: "tile remote", "data-person": item.id }, video, avatar, h("div", { class: "tile-label" }, mic, name));
-    tile.parts = { video, avatar, name, mic };
+    // Why there is no picture (our link, or data saver), or, for a teacher, this learner's link.
+    const note = h("div", { class: "tile-note", "data-testid": "tile-note", hidden: true });
+    const tile = h("div", { class: "tile remote", "data-person": item.id }, video, avatar, note, h("div", { class: "tile-label" }, mic, name));
+    tile.parts = { video, avatar, name, mic, note };
     video.addEventListener("loadedmetadata", () => play(video, client));
     return tile;
   }
 
   function updateTile(tile, item) {
-    const { video, avatar, name, mic } = tile.parts;
+    const { video, avatar, name, mic, note } = tile.parts;
     const stream = client.streamFor(item.id);
     if (stream && video.srcObject !== stream) {
       if (video.srcObject && video.srcObject.removeEventListener) video.srcObject.removeEventListener("addtrack", video.trackHandler);
@@ -74,7 +76,10 @@ export function mountVideos(stage, client) {
     } else if (stream && video.paused) {
       play(video, client);
     }
-    tile.classList.toggle("no-video", !item.media.video);
+    tile.classList.toggle("no-video", !item.media.video || item.audioOnly);
+    tile.classList.toggle("audio-only", item.audioOnly);
+    show(note, !!item.note);
+    setText(note, item.note || "");
     tile.classList.toggle("instructor", item.role === "instructor");
     setText(avatar, initial(item.name));
     setText(name, item.name || "");
@@ -84,6 +89,11 @@ export function mountVideos(stage, client) {
 
   return (s, prev) => {
     const byId = new Map(s.people.map((p) => [p.id, p]));
+    // What the server sends us (rtc/quality.py): audio only shows a placeholder, never a frozen frame.
+    const mine = (s.me && s.quality[s.me.id]) || null;
+    const audioOnly = s.saver || (mine !== null && mine.level === "audio_only");
+    const ownNote = s.saver || (mine && mine.reason === "saver") ? t("quality.saver") : audioOnly ? t("quality.audio_only") : "";
+    const teacher = s.me && s.me.role === "instructor";
     const items = Object.entries(s.media.remote)
       .filter(([id]) => !s.me || id !== s.me.id)
       .map(([id, media]) => {
@@ -92,7 +102,10 @@ export function mountVideos(stage, client) {
         // observation (person.media) says sooner when the camera went off.
         const seen = p.media || { audio: true, video: true };
         const shown = { audio: media.audio && seen.audio !== false, video: media.video && seen.video !== false };
-        return { id, name: p.name, role: p.role, media: shown, order: p.role === "instructor" ? 0 : 1 };
+        const link = teacher && p.role === "learner" ? s.quality[id] : null;
+        const linkNote = link && link.level !== "full" && link.reason === "network" ? t(`quality.learner_${link.level}`) : "";
+        const note = audioOnly ? ownNote : linkNote;
+        return { id, name: p.name, role: p.role, media: shown, audioOnly, note, order: p.role === "instructor" ? 0 : 1 };
       })
       .sort((a, b) => a.order - b.order);
     syncList(remoteList, items, (x) => x.id, createTile, updateTile);
@@ -107,8 +120,8 @@ export function mountVideos(stage, client) {
     if (waiting && s.phase === "reconnecting") setText(placeholder.firstChild, t("stage.reconnecting"));
     else if (waiting) {
       const others = s.people.filter((p) => p.present !== false && (!s.me || p.id !== s.me.id));
-      const teacher = others.find((p) => p.role === "instructor");
-      const expected = role === "learner" || role === "observer" ? teacher : others[0];
+      const instructor = others.find((p) => p.role === "instructor");
+      const expected = role === "learner" || role === "observer" ? instructor : others[0];
       const sending = others.find((p) => p.media && (p.media.audio || p.media.video));
       let text;
       if (!expected) text = t(role === "learner" ? "stage.waiting_teacher" : "stage.waiting_others");
