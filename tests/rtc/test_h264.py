@@ -1,14 +1,20 @@
 """The H.264 RTP payload inspector (rtc/h264.py) and the codec choice, on hand-built
 payloads: NAL headers (F | NRI | type), FU headers (S | E | R | type) and the slice
-header's first bit (first_mb_in_slice == 0 is the Exp-Golomb code ``1``)."""
+header's first bit (first_mb_in_slice == 0 is the Exp-Golomb code ``1``); then on real
+packets from Chromium (``fixtures/h264-chromium.bin``), through the keyframe gate."""
 
 from __future__ import annotations
 
 import random
+import struct
+from pathlib import Path
 
 import pytest
+from aiortc.rtp import RtpPacket
 
 from rtc import h264
+from rtc.rtp_munger import RtpMunger
+from tests.rtc.test_rtp_munger import FakeEgress
 
 MB0 = 0x88  # slice header starting with first_mb_in_slice = 0 (bit 1), then more bits
 MB5 = 0x0C  # first_mb_in_slice = 5 (00110…): a later slice of the same picture
@@ -117,3 +123,73 @@ RTX = ("video/rtx", {"apt": 96})
 )
 def test_publish_codec(offered: list[tuple[str, dict[str, object]]], chosen: str | None) -> None:
     assert h264.publish_codec(offered) == chosen
+
+
+# ------------------------------------------- real packets from Chromium (fixtures/)
+
+FIXTURE = Path(__file__).with_name("fixtures") / "h264-chromium.bin"
+
+
+def chromium_packets() -> list[RtpPacket]:
+    """Chromium's first 40 H.264 packets (capture_h264_chromium.py): an IDR, then deltas."""
+    data, pos, out = FIXTURE.read_bytes(), 0, []
+    while pos < len(data):
+        (size,) = struct.unpack_from("!H", data, pos)
+        out.append(RtpPacket.parse(data[pos + 2 : pos + 2 + size]))
+        pos += 2 + size
+    return out
+
+
+def test_chromium_packets() -> None:
+    packets = chromium_packets()
+    pictures: dict[int, list[RtpPacket]] = {}
+    for p in packets:
+        pictures.setdefault(p.timestamp, []).append(p)
+    first, *rest = pictures.values()
+    # The IDR: STAP-A (SPS, PPS), then FU-A fragments of the IDR slice.
+    assert first[0].payload[0] & 0x1F == h264.STAP_A
+    assert h264.frame_start(first[0].payload) == (True, True)
+    assert h264.frame_start(first[1].payload) == (True, True)  # FU-A start of the IDR
+    assert all(h264.frame_start(p.payload) == (False, False) for p in first[2:])
+    assert first[-1].marker
+    # Delta pictures: each starts once, at its first packet, and is no keyframe.
+    assert len(rest) >= 10
+    for packets_of in rest:
+        starts = [h264.frame_start(p.payload) for p in packets_of]
+        assert starts[0] == (True, False)
+        assert all(s == (False, False) for s in starts[1:])
+        assert packets_of[-1].marker
+
+
+def test_chromium_packets_cut_anywhere_never_raise() -> None:
+    for p in chromium_packets()[:6]:
+        for n in range(min(len(p.payload), 64)):
+            start, key = h264.frame_start(p.payload[:n])
+            assert not key or start
+
+
+def test_a_subscriber_joining_mid_stream_starts_at_the_idr() -> None:
+    """The keyframe gate with Chromium's packets: delta pictures first (a newcomer
+    arriving mid-stream) are held back; the IDR's STAP-A opens the gate, and the
+    subscriber's first packet carries SPS and PPS."""
+    packets = chromium_packets()
+    idr = [p for p in packets if p.timestamp == packets[0].timestamp]
+    deltas = packets[len(idr) :]
+    egress = FakeEgress()
+    m = RtpMunger(video=True, clock_rate=90000, frame_step=3000, rng=random.Random(1))
+    m.out = egress
+    now = 100.0
+    waiting = []
+    # The IDR (answering the newcomer's PLI) arrives after a few deltas: numbered anew in
+    # that order, as the publisher would have sent them.
+    for seq, p in enumerate(deltas[:8] + idr + deltas[8:], start=5000):
+        _, key = h264.frame_start(p.payload)
+        waiting.append(m.forward(seq, p.timestamp, p.marker, p.payload, key, now))
+        now += 0.01
+    assert all(waiting[:8]) and not any(waiting[8:])  # waited for the IDR, then not
+    sent = egress.sent
+    assert len(sent) == len(packets) - 8
+    assert sent[0].payload == idr[0].payload and sent[0].payload[3] & 0x1F == h264.SPS
+    assert [s.sequence_number for s in sent] == [
+        (sent[0].sequence_number + i) & 0xFFFF for i in range(len(sent))
+    ]
