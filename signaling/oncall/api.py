@@ -27,8 +27,10 @@ from signaling.server import tokens, web_assets
 from signaling.server.current_settings import CONFIGURED_CALENDAR, built_in
 from signaling.server.http_util import SERVICES, check_api_key, invalid, json_body, services
 from signaling.server.namespace import MALFORMED, RESERVED_EVENTS, _refuse
+from signaling.session import schema
+from signaling.session.declarations import NewPass
 from signaling.session.ratelimit import KeyedBuckets
-from signaling.session.schema import Invalid, decode
+from signaling.session.schema import Invalid
 
 log = logging.getLogger(__name__)
 ONCALL = web.AppKey("oncall", Oncall)
@@ -102,7 +104,7 @@ async def create_pass(request: web.Request) -> web.Response:
     if (denied := check_api_key(request)) is not None:
         return denied
     try:
-        new = decode(passes.NewPass, await json_body(request))
+        new = schema.decode(NewPass, await json_body(request))  # REST_BODIES["/oncall/passes"]
         if new.kind == "teacher_duty" and not new.subjects:
             raise Invalid("subjects", "a teacher on duty teaches at least one subject")
         if new.kind == "student_call" and new.grade is None:

@@ -13,47 +13,18 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Any, get_args
 
 import jwt
-from msgspec import Meta, Struct
 
 from signaling.server import tokens
-from signaling.session.declarations import PersonId
-from signaling.session.schema import NONBLANK
+from signaling.session.declarations import NewPass, OncallGrade, OncallSubject
 
-Kind = Literal["teacher_duty", "student_call"]
 KINDS: tuple[str, ...] = ("teacher_duty", "student_call")
 # The nine subjects of the programme (seed 002), as stable codes the page translates.
-SUBJECTS = ("chinese", "math", "english", "morality_law", "physics", "chemistry",
-            "biology", "history", "geography")
-Subject = Literal["chinese", "math", "english", "morality_law", "physics", "chemistry",
-                  "biology", "history", "geography"]
-# Junior middle school: 初一 (7), 初二 (8), 初三 (9).
-Grade = Literal["7", "8", "9"]
-MAX_VALID_H = 24 * 7
-Text60 = Annotated[str, Meta(max_length=60, pattern=NONBLANK)]
-Text120 = Annotated[str, Meta(max_length=120, pattern=NONBLANK)]
-
-
-class PassPerson(Struct, frozen=True, forbid_unknown_fields=True):
-    id: PersonId
-    name: Text60
-    school: Text120 | None = None
-    district: Text60 | None = None
-
-
-class NewPass(Struct, frozen=True, forbid_unknown_fields=True):
-    """``subjects``/``grades``/``rating`` for a teacher's duty pass; ``grade`` for a
-    student's call pass."""
-
-    kind: Kind
-    person: PassPerson
-    subjects: Annotated[list[Subject], Meta(max_length=9)] = []
-    grades: Annotated[list[Grade], Meta(max_length=3)] = []
-    grade: Grade | None = None
-    rating: Annotated[float, Meta(ge=1, le=5)] | None = None
-    valid_hours: Annotated[int, Meta(ge=1, le=MAX_VALID_H)] = 12
+SUBJECTS: tuple[str, ...] = get_args(OncallSubject)
+GRADES: tuple[str, ...] = get_args(OncallGrade)
+Subject = OncallSubject
 
 
 @dataclass(frozen=True)
@@ -133,7 +104,7 @@ def _pass(claims: Any) -> Pass:
         raise bad
     return Pass(claims["kind"], texts[0], texts[1], texts[2], texts[3],
                 _strs(claims.get("subjects", []), SUBJECTS),
-                _strs(claims.get("grades", []), ("7", "8", "9")), texts[4],
+                _strs(claims.get("grades", []), GRADES), texts[4],
                 None if rating is None else float(rating), iat, exp)
 
 

@@ -26,6 +26,7 @@ from recorder.presence.journal import journal_db
 from signaling.admin.factory import open_staff_store
 from signaling.admin.reviews import open_reviews
 from signaling.admin.settings_store import open_settings
+from signaling.oncall.journal import open_calls
 from signaling.server.config import database_url
 from signaling.store.factory import open_store
 
@@ -76,6 +77,13 @@ async def _settings(url: str, data_dir: Path) -> int:
     return settings.schema_version
 
 
+async def _oncall(url: str, data_dir: Path) -> int:
+    calls = open_calls(url, data_dir)
+    await calls.open()
+    await calls.close()
+    return calls.schema_version
+
+
 # component → upgrade(database_url, data_dir) → version reached.
 COMPONENTS: dict[str, Callable[[str, Path], Coroutine[Any, Any, int]]] = {
     "store": _store,
@@ -85,6 +93,7 @@ COMPONENTS: dict[str, Callable[[str, Path], Coroutine[Any, Any, int]]] = {
     "certificates": _certificates,
     "reviews": _reviews,
     "settings": _settings,
+    "oncall": _oncall,
 }
 
 
@@ -96,8 +105,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "upgrade", help="run the schema migrations now and print each component's version",
         description="Bring every component's schema (the store, the recordings index, the "
         "presence journal, the staff accounts, the certificates, the supervision reviews, the "
-        "calendar and policy versions) to this opentutor's version, and print it. PostgreSQL "
-        "with --database-url, else the SQLite files of --data-dir.")
+        "calendar and policy versions, the on-demand calls) to this opentutor's version, and "
+        "print it. PostgreSQL with --database-url, else the SQLite files of --data-dir.")
     upgrade.add_argument("--database-url", default=os.environ.get("OPENTUTOR_DATABASE_URL", ""),
                          help="postgresql://… (default: OPENTUTOR_DATABASE_URL; none: SQLite)")
     upgrade.add_argument("--data-dir", default=os.environ.get("OPENTUTOR_DATA_DIR", "data"),

@@ -434,6 +434,34 @@ class SettingsRestore(Struct, frozen=True):
 # decodes. The handlers decode with ``REST_BODIES[route]``; tests/signaling/
 # test_declarations.py checks that the document says the same.
 REST_BODIES: dict[str, type[Struct]] = {
+# On-demand tutoring (issue 14; signaling/oncall/passes.py): the platform's pass for a
+# teacher going on duty or a student calling one.
+OncallSubject = Literal["chinese", "math", "english", "morality_law", "physics", "chemistry",
+                        "biology", "history", "geography"]
+OncallGrade = Literal["7", "8", "9"]  # 初一, 初二, 初三
+
+
+class PassPerson(Struct, frozen=True, forbid_unknown_fields=True):
+    id: PersonId
+    name: Annotated[str, Meta(max_length=60, pattern=NONBLANK)]
+    school: Annotated[str, Meta(max_length=120, pattern=NONBLANK)] | None = None
+    district: Annotated[str, Meta(max_length=60, pattern=NONBLANK)] | None = None
+
+
+class NewPass(Struct, frozen=True, forbid_unknown_fields=True):
+    """``teacher_duty``: ``subjects`` (at least one), ``grades``, ``rating`` (1–5, if the
+    platform has one: it orders the list students see); ``student_call``: ``grade``.
+    The link is valid ``valid_hours`` (at most a week)."""
+
+    kind: Literal["teacher_duty", "student_call"]
+    person: PassPerson
+    subjects: Annotated[list[OncallSubject], Meta(max_length=9)] = []
+    grades: Annotated[list[OncallGrade], Meta(max_length=3)] = []
+    grade: OncallGrade | None = None
+    rating: Annotated[float, Meta(ge=1, le=5)] | None = None
+    valid_hours: Annotated[int, Meta(ge=1, le=168)] = 12
+
+
     "/sessions": NewSession,
     "/me/feedback": Feedback,
     "/me/report": Report,
@@ -446,6 +474,7 @@ REST_BODIES: dict[str, type[Struct]] = {
 # The PUT bodies (calendar and policy edits), generated into the document the same way.
 REST_PUT_BODIES: dict[str, type[Struct]] = {
     "/calendar": CalendarEdit,
+    "/oncall/passes": NewPass,
     "/policy/{programme}": PolicyEdit,
 }
 

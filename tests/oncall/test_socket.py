@@ -236,3 +236,15 @@ async def test_closed_hours_refused(tmp_path: Path) -> None:
             await person.sio.disconnect()
         await srv.http.close()
         await srv.runner.cleanup()
+
+
+async def test_every_oncall_route_is_documented(server: Server) -> None:
+    status, doc = await server.api("GET", "/api/v1/openapi.json")
+    assert status == 200
+    routes = {(r.method.lower(), r.resource.canonical.removeprefix("/api/v1"))
+              for r in server.runner.app.router.routes()
+              if r.resource is not None and r.resource.canonical.startswith("/api/v1/oncall")
+              and r.method != "HEAD"}
+    assert len(routes) == 3
+    for method, path in routes:
+        assert method in doc["paths"][path], (method, path)

@@ -374,7 +374,8 @@ def test_db_upgrade_command_prints_each_version(
                        f"reviews: schema version "
                        f"{len(reviews.POSTGRES if database_url else reviews.SQLITE)}\n"
                        f"settings: schema version "
-                       f"{len(settings.POSTGRES if database_url else settings.SQLITE)}\n")
+                       f"{len(settings.POSTGRES if database_url else settings.SQLITE)}\n"
+                       f"oncall: schema version 1\n")
     if not database_url:
         assert (data / "opentutor.sqlite").stat().st_mode & 0o077 == 0  # private
 
