@@ -430,10 +430,6 @@ class SettingsRestore(Struct, frozen=True):
     note: SettingNote = ""
 
 
-# The REST route (as in the OpenAPI document, under /api/v1) → the body its handler
-# decodes. The handlers decode with ``REST_BODIES[route]``; tests/signaling/
-# test_declarations.py checks that the document says the same.
-REST_BODIES: dict[str, type[Struct]] = {
 # On-demand tutoring (issue 14; signaling/oncall/passes.py): the platform's pass for a
 # teacher going on duty or a student calling one.
 OncallSubject = Literal["chinese", "math", "english", "morality_law", "physics", "chemistry",
@@ -462,6 +458,10 @@ class NewPass(Struct, frozen=True, forbid_unknown_fields=True):
     valid_hours: Annotated[int, Meta(ge=1, le=168)] = 12
 
 
+# The REST route (as in the OpenAPI document, under /api/v1) → the body its handler
+# decodes. The handlers decode with ``REST_BODIES[route]``; tests/signaling/
+# test_declarations.py checks that the document says the same.
+REST_BODIES: dict[str, type[Struct]] = {
     "/sessions": NewSession,
     "/me/feedback": Feedback,
     "/me/report": Report,
