@@ -470,11 +470,11 @@ REST_BODIES: dict[str, type[Struct]] = {
     "/admin/login": StaffLogin,
     "/calendar/versions/{seq}/restore": SettingsRestore,
     "/policy/{programme}/versions/{seq}/restore": SettingsRestore,
+    "/oncall/passes": NewPass,
 }
 # The PUT bodies (calendar and policy edits), generated into the document the same way.
 REST_PUT_BODIES: dict[str, type[Struct]] = {
     "/calendar": CalendarEdit,
-    "/oncall/passes": NewPass,
     "/policy/{programme}": PolicyEdit,
 }
 
