@@ -558,8 +558,8 @@ document_live(DOCUMENT)  # GET /api/v1/live, the console's Now page
 document_observe(DOCUMENT)  # POST /api/v1/live/{id}/observe, a supervisor watches read-only
 document_console(DOCUMENT)  # reviews, webhooks, calendar and policy (openapi_console.py)
 document_settings(DOCUMENT)  # calendar and policy edits, history (openapi_settings.py)
-
 document_oncall(DOCUMENT)  # on-demand tutoring's passes, teachers on duty, calls (issue 14)
+
 
 async def handler(request: web.Request) -> web.Response:
     return web.json_response(DOCUMENT)
