@@ -70,11 +70,37 @@ def media_type(kind: str, codecs: Iterable[str]) -> str:
 
 def mse_type(kind: str, codec: str) -> str:
     """What the replay page asks ``MediaSource.isTypeSupported`` about a track. Browsers
-    take VP8 and Opus in WebM; none takes Matroska, so an H.264 track reads as
-    unsupported there (the page says so) and is watched in the download or the export."""
+    take VP8 and Opus in WebM, and H.264 in (fragmented) MP4 only, not in Matroska: an
+    H.264 segment is served as fragmented MP4 (:func:`fragmented_mp4`)."""
     if codec.lower() == "h264":
-        return 'video/x-matroska; codecs="avc1.42E01F"'
+        return 'video/mp4; codecs="avc1.42E01F"'
     return f'{kind}/webm; codecs="{codec.lower()}"'
+
+
+def fragmented_mp4(path: Path) -> bytes:
+    """A Matroska H.264 segment remuxed (nothing decoded) into a fragmented MP4 that
+    MediaSource takes: ``moov`` first, a fragment per keyframe, and the frames at their
+    times on the recording's clock (``frag_discont`` with ``avoid_negative_ts``
+    disabled: otherwise libavformat moves the first frame to 0 and the replay page,
+    which places segments by their own timestamps, would stack them all at the start).
+    About a millisecond per second of video; made per request, not stored."""
+    buf = io.BytesIO()
+    with av.open(str(path)) as src:
+        stream = src.streams[0]
+        out = av.open(buf, "w", format="mp4", options={
+            "movflags": "frag_keyframe+empty_moov+default_base_moof+frag_discont",
+            "avoid_negative_ts": "disabled",
+        })
+        try:
+            target = out.add_stream_from_template(stream)
+            for packet in src.demux(stream):
+                if packet.dts is None or packet.size == 0:
+                    continue
+                packet.stream = target
+                out.mux(packet)
+        finally:
+            out.close()
+    return buf.getvalue()
 # A cluster at least this often (ms), each written to the file as soon as it closes:
 # libavformat's default for a seekable file is 5 s or 5 MiB held in memory, all of it
 # lost on SIGKILL. Video also starts a cluster at each keyframe (after 4 KiB).

@@ -9,8 +9,10 @@ down per viewer: they are the evidence of replay time (:mod:`recorder.media.repl
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlencode
 
+import av
 from aiohttp import web
 
 from recorder.media import segments as seg
@@ -165,8 +167,17 @@ async def segment(request: web.Request) -> web.StreamResponse:
     if person is not None and whole:
         await recs.index.adelivered(rec.id, rec.session_id, person, track, part.n,
                                     services(request).clock.time(), part.end_s - part.start_s)
-    response = web.FileResponse(path)
     codecs = [t.codec for t in rec.tracks if t.track == track]
+    if [c.lower() for c in codecs] == ["h264"]:
+        # Browsers play H.264 from MP4 only: remuxed per request (segments.fragmented_mp4).
+        try:
+            body = await asyncio.to_thread(seg.fragmented_mp4, path)
+        except (av.error.FFmpegError, OSError):
+            return error(404, "not_found", "this segment cannot be read")
+        mp4 = web.Response(body=body, content_type="video/mp4")
+        mp4.headers["Cache-Control"] = "private, max-age=3600"
+        return mp4
+    response = web.FileResponse(path)
     response.content_type = seg.media_type("video" if track.startswith("v") else "audio", codecs)
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response

@@ -161,7 +161,31 @@ def test_the_exporter_decodes_an_h264_camera(tmp_path: Path) -> None:
 def test_types_said_for_h264_files() -> None:
     assert seg.mse_type("video", "VP8") == 'video/webm; codecs="vp8"'  # as before
     assert seg.mse_type("audio", "opus") == 'audio/webm; codecs="opus"'
-    assert seg.mse_type("video", "H264") == 'video/x-matroska; codecs="avc1.42E01F"'
+    assert seg.mse_type("video", "H264") == 'video/mp4; codecs="avc1.42E01F"'
     assert seg.media_type("video", ["VP8", "opus"]) == "video/webm"
     assert seg.media_type("audio", ["opus"]) == "audio/webm"
     assert seg.media_type("video", ["VP8", "H264", "opus"]) == "video/x-matroska"
+
+
+def test_a_segment_as_fragmented_mp4_keeps_its_place_on_the_clock(tmp_path: Path) -> None:
+    """What the replay page is served for an H.264 segment: MP4, moov first, fragments,
+    frames at their recording times (not moved to 0), the same NAL units, no codec."""
+    frames = h264_frames(60)
+    path = tmp_path / "v0-00004.webm"
+    writer = seg.SegmentWriter(path, "video", "H264", frames[0])
+    for i, data in enumerate(frames):
+        writer.write(data, 20.0 + i / 30, i == 0)
+    writer.close()
+    data = seg.fragmented_mp4(path)
+    assert data[4:8] == b"ftyp" and data.find(b"moov") < data.find(b"moof")
+    out = tmp_path / "v0-00004.mp4"
+    out.write_bytes(data)
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        packets = [p for p in container.demux(stream) if p.pts is not None]
+        times = [float(p.pts * stream.time_base) for p in packets]
+    assert times[0] == pytest.approx(20.0, abs=0.002)
+    assert times[-1] == pytest.approx(20.0 + 59 / 30, abs=0.002)
+    assert len(packets) == len(frames) and packets[0].is_keyframe
+    with av.open(str(out)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == len(frames)
