@@ -49,6 +49,7 @@ from signaling.session.commands import EndSession
 from signaling.session.declarations import PersonId
 from signaling.session.schema import Invalid, decode
 from signaling.session.spec import parse_new_session
+from signaling.session.timefmt import iso_at
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/oncall"
@@ -362,6 +363,13 @@ class Oncall:
         room = self.svc.router.running(live.session_id)
         if room is not None:
             await room.submit(EndSession(None))
+        else:  # nobody joined (or the room closed): end it as POST …/end does without a room
+            stored = await self.svc.store.session(live.session_id)
+            if stored is not None and stored.state != "ended":
+                self.svc.journal.end_session(live.session_id)
+                await self.svc.store.mark_ended(live.session_id, iso_at(self.svc.clock.time()))
+                if self.svc.webhooks is not None:
+                    self.svc.webhooks.send("session.ended", live.session_id, {})
         od = self.rules()[1].on_demand
         data = {"session_id": live.session_id, "rest_minutes": od.rest_minutes}
         await self.sio.emit("limit_reached", data, room=f"s:{live.student}", namespace=NAMESPACE)

@@ -248,3 +248,42 @@ async def test_every_oncall_route_is_documented(server: Server) -> None:
     assert len(routes) == 3
     for method, path in routes:
         assert method in doc["paths"][path], (method, path)
+
+
+async def test_continuous_time_limit_warns_ends_and_asks_to_rest(tmp_path: Path) -> None:
+    srv = await _serve(tmp_path, open_now=True)
+    try:
+        teacher = await srv.teacher("t4")
+        await teacher.call("duty", {"on": True})
+        student = await srv.student("s4")
+        placed = await student.call("call", {"teacher": "t4", "subject": "math"})
+        accepted = await teacher.call("answer", {"call": placed["call"]["call"], "accept": True})
+        assert accepted["ok"], accepted
+        oncall = srv.runner.app[ONCALL]
+        (session_id,) = await oncall.svc.store.sessions_of("t4")
+        stored = await oncall.svc.store.session(session_id)
+        assert stored is not None
+        length = stored.spec.scheduled_end - stored.spec.scheduled_start
+        assert length.total_seconds() == 40 * 60  # the policy's continuous_minutes
+
+        srv.clock.advance(35 * 60)  # warn_minutes (5) before the end
+        for person in (teacher, student):
+            assert (await person.wait_for("limit_warning"))["minutes_left"] == 5
+        assert not student.named("limit_reached")
+        srv.clock.advance(5 * 60)
+        for person in (teacher, student):
+            assert (await person.wait_for("limit_reached"))["rest_minutes"] == 10
+        stored = await oncall.svc.store.session(session_id)
+        assert stored is not None and stored.state == "ended"
+        await teacher.wait_for("duty", lambda d: d["state"] == "on_duty")  # free again
+
+        again = await student.call("call", {"teacher": "t4", "subject": "math"})
+        assert again["error"]["code"] == "resting", again
+        srv.clock.advance(10 * 60)  # rested: a new allowance
+        after = await student.call("call", {"teacher": "t4", "subject": "math"})
+        assert after["ok"], after
+    finally:
+        for person in srv.people:
+            await person.sio.disconnect()
+        await srv.http.close()
+        await srv.runner.cleanup()
