@@ -5,6 +5,7 @@ keyframe gate, header pack).
 
     python -m bench.forward_path                  # 50 slots, 20,000 packets, 5 rounds
     python -m bench.forward_path --slots 200
+    python -m bench.forward_path --level reduced  # every slot at a quality level (rtc/quality.py)
     valgrind --tool=callgrind python -m bench.forward_path --only forward --rounds 1
         # instructions: repeatable whatever else the machine does; subtract a
         # --packets 1 run for the per-packet figure
@@ -28,6 +29,7 @@ from aiortc.rtp import RtpPacket
 from rtc.clock import SystemClock
 from rtc.fanout import ForwardTrack, Source
 from rtc.payloads import MEDIA
+from rtc.quality import Level
 
 
 class _Out:
@@ -66,7 +68,7 @@ def packets(count: int) -> list[RtpPacket]:
     return out
 
 
-def forward_run(slots: int, stream: list[RtpPacket]) -> float:
+def forward_run(slots: int, stream: list[RtpPacket], level: Level = Level.FULL) -> float:
     source = Source("t1", "video", SystemClock(), lambda s, up: None)
     source.forwarding = True
     source._payload_types = {96: MEDIA}
@@ -74,6 +76,7 @@ def forward_run(slots: int, stream: list[RtpPacket]) -> float:
         track = ForwardTrack("video")
         track.out = _Out(1000 + n)  # type: ignore[assignment]
         track.attach(source)
+        track.set_level(level)
     epoch = source._epoch
     started = time.perf_counter()
     for packet in stream:
@@ -97,20 +100,25 @@ def main() -> None:
     parser.add_argument("--slots", type=int, default=50)
     parser.add_argument("--packets", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--level", choices=[lv.wire for lv in Level], default="full",
+                        help="every slot at this quality level (rtc/quality.py)")
     parser.add_argument("--only", choices=("forward", "baseline"),
                         help="run one side only (for instruction counts under callgrind)")
     args = parser.parse_args()
     stream = packets(args.packets)
+    level = next(lv for lv in Level if lv.wire == args.level)
     if args.only:
-        run = forward_run if args.only == "forward" else baseline_run
         for _ in range(args.rounds):
-            run(args.slots, stream)
+            if args.only == "forward":
+                forward_run(args.slots, stream, level)
+            else:
+                baseline_run(args.slots, stream)
         return
     per = args.slots * args.packets
-    best_fwd = min(forward_run(args.slots, stream) for _ in range(args.rounds))
+    best_fwd = min(forward_run(args.slots, stream, level) for _ in range(args.rounds))
     best_base = min(baseline_run(args.slots, stream) for _ in range(args.rounds))
     fwd_ns, base_ns = best_fwd / per * 1e9, best_base / per * 1e9
-    print(f"{args.slots} slots × {args.packets} packets, best of {args.rounds}:")
+    print(f"{args.slots} slots at {args.level} × {args.packets} packets, best of {args.rounds}:")
     print(f"  forward path   {fwd_ns:7.0f} ns per packet per slot")
     print(f"  baseline (pack + stubbed send) {base_ns:7.0f} ns")
     print(f"  ratio forward / baseline: {fwd_ns / base_ns:.2f}")

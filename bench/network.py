@@ -13,6 +13,10 @@ impairment is on that pair, both directions:
 * ``cap300`` / ``cap150``: ``tbf`` at 300 / 150 kbit/s (a phone on a weak 3G/4G cell);
 * ``outage5``: the student's interface down for 5 s (a lift, a tunnel).
 
+"Video again" is the first level other than audio only after the impairment ends; on
+Chromium's single-layer VP8 (no frame is marked non-reference) *reduced* forwards the
+same frames as *full*, so video moves from there.
+
 Loss, delay and jitter need ``netem``, which this kernel lacks; the user-space bridge
 the issue names for them (two veth pairs and a process that drops and delays frames)
 is not written yet, so those rows are missing.
@@ -316,7 +320,8 @@ class Row:
     freezes: int = 0
     frozen_s: float = 0.0
     down_s: float | None = None
-    up_s: float | None = None
+    video_s: float | None = None  # after the impairment ended, video sent again
+    full_s: float | None = None
     end_state: str = ""
 
 
@@ -361,8 +366,10 @@ async def run_condition(cond: Condition, adapt: bool, args: argparse.Namespace) 
         for at, level, _ in c.levels():
             if row.down_s is None and level != "full" and at >= impaired_from:
                 row.down_s = at - impaired_from
-            if row.up_s is None and level == "full" and at >= lifted_at:
-                row.up_s = at - lifted_at
+            if row.video_s is None and level != "audio_only" and at >= lifted_at:
+                row.video_s = at - lifted_at
+            if row.full_s is None and level == "full" and at >= lifted_at:
+                row.full_s = at - lifted_at
     return row
 
 
@@ -372,14 +379,15 @@ def table(rows: list[Row]) -> str:
 
     lines = [
         "| condition | adaptation | audio packets | concealed | video moving (impaired / after) "
-        "| freezes (count, s) | step down after s | back to full after s | PC at end |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| freezes (count, s) | stepped down after s | video again after s | full after s "
+        "| PC at end |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r.condition} | {r.mode} | {r.audio_packets} | {r.concealed:.1%} "
             f"| {r.moving_impaired:.0%} / {r.moving_after:.0%} | {r.freezes}, {r.frozen_s:.1f} "
-            f"| {opt(r.down_s)} | {opt(r.up_s)} | {r.end_state} |"
+            f"| {opt(r.down_s)} | {opt(r.video_s)} | {opt(r.full_s)} | {r.end_state} |"
         )
     return "\n".join(lines)
 
@@ -390,7 +398,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--modes", default="on,off", help="on (rtc/quality.py), off (baseline)")
     p.add_argument("--seconds", type=float, default=35.0, help="impaired, per condition")
     p.add_argument("--warmup", type=float, default=5.0)
-    p.add_argument("--recover", type=float, default=20.0, help="unimpaired after")
+    p.add_argument("--recover", type=float, default=30.0, help="unimpaired after")
     return p.parse_args(argv)
 
 

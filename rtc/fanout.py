@@ -85,6 +85,7 @@ class Source:
         self.sec_level = NO_LEVEL
         self.last_frame: float | None = None
         self._sinks: tuple[ForwardTrack, ...] = ()
+        self._parked: tuple[ForwardTrack, ...] = ()  # attached slots at audio only
         self.taps: tuple[FrameTap, ...] = ()  # set by the room: recorders and the like
         self._receiver: RTCRtpReceiver | None = None
         self._epoch = 0
@@ -155,11 +156,19 @@ class Source:
             self._set_up(False)  # frames stop here at once; the room detaches the slots
 
     def add_sink(self, sink: ForwardTrack) -> None:
+        self._parked = tuple(s for s in self._parked if s is not sink)
         if sink not in self._sinks:
             self._sinks = (*self._sinks, sink)
 
     def remove_sink(self, sink: ForwardTrack) -> None:
         self._sinks = tuple(s for s in self._sinks if s is not sink)
+        self._parked = tuple(s for s in self._parked if s is not sink)
+
+    def park(self, sink: ForwardTrack) -> None:
+        """``sink`` stays attached but gets nothing (its subscriber is at audio only): off
+        the forward path, still detached when this source closes."""
+        self.remove_sink(sink)
+        self._parked = (*self._parked, sink)
 
     def request_keyframe(self) -> None:
         if self.kind == "video" and self._receiver is not None:
@@ -171,7 +180,7 @@ class Source:
 
     def close(self) -> None:
         self.unbind()
-        for sink in self._sinks:
+        for sink in (*self._sinks, *self._parked):
             sink.detach()
         self._relay.close()
 
@@ -425,7 +434,8 @@ class ForwardTrack(MediaStreamTrack, RtpMunger):
             self.restart()
             self.select_codec()
             if self.level == Level.AUDIO_ONLY:
-                return  # it stays off the source's sinks until the link takes video
+                source.park(self)  # off the forward path until the link takes video
+                return
             source.add_sink(self)
             if self._started:
                 source.request_keyframe()
@@ -433,8 +443,8 @@ class ForwardTrack(MediaStreamTrack, RtpMunger):
     def set_level(self, level: Level) -> None:
         """Forward at ``level`` (rtc/quality.py) from now on; video slots only.
 
-        Audio only: the slot leaves its source's sinks, so the forward path does not
-        even see it (no per-packet cost). Back to video: it waits for a keyframe
+        Audio only: the slot is parked at its source (:meth:`Source.park`): the forward
+        path does not even see it (no per-packet cost). Back to video: it waits for a keyframe
         (:meth:`restart`: the next sequence number follows the last one sent, the
         timestamp moves on by the time that passed) and asks the publisher for one.
         Reduced: the instance's ``forward`` becomes :meth:`RtpMunger.forward_reduced`."""
@@ -447,7 +457,7 @@ class ForwardTrack(MediaStreamTrack, RtpMunger):
         if source is None:
             return
         if level == Level.AUDIO_ONLY:
-            source.remove_sink(self)
+            source.park(self)
             self.restart()
         elif was == Level.AUDIO_ONLY:
             self.restart()

@@ -129,3 +129,13 @@ async def test_reduced_leaves_out_non_reference_frames_without_a_gap(
     assert continuous(wire.media())
     slot.set_level(Level.FULL)
     assert "forward" not in slot.__dict__  # a full slot runs the plain path again
+
+
+async def test_a_parked_slot_is_detached_when_its_source_closes(pc: RTCPeerConnection) -> None:
+    video = Source("teacher", "video", FakeClock(), Changes())
+    video.set_forwarding(True)
+    slot = await started(ForwardTrack("video"), Wire())
+    slot.attach(video)
+    slot.set_level(Level.AUDIO_ONLY)
+    video.close()  # the teacher stopped publishing: a new source will come
+    assert slot.source is None
