@@ -324,6 +324,8 @@ async def feedback(request: web.Request) -> web.Response:
 
 def _parse_feedback(value: Any, policy: Policy) -> dict[str, Any]:
     form = schema.decode(d.Feedback, value)
+    if form.satisfaction is None and policy.programme == "training":
+        raise Invalid("satisfaction", "请选择服务满意度 / satisfaction is needed in training")
     refused = text_refusal(
         "text",
         form.text,

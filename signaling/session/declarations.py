@@ -298,17 +298,21 @@ class Feedback(Struct, frozen=True):
     points per hour beyond the time; the text counts only visible characters."""
 
     rating: Annotated[int, Meta(ge=1, le=5)]
-    satisfaction: Satisfaction
+    satisfaction: Annotated[
+        Satisfaction | None,
+        Meta(description="needed in training (服务满意度, seed 001); a tutoring student "
+             "only rates what they learned"),
+    ] = None
     text: Annotated[
         str,
         Meta(
             max_length=MAX_FEEDBACK,
             description="收获、反思、建议: at least the programme's feedback.min_chars "
-            "visible characters (200; after NFKC, whitespace, format characters such as "
-            "U+200B and combining marks not counted), of which feedback.min_distinct_chars "
-            "(20) different",
+            "visible characters (training 200; after NFKC, whitespace, format characters "
+            "such as U+200B and combining marks not counted), of which "
+            "feedback.min_distinct_chars (20) different. Tutoring: 0, an optional comment",
         ),
-    ]
+    ] = ""
 
 
 class Report(Struct, frozen=True):

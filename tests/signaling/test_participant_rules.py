@@ -100,6 +100,34 @@ async def test_feedback_that_does_not_count_is_refused_with_a_clear_message(
     assert status == 201
 
 
+async def test_a_tutoring_student_rates_and_may_leave_the_comment_out(
+    server: ServerHandle,
+) -> None:
+    """Issue 12, item 4: the student's step is the rating of what they learned; the
+    comment is optional and the credits still read the rating (tutoring's min_chars 0)."""
+    body = {**copy.deepcopy(ONE_TO_ONE), "programme": "tutoring"}
+    session_id, toks = await server.create(body)
+    assert (await server.api("POST", f"/api/v1/sessions/{session_id}/end"))[0] == 200
+    status, me = await server.api("GET", "/api/v1/me", token=toks["s1"])
+    assert status == 200 and me["feedback_rules"]["min_chars"] == 0
+    rating_only = {"rating": 5}
+    status, answer = await server.api("POST", "/api/v1/me/feedback", rating_only, token=toks["s1"])
+    assert status == 201, answer
+    _, record = await server.api("GET", f"/api/v1/sessions/{session_id}/record")
+    stored = record["feedback"]["s1"]
+    assert stored["rating"] == 5 and stored["text"] == ""
+    assert texts.text_counts(stored["text"], 0, 0)  # what the engine asks before the rating
+
+
+async def test_training_feedback_still_needs_the_satisfaction(server: ServerHandle) -> None:
+    session_id, toks = await server.create()
+    assert (await server.api("POST", f"/api/v1/sessions/{session_id}/end"))[0] == 200
+    status, body = await server.api(
+        "POST", "/api/v1/me/feedback", {"rating": 4, "text": GOOD}, token=toks["s1"]
+    )
+    assert status == 400 and body["error"]["field"] == "satisfaction", body
+
+
 def test_the_refusal_says_the_counts() -> None:
     refused = text_refusal("text", "\u200b" * 200, min_chars=200, min_distinct=20)
     assert refused is not None and refused.field == "text"

@@ -48,6 +48,8 @@
 //   clock: null | {started_at, elapsed_s, counted_minutes, min_minutes, max_minutes, counting,
 //                  why_not, meets_minimum, took_part, final, at},   // GET /api/v1/me/clock;
 //                                       //   `at`: when it arrived (ms), elapsed ticks from there
+//   teacherSeen: bool,                  // an instructor was here on this page (presence.js)
+//   link: {lostAt, offline, long},      // the connection's trouble, whose it is (presence.js)
 // }
 
 import {
@@ -61,8 +63,9 @@ import {
   COLORS,
   PEN_WIDTHS,
 } from "./whiteboard.js";
-import { composeText, problems } from "./feedback.js";
+import { feedbackBody, problems } from "./feedback.js";
 import { t } from "./i18n.js";
+import { initialLink, LINK_LONG_MS, seesTeacher } from "./presence.js";
 
 const QUALITY_LEVELS = new Set(["full", "reduced", "audio_only"]);
 
@@ -121,6 +124,8 @@ export function initialState({ lang = "zh-CN" } = {}) {
     replays: [],
     observer: false,
     clock: null,
+    teacherSeen: false,
+    link: initialLink(),
     quality: {}, // person → {level: "full"|"reduced"|"audio_only", reason}: what reaches them
     saver: false, // data saver chosen here: audio and the board only
   };
@@ -262,6 +267,8 @@ export function reduce(state, ev) {
         recording: recordingOf(m.recording),
         recordingKnown: true,
         quality: {}, // this node tells again with our first offer's answer if not full
+        teacherSeen: state.teacherSeen || seesTeacher(m.people, m.you && m.you.id),
+        link: { ...state.link, lostAt: null, long: false },
       };
       if (m.session && m.session.state === "ended") next = ended(next);
       return next;
@@ -275,7 +282,7 @@ export function reduce(state, ev) {
       const a = ev.data.audience;
       const audience = a ? { learners: Number.isInteger(a.learners) ? a.learners : state.audience.learners, listed: a.listed === undefined ? state.audience.listed : a.listed !== false } : state.audience;
       if (people === state.people && audience.learners === state.audience.learners && audience.listed === state.audience.listed) return state;
-      const next = { ...state, people, audience };
+      const next = { ...state, people, audience, teacherSeen: state.teacherSeen || seesTeacher(people, myId) };
       const mine = myId && [...(ev.data.added || []), ...(ev.data.changed || [])].filter((p) => p && p.id === myId).pop();
       if (mine) next.me = { ...state.me, ...mine };
       return next;
@@ -283,6 +290,29 @@ export function reduce(state, ev) {
 
     case "replays":
       return { ...state, replays: ev.items || [] };
+
+    // Honest states (presence.js): when the link was lost, the browser's online flag,
+    // the timeout that makes "reconnecting" into "the server does not answer".
+    case "link_lost":
+      if (FINAL.has(state.phase) || state.link.lostAt !== null) return state;
+      return { ...state, link: { ...state.link, lostAt: ev.at, long: false } };
+
+    case "link_long":
+      if (state.link.lostAt === null || state.link.long || state.link.lostAt !== ev.since) return state;
+      return { ...state, link: { ...state.link, long: true } };
+
+    case "online":
+      return state.link.offline === !ev.on ? state : { ...state, link: { ...state.link, offline: !ev.on } };
+
+    case "invited":
+      // My own invitation onto the stage, opened or withdrawn (the roster says it too).
+      if (!state.me || !ev.data) return state;
+      return { ...state, me: { ...state.me, invited: !!ev.data.open } };
+
+    case "replaced_ended":
+      // A replaced tab learns the session is over (it polls GET /api/v1/me).
+      if (state.phase !== "error" || !state.error || state.error.code !== "replaced") return state;
+      return { ...state, error: { ...state.error, ended: true } };
 
     case "quality": {
       // The server's per-subscriber level (rtc/quality.py): ours, or a learner's for a teacher.
@@ -353,7 +383,9 @@ export function reduce(state, ev) {
       const n = ev.notice;
       const same = (o) => o.level === n.level && o.key === n.key && o.code === n.code && o.message === n.message;
       if (n.code && state.notices.some(same)) return state;
-      return { ...state, notices: state.notices.concat(n).slice(-4) };
+      // Hands: one notice saying the latest and how many, never a stack over the board.
+      const kept = n.group ? state.notices.filter((o) => o.group !== n.group) : state.notices;
+      return { ...state, notices: kept.concat(n).slice(-3) };
     }
 
     case "notice_done":
@@ -487,7 +519,24 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
 
   // ---- protocol → reducer ---------------------------------------------------
   const on = (type, fn) => protocol.on(type, fn);
-  on("connecting", () => dispatch({ type: "connecting" }));
+  // A lost link: after LINK_LONG_MS without a welcome the page says the server is not
+  // answering (presence.js); the browser's online flag says when it is this device.
+  function linkLost() {
+    if (state.link.lostAt !== null || FINAL.has(state.phase)) return;
+    const at = Date.now();
+    dispatch({ type: "link_lost", at });
+    setTimeout(() => dispatch({ type: "link_long", since: at }), LINK_LONG_MS);
+  }
+  const win = typeof window === "undefined" ? null : window;
+  if (win && win.addEventListener) {
+    win.addEventListener("online", () => dispatch({ type: "online", on: true }));
+    win.addEventListener("offline", () => dispatch({ type: "online", on: false }));
+    if (win.navigator && win.navigator.onLine === false) dispatch({ type: "online", on: false });
+  }
+  on("connecting", () => {
+    dispatch({ type: "connecting" });
+    linkLost();
+  });
   on("welcome", (data) => {
     const before = state.recording;
     const rejoined = state.joinedOnce;
@@ -502,19 +551,30 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
     // A learner's camera may switch on because of the teacher: say so.
     const had = (before.publish || []).length > 0;
     const has = (state.caps.publish || []).length > 0;
-    if (has !== had) notify("info", has ? "notice.on_stage" : "notice.off_stage");
+    if (has !== had) notify("info", has ? (state.media.audioOnly ? "notice.on_stage_mic" : "notice.on_stage") : "notice.off_stage");
     if (!!state.caps.draw !== !!before.draw) notify("info", state.caps.draw ? "notice.pen_on" : "notice.pen_off");
     syncPublishing();
   });
   on("roster", (data) => {
     const before = new Map(state.people.map((p) => [p.id, p]));
     dispatch({ type: "roster", data });
-    // Tell an instructor who can grant that a hand went up, wherever the list is.
+    // Tell an instructor who can grant that a hand went up, wherever the list is: one
+    // notice (the latest name, how many are up), and that an invitation was declined.
     if (!state.caps.grant || !data) return;
     for (const p of [...(data.added || []), ...(data.changed || [])]) {
       const had = before.get(p.id);
-      if (p.hand && p.present !== false && !(had && had.hand)) notify("info", "notice.hand", { params: { name: p.name } });
+      if (p.hand && p.present !== false && !(had && had.hand)) {
+        const n = state.people.filter((x) => x.present !== false && x.hand).length;
+        notify("info", n > 1 ? "notice.hands" : "notice.hand", { params: n > 1 ? { name: p.name, n } : { name: p.name }, group: "hand", icon: "hand" });
+      }
+      if (had && had.invited && !p.invited && !p.stage && p.present !== false) notify("info", "notice.declined", { params: { name: p.name }, icon: "stage" });
     }
+  });
+  on("invited", (data) => dispatch({ type: "invited", data }));
+  on("muted", (data) => {
+    // The server already stopped forwarding my sound; switch the microphone off too.
+    if (state.media.local.audio) protocol.setMic(false);
+    notify("info", "notice.muted", { params: { name: (data && data.by) || "" }, icon: "micOff" });
   });
   for (const type of ["chat", "board", "board_state", "remote"]) on(type, (data) => dispatch({ type, data }));
   on("local", (data) => dispatch({ type: "local", data }));
@@ -530,7 +590,27 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
     }, () => {});
     loadReplays();
   });
-  on("replaced", () => dispatch({ type: "replaced" }));
+  on("replaced", () => {
+    dispatch({ type: "replaced" });
+    watchReplaced();
+  });
+  // A replaced tab is disconnected, so it would never hear "ended": it asks the
+  // participant API now and then, and says so when the session is over.
+  const REPLACED_POLL_MS = 15000;
+  function watchReplaced() {
+    if (typeof protocol.me !== "function") return;
+    const poll = () => {
+      if (state.phase !== "error" || !state.error || state.error.code !== "replaced") return;
+      protocol.me().then(
+        (d) => {
+          if (d && d.session && d.session.state === "ended") dispatch({ type: "replaced_ended" });
+          else setTimeout(poll, REPLACED_POLL_MS);
+        },
+        (err) => (err && err.code === "ended" ? dispatch({ type: "replaced_ended" }) : setTimeout(poll, REPLACED_POLL_MS)),
+      );
+    };
+    setTimeout(poll, REPLACED_POLL_MS);
+  }
   // Everyone is told, not only shown a badge: participants include minors. A notice
   // with a server reason is shown once per recording (a welcome may repeat it).
   let toldReason = null;
@@ -551,7 +631,10 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
   });
   on("quality", (data) => dispatch({ type: "quality", data }));
   on("recording_error", (d) => notify("error", "recording.error", { params: { message: (d && (d.message || d.code)) || "" } }));
-  on("disconnected", (d) => dispatch({ type: "disconnected", ...d }));
+  on("disconnected", (d) => {
+    dispatch({ type: "disconnected", ...d });
+    if (d && d.willReconnect) linkLost();
+  });
   on("connect_error", (d) => dispatch({ type: "connect_error", ...d }));
   on("server_error", (d) => notify("error", "error.action", { code: d.code, message: d.message }));
   on("screen_ended", () => notify("info", "notice.screen_stopped"));
@@ -670,6 +753,8 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
     refreshClock: () => loadClock(),
 
     async toggleMic() {
+      // Muted by the teacher: switching the microphone on is unmuting oneself.
+      if (!state.media.local.audio && state.me && state.me.muted) await protocol.unmute().catch(fail);
       const res = await protocol.setMic(!state.media.local.audio);
       if (res.denied) dispatch({ type: "media_denied", reason: res.denied });
     },
@@ -700,6 +785,21 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
 
     grant(person, what, on) {
       return protocol.grant(person, what, on).catch(fail);
+    },
+
+    /** The learner's answer to the stage invitation: the microphone first, the camera
+     * only when they chose it (off by default for a minor, see controls.js). */
+    answerStage(accept, camera = false) {
+      if (accept) dispatch({ type: "audio_only", on: !camera });
+      return protocol.stageAnswer(accept).catch(fail);
+    },
+
+    mute(person) {
+      return protocol.mute(person).catch(fail);
+    },
+
+    handsDown() {
+      return protocol.handsDown().catch(fail);
     },
 
     async sendChat(text) {
@@ -792,11 +892,12 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
     },
 
     async submitFeedback(form) {
-      if (problems(form, state.feedback.rules).length || state.feedback.sending) return;
+      const short = !!(state.session && state.session.programme === "tutoring"); // a student: rating + optional comment
+      if (problems(form, state.feedback.rules, short).length || state.feedback.sending) return;
       dispatch({ type: "feedback_status", patch: { sending: true, error: null } });
       const headings = { gain: t("feedback.gain"), reflection: t("feedback.reflection"), suggestion: t("feedback.suggestion") };
       try {
-        const res = await protocol.feedback({ rating: form.rating, satisfaction: form.satisfaction, text: composeText(form.parts, headings) });
+        const res = await protocol.feedback(feedbackBody(form, headings, short));
         dispatch({ type: "feedback_status", patch: { sending: false, submitted: true, submitted_at: (res && res.submitted_at) || new Date().toISOString() } });
       } catch (err) {
         if (err.code === "already_submitted") dispatch({ type: "feedback_status", patch: { sending: false, submitted: true, error: null } });

@@ -61,12 +61,24 @@ export function textProblems(counts, rules) {
   return out;
 }
 
-/** Problems that keep the form from being sent, as i18n keys (empty when it can go). */
-export function problems(form, rules) {
+/**
+ * Problems that keep the form from being sent, as i18n keys (empty when it can go).
+ * A tutoring student (`short`) only rates what they learned; their comment is optional
+ * (the policy's min_chars is 0 there) but, when written, is counted like any text.
+ */
+export function problems(form, rules, short = false) {
   const out = [];
   if (!RATINGS.includes(form && form.rating)) out.push("feedback.need_rating");
+  if (short) return out.concat(textProblems(countParts({ gain: form && form.comment }), rules));
   if (!SATISFACTION.includes(form && form.satisfaction)) out.push("feedback.need_satisfaction");
   return out.concat(textProblems(countParts(form && form.parts), rules));
+}
+
+/** The body of POST /api/v1/me/feedback: a tutoring student's rating and optional
+ * comment, or training's rating, satisfaction and the three answers under headings. */
+export function feedbackBody(form, headings, short = false) {
+  if (short) return { rating: form.rating, text: String(form.comment || "").trim() };
+  return { rating: form.rating, satisfaction: form.satisfaction, text: composeText(form.parts, headings) };
 }
 
 /** "6" for 6.00, "6.5" for 6.50: points as people read them. */

@@ -25,6 +25,20 @@ export function t(key, params) {
   return format(s === undefined ? key : s, params);
 }
 
+/**
+ * A counted text: `key_one` when the language's plural rule says "one" for `n` and the
+ * dictionary has it (English "1 raised hand"), else `key`. Chinese has no plural forms.
+ */
+export function tn(key, n, params) {
+  let rule = "other";
+  try {
+    rule = new Intl.PluralRules(current).select(Number(n));
+  } catch {
+    /* no Intl: the general form */
+  }
+  return t(rule === "one" && dict[`${key}_one`] !== undefined ? `${key}_one` : key, params);
+}
+
 export function lang() {
   return current;
 }

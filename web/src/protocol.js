@@ -292,7 +292,7 @@ export class Protocol {
       this.negotiate();
     });
     socket.on("tracks", (map) => this.setTracks(map));
-    for (const ev of ["roster", "caps", "chat", "board", "board_state", "recording", "recording_error"]) {
+    for (const ev of ["roster", "caps", "chat", "board", "board_state", "recording", "recording_error", "invited", "muted"]) {
       socket.on(ev, (msg) => this.emit(ev, msg));
     }
     socket.on("quality", (msg) => this.emit("quality", msg)); // what reaches us (rtc/quality.py)
@@ -353,6 +353,24 @@ export class Protocol {
 
   grant(person, what, on) {
     return this.request("grant", { person, what, on: !!on });
+  }
+
+  /** Consent and control (docs/protocol.md): the learner's answer to the stage
+   * invitation, the instructor's mute and lowering of every hand, unmuting oneself. */
+  stageAnswer(accept) {
+    return this.request("stage_answer", { accept: !!accept });
+  }
+
+  mute(person) {
+    return this.request("mute", { person });
+  }
+
+  unmute() {
+    return this.request("unmute", {});
+  }
+
+  handsDown() {
+    return this.request("hands_down", {});
   }
 
   chat(msg) {

@@ -21,6 +21,25 @@ export function mountControls(bar, client) {
   // Data saver (issue 13): audio and the whiteboard only, for a learner on a weak or costly link.
   const saver = button("saver-button", "camOff", () => actions.toggleSaver());
   const stageNote = h("p", { class: "stage-note", hidden: true });
+
+  // The stage invitation (issue 12, item 5): the learner says yes or no; the microphone
+  // comes first and the camera only if they tick it, unticked for a minor (tutoring).
+  const camChoice = h("input", { type: "checkbox", "data-testid": "invite-camera" });
+  const invite = h(
+    "div",
+    { class: "invite-sheet", role: "dialog", "aria-modal": "false", "data-testid": "stage-invite", hidden: true },
+    h("div", { class: "invite-head" }, icon("stage"), h("strong", { i18n: "controls.invite_title" })),
+    h("p", { class: "muted small", i18n: "controls.invite_body" }),
+    h("label", { class: "invite-camera" }, camChoice, h("span", { i18n: "controls.invite_camera" })),
+    h(
+      "div",
+      { class: "invite-actions" },
+      h("button", { class: "btn", type: "button", "data-testid": "invite-decline", onclick: () => actions.answerStage(false) }, h("span", { class: "label", i18n: "controls.invite_decline" })),
+      h("button", { class: "btn primary", type: "button", "data-testid": "invite-accept", onclick: () => actions.answerStage(true, camChoice.checked) }, icon("mic"), h("span", { class: "label", i18n: "controls.invite_accept" })),
+    ),
+  );
+  bar.after(invite);
+  let asked = false;
   bar.append(mic, cam, screen, hand, saver, stageNote);
 
   return (s) => {
@@ -67,5 +86,10 @@ export function mountControls(bar, client) {
     show(stageNote, live && onStage);
     if (onStage) setText(stageNote, t("controls.on_stage"));
     bar.hidden = !live || (!pub.size && role !== "learner");
+
+    const invited = live && role === "learner" && !!(s.me && s.me.invited) && !pub.size;
+    if (invited && !asked) camChoice.checked = !(s.session && s.session.programme === "tutoring"); // minors: off
+    asked = invited;
+    show(invite, invited);
   };
 }

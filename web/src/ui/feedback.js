@@ -1,6 +1,8 @@
 // After the session: "session ended" for everyone; for a learner the
-// programme's feedback form (rating, satisfaction, 收获/反思/建议 with the policy's
-// visible and distinct characters, counted like the server); for a reviewer the
+// programme's feedback form: in training (teacher-learners, seed 001) the rating,
+// satisfaction and 收获/反思/建议 with the policy's visible and distinct characters,
+// counted live like the server; in tutoring (a 13-year-old on a phone) only how much
+// they learned, five thumb-sized stars, and an optional comment; for a reviewer the
 // review report; for a tutoring teacher the marks. A tutoring learner first sees the
 // settlement (seed 000: "根据自己实际在线学习的情况（学习时长和学习的实际获得等）……支付在线
 // 教师积分"): the effective minutes and their points, then the rating of the learning
@@ -8,8 +10,10 @@
 // window, so the draft is kept in localStorage until it is sent.
 
 import { h, icon, setText, show } from "./dom.js";
-import { t } from "../i18n.js";
+import { t, tn } from "../i18n.js";
 import { PARTS, RATINGS, SATISFACTION, countParts, problems, rulesOf, settlementView } from "../feedback.js";
+
+const isShort = (s) => !!(s.session && s.session.programme === "tutoring");
 import { reportForm } from "./report.js";
 import { marksPanel } from "./marks.js";
 import { mountSummary } from "./clock.js";
@@ -43,20 +47,29 @@ function feedbackForm(client) {
     areas[part] = h("textarea", { name: part, rows: "4", maxlength: "5000", "data-testid": `feedback-${part}`, i18nPlaceholder: `feedback.${part}_hint` });
     return h("label", { class: "field" }, h("span", { class: "field-title", i18n: `feedback.${part}` }), areas[part]);
   });
+  // Tutoring: one optional box instead of the three answers.
+  const comment = h("textarea", { name: "comment", rows: "3", maxlength: "2000", "data-testid": "feedback-comment", i18nPlaceholder: "feedback.comment_hint" });
+  const commentField = h("label", { class: "field", hidden: true }, h("span", { class: "field-title", i18n: "feedback.comment" }), comment);
+  const intro = h("p", { class: "muted small" });
+  const heading = h("h3");
   const bar = h("span", { class: "fill" });
   const countText = h("span", { class: "count-text" });
   const counter = h("div", { class: "counter", "data-testid": "feedback-count" }, h("div", { class: "bar" }, bar), countText);
   const status = h("p", { class: "form-status", role: "status" });
-  const submit = h("button", { class: "btn primary wide", type: "submit", "data-testid": "feedback-submit" }, h("span", { class: "label", i18n: "feedback.submit" }));
+  const submitLabel = h("span", { class: "label" });
+  const submit = h("button", { class: "btn primary wide", type: "submit", "data-testid": "feedback-submit" }, submitLabel);
 
+  const choiceSet = h("fieldset", { class: "choices" }, h("legend", { i18n: "feedback.satisfaction" }), h("div", { class: "choice-row" }, choices));
+  const partFields = h("div", { class: "parts" }, fields);
   const form = h(
     "form",
     { class: "feedback-form", "data-testid": "feedback-form", novalidate: true },
-    h("h3", { i18n: "feedback.title" }),
-    h("p", { class: "muted small", i18n: "feedback.intro" }),
+    heading,
+    intro,
     h("fieldset", { class: "stars" }, ratingLegend, ratingRange, h("div", { class: "star-row" }, stars, ratingText)),
-    h("fieldset", { class: "choices" }, h("legend", { i18n: "feedback.satisfaction" }), h("div", { class: "choice-row" }, choices)),
-    fields,
+    choiceSet,
+    partFields,
+    commentField,
     counter,
     status,
     submit,
@@ -66,13 +79,14 @@ function feedbackForm(client) {
     const rating = Number((stars.find((l) => l.input.checked) || { input: { value: 0 } }).input.value);
     const satisfaction = (choices.find((l) => l.input.checked) || { input: { value: "" } }).input.value;
     const parts = Object.fromEntries(PARTS.map((p) => [p, areas[p].value]));
-    return { rating, satisfaction, parts };
+    return { rating, satisfaction, parts, comment: comment.value };
   }
 
   function params() {
     const s = client.getState();
     const { minChars, minDistinct } = rulesOf(s.feedback.rules);
-    const { n, distinct } = countParts(read().parts);
+    const f = read();
+    const { n, distinct } = countParts(isShort(s) ? { gain: f.comment } : f.parts);
     return { n, distinct, min: minChars, min_distinct: minDistinct, left: Math.max(0, minChars - n) };
   }
 
@@ -81,14 +95,22 @@ function feedbackForm(client) {
     const f = read();
     for (const l of stars) l.classList.toggle("on", Number(l.dataset.n) <= f.rating);
     for (const l of choices) l.classList.toggle("on", l.input.checked);
-    const view = s.session && s.session.programme === "tutoring" ? settlementView(s.settlement.data) : null;
-    setText(ratingLegend, t(s.session && s.session.programme === "tutoring" ? "feedback.rating_gain" : "feedback.rating"));
+    const short = isShort(s);
+    const view = short ? settlementView(s.settlement.data) : null;
+    setText(heading, t(short ? "feedback.title_tutoring" : "feedback.title"));
+    setText(intro, t(short ? "feedback.intro_tutoring" : "feedback.intro"));
+    setText(submitLabel, t(short ? "feedback.submit_tutoring" : "feedback.submit"));
+    show(choiceSet, !short);
+    show(partFields, !short);
+    show(commentField, short);
+    show(counter, !short || countParts({ gain: f.comment }).n > 0);
+    setText(ratingLegend, t(short ? "feedback.rating_gain" : "feedback.rating"));
     show(ratingRange, !!view);
     if (view) {
       const range = t("settlement.rating_range", { low: view.lowStar, high: view.highStar });
       setText(ratingRange, f.rating ? `${range} · ${t("settlement.rating_now", { stars: f.rating, per_hour: view.perHourFor(f.rating), points: view.forRating(f.rating) })}` : range);
     }
-    setText(ratingText, f.rating ? t(`feedback.rating_${f.rating}`) : "");
+    setText(ratingText, f.rating ? t(short ? `feedback.gain_${f.rating}` : `feedback.rating_${f.rating}`) : "");
     const p = params();
     const enough = p.n >= p.min;
     const varied = p.distinct >= p.min_distinct;
@@ -96,8 +118,8 @@ function feedbackForm(client) {
     counter.classList.toggle("ok", enough && varied);
     counter.dataset.visible = String(p.n);
     counter.dataset.distinct = String(p.distinct);
-    setText(countText, !enough ? t("feedback.count", p) : !varied ? t("feedback.count_distinct", p) : t("feedback.count_ok", p));
-    const todo = problems(f, s.feedback.rules);
+    setText(countText, short ? tn("feedback.count_comment", p.n, p) : !enough ? t("feedback.count", p) : !varied ? t("feedback.count_distinct", p) : t("feedback.count_ok", p));
+    const todo = problems(f, s.feedback.rules, short);
     const sending = client.getState().feedback.sending;
     submit.disabled = todo.length > 0 || sending;
     submit.setAttribute("aria-disabled", String(submit.disabled));
@@ -131,6 +153,7 @@ function feedbackForm(client) {
         for (const l of stars) l.input.checked = Number(l.dataset.n) === d.rating;
         for (const l of choices) l.input.checked = l.input.value === d.satisfaction;
         for (const p of PARTS) areas[p].value = (d.parts && d.parts[p]) || "";
+        comment.value = d.comment || "";
       }
     } catch {
       /* a broken draft is ignored */
@@ -144,7 +167,7 @@ function feedbackForm(client) {
     status.classList.toggle("error", !!fb.error);
     if (fb.error) setText(status, t("feedback.error", { message: fb.error.message || fb.error.code }));
     else if (fb.sending) setText(status, t("feedback.sending"));
-    submit.disabled = fb.sending || problems(read(), fb.rules).length > 0;
+    submit.disabled = fb.sending || problems(read(), fb.rules, isShort(s)).length > 0;
   }
 
   function forget() {
@@ -232,7 +255,7 @@ export function mountEnded(view, client) {
     const reviewer = s.me && s.me.role === "instructor" && s.session && s.session.form === "review";
     const marker = s.me && s.me.role === "instructor" && s.session && s.session.programme === "tutoring";
     settle.update(s);
-    setText(body, t(learner ? "ended.body_learner" : "ended.body"));
+    setText(body, t(learner ? (isShort(s) ? "ended.body_tutoring" : "ended.body_learner") : "ended.body"));
 
     const fbState = s.feedback;
     const showForm = learner && !fbState.submitted && fbState.open === true;

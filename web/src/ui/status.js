@@ -5,8 +5,7 @@
 import { h, icon, setText, show } from "./dom.js";
 import { t } from "../i18n.js";
 import { unlockSound } from "./videos.js";
-
-const PILL_STATE = { connecting: "connecting", live: "live", reconnecting: "reconnecting", ended: "ended", error: "error" };
+import { linkStatus, pill as pillOf } from "../presence.js";
 
 const ERROR_TITLES = {
   no_token: "error.invalid_link",
@@ -25,7 +24,9 @@ export function mountStatus({ pill, banners, toasts, errorView }, client) {
   pill.append(status);
 
   // Banners: created once, shown when their condition holds.
-  const reconnecting = h("div", { class: "banner warn", hidden: true }, icon("wifi"), h("span", { class: "text" }));
+  // The link's trouble and whose it is (presence.js): reconnecting, this device offline,
+  // or the server not answering (never the student's Wi-Fi then).
+  const reconnecting = h("div", { class: "banner warn", hidden: true, "data-testid": "link-banner" }, icon("wifi"), h("span", { class: "text" }));
   const deniedText = h("div", { class: "text" });
   let dismissed = null; // the denial the user closed
   const deniedClose = h("button", { class: "icon-btn small", type: "button", i18nAria: "dialog.close", onclick: () => { dismissed = client.getState().media.denied; show(denied, false); } }, icon("close"));
@@ -49,14 +50,17 @@ export function mountStatus({ pill, banners, toasts, errorView }, client) {
 
   return (s, prev) => {
     const lang = !prev || prev.lang !== s.lang;
-    if (lang || !prev || prev.phase !== s.phase) {
-      status.dataset.state = PILL_STATE[s.phase] || "connecting";
-      setText(label, t(`status.${s.phase}`));
-    }
+    const p = pillOf(s);
+    status.dataset.state = p.state;
+    status.dataset.detail = p.detail;
+    setText(label, t(p.key));
 
     // Banners.
-    show(reconnecting, s.phase === "reconnecting");
-    if (s.phase === "reconnecting") setText(reconnecting.querySelector(".text"), t("banner.reconnecting"));
+    const link = linkStatus(s);
+    show(reconnecting, !!link);
+    reconnecting.dataset.link = link || "";
+    reconnecting.classList.toggle("error", link === "server");
+    if (link) setText(reconnecting.querySelector(".text"), t(`banner.${link}`));
     const wantsToPublish = (s.caps.publish || []).length > 0;
     show(denied, s.phase === "live" && !!s.media.denied && s.media.denied !== dismissed && wantsToPublish);
     if (s.media.denied) setText(deniedText, t(`banner.denied.${s.media.denied}`));
@@ -72,19 +76,22 @@ export function mountStatus({ pill, banners, toasts, errorView }, client) {
           const specific = t(`error.code.${n.code}`);
           text = specific !== `error.code.${n.code}` ? specific : n.message ? `${text} (${n.message})` : text;
         }
-        toasts.append(h("div", { class: `toast ${n.level}` }, icon(n.level === "error" ? "alert" : "check"), h("span", {}, text)));
+        const ico = n.icon || (n.level === "error" ? "alert" : "check");
+        toasts.append(h("div", { class: `toast ${n.level}`, "data-notice": n.key }, icon(ico), h("span", {}, text)));
       }
     }
 
     // The page for a link that cannot be used.
     if (s.phase === "error" && (lang || !prev || prev.error !== s.error)) {
       const code = (s.error && s.error.code) || "disconnected";
-      setText(errTitle, t(ERROR_TITLES[code] || "error.disconnected"));
-      setText(errBody, t(`error.body.${ERROR_TITLES[code] ? code : "disconnected"}`));
+      // A replaced tab that learned the session is over says so (not "reconnect").
+      const over = code === "replaced" && s.error.ended;
+      setText(errTitle, t(over ? "ended.title" : ERROR_TITLES[code] || "error.disconnected"));
+      setText(errBody, t(over ? "error.body.replaced_ended" : `error.body.${ERROR_TITLES[code] ? code : "disconnected"}`));
       // Never the server's message (a developer's English): the support code, which the
       // help desk finds in the server's log beside that message.
       setText(errDetail, s.error && s.error.support ? t("error.support", { code: s.error.support }) : "");
-      show(errAction, code === "replaced" || code === "disconnected");
+      show(errAction, (code === "replaced" && !over) || code === "disconnected");
     }
   };
 }

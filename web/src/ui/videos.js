@@ -95,7 +95,8 @@ export function mountVideos(stage, client) {
     const ownNote = s.saver || (mine && mine.reason === "saver") ? t("quality.saver") : audioOnly ? t("quality.audio_only") : "";
     const teacher = s.me && s.me.role === "instructor";
     const items = Object.entries(s.media.remote)
-      .filter(([id]) => !s.me || id !== s.me.id)
+      // Nobody's last frame stays on screen once the list says they left (issue 12, item 5).
+      .filter(([id]) => (!s.me || id !== s.me.id) && (byId.get(id) || {}).present !== false)
       .map(([id, media]) => {
         const p = byId.get(id) || { id, name: "", role: "learner" };
         // A track the sender stopped keeps "flowing" here for a while; the server's
