@@ -63,6 +63,11 @@ async def test_lecture_hand_stage_and_audience(
     await teacher.click('[data-tab="people"]')
     await teacher.wait_for_selector('li.person.hand[data-person="s1"]', timeout=10_000)
     await teacher.click('[data-testid="grant-stage"][data-person="s1"]')
+    # The stage is asked (issue 12, item 5): an adult teacher-learner's camera choice
+    # starts ticked; the learner says yes.
+    await s1.wait_for_selector('[data-testid="stage-invite"]:not([hidden])', timeout=10_000)
+    assert await s1.locator('[data-testid="invite-camera"]').is_checked()
+    await s1.click('[data-testid="invite-accept"]')
 
     await s1.wait_for_function(
         "() => window.opentutor.state().caps.publish.includes('video')", timeout=10_000
