@@ -37,6 +37,7 @@ export function mountParticipants(panel, client) {
   panel.append(summary, handsDown, note, list);
 
   let grant = false;
+  let quality = {}; // person → their link's level (rtc/quality.py), told to instructors
   let moderate = false; // an instructor: may mute a learner in every form
   let me = null;
 
@@ -75,6 +76,8 @@ export function mountParticipants(panel, client) {
       if (p.stage && p.role !== "instructor") tags.append(tag("stage", "people.on_stage", "mic"));
       if (p.muted) tags.append(tag("muted", "people.muted", "micOff"));
       if (p.pen && p.role !== "instructor") tags.append(tag("pen", "people.pen", "pen"));
+      const link = p.role === "learner" ? quality[p.id] : null;
+      if (link && link.level !== "full" && link.reason === "network") tags.append(tag("link", `quality.learner_${link.level}`, "camOff"));
     }
     const here = p.role === "learner" && p.present !== false;
     const canGrant = grant && here;
@@ -93,7 +96,8 @@ export function mountParticipants(panel, client) {
   }
 
   return (s, prev) => {
-    if (prev && prev.people === s.people && prev.audience === s.audience && prev.caps === s.caps && prev.lang === s.lang && prev.me === s.me) return;
+    if (prev && prev.people === s.people && prev.audience === s.audience && prev.caps === s.caps && prev.lang === s.lang && prev.me === s.me && prev.quality === s.quality) return;
+    quality = s.quality || {};
     grant = !!s.caps.grant;
     moderate = !!(s.me && s.me.role === "instructor");
     me = s.me && s.me.id;
