@@ -75,8 +75,6 @@ async def test_h264_publisher_and_vp8_publisher_in_one_session(
     for ctx in (teacher_ctx, student_ctx):
         await ctx.add_init_script(KEEP_PCS)
     teacher, student = await teacher_ctx.new_page(), await student_ctx.new_page()
-    teacher.on("console", lambda m: print("T:", m.text))
-    teacher.on("pageerror", lambda e: print("T err:", e))
     await teacher.goto(created["join_urls"]["t1"] + "&codec=h264")
     await student.goto(created["join_urls"]["s1"])
     await wait_live(teacher)

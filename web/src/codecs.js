@@ -1,9 +1,10 @@
 // Which video codec the camera is offered with (issue 13, item 5). The server answers a
 // camera line with H.264 only when the offer lists Constrained Baseline H.264
-// (profile-level-id 42e01f, packetization-mode 1) first; every browser's default order
-// puts VP8 first. The join link's `&codec=h264` reorders this browser's codecs with
-// setCodecPreferences (phones that encode H.264 in hardware; tests); `&codec=vp8` puts
-// VP8 first explicitly. The rest stays offered, so the server can still pick.
+// (profile-level-id 42e01f, packetization-mode 1) first. Chrome and Firefox put VP8
+// first by themselves, Safari puts H.264 first, so the page puts VP8 first everywhere
+// (today's behaviour) unless the join link's `&codec=h264` asks for H.264 (phones that
+// encode H.264 in hardware; tests). Both reorder with setCodecPreferences; the rest
+// stays offered. A browser without setCodecPreferences keeps its own order.
 
 const CB = /(^|;)\s*profile-level-id=42e01f/i;
 const PM1 = /(^|;)\s*packetization-mode=1/;

@@ -472,6 +472,9 @@ export class Protocol {
       streams: [stream],
       sendEncodings: [{ maxBitrate }],
     });
+    // VP8 first unless the link asks for H.264: Safari's own order puts H.264 first,
+    // and the server follows the offer's first codec (src/codecs.js).
+    if (kind === "video") applyCodecPreference(this.tx[kind], this.codec || "vp8", this.env);
   }
 
   onCandidate(pc, candidate) {
@@ -514,7 +517,6 @@ export class Protocol {
       const timer = setTimeout(done, ms);
       pc.addEventListener("icegatheringstatechange", check);
     });
-    if (kind === "video") applyCodecPreference(this.tx[kind], this.codec, this.env);
   }
 
   /** Send a new offer; calls made while one is in flight coalesce into one more. */
