@@ -175,7 +175,9 @@ class Oncall:
         if p is None:
             return
         room = f"t:{p.person}" if p.teacher else f"s:{p.person}"
-        still = any(True for _ in self.sio.manager.get_participants(NAMESPACE, room))
+        # The leaving connection is still in its rooms while this runs: count the others.
+        still = any(other != sid
+                    for other, _ in self.sio.manager.get_participants(NAMESPACE, room))
         if still:  # another tab of the same person is still here
             return
         now = self.svc.clock.time()

@@ -69,3 +69,37 @@ def test_rank(subject: str, grade: str, order: list[str]) -> None:
 def test_rank_reasons() -> None:
     (first,) = rank([_c("a", "math", "8", 4.5, 0)], "math", "8")
     assert first.reasons == ("subject", "grade", "rated", "nobody_waiting")
+
+
+def test_on_demand_policy_defaults_and_checks() -> None:
+    import tomllib
+
+    from recorder.credits.policy import POLICY_DIR, PolicyError, parse_policy
+
+    text = (POLICY_DIR / "tutoring.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    assert parse_policy(data).on_demand.continuous_minutes == 40
+    del data["on_demand"]  # a copy of the file from before issue 14 still loads
+    assert parse_policy(data).on_demand.rest_minutes == 10
+    data["on_demand"] = {"continuous_minutes": 30, "warn_minutes": 30}
+    with pytest.raises(PolicyError, match="on_demand"):
+        parse_policy(data)
+
+
+def test_passes_and_join_tokens_never_stand_in_for_each_other() -> None:
+    from signaling.oncall import passes
+    from signaling.server import tokens
+
+    secret, now = b"s" * 32, 1_790_000_000
+    p = passes.Pass("teacher_duty", "t1", "王老师", "", "", ("math",), ("8",), "", 4.5,
+                    now, now + 3600)
+    pass_token = passes.issue(secret, p)
+    assert passes.verify(secret, pass_token, now=now) == p
+    with pytest.raises(tokens.TokenError):
+        tokens.verify(secret, pass_token, now=now)
+    join = tokens.issue(secret, tokens.Grant("t1", "s_x", "instructor", "王老师", now, now + 60))
+    for bad in (join, "", None, 5, "a.b.c", pass_token + "x", pass_token.upper()):
+        with pytest.raises(tokens.TokenError):
+            passes.verify(secret, bad, now=now)
+    with pytest.raises(tokens.TokenError, match="expired"):
+        passes.verify(secret, pass_token, now=now + 3600)

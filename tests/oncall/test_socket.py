@@ -99,15 +99,21 @@ class Server:
         return person
 
 
+def _calendar(folder: Path, now: float, open_now: bool) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    cal = folder / "calendar.toml"
+    cal.write_text(calendar_text(now, open_now=open_now), encoding="utf-8")
+    return cal
+
+
 async def _serve(tmp_path: Path, *, open_now: bool, redis_url: str = "",
-                 database_url: str = "") -> Server:
+                 database_url: str = "", node_id: str = "local") -> Server:
     clock = FakeClock(start=1_790_000_000.0)
-    cal = tmp_path / "calendar.toml"
-    cal.write_text(calendar_text(clock.time(), open_now=open_now), encoding="utf-8")
+    cal = _calendar(tmp_path, clock.time(), open_now)
     port = free_port()
     config = Config(host="127.0.0.1", port=port, data_dir=tmp_path / "data", api_key=API_KEY,
                     token_secret=SECRET, ice_hosts=("127.0.0.1",), calendar=cal,
-                    redis_url=redis_url, database_url=database_url)
+                    redis_url=redis_url, database_url=database_url, node_id=node_id)
     runner = web.AppRunner(create_app(config, clock), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -287,3 +293,35 @@ async def test_continuous_time_limit_warns_ends_and_asks_to_rest(tmp_path: Path)
             await person.sio.disconnect()
         await srv.http.close()
         await srv.runner.cleanup()
+
+
+async def test_two_nodes_share_who_is_on_duty(
+        tmp_path: Path, redis_url: str, postgres_url: str) -> None:
+    database_url = create_database(postgres_url)
+    nodes = []
+    try:
+        for name in ("a", "b"):
+            nodes.append(await _serve(tmp_path / name, open_now=True, redis_url=redis_url,
+                                      database_url=database_url, node_id=name))
+        teacher = await nodes[0].teacher("t7")
+        assert (await teacher.call("duty", {"on": True}))["ok"]
+        student = await nodes[1].student("s7")
+        listed = await student.call("teachers", {"subject": "math"})
+        assert [(t["teacher"], t["node"]) for t in listed["teachers"]] == [("t7", "a")]
+        elsewhere = await student.call("call", {"teacher": "t7", "subject": "math"})
+        assert elsewhere["error"] == {"code": "elsewhere", "message": "elsewhere", "node": "a"}
+        await teacher.sio.disconnect()  # off duty: gone from every node's list
+        for _ in range(50):
+            listed = await student.call("teachers", {})
+            if not listed["teachers"]:
+                break
+            nodes[1].clock.advance(1)  # the rate limit's buckets refill on the node's clock
+            await asyncio.sleep(0.1)
+        assert listed == {"ok": True, "teachers": [], "open": listed["open"]}
+    finally:
+        for srv in nodes:
+            for person in srv.people:
+                if person.sio.connected:
+                    await person.sio.disconnect()
+            await srv.http.close()
+            await srv.runner.cleanup()

@@ -64,6 +64,10 @@ async function start() {
     state.call = null;
     render();
   });
+  // Teachers on other nodes change the list without telling this node's students: look
+  // again every 15 s while the page is visible (and at once when it comes back).
+  setInterval(() => { if (!document.hidden && !state.session) refreshList(); }, 15000);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden && !state.session) refreshList(); });
   ticker = setInterval(() => { if (state.ringing || (state.call && state.call.state === "ringing")) render(); }, 1000);
 }
 
