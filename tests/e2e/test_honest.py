@@ -262,3 +262,35 @@ async def test_a_second_tab_leaves_no_frozen_tile_and_the_first_learns_the_end(
     await shot(first, artifacts, "replaced-ended-phone")
     await teacher_ctx.close()
     await student_ctx.close()
+
+
+async def test_the_reviewers_report_editor_shows_the_discussion_timer(
+    opentutor_server: RunningServer, browser: Browser, artifacts: Path
+) -> None:
+    body = {
+        **copy.deepcopy(ONE_TO_ONE),
+        "form": "review",
+        "title": "公开课评课",
+        "people": [
+            {"id": "r1", "name": "评课老师", "role": "instructor", "school": "S1",
+             "district": "通州"},
+            {"id": "p1", "name": "上课老师", "role": "learner", "school": "S7",
+             "district": "密云"},
+        ],
+    }
+    created = await api(opentutor_server.base, "POST", "/api/v1/sessions", body)
+    reviewer_ctx = await browser.new_context(**LAPTOP)  # type: ignore[arg-type]
+    presenter_ctx = await browser.new_context(**LAPTOP)  # type: ignore[arg-type]
+    reviewer, presenter = await reviewer_ctx.new_page(), await presenter_ctx.new_page()
+    await reviewer.goto(created["join_urls"]["r1"])
+    await presenter.goto(created["join_urls"]["p1"])
+    await wait_live(reviewer)
+    await wait_live(presenter)
+    await reviewer.click('[data-tab="report"]')
+    timer = '[data-testid="report-timer"]:not([hidden])'
+    await reviewer.wait_for_selector(timer, timeout=20_000)
+    line = await reviewer.text_content('[data-testid="report-timer"]') or ""
+    assert line.startswith("评课讨论已进行 ") and "分钟" in line, line
+    await shot(reviewer, artifacts, "report-timer-laptop")
+    await reviewer_ctx.close()
+    await presenter_ctx.close()

@@ -111,3 +111,13 @@ test("English counts: 1 raised hand, 2 raised hands; Chinese has one form", () =
   setDictionary("zh-CN", zh);
   assert.equal(tn("people.summary_hands", 1, { n: 3, hands: 1 }), "在线 3 人 · 1 人举手");
 });
+
+test("the report editor's discussion timer ticks from the server's figure", async () => {
+  const { discussionTimer } = await import("../src/ui/report.js");
+  assert.equal(discussionTimer(null, 0), null);
+  assert.equal(discussionTimer({ started_at: null, elapsed_s: 0 }, 0), null, "not started");
+  const clock = { started_at: "2026-03-02T10:00:00Z", elapsed_s: 600, at: 1000, counted_minutes: 9, min_minutes: 45 };
+  const d = discussionTimer(clock, 1000 + 65_000);
+  assert.deepEqual(d.params, { elapsed: "11:05" });
+  assert.deepEqual(d.counted, { key: "clock.counted_min", params: { counted: 9, min: 45 } });
+});

@@ -7,6 +7,19 @@
 import { h, icon, setText, show, syncList } from "./dom.js";
 import { t } from "../i18n.js";
 import { countChars, countDistinct, rulesOf } from "../feedback.js";
+import { countedLine, elapsedAt, formatElapsed } from "../clock.js";
+
+/**
+ * The report editor's discussion timer (issue 12, item 4): how long the review has run
+ * (ticking from the server's figure) and the minutes the credits engine counted toward
+ * the form's minimum, as i18n key and params; null before the review started. Pure.
+ */
+export function discussionTimer(clock, nowMs) {
+  if (!clock || !clock.started_at) return null;
+  const elapsed = formatElapsed(elapsedAt(clock, nowMs));
+  const counted = countedLine(clock);
+  return { key: "report.timer", params: { elapsed }, counted };
+}
 
 /** Whether a report text may be sent, and the numbers to show. Pure. */
 export function reportCount(text, rules) {
@@ -33,6 +46,8 @@ export function reportForm(client) {
   const uploading = h("span", { class: "muted small", hidden: true, i18n: "report.uploading" });
   const status = h("p", { class: "form-status" });
   const countText = h("p", { class: "muted small report-count", "data-testid": "report-count" });
+  const timerText = h("span", {});
+  const timer = h("p", { class: "small report-timer", "data-testid": "report-timer", hidden: true }, icon("timer"), timerText);
   const absent = h("p", { class: "form-status error", hidden: true, i18n: "report.not_present" });
   const submit = h("button", { class: "btn primary", type: "submit", "data-testid": "report-submit" }, h("span", { class: "label", i18n: "report.submit" }));
   const form = h(
@@ -40,6 +55,7 @@ export function reportForm(client) {
     { class: "report-form", "data-testid": "report-form" },
     h("h3", { i18n: "report.title" }),
     h("p", { class: "muted small", i18n: "report.help" }),
+    timer,
     text,
     countText,
     absent,
@@ -62,7 +78,20 @@ export function reportForm(client) {
     submit.disabled = !counted().ok || r.sending || !!r.submitted_at;
   });
 
+  function tick() {
+    const s = client.getState();
+    const d = s.phase === "live" ? discussionTimer(s.clock, Date.now()) : null;
+    show(timer, !!d);
+    if (!d) return;
+    const bits = [t(d.key, d.params)];
+    if (d.counted) bits.push(t(d.counted.key, d.counted.params));
+    setText(timerText, bits.join(" · "));
+  }
+  // The elapsed time ticks between the clock's polls (every 30 s) while the editor is open.
+  setInterval(() => form.isConnected && tick(), 1000);
+
   function update(s) {
+    tick();
     const r = s.report;
     syncList(
       thumbs,
