@@ -166,5 +166,8 @@ async def test_closed_hours_refused(tmp_path: Path, browser: Browser) -> None:
         s_ctx, student = await student_page(browser, server.base, "s3", "陈同学")
         assert "不是学期中" in await student.inner_text('[data-testid="duty-hours"]')
         await student.screenshot(path=str(SHOTS / "oncall-student-closed.png"))
+        await student.click("text=English")  # the same page in English
+        await student.locator('[data-testid="duty-hours"]', has_text="not term time").wait_for()
+        await student.screenshot(path=str(SHOTS / "oncall-student-closed-en.png"))
         await t_ctx.close()
         await s_ctx.close()
