@@ -101,6 +101,7 @@ class _Live:
     student: str
     started: float
     timers: tuple[Timer, ...]
+    urls: dict[str, str]  # person → their join link, for a page reloaded mid-session
 
 
 class RefusedWith(Exception):
@@ -165,8 +166,11 @@ class Oncall:
               "grade": p.grade}
         state = self.board.teacher_state(p.person) if p.teacher else None
         mine = self.board.call_of_student(p.person)
+        live = next((x for x in self.live.values() if p.person in (x.teacher, x.student)),
+                    None)
         return {"me": me, "open": _open_wire(o), "state": state or "away",
                 "call": None if mine is None else self._call_wire(mine),
+                "session_url": None if live is None else live.urls.get(p.person),
                 "limits": self._limits()}
 
     async def disconnect(self, sid: str) -> None:
@@ -348,7 +352,8 @@ class Oncall:
                 self._warn(call.teacher, call.student, od.warn_minutes))),
             clock.call_later(end - now, lambda: self._spawn(self._limit(call.teacher))),
         )
-        self.live[call.teacher] = _Live(session_id, call.teacher, call.student, now, timers)
+        self.live[call.teacher] = _Live(session_id, call.teacher, call.student, now, timers,
+                                        {k: str(v) for k, v in urls.items()})
         self._spawn(self._store(call, session_id))
         return {k: str(v) for k, v in urls.items()}
 

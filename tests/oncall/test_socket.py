@@ -166,6 +166,11 @@ async def test_concurrent_calls_exactly_one_wins_and_accept_makes_the_session(
     assert status == 200
     assert {p["id"]: p["role"] for p in record["people"]} == {
         "t1": "instructor", winner_id(students, winner): "learner"}
+    # A page reloaded mid-session is sent back into it.
+    again_teacher = await server.join(await server.pass_for(
+        "teacher_duty", "t1", "t1老师", subjects=["math"], grades=["8"]))
+    hello = await again_teacher.wait_for("hello")
+    assert hello["session_url"] == accepted["join_url"] and hello["state"] == "in_session"
     # In a session: the teacher is busy, a second call is refused.
     again = await students[1 if winner is not students[1] else 2].call(
         "call", {"teacher": "t1", "subject": "math"})

@@ -50,6 +50,8 @@ async function start() {
     state.duty = hello.state;
     state.limits = hello.limits;
     if (hello.call) { state.call = hello.call; state.callAt = Date.now(); }
+    // A page reloaded during its session goes straight back in.
+    if (hello.session_url) state.session = hello.session_url;
     if (state.me.kind === "student_call") refreshList();
     render();
   });
