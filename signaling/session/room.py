@@ -452,7 +452,9 @@ class Room:
             if participant.sid is not None:
                 await self.deps.outbox.emit(Out.QUALITY, link, to=participant.sid)
             if isinstance(participant, Participant) and participant.person.role == "learner":
-                await self.deps.outbox.emit(Out.QUALITY, link, to=self._audience_room("instructor"))
+                for p in self._people.values():  # audience rooms exist only for big sessions
+                    if p.person.role == "instructor" and p.sid is not None:
+                        await self.deps.outbox.emit(Out.QUALITY, link, to=p.sid)
 
     # -- client commands ------------------------------------------------------------------------
     async def _from_client(self, cmd: FromClient) -> Any:
