@@ -25,9 +25,11 @@ export function mountControls(bar, client) {
   // The stage invitation (issue 12, item 5): the learner says yes or no; the microphone
   // comes first and the camera only if they tick it, unticked for a minor (tutoring).
   const camChoice = h("input", { type: "checkbox", "data-testid": "invite-camera" });
+  // A modal sheet: the question waits for an answer (the class goes on behind it);
+  // Escape is "no, thanks".
   const invite = h(
-    "div",
-    { class: "invite-sheet", role: "dialog", "aria-modal": "false", "data-testid": "stage-invite", hidden: true },
+    "dialog",
+    { class: "invite-sheet", "data-testid": "stage-invite", hidden: true },
     h("div", { class: "invite-head" }, icon("stage"), h("strong", { i18n: "controls.invite_title" })),
     h("p", { class: "muted small", i18n: "controls.invite_body" }),
     h("label", { class: "invite-camera" }, camChoice, h("span", { i18n: "controls.invite_camera" })),
@@ -39,6 +41,10 @@ export function mountControls(bar, client) {
     ),
   );
   bar.after(invite);
+  invite.addEventListener("cancel", (e) => {
+    e.preventDefault();
+    actions.answerStage(false);
+  });
   let asked = false;
   bar.append(mic, cam, screen, hand, saver, stageNote);
 
@@ -91,5 +97,7 @@ export function mountControls(bar, client) {
     if (invited && !asked) camChoice.checked = !(s.session && s.session.programme === "tutoring"); // minors: off
     asked = invited;
     show(invite, invited);
+    if (invited && !invite.open && invite.isConnected) invite.showModal();
+    else if (!invited && invite.open) invite.close();
   };
 }

@@ -225,7 +225,9 @@ function settlementCard() {
     const basis = s.settlement.data.basis === "evidence" ? "settlement.basis_evidence" : "settlement.basis_presence";
     const bits = [t(basis), t("settlement.point_value", { cny: view.pointValue })];
     if (view.minutes === 0) bits.unshift(t("settlement.not_counted"));
-    setText(note, bits.join(s.lang === "en" ? " " : ""));
+    // One sentence per span: each is a whole text of the dictionary.
+    note.textContent = "";
+    note.append(...bits.map((text, i) => h("span", {}, i && s.lang === "en" ? ` ${text}` : text)));
   }
 
   return { el, update };
