@@ -2,7 +2,7 @@
 // banners under it (reconnecting, camera/mic denied, media trouble, sound),
 // short notices, and the full-page card when the link cannot be used.
 
-import { h, icon, setText, show } from "./dom.js";
+import { h, icon, setIcon, setText, show } from "./dom.js";
 import { t } from "../i18n.js";
 import { unlockSound } from "./videos.js";
 import { linkStatus, pill as pillOf } from "../presence.js";
@@ -92,6 +92,8 @@ export function mountStatus({ pill, banners, toasts, errorView }, client) {
       // help desk finds in the server's log beside that message.
       setText(errDetail, s.error && s.error.support ? t("error.support", { code: s.error.support }) : "");
       show(errAction, (code === "replaced" && !over) || code === "disconnected");
+      setIcon(errIcon, over ? "check" : "alert"); // an ended class is no error
+      errIcon.classList.toggle("calm", over);
     }
   };
 }
