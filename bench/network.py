@@ -17,9 +17,10 @@ impairment is on that pair, both directions:
 Chromium's single-layer VP8 (no frame is marked non-reference) *reduced* forwards the
 same frames as *full*, so video moves from there.
 
-Loss, delay and jitter need ``netem``, which this kernel lacks; the user-space bridge
-the issue names for them (two veth pairs and a process that drops and delays frames)
-is not written yet, so those rows are missing.
+* ``loss5`` / ``loss10`` / ``loss20``: random loss each way, ``rtt300``: 150 ms each
+  way. This kernel has no ``netem``, so those links are bridged through a third
+  namespace where bench/netbridge.py copies frames between two veth pairs, dropping
+  and delaying them.
 
 A run: ``--warmup`` s unimpaired, ``--seconds`` s impaired, ``--recover`` s unimpaired
 again. Modes: ``on`` (the product: rtc/quality.py) and ``off`` (``rtc.room.ADAPT``
@@ -86,9 +87,13 @@ class Link:
     host_ip: str
     ns_ip: str
     chromium: Path = field(default_factory=Path)
+    bridge: subprocess.Popen[bytes] | None = None  # bench/netbridge.py, when bridged
 
     @classmethod
-    def create(cls, index: int = 0) -> Link:
+    def create(cls, index: int = 0, *, bridged: bool = False) -> Link:
+        """``bridged``: the veth pair goes through a third namespace where
+        bench/netbridge.py copies frames across, losing and delaying them on demand
+        (:meth:`impair`); else the host's end is the student's peer directly."""
         tag = f"{os.getpid() % 10000}{index}"
         subnet = 214 + index
         link = cls(
@@ -100,8 +105,11 @@ class Link:
         )
         sh("ip", "netns", "add", link.ns)
         try:
-            sh("ip", "link", "add", link.host_if, "type", "veth", "peer", "name", link.ns_if)
-            sh("ip", "link", "set", link.ns_if, "netns", link.ns)
+            if bridged:
+                link._bridge()
+            else:
+                sh("ip", "link", "add", link.host_if, "type", "veth", "peer", "name", link.ns_if)
+                sh("ip", "link", "set", link.ns_if, "netns", link.ns)
             sh("ip", "addr", "add", f"{link.host_ip}/24", "dev", link.host_if)
             sh("ip", "link", "set", link.host_if, "up")
             inside = ("ip", "netns", "exec", link.ns)
@@ -120,6 +128,32 @@ class Link:
             link.close()
             raise
         return link
+
+    def _bridge(self) -> None:
+        """host_if ⇄ (otqb…: bh ⇄ netbridge ⇄ bs) ⇄ ns_if, one Ethernet segment."""
+        nsb = self.ns + "b"
+        bh, bs = self.ns + "bh", self.ns + "bs"
+        sh("ip", "netns", "add", nsb)
+        sh("ip", "link", "add", self.host_if, "type", "veth", "peer", "name", bh)
+        sh("ip", "link", "add", bs, "type", "veth", "peer", "name", self.ns_if)
+        sh("ip", "link", "set", bh, "netns", nsb)
+        sh("ip", "link", "set", bs, "netns", nsb)
+        sh("ip", "link", "set", self.ns_if, "netns", self.ns)
+        for dev in (bh, bs):
+            sh("ip", "netns", "exec", nsb, "ip", "link", "set", dev, "up", "promisc", "on")
+        self.bridge = subprocess.Popen(
+            ["ip", "netns", "exec", nsb, sys.executable, "-m", "bench.netbridge", bh, bs],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+
+    def impair(self, loss: float = 0.0, delay_ms: float = 0.0) -> None:
+        """Random loss (0…1, each direction) and one-way delay on a bridged link."""
+        if self.bridge is None or self.bridge.stdin is None:
+            raise RuntimeError("loss and delay need Link.create(bridged=True)")
+        self.bridge.stdin.write(f"{loss} {delay_ms}\n".encode())
+        self.bridge.stdin.flush()
 
     def _tc(self, inside: bool, *args: str) -> None:
         prefix = ("ip", "netns", "exec", self.ns) if inside else ()
@@ -142,6 +176,10 @@ class Link:
             sh(*inside, "ip", "route", "replace", "default", "via", self.host_ip)
 
     def close(self) -> None:
+        if self.bridge is not None:
+            self.bridge.terminate()
+            self.bridge.wait(timeout=10)
+            sh("ip", "netns", "del", self.ns + "b", check=False)
         sh("ip", "link", "del", self.host_if, check=False)
         sh("ip", "netns", "del", self.ns, check=False)
         if self.chromium.name:
@@ -300,12 +338,22 @@ class Condition:
     name: str
     cap_kbit: int | None = None
     outage_s: float | None = None
+    loss: float = 0.0  # each direction (bench/netbridge.py)
+    delay_ms: float = 0.0  # one way
+
+    @property
+    def bridged(self) -> bool:
+        return bool(self.loss or self.delay_ms)
 
 
 CONDITIONS = {
     "cap300": Condition("300 kbit/s cap", cap_kbit=300),
     "cap150": Condition("150 kbit/s cap", cap_kbit=150),
     "outage5": Condition("5 s outage", outage_s=5.0),
+    "loss5": Condition("5 % loss", loss=0.05),
+    "loss10": Condition("10 % loss", loss=0.10),
+    "loss20": Condition("20 % loss", loss=0.20),
+    "rtt300": Condition("300 ms RTT", delay_ms=150.0),
 }
 
 
@@ -328,12 +376,22 @@ class Row:
 async def run_condition(cond: Condition, adapt: bool, args: argparse.Namespace) -> Row:
     rtc.room.ADAPT = adapt
     row = Row(cond.name, "on" if adapt else "off")
-    async with call() as c:
+    link = Link.create(bridged=cond.bridged)
+    try:
+        return await _run(cond, link, row, args)
+    finally:
+        link.close()
+
+
+async def _run(cond: Condition, link: Link, row: Row, args: argparse.Namespace) -> Row:
+    async with call(link=link) as c:
         await asyncio.sleep(args.warmup)
         first = await c.stats()
         impaired_from = time.monotonic()
         if cond.cap_kbit:
             c.link.cap(cond.cap_kbit)
+        if cond.bridged:
+            c.link.impair(cond.loss, cond.delay_ms)
         moving: list[bool] = []
         last = first
         impaired_for = cond.outage_s or args.seconds
@@ -346,6 +404,8 @@ async def run_condition(cond: Condition, adapt: bool, args: argparse.Namespace) 
             last = now
         lifted_at = time.monotonic()
         c.link.cap(None)
+        if cond.bridged:
+            c.link.impair()
         if cond.outage_s:
             c.link.up(True)
         row.moving_impaired = sum(moving) / max(1, len(moving))

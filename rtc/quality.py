@@ -29,6 +29,11 @@ Why it is shaped like this:
   it gets: with video off it decays to a few kbit/s, and right after video resumes it
   starts low; both would hold a recovered link down, so REMB is ignored at audio only,
   under data saver and for ``remb_grace`` after a step up (loss and jitter still count).
+* **Loss that video did not cause is not held against it.** Stepping down to audio only
+  cures congestion (a capped link's loss falls to ~0) but not a lossy radio (random
+  loss stays). What stays while no video is sent is learnt as the link's own loss
+  (``loss_floor``) and only loss above it counts, so a link losing 10 % at random gets
+  video back (with NACKs, FEC and keyframes doing their part) instead of audio for good.
 * **Data saver** (the student's choice: audio and the whiteboard only) overrides the
   network's level without touching its history: turning it off goes back to what the
   network allows at once (and the publisher is asked for a keyframe, as on any resume).
@@ -77,6 +82,7 @@ class QualityPolicy:
     fresh_report: float = 6.0  # Chromium's audio RTCP interval is ~5 s
     remb_stale: float = 6.0  # an estimate older than this is not used
     remb_grace: float = 6.0  # after video resumes, the browser's estimate ramps up first
+    floor_weight: float = 0.3  # of each audio-only report in the link's own loss
 
 
 DEFAULT_POLICY = QualityPolicy()
@@ -113,6 +119,7 @@ class LinkQuality:
         self._changed_at = now
         self._stepped_up_at: float | None = None
         self._hold = policy.up_hold
+        self.loss_floor = 0.0  # loss that stopping video did not cure (see observe)
 
     @property
     def level(self) -> Level:
@@ -148,6 +155,10 @@ class LinkQuality:
         if report.loss is not None or report.jitter_ms is not None:
             self._report_at = now
             self.last_loss, self.last_jitter_ms = loss, jitter
+            if report.loss is not None:
+                self._learn_floor(loss)
+        # Only loss above what the link loses anyway is ours to cure by sending less.
+        loss = max(0.0, loss - self.loss_floor)
         target = self._target(loss, jitter, remb)
         if now - self._changed_at >= p.stable_after:
             self._hold = p.up_hold
@@ -173,6 +184,17 @@ class LinkQuality:
         else:
             self._good_since = None
         return self.level
+
+    def _learn_floor(self, loss: float) -> None:
+        """Loss that stays while no video is sent is the link's own (a lossy radio), not
+        congestion: learnt at audio only (a moving average), forgotten slowly elsewhere
+        as reports come in lower. Without it, 10 % random loss would keep a student at
+        audio only for good, every probe failing on loss that video did not cause."""
+        p = self.policy
+        if self.level == Level.AUDIO_ONLY:
+            self.loss_floor += p.floor_weight * (loss - self.loss_floor)
+        elif loss < self.loss_floor:
+            self.loss_floor += p.floor_weight * (loss - self.loss_floor) / 3
 
     def _remb_counts(self, now: float) -> bool:
         """Chromium estimates from the video it receives: with none (audio only, data

@@ -62,10 +62,11 @@ CASES: dict[str, list[Tick]] = {
         (20, GOOD, F),
     ],
     # Between the thresholds (3 % loss: not bad enough to go down, not good enough to go up).
+    # (At audio only, loss that stays is learnt as the link's own: see the random-loss case.)
     "hysteresis: in between holds the level": [
-        (0, AWFUL, F),
-        (2, AWFUL, A),
-        *every(3, 40, (0.03, 5, None), A),
+        (0, LOSSY, F),
+        (2, LOSSY, R),
+        *every(3, 40, (0.03, 5, None), R),
     ],
     "a bad report restarts the hold": [
         (0, AWFUL, F),
@@ -129,6 +130,33 @@ CASES: dict[str, list[Tick]] = {
         (19, (0.03, 5, 50_000), A),
     ],
 }
+
+
+# A lossy radio (10 % at random, spikes of 20 %) stays lossy with video off: that loss is
+# the link's own, learnt at audio only, and video comes back (then full: NACKs, FEC and
+# keyframes do their part); it does not go down again on the same 10 %.
+RANDOM = (0.10, 5.0, None)
+SPIKE = (0.20, 5.0, None)
+CASES["random loss is the link's own: video comes back"] = [
+    (0, SPIKE, F),
+    (2, SPIKE, A),
+    *every(3, 6, RANDOM, A),  # the floor learns ~0.1: what is left is good news
+    *every(7, 10, RANDOM, A),
+    *every(11, 14, RANDOM, A),
+    (15, RANDOM, R),
+    *every(16, 23, RANDOM, R),
+    (24, RANDOM, F),
+    *every(25, 60, RANDOM, F),
+]
+# A capped link's loss falls to 0 without video: the floor stays 0, nothing changes.
+CASES["congestion loss is not learnt"] = [
+    (0, AWFUL, F),
+    (2, AWFUL, A),
+    *every(3, 10, GOOD, A),
+    (11, GOOD, R),
+    (12, AWFUL, R),
+    (14, AWFUL, A),
+]
 
 
 @pytest.mark.parametrize("ticks", CASES.values(), ids=CASES.keys())
