@@ -66,11 +66,12 @@ class QualityPolicy:
     audio_only_loss: float = 0.15
     reduced_jitter_ms: float = 60.0
     audio_only_jitter_ms: float = 150.0
-    # REMB under these, with some loss (> ``up_loss``): video at this lecture's
-    # 300–800 kbit/s cannot fit; below ``audio_only_bps`` the link is left to audio
-    # (Opus + RED ~ 40–60 kbit/s).
-    reduced_bps: float = 400_000.0
-    audio_only_bps: float = 200_000.0
+    # REMB under these, with some loss (> ``up_loss``), steps down. Off (0) by default:
+    # Chromium's estimate of our forwarded video (no abs-send-time on it) starts near
+    # 200 kbit/s and ramps ~8 %/s on any link, so with 5 % random loss it sent a student
+    # with a wide link to audio only (bench/network.py); loss and jitter decide instead.
+    reduced_bps: float = 0.0
+    audio_only_bps: float = 0.0
     down_after: float = 2.0
     # Step up (one level) after ``up_hold`` seconds of reports at least this good.
     up_loss: float = 0.02

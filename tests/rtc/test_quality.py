@@ -19,8 +19,12 @@ JITTERY = (0.0, 200.0, None)
 Tick = tuple[float, tuple[float | None, float | None, float | None], Level]
 
 
+# The REMB cases run with REMB thresholds on (off by default: see QualityPolicy).
+WITH_REMB = QualityPolicy(reduced_bps=400_000.0, audio_only_bps=200_000.0)
+
+
 def run(ticks: list[Tick], policy: QualityPolicy | None = None) -> LinkQuality:
-    q = LinkQuality(policy or QualityPolicy())
+    q = LinkQuality(policy or WITH_REMB)
     for i, (t, (loss, jitter, remb), expected) in enumerate(ticks):
         got = q.observe(t, Report(loss, jitter, remb))
         assert got == expected, f"tick {i} at t={t}: {got.name}, expected {expected.name}"
@@ -181,6 +185,12 @@ def test_back_off_is_capped_and_forgiven_after_a_stable_stretch() -> None:
     q.observe(t, Report(*GOOD[:2]))
     t += 2
     assert q.observe(t, Report(*GOOD[:2])) == R
+
+
+def test_remb_alone_decides_nothing_by_default() -> None:
+    q = LinkQuality()
+    for t in range(10):
+        assert q.observe(t, Report(0.05, 5, 50_000)) == (F if t < 2 else R)  # the loss
 
 
 def test_data_saver_overrides_without_forgetting_the_network() -> None:
