@@ -91,9 +91,10 @@ TEARDOWN_GC = os.environ.get("OPENTUTOR_TEARDOWN_GC", "1") != "0"
 # Python's traced bytes were flat after warm-up while the heap's free bytes and resident
 # size grew ~1 MiB a minute (~0.5 MiB per session): that was the whole RSS growth. So
 # malloc_trim(0), which hands every whole free page inside every arena back (madvise),
-# runs right after the collection, as rarely: 1-2 ms, 38 ms at worst on the loaded soak
-# machine (``opentutor_malloc_trim_seconds_max``), and the heap then stayed flat
-# (README, "Soak"). glibc only (rtc/memory.py); "0" turns it off (the soak's baseline,
+# runs right after the collection, as rarely: at most 2 ms on a quiet machine, 121 ms
+# of wall time at load 14, a fraction of the collection's own pause
+# (``opentutor_malloc_trim_seconds_max``), and the heap then stayed flat (README,
+# "Soak"). glibc only (rtc/memory.py); "0" turns it off (the soak's baseline,
 # ``--no-teardown-trim``).
 TEARDOWN_TRIM = os.environ.get("OPENTUTOR_TEARDOWN_TRIM", "1") != "0"
 
