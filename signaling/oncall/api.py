@@ -20,6 +20,7 @@ from recorder.credits.calendar import Calendar
 from recorder.credits.policy import Policy
 from signaling.oncall import passes
 from signaling.oncall.journal import open_calls
+from signaling.oncall.outbound import OncallOut
 from signaling.oncall.presence import MemoryPresence, Presence, RedisPresence
 from signaling.oncall.service import NAMESPACE, Oncall, RefusedWith
 from signaling.router.redis import connect
@@ -62,7 +63,7 @@ class OncallNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             raise _refuse(exc.code, exc.message) from None
         self._buckets.connected(sid, self._oncall.svc.clock.monotonic())
         # After socket.io's CONNECT packet, which follows this handler.
-        self._oncall._spawn(self.emit("hello", hello, to=sid))
+        self._oncall._spawn(self.emit(OncallOut.HELLO, hello, to=sid))
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self._buckets.disconnected(sid, self._oncall.svc.clock.monotonic())

@@ -42,6 +42,7 @@ from signaling.oncall.calls import Call, Changes, Refused, Switchboard
 from signaling.oncall.hours import Openness, openness
 from signaling.oncall.journal import CallJournal, CallRow
 from signaling.oncall.matching import Candidate, rank
+from signaling.oncall.outbound import OncallOut
 from signaling.oncall.presence import OnDuty, Presence
 from signaling.server import tokens
 from signaling.server.services import Services
@@ -359,8 +360,8 @@ class Oncall:
 
     async def _warn(self, teacher: str, student: str, minutes: int) -> None:
         data = {"minutes_left": minutes}
-        await self.sio.emit("limit_warning", data, room=f"t:{teacher}", namespace=NAMESPACE)
-        await self.sio.emit("limit_warning", data, room=f"s:{student}", namespace=NAMESPACE)
+        await self.sio.emit(OncallOut.LIMIT_WARNING, data, room=f"t:{teacher}", namespace=NAMESPACE)
+        await self.sio.emit(OncallOut.LIMIT_WARNING, data, room=f"s:{student}", namespace=NAMESPACE)
 
     async def _limit(self, teacher: str) -> None:
         """The continuous-time limit: end the session, then tell both (the student to rest)."""
@@ -379,8 +380,9 @@ class Oncall:
                     self.svc.webhooks.send("session.ended", live.session_id, {})
         od = self.rules()[1].on_demand
         data = {"session_id": live.session_id, "rest_minutes": od.rest_minutes}
-        await self.sio.emit("limit_reached", data, room=f"s:{live.student}", namespace=NAMESPACE)
-        await self.sio.emit("limit_reached", data, room=f"t:{teacher}", namespace=NAMESPACE)
+        await self.sio.emit(OncallOut.LIMIT_REACHED, data, room=f"s:{live.student}",
+                            namespace=NAMESPACE)
+        await self.sio.emit(OncallOut.LIMIT_REACHED, data, room=f"t:{teacher}", namespace=NAMESPACE)
         await self._session_over(teacher)
 
     async def _session_over(self, teacher: str) -> None:
@@ -420,12 +422,12 @@ class Oncall:
             wire = self._call_wire(call)
             if join is not None and call.state == "accepted":
                 wire["join_url"] = join.get(call.student)
-            await self.sio.emit("call", wire, room=f"s:{call.student}", namespace=NAMESPACE)
+            await self.sio.emit(OncallOut.CALL, wire, room=f"s:{call.student}", namespace=NAMESPACE)
             teacher_wire = {**wire, "student": self._student_wire(call.student)}
             if join is not None and call.state == "accepted":
                 teacher_wire["join_url"] = join.get(call.teacher)
             if call.state != "queued":
-                await self.sio.emit("call", teacher_wire, room=f"t:{call.teacher}",
+                await self.sio.emit(OncallOut.CALL, teacher_wire, room=f"t:{call.teacher}",
                                     namespace=NAMESPACE)
             if call.final and call.state != "accepted":
                 self._spawn(self._store(call, None))
@@ -452,7 +454,7 @@ class Oncall:
     async def _publish(self, teacher: str) -> None:
         p = self.teachers.get(teacher)
         state = self.board.teacher_state(teacher)
-        await self.sio.emit("duty", {"state": state or "away"}, room=f"t:{teacher}",
+        await self.sio.emit(OncallOut.DUTY, {"state": state or "away"}, room=f"t:{teacher}",
                             namespace=NAMESPACE)
         if p is None or state in (None, "away"):
             await self.presence.remove(teacher)
@@ -463,7 +465,7 @@ class Oncall:
             self.svc.config.node_id, self.since.get(teacher, 0.0)))
 
     async def _list_changed(self) -> None:
-        await self.sio.emit("teachers_changed", {}, room=STUDENTS, namespace=NAMESPACE)
+        await self.sio.emit(OncallOut.TEACHERS_CHANGED, {}, room=STUDENTS, namespace=NAMESPACE)
 
     async def _store(self, call: Call, session_id: str | None) -> None:
         try:
