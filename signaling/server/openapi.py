@@ -530,8 +530,9 @@ DOCUMENT: dict[str, Any] = {
         "/me/clock": {
             "get": {
                 "summary": "The clock that pays: elapsed time and the form's limits for every "
-                "participant; for the instructor also the minutes counted so far by the "
-                "credits engine and why the present is not counting. Computed at most every "
+                "participant; for the instructor (and a review's presenter, whose 45-minute "
+                "discussion it is too) also the minutes counted so far by the credits engine "
+                "and why the present is not counting. Computed at most every "
                 "15 s per session; observers' links are refused (403)",
                 "security": [{"joinToken": []}],
                 "responses": {"200": _json(CLOCK), **_errors(401, 403, 404, 422)},

@@ -445,7 +445,9 @@ async def clock(request: web.Request) -> web.Response:
     """The clock that pays (issue 12, item 3): elapsed time for everyone; for the
     instructor also the minutes the credits engine counts so far, the form's limits,
     and why the present is not counting (a code of :data:`recorder.credits.clock.CODES`).
-    A learner gets no counted figures: they are the teacher's pay."""
+    A learner gets no counted figures: they are the teacher's pay. Except in a review,
+    where the "learner" is the presenting teacher: the discussion's minutes toward the
+    form's 45 count for them as for the reviewers, so their page shows them too."""
     found = await participant_session(request)
     if isinstance(found, web.Response):
         return found
@@ -469,7 +471,7 @@ async def clock(request: web.Request) -> web.Response:
         "took_part": None,
         "final": session.ended_at is not None,
     }
-    if grant.role == "instructor":
+    if grant.role == "instructor" or session.spec.form == "review":
         try:
             figures = await live_figures(request, session)
         except RecordError as exc:

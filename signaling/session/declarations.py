@@ -278,8 +278,9 @@ class Person(Struct, frozen=True):
 class NewSession(Struct, frozen=True):
     """Per form: ``one_to_one`` one instructor and one learner; ``lecture`` and
     ``classroom`` one instructor; ``review`` one learner (the presenter) and one to
-    three reviewing instructors. Person ids are unique; the end is after the start,
-    at most 12 hours later."""
+    three reviewing instructors, the first of them listed the organiser (who may end
+    the review, as the presenter may). Person ids are unique; the end is after the
+    start, at most 12 hours later."""
 
     programme: Programme
     form: Annotated[

@@ -26,6 +26,8 @@ class Participant:
     # Bumped on every (re)connect so a stale grace timer knows it lost the race.
     generation: int = 0
     joined_once: bool = False
+    # The session's organiser (``SessionSpec.organiser``): in a review, ends it.
+    organiser: bool = False
 
     @property
     def id(self) -> str:
@@ -37,7 +39,7 @@ class Participant:
 
     @property
     def caps(self) -> Caps:
-        return caps_for(self.form, self.person.role, self.grants)
+        return caps_for(self.form, self.person.role, self.grants, self.organiser)
 
     @property
     def forwarded(self) -> frozenset[str]:

@@ -62,23 +62,30 @@ class Caps:
 OBSERVING = Caps(NOTHING, False, False, False, False)
 
 
-def caps_for(form: str, role: str, grants: Grants) -> Caps:
+def caps_for(form: str, role: str, grants: Grants, organiser: bool = False) -> Caps:
     """Capabilities of a person.
 
-    - Instructors publish, draw and end the session in every form; they grant
-      stage and pen only where there is an audience (lecture, classroom); in a
-      review the instructors are the reviewers and write reports.
+    - Instructors publish and draw in every form; they grant stage and pen only
+      where there is an audience (lecture, classroom); in a review the instructors
+      are the reviewers and write reports.
+    - Who ends the session (and switches its recording, ``room._record``): the
+      instructor in one_to_one, lecture and classroom. In a review, the presenter's
+      side: the presenter (the review's one learner: it is their lesson and their
+      45-minute discussion) and the review's organiser (``organiser``: the first
+      reviewer in the session's ``people``, ``SessionSpec.organiser``). The other
+      reviewers leave when they are done; they do not end the discussion for all.
     - Learners publish and draw freely in one_to_one and review (where the
       learner presents); in a lecture or classroom only what was granted.
     - Observers (supervisors) may do nothing but receive, in every form.
     """
     if role == OBSERVER:
         return OBSERVING
+    review = form == "review"
     if role == "instructor":
-        return Caps(AV, True, form in BROADCAST_FORMS, True, form == "review")
+        return Caps(AV, True, form in BROADCAST_FORMS, organiser or not review, review)
     if form in BROADCAST_FORMS:
         return Caps(AV if grants.stage else NOTHING, grants.pen, False, False, False)
-    return Caps(AV, True, False, False, False)
+    return Caps(AV, True, False, review, False)
 
 
 def may_invite(caps: Caps, target_role: str) -> bool:

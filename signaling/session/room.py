@@ -106,7 +106,11 @@ class Room:
         self.board = Board.replay(board_log)
         # Board ops per person, across reconnects (the roster bounds the dict).
         self._board_buckets: dict[str, TokenBucket] = {}
-        self._people = {p.id: Participant(p, session.spec.form) for p in session.spec.people}
+        organiser = session.spec.organiser
+        self._people = {
+            p.id: Participant(p, session.spec.form, organiser=p.id == organiser)
+            for p in session.spec.people
+        }
         # Supervisors watching read-only (issue 16), by room id (roles.observer_id): never
         # in ``_people``, so never in the roster, presence, evidence or pay.
         self._observers: dict[str, Observer] = {}
@@ -400,7 +404,8 @@ class Room:
 
     async def _end(self, cmd: EndSession) -> dict[str, Any]:
         if cmd.by is not None and not self._participant(cmd.by).caps.end:
-            raise RoomError("forbidden", "only an instructor may end the session")
+            raise RoomError("forbidden", "you may not end this session (roles.caps_for: in a "
+                            "review the presenter and the organiser end it)")
         if self._state == "ended":
             return {}
         self._state = "ended"
@@ -731,8 +736,11 @@ class Room:
 
     # -- recording ------------------------------------------------------------------------------
     async def _record(self, participant: Participant, cmd: m.Record) -> dict[str, Any]:
-        if participant.person.role != "instructor":
-            raise RoomError("forbidden", "only an instructor starts or stops the recording")
+        # Whoever runs the session: the instructor; in a review the organiser (the
+        # presenter, though they may end it, is not an instructor and never records).
+        if participant.person.role != "instructor" or not participant.caps.end:
+            raise RoomError("forbidden", "only the session's instructor (in a review its "
+                            "organiser) starts or stops the recording")
         if not self._recording.available:
             raise RoomError("unavailable", "this server does not record")
         # Durable before it is announced or acted on: a restart resumes exactly this

@@ -83,6 +83,13 @@ class SessionSpec:
     def learners(self) -> tuple[Person, ...]:
         return tuple(p for p in self.people if p.role == "learner")
 
+    @property
+    def organiser(self) -> str | None:
+        """The person who runs the session beside its presenter: the first instructor in
+        the order of ``people`` (the order the platform sent, kept by the store). In a
+        review that is the first reviewer listed; elsewhere the one instructor."""
+        return next((p.id for p in self.people if p.role == "instructor"), None)
+
 
 def parse_new_session(body: Any) -> SessionSpec:
     """Validate a new-session body (declared as :class:`signaling.session.declarations.NewSession`).
