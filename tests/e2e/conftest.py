@@ -18,9 +18,10 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, BrowserContext, async_playwright
 
 from tests.conftest import free_port
 from tests.support import API_KEY, SECRET
@@ -108,6 +109,13 @@ def opentutor_server(tmp_path: Path) -> Iterator[RunningServer]:
         yield server
 
 
+# The device check before joining (web/src/device-check.js) is skipped on a device whose
+# localStorage says so (a school's shared computer): every browser context of these tests
+# is such a device, so the tests about something else go straight into the room, except
+# a context made with ``browser.new_context(device_check=True, ...)``.
+SKIP_DEVICE_CHECK = "localStorage.setItem('opentutor.devicecheck', 'off')"
+
+
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     executable = shutil.which("chromium")
@@ -115,5 +123,16 @@ async def browser() -> AsyncIterator[Browser]:
         pytest.fail("Debian's chromium is not installed: run ./scripts/test, which installs it")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        new_context = browser.new_context
+
+        async def context_without_check(
+            *, device_check: bool = False, **options: Any
+        ) -> BrowserContext:
+            context = await new_context(**options)
+            if not device_check:
+                await context.add_init_script(SKIP_DEVICE_CHECK)
+            return context
+
+        browser.new_context = context_without_check  # type: ignore[method-assign]
         yield browser
         await browser.close()

@@ -31,7 +31,7 @@
 //     pc: "new" | "connecting" | "connected" | "disconnected" | "failed" | "closed",
 //   },
 //   tools: {tool: "pen" | "eraser", color: "#rrggbb", width: int, lastPenWidth?: int},
-//   panel: "chat" | "people" | "report" | "marks",
+//   panel: "board" | "chat" | "people" | "report" | "marks",   // "board": a tab only narrower than the console (ui/app.js)
 //   feedback: {open: null | bool, submitted: bool, submitted_at: null | iso, sending: bool, error: null | {code, message},
 //              rules: null | {min_chars, min_distinct, window_hours, window_end}},   // the policy's numbers (GET /me)
 //   report: {submitted_at: null | iso | "earlier", sending: bool, uploading: int, error: null | {code, message},

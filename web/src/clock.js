@@ -30,9 +30,28 @@ export function elapsedAt(clock, nowMs) {
   return base + Math.max(0, Math.floor((nowMs - (clock.at || nowMs)) / 1000));
 }
 
-/** The i18n key of a why-not code. Pure. */
-export function reasonKey(code) {
-  return `clock.why.${WHY_NOT.includes(code) ? code : "not_effective"}`;
+/** Why-not codes worded apart in a review (presenter and reviewers, not teacher and learner). */
+const REVIEW_WHY = Object.freeze(["alone", "instructor_absent"]);
+
+/** The i18n key of a why-not code, in `form`'s words. Pure. */
+export function reasonKey(code, form = null) {
+  const known = WHY_NOT.includes(code) ? code : "not_effective";
+  return form === "review" && REVIEW_WHY.includes(known) ? `clock.why_review.${known}` : `clock.why.${known}`;
+}
+
+/**
+ * A review's discussion toward the form's minimum (45 minutes in training.toml): the
+ * counted minutes, the minimum, the share reached (0–1) and whether it is reached;
+ * null without counted figures or a minimum. The minutes are the credits engine's
+ * (GET /api/v1/me/clock), not the elapsed time. Pure.
+ */
+export function reviewProgress(clock) {
+  if (!hasCounts(clock)) return null;
+  const min = clock.min_minutes;
+  if (!Number.isInteger(min) || min <= 0) return null;
+  const counted = clock.counted_minutes;
+  const reached = clock.meets_minimum === true || counted >= min;
+  return { counted, min, share: reached ? 1 : Math.max(0, Math.min(1, counted / min)), reached };
 }
 
 /** Whether the clock carries the instructor's counted figures. Pure. */

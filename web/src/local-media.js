@@ -172,7 +172,7 @@ export const localMedia = {
   },
 };
 
-function mediaErrorReason(err) {
+export function mediaErrorReason(err) {
   const name = err && err.name;
   if (name === "NotAllowedError" || name === "SecurityError" || name === "PermissionDeniedError") return "denied";
   if (name === "NotFoundError" || name === "OverconstrainedError" || name === "DevicesNotFoundError") return "notfound";

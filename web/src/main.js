@@ -41,7 +41,27 @@ if (params.has("preview")) {
   const protocol = new Protocol({ token, ice: params.get("ice") || "hybrid", phone, icePolicy, codec });
   // Several nodes: the session's room runs on another one; the same link works there.
   protocol.on("moved", ({ url }) => location.replace(new URL(location.pathname + location.search, url).href));
-  const client = createClient({ protocol, prepareImage, loadLang, rememberLang, lang });
+  // The device check before joining (issue 12, item 1), unless skipped (device-check.js).
+  const { claimsOf, skipReason } = await import("./device-check.js");
+  const claims = claimsOf(token);
+  const storage = (name) => {
+    try {
+      return globalThis[name];
+    } catch {
+      return null; // refused (private mode)
+    }
+  };
+  let joinLang = lang;
+  if (!skipReason({ params, claims, local: storage("localStorage"), session: storage("sessionStorage") })) {
+    const { runDeviceCheck } = await import("./ui/devicecheck.js");
+    const setLang = async (l) => {
+      const got = await loadLang(l);
+      rememberLang(got);
+      return got;
+    };
+    joinLang = (await runDeviceCheck(root, { me: () => protocol.me(), claims, lang, phone, setLang, session: storage("sessionStorage") })) || lang;
+  }
+  const client = createClient({ protocol, prepareImage, loadLang, rememberLang, lang: joinLang });
   mountApp(root, client);
   window.opentutor = Object.freeze({ state: () => structuredClone(client.getState()) });
   client.actions.start({ token });

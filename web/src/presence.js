@@ -51,7 +51,9 @@ export function pill(s) {
   if (link) return { state: s.phase, detail: link, key: `status.${link}` };
   if (s.phase === "live") {
     const c = classStatus(s);
-    return { state: "live", detail: c, key: c === "in_class" ? "status.live" : `status.${c}` };
+    // A review's learner is the presenting teacher, its instructors the reviewers.
+    const review = s.session && s.session.form === "review" ? "_review" : "";
+    return { state: "live", detail: c, key: c === "in_class" ? "status.live" : `status.${c}${review}` };
   }
   if (s.phase === "error" && s.error && s.error.code === "replaced" && s.error.ended) return { state: "ended", detail: "replaced", key: "status.ended" };
   return { state: s.phase, detail: "", key: `status.${s.phase}` };

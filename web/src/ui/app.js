@@ -1,6 +1,8 @@
 // The page shell: one layout for every role. CSS decides the arrangement
-// (≥ 900 px: console with video column, board and side panel; narrower:
-// stacked for a phone in portrait); role and caps decide which controls show.
+// (≥ 900 px: console with video column, board and side panel; narrower: one
+// screen, never a page scroll — the video on top, then the board, chat, people
+// (and report, marks) one tab each, the action bar last; a phone on its side puts
+// the video beside them); role and caps decide which controls show.
 
 import { h, icon, setText, show } from "./dom.js";
 import { t, translateTree } from "../i18n.js";
@@ -15,6 +17,10 @@ import { mountEnded } from "./feedback.js";
 import { mountMarks } from "./marks.js";
 import { mountClock } from "./clock.js";
 import { endWarning } from "../clock.js";
+import { roleKey } from "../stage.js";
+
+/** Narrower than the console: the board is one of the tabs (app.css uses the same width). */
+const NARROW = "(max-width: 899.98px)";
 
 export function mountApp(root, client) {
   const { actions } = client;
@@ -24,11 +30,15 @@ export function mountApp(root, client) {
   const subtitle = h("p", { class: "subtitle" });
   const langBtn = h(
     "button",
-    { class: "btn ghost small", type: "button", "data-testid": "lang-switch", onclick: () => actions.setLang(client.getState().lang === "en" ? "zh-CN" : "en") },
+    { class: "btn ghost small", type: "button", "data-testid": "lang-switch", i18nAria: "app.switch_lang", onclick: () => actions.setLang(client.getState().lang === "en" ? "zh-CN" : "en") },
     icon("globe"),
     h("span", { class: "label", i18n: "app.switch_lang" }),
   );
-  const endBtn = h("button", { class: "btn danger small", type: "button", "data-testid": "end-button", hidden: true }, icon("power"), h("span", { class: "label", i18n: "controls.end" }));
+  // Labels are hidden on a phone (icons only): the accessible name stays.
+  const endLabel = h("span", { class: "label", i18n: "controls.end" });
+  const endBtn = h("button", { class: "btn danger small", type: "button", "data-testid": "end-button", hidden: true }, icon("power"), endLabel);
+  // Everyone who does not end the session may leave it (and come back with the same link).
+  const leaveBtn = h("button", { class: "btn danger small", type: "button", "data-testid": "leave-button", hidden: true, i18nAria: "app.leave" }, icon("leave"), h("span", { class: "label", i18n: "app.leave" }));
   const statusSlot = h("div", { class: "status-slot" });
   const clockSlot = h("div", { class: "clock-slot" });
   // Recording: a badge everyone sees while the server records, the instructor's switch.
@@ -39,9 +49,9 @@ export function mountApp(root, client) {
   const header = h(
     "header",
     { class: "topbar" },
-    h("div", { class: "brand" }, h("span", { class: "logo", "aria-hidden": "true" }, "学"), h("div", { class: "titles" }, title, subtitle)),
+    h("div", { class: "brand" }, h("span", { class: "logo", "aria-hidden": "true", i18n: "app.logo" }), h("div", { class: "titles" }, title, subtitle)),
     clockSlot,
-    h("div", { class: "topbar-actions" }, statusSlot, recBadge, recBtn, langBtn, endBtn),
+    h("div", { class: "topbar-actions" }, statusSlot, recBadge, recBtn, langBtn, leaveBtn, endBtn),
   );
 
   const banners = h("div", { class: "banners", role: "status", "aria-live": "polite" });
@@ -59,7 +69,8 @@ export function mountApp(root, client) {
   const controls = h("nav", { class: "controls" });
   const boardArea = h("section", { class: "board-area" });
 
-  // Side panel with tabs: chat, people, report (reviewers only), marks (tutoring teachers).
+  // Side panel with tabs: chat, people, report (reviewers only), marks (tutoring teachers);
+  // narrower than the console the board is the first tab (the others one tap away).
   const tabs = h("div", { class: "tabs", role: "tablist" });
   const panels = {
     chat: h("div", { class: "panel panel-chat", role: "tabpanel" }),
@@ -68,11 +79,11 @@ export function mountApp(root, client) {
     marks: h("div", { class: "panel panel-report panel-marks", role: "tabpanel" }),
   };
   const tabButtons = {};
-  for (const [name, ico] of [["chat", "chat"], ["people", "people"], ["report", "report"], ["marks", "pen"]]) {
+  for (const [name, ico] of [["board", "board"], ["chat", "chat"], ["people", "people"], ["report", "report"], ["marks", "pen"]]) {
     const badge = h("span", { class: "badge", hidden: true });
     tabButtons[name] = h(
       "button",
-      { class: "tab", type: "button", role: "tab", "data-tab": name, onclick: () => actions.setPanel(name) },
+      { class: "tab", type: "button", role: "tab", "data-tab": name, "data-testid": `tab-${name}`, onclick: () => actions.setPanel(name) },
       icon(ico),
       h("span", { class: "label", i18n: `tabs.${name}` }),
       badge,
@@ -84,11 +95,25 @@ export function mountApp(root, client) {
 
   const room = h("main", { class: "room" }, stage, controls, boardArea, side);
   const endedView = h("section", { class: "ended-view" });
+  // After "leave": the session goes on without me; the same link brings me back.
+  let left = false;
+  const leftView = h(
+    "section",
+    { class: "left-view", "data-testid": "left-view", hidden: true },
+    h(
+      "div",
+      { class: "card" },
+      h("div", { class: "card-icon calm" }, icon("leave")),
+      h("h2", { i18n: "left.title" }),
+      h("p", { class: "muted", i18n: "left.body" }),
+      h("button", { class: "btn primary", type: "button", "data-testid": "rejoin-button", onclick: () => location.reload() }, h("span", { class: "label", i18n: "left.rejoin" })),
+    ),
+  );
   const errorView = h("section", { class: "error-view" });
   const toasts = h("div", { class: "toasts", "aria-live": "assertive" });
 
   const dialog = h("dialog", { class: "confirm" });
-  root.append(header, banners, room, endedView, errorView, toasts, dialog);
+  root.append(header, banners, room, endedView, leftView, errorView, toasts, dialog);
 
   /** A calm confirmation dialog (window.confirm blocks and looks alarming). */
   function confirmDialog({ titleKey, bodyKey, okKey, testid, warning = null, note = null }) {
@@ -124,7 +149,16 @@ export function mountApp(root, client) {
     const counted = clock && Number.isInteger(clock.counted_minutes) ? clock.counted_minutes : null;
     const warning = warn ? t("end.warn", warn) : null;
     const note = !warn && counted !== null ? t("end.counted", { counted }) : null;
-    if (await confirmDialog({ titleKey: "end.title", bodyKey: "end.body", okKey: "end.confirm", testid: "end-confirm", warning, note })) actions.endSession();
+    const review = (client.getState().session || {}).form === "review";
+    const keys = review ? { titleKey: "end.title_review", bodyKey: "end.body_review", okKey: "controls.end_review" } : { titleKey: "end.title", bodyKey: "end.body", okKey: "end.confirm" };
+    if (await confirmDialog({ ...keys, testid: "end-confirm", warning, note })) actions.endSession();
+  });
+
+  leaveBtn.addEventListener("click", async () => {
+    if (!(await confirmDialog({ titleKey: "leave.title", bodyKey: "leave.body", okKey: "leave.confirm", testid: "leave-confirm" }))) return;
+    left = true;
+    actions.leave();
+    render();
   });
 
   const parts = [
@@ -155,18 +189,30 @@ export function mountApp(root, client) {
     setText(title, session.title || t("app.name"));
     const bits = [];
     if (session.form) bits.push(t(`form.${session.form}`));
+    // A review names my part in it: the presenter, a reviewer, or the reviewer who runs it.
+    const mine = session.form === "review" && s.me ? roleKey("review", s.me.role) : null;
+    if (mine) bits.push(t(mine === "role.reviewer" && s.caps.end ? "role.organiser" : mine));
     if (s.me && s.me.name) bits.push(s.me.name);
     setText(subtitle, bits.join(" · "));
     document.title = session.title ? `${session.title} · ${t("app.name")}` : t("app.name");
-    show(endBtn, !!s.caps.end && s.phase !== "ended" && s.phase !== "error");
+    root.dataset.left = String(left);
+    show(leftView, left);
+    show(endBtn, !!s.caps.end && s.phase !== "ended" && s.phase !== "error" && !left);
+    const endKey = session.form === "review" ? "controls.end_review" : "controls.end";
+    endLabel.dataset.i18n = endKey; // what a language switch re-translates
+    setText(endLabel, t(endKey));
+    endBtn.setAttribute("aria-label", t(endKey));
     const inRoom = s.phase === "connecting" || s.phase === "live" || s.phase === "reconnecting";
+    show(leaveBtn, !left && !s.caps.end && !s.observer && (s.phase === "live" || s.phase === "reconnecting"));
     // The server's word only: while (re)connecting the last state is not known to hold.
     const recUnknown = !s.recordingKnown && s.joinedOnce;
     show(recBadge, inRoom && (s.recording.on || recUnknown));
     recBadge.classList.toggle("unknown", inRoom && recUnknown);
     setText(recBadgeLabel, t(recUnknown ? "recording.unknown" : "recording.badge"));
-    show(recBtn, !!s.caps.end && s.phase === "live");
+    // The instructor who runs the session (in a review the organiser; not the presenter).
+    show(recBtn, !!s.caps.end && !!s.me && s.me.role === "instructor" && s.phase === "live");
     setText(recLabel, t(s.recording.on ? "recording.stop" : "recording.start"));
+    recBtn.setAttribute("aria-label", recLabel.textContent);
     recBtn.setAttribute("aria-pressed", String(s.recording.on));
     show(recNotice, inRoom && !!(s.session && s.session.record) && !recNoticeClosed);
 
@@ -174,7 +220,9 @@ export function mountApp(root, client) {
     show(tabButtons.report, hasReport);
     const hasMarks = !!(s.me && s.me.role === "instructor" && session.programme === "tutoring");
     show(tabButtons.marks, hasMarks);
-    const panel = (s.panel === "report" && !hasReport) || (s.panel === "marks" && !hasMarks) ? "chat" : s.panel;
+    const hidden = (s.panel === "report" && !hasReport) || (s.panel === "marks" && !hasMarks) || (s.panel === "board" && !narrow.matches);
+    const panel = hidden ? "chat" : s.panel;
+    root.dataset.panel = panel; // narrow: the board shows as a tab (app.css)
     for (const [name, el] of Object.entries(panels)) show(el, name === panel);
     for (const [name, btn] of Object.entries(tabButtons)) btn.setAttribute("aria-selected", String(name === panel));
     const unread = s.chat.unread;
@@ -190,13 +238,28 @@ export function mountApp(root, client) {
   // Coalesce bursts of events into one render per frame; the timer keeps a
   // hidden tab (rAF paused, e.g. while sharing another window) up to date.
   const run = () => scheduled && render();
-  client.subscribe(() => {
+  const schedule = () => {
     if (!scheduled) {
       scheduled = true;
       requestAnimationFrame(run);
       setTimeout(run, 60);
     }
+  };
+  client.subscribe(schedule);
+  // Narrower than the console (a phone, a tablet upright) the page opens on the board,
+  // the chat one tap away with its badge counting; the console shows the board anyway,
+  // so turning a tablet between the two swaps the board tab and the console's chat.
+  const narrow = matchMedia(NARROW);
+  const fit = () => {
+    const panel = client.getState().panel;
+    if (narrow.matches && panel === "chat") actions.setPanel("board");
+    else if (!narrow.matches && panel === "board") actions.setPanel("chat");
+  };
+  narrow.addEventListener("change", () => {
+    fit();
+    schedule();
   });
+  fit();
   render();
   return { render };
 }

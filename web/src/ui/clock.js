@@ -1,18 +1,22 @@
 // The clock that pays, in the top bar: elapsed time for everyone in the room (ticking
 // here between polls); for the teacher also the minutes counted so far, the form's
-// minimum or maximum, and, when the present is not counting, why (one line). The
-// figures are the server's (GET /api/v1/me/clock, the credits engine); nothing here
-// computes pay. After the end, the teacher's summary (mountSummary).
+// minimum or maximum, and, when the present is not counting, why (one line). In a
+// review everyone (presenter and reviewers) sees the discussion's counted minutes
+// toward the form's 45 with a bar (issue 12, item 6). The figures are the server's
+// (GET /api/v1/me/clock, the credits engine); nothing here computes pay. After the
+// end, the teacher's summary (mountSummary).
 
 import { h, icon, setText, show } from "./dom.js";
 import { t } from "../i18n.js";
-import { countedLine, elapsedAt, formatElapsed, hasCounts, reasonKey } from "../clock.js";
+import { countedLine, elapsedAt, formatElapsed, hasCounts, reasonKey, reviewProgress } from "../clock.js";
 
 export function mountClock(slot, client) {
   const time = h("span", { class: "clock-time", "data-testid": "clock-elapsed" });
   const counted = h("span", { class: "clock-counted", "data-testid": "clock-counted", hidden: true });
   const reason = h("span", { class: "clock-reason", "data-testid": "clock-reason", hidden: true });
-  const el = h("div", { class: "clock", role: "timer", "data-testid": "clock", hidden: true }, h("span", { class: "clock-main" }, icon("timer"), time, counted), reason);
+  const fill = h("span", { class: "clock-fill" });
+  const bar = h("span", { class: "clock-bar", role: "progressbar", "aria-valuemin": "0", "data-testid": "clock-progress", hidden: true }, fill);
+  const el = h("div", { class: "clock", role: "timer", "data-testid": "clock", hidden: true }, h("span", { class: "clock-main" }, icon("timer"), time, counted), bar, reason);
   slot.append(el);
 
   function tick() {
@@ -30,14 +34,27 @@ export function mountClock(slot, client) {
     show(el, inRoom && !!s.clock && !s.observer);
     if (!s.clock || (prev && prev.clock === s.clock && prev.lang === s.lang)) return;
     tick();
-    const line = countedLine(s.clock);
+    const form = s.session && s.session.form;
+    // A review: the discussion's minutes toward the form's minimum, and a bar.
+    const review = form === "review" ? reviewProgress(s.clock) : null;
+    const line = review ? { key: review.reached ? "clock.review_done" : "clock.review_counted", params: review } : countedLine(s.clock);
     show(counted, !!line);
     if (line) setText(counted, t(line.key, line.params));
+    show(bar, !!review);
+    el.dataset.review = String(!!review);
+    el.dataset.counts = String(!!line); // a phone keeps a bare elapsed time in the title row
+    if (review) {
+      fill.style.width = `${Math.round(review.share * 100)}%`;
+      bar.classList.toggle("done", review.reached);
+      bar.setAttribute("aria-valuemax", String(review.min));
+      bar.setAttribute("aria-valuenow", String(Math.min(review.counted, review.min)));
+      bar.setAttribute("aria-label", t("clock.review_label"));
+    }
     const why = hasCounts(s.clock) && !s.clock.counting && s.clock.why_not ? s.clock.why_not : null;
     show(reason, !!why);
     el.dataset.counting = String(!why);
     if (why) {
-      setText(reason, t(reasonKey(why)));
+      setText(reason, t(reasonKey(why, form)));
       reason.dataset.code = why;
     }
   };

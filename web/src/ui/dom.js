@@ -120,6 +120,8 @@ const ICONS = {
   timer: "M12 21a8 8 0 1 0 0-16 8 8 0 0 0 0 16z M12 9v4l2.5 2 M9.5 2.5h5",
   pause: "M8 5.5v13 M16 5.5v13",
   download: "M12 4v11 M7 10.5l5 5 5-5 M4.5 19.5h15",
+  board: "M3.5 4.5h17v12h-17z M9 20.5l3-4 3 4 M7 12.5c2-4 4-4 5-1.5s3 2.5 5-2",
+  speaker: "M4 9.5h3.5L12 5.5v13l-4.5-4H4z M15.5 9a4 4 0 0 1 0 6",
 };
 
 export function icon(name, cls = "icon") {

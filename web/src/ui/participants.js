@@ -6,6 +6,7 @@
 
 import { h, icon, initial, setText, show, syncList } from "./dom.js";
 import { t, tn } from "../i18n.js";
+import { roleKey } from "../stage.js";
 
 /** Sort order for the list. Pure. */
 export function rank(p) {
@@ -38,6 +39,7 @@ export function mountParticipants(panel, client) {
 
   let grant = false;
   let quality = {}; // person → their link's level (rtc/quality.py), told to instructors
+  let form = null; // a review names the presenter and the reviewers (stage.js)
   let moderate = false; // an instructor: may mute a learner in every form
   let me = null;
 
@@ -68,7 +70,8 @@ export function mountParticipants(panel, client) {
     setText(avatar, initial(p.name));
     setText(name, p.id === me ? `${p.name} (${t("people.me")})` : p.name);
     tags.textContent = "";
-    if (p.role === "instructor") tags.append(tag("role", "people.instructor"));
+    const role = roleKey(form, p.role);
+    if (role) tags.append(tag("role", role));
     if (p.present === false) tags.append(tag("gone", "people.gone"));
     else {
       if (p.hand) tags.append(tag("hand", "people.hand", "hand"));
@@ -99,6 +102,7 @@ export function mountParticipants(panel, client) {
     if (prev && prev.people === s.people && prev.audience === s.audience && prev.caps === s.caps && prev.lang === s.lang && prev.me === s.me && prev.quality === s.quality) return;
     quality = s.quality || {};
     grant = !!s.caps.grant;
+    form = (s.session && s.session.form) || null;
     moderate = !!(s.me && s.me.role === "instructor");
     me = s.me && s.me.id;
     const people = s.people

@@ -1,5 +1,7 @@
-// ?preview=teacher|student|lecture|feedback|error: render the UI from a canned state,
-// with no server, for screenshots and a quick look at layout changes.
+// ?preview=teacher|student|lecture|feedback|error|review|reviewer|check: render the UI
+// from a canned state, with no server, for screenshots and a quick look at layout
+// changes (review: the presenter's page; reviewer: a reviewer who is not the organiser;
+// check: the device check before joining, with this browser's camera and microphone).
 
 import { reduce, initialState } from "../client.js";
 import { mountApp } from "./app.js";
@@ -8,7 +10,22 @@ const person = (id, name, role, extra = {}) => ({ id, name, role, present: true,
 const parabola = Array.from({ length: 41 }, (_, i) => [0.15 + i * 0.0175, 0.2 + ((i - 20) / 20) ** 2 * 0.55]);
 const picture = `data:image/svg+xml,${encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" width="320" height="200"><rect width="320" height="200" fill="#f4efe3"/><text x="24" y="64" font-size="22" fill="#555">y = x² − 2x − 3</text><text x="24" y="110" font-size="18" fill="#888">求顶点坐标</text></svg>')}`;
 
-export function runPreview(kind, lang) {
+const REVIEWERS = [person("r1", "陈老师", "instructor"), person("r2", "刘老师", "instructor", { media: { audio: true, video: false } }), person("r3", "周老师", "instructor")];
+
+export async function runPreview(kind, lang) {
+  if (kind === "check") {
+    const { runDeviceCheck } = await import("./devicecheck.js");
+    const { loadLang, rememberLang } = await import("../i18n.js");
+    const me = async () => ({ person: { id: "s1", name: "李同学", role: "learner" }, session: { title: "函数图像答疑", form: "one_to_one", state: "live" } });
+    const setLang = async (l) => {
+      const got = await loadLang(l);
+      rememberLang(got);
+      return got;
+    };
+    await runDeviceCheck(document.getElementById("app"), { me, claims: null, setLang, lang, session: null });
+    return;
+  }
+  if (kind === "review" || kind === "reviewer") return runReview(kind, lang);
   const teacher = kind === "teacher" || kind === "lecture";
   const form = kind === "lecture" ? "lecture" : "one_to_one";
   const you = teacher ? person("t1", "王老师", "instructor") : person("s1", "李同学", "learner", { stage: form === "one_to_one", pen: form === "one_to_one" });
@@ -31,6 +48,31 @@ export function runPreview(kind, lang) {
   if (kind === "lecture") events.push({ type: "panel", panel: "people" });
   if (kind === "feedback") events.push({ type: "ended", data: { by: "t1", feedback: true } });
   if (kind === "error") events.push({ type: "connect_error", code: "expired", fatal: true, message: "" });
+  mount(events, lang, teacher);
+}
+
+/** A review with three reviewers: the presenter's page, or a reviewer's (not the organiser). */
+function runReview(kind, lang) {
+  const presenter = person("p1", "张老师", "learner", { media: { audio: true, video: false } });
+  const you = kind === "review" ? presenter : REVIEWERS[2];
+  const people = [REVIEWERS[0], presenter, REVIEWERS[1], REVIEWERS[2]];
+  const remote = Object.fromEntries(people.filter((p) => p.id !== you.id && p.id !== "r2").map((p) => [p.id, { audio: true, video: false }]));
+  const events = [
+    { type: "welcome", data: {
+      you, resumed: false,
+      caps: { publish: ["audio", "video"], draw: true, grant: false, end: kind === "review", report: kind === "reviewer" },
+      session: { id: "demo", title: "《背影》公开课检课", programme: "training", form: "review", state: "live", record: false },
+      people, board: { seq: 1, background: null, strokes: [{ id: "a", by: "p1", seq: 1, tool: "pen", color: "#1c7ed6", width: 4, points: parabola }] },
+      chat: [{ id: "c1", from: "r1", name: "陈老师", text: "导入环节很自然。", image: null, ts: "2026-03-02T10:12:00Z" }],
+    } },
+    { type: "local", data: { audio: true, video: false, screen: false } },
+    { type: "remote", data: remote },
+    { type: "clock", data: { started_at: "2026-03-02T10:00:00Z", elapsed_s: 1520, counted_minutes: 24, min_minutes: 45, max_minutes: null, counting: true, why_not: null, meets_minimum: false, final: false }, at: Date.now() },
+  ];
+  mount(events, lang, false);
+}
+
+function mount(events, lang, teacher) {
   let state = events.reduce(reduce, initialState({ lang }));
   const subs = new Set();
   const set = (ev) => {

@@ -7,6 +7,7 @@
 
 import { h, icon, initial, setIcon, setText, show, syncList } from "./dom.js";
 import { t } from "../i18n.js";
+import { roleKey, stageLayout, tileEntries, tileOrder, waitingKey } from "../stage.js";
 
 let soundUnlocked = false;
 
@@ -58,8 +59,11 @@ export function mountVideos(stage, client) {
     const mic = h("span", { class: "mic-state" });
     // Why there is no picture (our link, or data saver), or, for a teacher, this learner's link.
     const note = h("div", { class: "tile-note", "data-testid": "tile-note", hidden: true });
-    const tile = h("div", { class: "tile remote", "data-person": item.id }, video, avatar, note, h("div", { class: "tile-label" }, mic, name));
-    tile.parts = { video, avatar, name, mic, note };
+    // A review names the presenter and the reviewers; no picture: why, in the corner.
+    const roleTag = h("span", { class: "tile-role", hidden: true });
+    const caption = h("div", { class: "tile-caption", "data-testid": "tile-caption", hidden: true });
+    const tile = h("div", { class: "tile remote", "data-person": item.id }, video, avatar, caption, note, h("div", { class: "tile-label" }, mic, name, roleTag));
+    tile.parts = { video, avatar, name, mic, note, roleTag, caption };
     video.addEventListener("loadedmetadata", () => play(video, client));
     return tile;
   }
@@ -85,6 +89,12 @@ export function mountVideos(stage, client) {
     setText(name, item.name || "");
     setIcon(mic, item.media.audio ? "mic" : "micOff");
     mic.classList.toggle("off", !item.media.audio);
+    const { roleTag, caption } = tile.parts;
+    show(roleTag, !!item.roleLabel);
+    setText(roleTag, item.roleLabel || "");
+    show(caption, !!item.caption && !item.note);
+    setText(caption, item.caption || "");
+    tile.dataset.role = item.role || "";
   }
 
   return (s, prev) => {
@@ -94,7 +104,8 @@ export function mountVideos(stage, client) {
     const audioOnly = s.saver || (mine !== null && mine.level === "audio_only");
     const ownNote = s.saver || (mine && mine.reason === "saver") ? t("quality.saver") : audioOnly ? t("quality.audio_only") : "";
     const teacher = s.me && s.me.role === "instructor";
-    const items = Object.entries(s.media.remote)
+    const form = s.session && s.session.form;
+    const items = tileEntries(s)
       // Nobody's last frame stays on screen once the list says they left (issue 12, item 5).
       .filter(([id]) => (!s.me || id !== s.me.id) && (byId.get(id) || {}).present !== false)
       .map(([id, media]) => {
@@ -108,33 +119,39 @@ export function mountVideos(stage, client) {
         const note = audioOnly ? ownNote : linkNote;
         return { id, name: p.name, role: p.role, media: shown, audioOnly, note, order: p.role === "instructor" ? 0 : 1 };
       })
+      .map((item) => {
+        // Named for the form; without a picture, why: no camera, or not through yet.
+        const seen = (byId.get(item.id) || {}).media || {};
+        const key = form === "review" ? roleKey(form, item.role) : null;
+        const caption = item.media.video || item.audioOnly ? "" : t(seen.video ? "stage.connecting_video" : "stage.camera_off");
+        return { ...item, order: tileOrder(form, item.role), roleLabel: key ? t(key) : "", caption };
+      })
       .sort((a, b) => a.order - b.order);
     syncList(remoteList, items, (x) => x.id, createTile, updateTile);
     stage.dataset.count = String(items.length);
 
     // Placeholder when nobody's video is here yet (not for a lecturer, whose audience stays unseen).
     const role = s.me && s.me.role;
-    const form = s.session && s.session.form;
     const lecturer = role === "instructor" && (form === "lecture" || form === "classroom");
     const waiting = items.length === 0 && (s.phase === "live" || s.phase === "reconnecting") && !lecturer;
     show(placeholder, waiting);
     if (waiting && s.phase === "reconnecting") setText(placeholder.firstChild, t("stage.reconnecting"));
     else if (waiting) {
+      // Everyone here has a tile in one_to_one and review, the teacher in a lecture:
+      // no tile means nobody awaited has come yet (or their media is on its way).
       const others = s.people.filter((p) => p.present !== false && (!s.me || p.id !== s.me.id));
-      const instructor = others.find((p) => p.role === "instructor");
-      const expected = role === "learner" || role === "observer" ? instructor : others[0];
       const sending = others.find((p) => p.media && (p.media.audio || p.media.video));
-      let text;
-      if (!expected) text = t(role === "learner" ? "stage.waiting_teacher" : "stage.waiting_others");
-      else if (sending) text = t("stage.connecting_video");
-      else text = t("stage.no_media", { name: expected.name });
-      setText(placeholder.firstChild, text);
+      setText(placeholder.firstChild, t(sending ? "stage.connecting_video" : waitingKey(form, role)));
     }
 
     // Our own preview.
     const local = s.media.local;
     const publishing = local.audio || local.video || local.screen || (s.caps.publish || []).length > 0;
-    show(localTile, publishing && s.phase !== "ended" && s.phase !== "error");
+    const selfShown = publishing && s.phase !== "ended" && s.phase !== "error";
+    show(localTile, selfShown);
+    // The arrangement (app.css): never my picture over the waiting line or a name.
+    stage.dataset.layout = stageLayout(items.length, waiting);
+    stage.dataset.self = String(selfShown);
     if (!prev || prev.media.local !== local || localVideo.srcObject !== client.localStream()) {
       const stream = client.localStream();
       if (stream && localVideo.srcObject !== stream) localVideo.srcObject = stream;
