@@ -81,6 +81,12 @@ async def test_an_h264_recording_replays(browser: Browser, tmp_path: Path, artif
         page.on("response", keep)
         await page.goto(replay_url)
         await wait_state(page, "s.duration > 0")
+        # The response handler reads the manifest's body on its own task: the page can be
+        # ready before that read is done.
+        deadline = time.monotonic() + 10
+        while not manifests:
+            assert time.monotonic() < deadline, "the manifest's response was never read"
+            await asyncio.sleep(0.05)
         video = next(t for m in manifests for t in m["tracks"] if t["kind"] == "video")
         assert video["codec"] == "H264" and video["mime"] == 'video/mp4; codecs="avc1.42E01F"'
         assert await page.evaluate(f"() => MediaSource.isTypeSupported({video['mime']!r})")
