@@ -52,7 +52,7 @@ async def test_a_capped_student_gets_audio_only_then_video_again_at_a_keyframe()
         assert video.subscribers == audio.subscribers == 1
 
         c.link.cap(150)
-        await until("audio only", lambda: "audio_only" in levels(c))
+        await until("audio only", lambda: "audio_only" in levels(c), bound=60)
         assert ("S", "audio_only", "network") in [a for _, n, a in events.log if n == "quality"]
         assert video.subscribers == 0 and audio.subscribers == 1  # video no longer sent
         heard = (await c.stats())["audio"]["packets"]
