@@ -110,6 +110,10 @@ async def test_a_city_officer_edits_and_a_district_officer_reads(
 
     # English: the same page in the other language.
     await page.click('[data-testid="lang-switch"]')
+    # The Chinese page is still there until the English one replaces it: wait for the words.
+    await page.wait_for_function(
+        """() => (document.querySelector('[data-testid="policy-notice"]')?.textContent || '')
+                 .includes('each statement names the version')""")
     await page.wait_for_selector('[data-testid="policy-editable"]')
     assert "each statement names the version" in await text_of(page, "policy-notice")
 

@@ -18,7 +18,7 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from signaling.router.redis import room_key
 from tests.conftest import create_database
-from tests.e2e.conftest import CHROMIUM_FLAGS
+from tests.e2e.conftest import CHROMIUM_FLAGS, SKIP_DEVICE_CHECK
 from tests.e2e.test_session import remote_frames, wait_live
 from tests.multinode.topology import Node, Topology
 from tests.recording_support import api
@@ -81,6 +81,8 @@ async def test_two_browsers_on_two_nodes_meet_then_survive_the_owners_death(
     assert links["t1"].startswith(a.base)  # the creating node's public URL
 
     teacher_ctx, student_ctx = await browser.new_context(), await browser.new_context()
+    for context in (teacher_ctx, student_ctx):  # straight into the room, as in tests/e2e
+        await context.add_init_script(SKIP_DEVICE_CHECK)
     teacher, student = await teacher_ctx.new_page(), await student_ctx.new_page()
     try:
         await teacher.goto(links["t1"])
