@@ -214,6 +214,12 @@ async def test_stage_invitation_pen_and_mute(
     assert await state(s1, "s.caps.publish.length") == 0
     await shot(s1, artifacts, "invite-phone")
     await check_layout(s1)
+    # The teacher's page tells a decline from the roster's "invited" going away: it must
+    # have seen the invitation first (a decline inside one coalesced roster update is
+    # never seen as one: a known gap, an explicit event would close it).
+    await teacher.wait_for_function(
+        "() => window.opentutor.state().people.some((p) => p.id === 's1' && p.invited)",
+        timeout=10_000)
     await s1.locator('[data-testid="invite-decline"]').tap()
     await teacher.wait_for_selector('.toast[data-notice="notice.declined"]', timeout=10_000)
     await s1.wait_for_selector('[data-testid="stage-invite"]', state="hidden")
