@@ -11,12 +11,11 @@ day: the same code) keeps the first row.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from recorder.database import Step, is_postgres_url
+from recorder.database import SmallPostgres, Step, is_postgres_url
 from recorder.sqlite_thread import SqliteThread
 
 COMPONENT = "certificates"
@@ -86,25 +85,11 @@ class SqliteRegistry(SqliteThread):
         return _issued(row) if row is not None else None
 
 
-class PostgresRegistry:
+class PostgresRegistry(SmallPostgres):
     """The same table in PostgreSQL; a small pool (a certificate is issued now and then)."""
 
     def __init__(self, url: str) -> None:
-        self._url = url
-        self._pool: Any = None
-        self.schema_version = 0
-
-    async def open(self) -> None:
-        from recorder.postgres import open_pool, upgrade_url
-
-        self.schema_version = await asyncio.to_thread(
-            upgrade_url, self._url, COMPONENT, POSTGRES_MIGRATIONS)
-        self._pool = await open_pool(self._url, name="certificates", max_size=2)
-
-    async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        super().__init__(url, component=COMPONENT, steps=POSTGRES_MIGRATIONS, name="certificates")
 
     async def issue(self, cert: Issued) -> None:
         from recorder.postgres import pooled

@@ -15,13 +15,12 @@ the data directory, or the PostgreSQL database of ``--database-url``.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from recorder.database import Step, is_postgres_url
+from recorder.database import SmallPostgres, Step, is_postgres_url
 from recorder.sqlite_thread import SqliteThread
 
 COMPONENT = "reviews"
@@ -137,25 +136,11 @@ class SqliteReviews(SqliteThread):
         return await self._run(get) if keys else {}
 
 
-class PostgresReviews:
+class PostgresReviews(SmallPostgres):
     """The same table in PostgreSQL; a small pool (reviews are a supervisor's clicks)."""
 
     def __init__(self, url: str) -> None:
-        self._url = url
-        self._pool: Any = None
-        self.schema_version = 0
-
-    async def open(self) -> None:
-        from recorder.postgres import open_pool, upgrade_url
-
-        self.schema_version = await asyncio.to_thread(upgrade_url, self._url, COMPONENT,
-                                                      POSTGRES)
-        self._pool = await open_pool(self._url, name="reviews", max_size=2)
-
-    async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        super().__init__(url, component=COMPONENT, steps=POSTGRES, name="reviews")
 
     async def add(self, review: Review) -> None:
         from recorder.postgres import pooled

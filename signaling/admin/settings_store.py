@@ -19,14 +19,13 @@ or the PostgreSQL database of ``--database-url`` (shared by the nodes).
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from recorder.database import Step, is_postgres_url
+from recorder.database import SmallPostgres, Step, is_postgres_url
 from recorder.sqlite_thread import SqliteThread
 
 COMPONENT = "settings"
@@ -176,26 +175,12 @@ class SqliteSettings(SqliteThread):
         return await self._run(add)
 
 
-class PostgresSettings:
+class PostgresSettings(SmallPostgres):
     """The same table in PostgreSQL, shared by the nodes; a small pool (edits are rare,
     reads are one ``MAX(seq)`` per node every few seconds)."""
 
     def __init__(self, url: str) -> None:
-        self._url = url
-        self._pool: Any = None
-        self.schema_version = 0
-
-    async def open(self) -> None:
-        from recorder.postgres import open_pool, upgrade_url
-
-        self.schema_version = await asyncio.to_thread(upgrade_url, self._url, COMPONENT,
-                                                      POSTGRES)
-        self._pool = await open_pool(self._url, name="settings", max_size=2)
-
-    async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        super().__init__(url, component=COMPONENT, steps=POSTGRES, name="settings")
 
     async def _rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         from recorder.postgres import pooled

@@ -8,13 +8,12 @@ how often students were declined or waited in vain from here.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from recorder.database import Step, is_postgres_url
+from recorder.database import SmallPostgres, Step, is_postgres_url
 from recorder.sqlite_thread import SqliteThread
 from signaling.oncall.calls import Call
 from signaling.session.timefmt import iso_at
@@ -91,25 +90,11 @@ class SqliteCalls(SqliteThread):
         return await self._run(get)
 
 
-class PostgresCalls:
+class PostgresCalls(SmallPostgres):
     """The same table in PostgreSQL; a small pool (one row per call)."""
 
     def __init__(self, url: str) -> None:
-        self._url = url
-        self._pool: Any = None
-        self.schema_version = 0
-
-    async def open(self) -> None:
-        from recorder.postgres import open_pool, upgrade_url
-
-        self.schema_version = await asyncio.to_thread(upgrade_url, self._url, COMPONENT,
-                                                      POSTGRES)
-        self._pool = await open_pool(self._url, name="oncall", max_size=2)
-
-    async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        super().__init__(url, component=COMPONENT, steps=POSTGRES, name="oncall")
 
     async def add(self, row: CallRow) -> None:
         from recorder.postgres import pooled
