@@ -19,6 +19,7 @@ ALLOWED: dict[str, set[str]] = {
     "recorder.database": set(),
     "recorder.sqlite_thread": {"recorder.database"},
     "recorder.postgres": {"recorder.database"},
+    "recorder.small_postgres": {"recorder.database", "recorder.postgres"},
     "rtc.clock": set(),
     "rtc": {"rtc.clock"},
     # The database modules: for the journal on PostgreSQL (issue 11), next.
@@ -28,14 +29,14 @@ ALLOWED: dict[str, set[str]] = {
     # Issue 16: term statements (figures and codes pure), their sheets, the PDF certificate
     # and the issued certificates' table.
     "recorder.certificates": {"recorder.credits", "recorder.sqlite_thread", "recorder.database",
-                              "recorder.postgres"},
+                              "recorder.postgres", "recorder.small_postgres"},
     "signaling.session": {"rtc", "rtc.clock", "recorder.presence", "recorder.media",
                           "recorder.credits"},
     "signaling.store": {"signaling.session", "recorder.sqlite_thread", "recorder.database",
                         "recorder.postgres"},
     "signaling.router": {"signaling.session", "signaling.store"},
     "signaling.admin": {"signaling.store", "recorder.sqlite_thread", "recorder.database",
-                        "recorder.postgres"},
+                        "recorder.postgres", "recorder.small_postgres"},
     "signaling.server": {"signaling.session", "signaling.store", "signaling.router",
                          "signaling.admin", "rtc",
                          "rtc.clock", "recorder.credits", "recorder.presence",
@@ -46,7 +47,7 @@ ALLOWED: dict[str, set[str]] = {
     # checks, the settings accessor, the session code POST /api/v1/sessions uses).
     "signaling.oncall": {"signaling.server", "signaling.session", "signaling.router",
                          "rtc.clock", "recorder.credits", "recorder.database",
-                         "recorder.sqlite_thread", "recorder.postgres"},
+                         "recorder.sqlite_thread", "recorder.postgres", "recorder.small_postgres"},
     "signaling": set(),  # the package's own __init__
     "recorder": set(),
 }

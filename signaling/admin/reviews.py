@@ -20,7 +20,8 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from recorder.database import SmallPostgres, Step, is_postgres_url
+from recorder.database import Step, is_postgres_url
+from recorder.small_postgres import SmallPostgres
 from recorder.sqlite_thread import SqliteThread
 
 COMPONENT = "reviews"

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from recorder.database import SmallPostgres, Step, is_postgres_url
+from recorder.database import Step, is_postgres_url
+from recorder.small_postgres import SmallPostgres
 from recorder.sqlite_thread import SqliteThread
 
 COMPONENT = "settings"

@@ -13,7 +13,8 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from recorder.database import SmallPostgres, Step, is_postgres_url
+from recorder.database import Step, is_postgres_url
+from recorder.small_postgres import SmallPostgres
 from recorder.sqlite_thread import SqliteThread
 from signaling.oncall.calls import Call
 from signaling.session.timefmt import iso_at
