@@ -37,6 +37,7 @@ class Out(StrEnum):
     QUALITY = "quality"
     INVITED = "invited"
     MUTED = "muted"
+    STAGE_DECLINED = "stage_declined"
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,13 @@ EVENTS: dict[Out, EventDoc] = {
         "the learner muted",
         "an instructor muted you: the server no longer forwards your sound and your page "
         "switches the microphone off; send `unmute` to be heard again",
+    ),
+    Out.STAGE_DECLINED: EventDoc(
+        '`{"person": id, "name": name}`',
+        "the people who may invite (`caps.grant`)",
+        "the learner said no to the stage invitation (`stage_answer` with `accept: false`). "
+        "Told as an event, not only as the roster's `invited` going away: a decline in the "
+        "same coalesced `roster` as the invitation would never show there",
     ),
 }
 

@@ -541,7 +541,16 @@ class Room:
         else:
             participant.invited = False
             self._announce(participant)  # the instructor's list: no longer asked
+            await self._tell_declined(participant)
         return {}
+
+    async def _tell_declined(self, learner: Participant) -> None:
+        """Whoever may invite hears the no at once (Out.STAGE_DECLINED): the roster's
+        ``invited`` going away is coalesced and may never be seen as a change."""
+        data = {"person": learner.id, "name": learner.person.name}
+        for p in self._people.values():
+            if p.caps.grant and p.sid is not None:
+                await self.deps.outbox.emit(Out.STAGE_DECLINED, data, to=p.sid)
 
     async def _mute(self, participant: Participant, cmd: m.Mute) -> dict[str, Any]:
         target = self._participant(cmd.person)

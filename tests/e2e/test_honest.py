@@ -123,6 +123,10 @@ async def test_waiting_then_the_server_down_is_said_to_be_the_servers(
         assert text != "录制中" and (await badge.is_hidden() or text == "录制状态未知"), text
         await shot(student, artifacts, "server-down-phone")
         await check_layout(student)
+        # The teacher's tile of the student claims no camera state while the server is away.
+        caption = teacher.locator('.tile.remote[data-person="s1"] [data-testid="tile-caption"]')
+        await caption.wait_for(timeout=10_000)
+        assert (await caption.text_content() or "") == "重新连接中……"
         await shot(teacher, artifacts, "server-down-laptop")
         await student_ctx.close()
         await teacher_ctx.close()
@@ -214,12 +218,8 @@ async def test_stage_invitation_pen_and_mute(
     assert await state(s1, "s.caps.publish.length") == 0
     await shot(s1, artifacts, "invite-phone")
     await check_layout(s1)
-    # The teacher's page tells a decline from the roster's "invited" going away: it must
-    # have seen the invitation first (a decline inside one coalesced roster update is
-    # never seen as one: a known gap, an explicit event would close it).
-    await teacher.wait_for_function(
-        "() => window.opentutor.state().people.some((p) => p.id === 's1' && p.invited)",
-        timeout=10_000)
+    # The teacher's page is told the decline by the server's stage_declined event, at
+    # once, even inside the roster update that carried the invitation.
     await s1.locator('[data-testid="invite-decline"]').tap()
     await teacher.wait_for_selector('.toast[data-notice="notice.declined"]', timeout=10_000)
     await s1.wait_for_selector('[data-testid="stage-invite"]', state="hidden")

@@ -559,7 +559,9 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
     const before = new Map(state.people.map((p) => [p.id, p]));
     dispatch({ type: "roster", data });
     // Tell an instructor who can grant that a hand went up, wherever the list is: one
-    // notice (the latest name, how many are up), and that an invitation was declined.
+    // notice (the latest name, how many are up). A declined invitation is its own
+    // event (stage_declined, below): a decline coalesced with the invitation never
+    // shows in the roster.
     if (!state.caps.grant || !data) return;
     for (const p of [...(data.added || []), ...(data.changed || [])]) {
       const had = before.get(p.id);
@@ -567,10 +569,13 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
         const n = state.people.filter((x) => x.present !== false && x.hand).length;
         notify("info", n > 1 ? "notice.hands" : "notice.hand", { params: n > 1 ? { name: p.name, n } : { name: p.name }, group: "hand", icon: "hand" });
       }
-      if (had && had.invited && !p.invited && !p.stage && p.present !== false) notify("info", "notice.declined", { params: { name: p.name }, icon: "stage" });
     }
   });
   on("invited", (data) => dispatch({ type: "invited", data }));
+  on("stage_declined", (data) => {
+    const p = state.people.find((x) => data && x.id === data.person);
+    notify("info", "notice.declined", { params: { name: (p && p.name) || (data && data.name) || "" }, icon: "stage" });
+  });
   on("muted", (data) => {
     // The server already stopped forwarding my sound; switch the microphone off too.
     if (state.media.local.audio) protocol.setMic(false);

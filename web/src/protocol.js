@@ -292,7 +292,7 @@ export class Protocol {
       this.negotiate();
     });
     socket.on("tracks", (map) => this.setTracks(map));
-    for (const ev of ["roster", "caps", "chat", "board", "board_state", "recording", "recording_error", "invited", "muted"]) {
+    for (const ev of ["roster", "caps", "chat", "board", "board_state", "recording", "recording_error", "invited", "muted", "stage_declined"]) {
       socket.on(ev, (msg) => this.emit(ev, msg));
     }
     socket.on("quality", (msg) => this.emit("quality", msg)); // what reaches us (rtc/quality.py)

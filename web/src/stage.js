@@ -58,3 +58,16 @@ export function stageLayout(tiles, waiting) {
   if (tiles === 0) return waiting ? "waiting" : "alone";
   return tiles === 1 ? "one" : "grid";
 }
+
+/**
+ * A tile's caption (its i18n key), or null when its picture shows. While the link to
+ * the server is down (`linkDown`: reconnecting, or the server not answering) the page
+ * knows nothing of anyone's camera: the tile says "reconnecting", never "camera off".
+ * Otherwise, without a picture, why: the camera is off, or its video is on the way
+ * (`seenVideo`: the server saw it). Pure.
+ */
+export function tileCaptionKey({ video, audioOnly, seenVideo, linkDown }) {
+  if (linkDown) return "stage.tile_reconnecting";
+  if (video || audioOnly) return null;
+  return seenVideo ? "stage.connecting_video" : "stage.camera_off";
+}

@@ -7,7 +7,8 @@
 
 import { h, icon, initial, setIcon, setText, show, syncList } from "./dom.js";
 import { t } from "../i18n.js";
-import { roleKey, stageLayout, tileEntries, tileOrder, waitingKey } from "../stage.js";
+import { roleKey, stageLayout, tileCaptionKey, tileEntries, tileOrder, waitingKey } from "../stage.js";
+import { linkStatus } from "../presence.js";
 
 let soundUnlocked = false;
 
@@ -89,6 +90,8 @@ export function mountVideos(stage, client) {
     setText(name, item.name || "");
     setIcon(mic, item.media.audio ? "mic" : "micOff");
     mic.classList.toggle("off", !item.media.audio);
+    show(mic, !item.linkDown); // while the server is away, no claim about anyone's microphone
+    tile.classList.toggle("reconnecting", !!item.linkDown);
     const { roleTag, caption } = tile.parts;
     show(roleTag, !!item.roleLabel);
     setText(roleTag, item.roleLabel || "");
@@ -105,6 +108,8 @@ export function mountVideos(stage, client) {
     const ownNote = s.saver || (mine && mine.reason === "saver") ? t("quality.saver") : audioOnly ? t("quality.audio_only") : "";
     const teacher = s.me && s.me.role === "instructor";
     const form = s.session && s.session.form;
+    // The server unreachable: nothing is known of the others' cameras (presence.js).
+    const linkDown = s.phase === "reconnecting" || linkStatus(s) !== null;
     const items = tileEntries(s)
       // Nobody's last frame stays on screen once the list says they left (issue 12, item 5).
       .filter(([id]) => (!s.me || id !== s.me.id) && (byId.get(id) || {}).present !== false)
@@ -116,15 +121,15 @@ export function mountVideos(stage, client) {
         const shown = { audio: media.audio && seen.audio !== false, video: media.video && seen.video !== false };
         const link = teacher && p.role === "learner" ? s.quality[id] : null;
         const linkNote = link && link.level !== "full" && link.reason === "network" ? t(`quality.learner_${link.level}`) : "";
-        const note = audioOnly ? ownNote : linkNote;
+        const note = linkDown ? "" : audioOnly ? ownNote : linkNote;
         return { id, name: p.name, role: p.role, media: shown, audioOnly, note, order: p.role === "instructor" ? 0 : 1 };
       })
       .map((item) => {
         // Named for the form; without a picture, why: no camera, or not through yet.
         const seen = (byId.get(item.id) || {}).media || {};
         const key = form === "review" ? roleKey(form, item.role) : null;
-        const caption = item.media.video || item.audioOnly ? "" : t(seen.video ? "stage.connecting_video" : "stage.camera_off");
-        return { ...item, order: tileOrder(form, item.role), roleLabel: key ? t(key) : "", caption };
+        const captionKey = tileCaptionKey({ video: item.media.video, audioOnly: item.audioOnly, seenVideo: !!seen.video, linkDown });
+        return { ...item, order: tileOrder(form, item.role), roleLabel: key ? t(key) : "", caption: captionKey ? t(captionKey) : "", linkDown };
       })
       .sort((a, b) => a.order - b.order);
     syncList(remoteList, items, (x) => x.id, createTile, updateTile);
