@@ -23,6 +23,7 @@ from rtc.room import MediaRoom
 from signaling.admin.accounts import Accounts
 from signaling.admin.factory import open_staff_store
 from signaling.oncall import api as oncall_api
+from signaling.qa import api as qa_api
 from signaling.router.base import PlacementUnavailable, Router
 from signaling.router.local import LocalRouter
 from signaling.router.redis import RedisRouter, connect
@@ -241,6 +242,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app.add_routes(policy_api.routes)  # calendar and policy as in effect
     settings_api.install(app)  # their edits and history (the settings store's cleanup ctx)
     oncall_api.install(app, sio)  # on-demand tutoring: /oncall namespace, passes, /duty
+    qa_api.install(app)  # the Q&A centre: questions, answers, media, /qa (issue 14)
     app.add_routes(participant_api.routes)
     app.add_routes(recordings_api.routes)
     app.add_routes(staff_api.routes)
