@@ -22,6 +22,7 @@ from rtc.ice import parse_ice_servers
 from rtc.room import MediaRoom
 from signaling.admin.accounts import Accounts
 from signaling.admin.factory import open_staff_store
+from signaling.booking import api as booking_api
 from signaling.oncall import api as oncall_api
 from signaling.qa import api as qa_api
 from signaling.router.base import PlacementUnavailable, Router
@@ -242,6 +243,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app.add_routes(policy_api.routes)  # calendar and policy as in effect
     settings_api.install(app)  # their edits and history (the settings store's cleanup ctx)
     oncall_api.install(app, sio)  # on-demand tutoring: /oncall namespace, passes, /duty
+    booking_api.install(app)  # booking: slots, lectures, reviews, reminders, /booking
     qa_api.install(app)  # the Q&A centre: questions, answers, media, /qa (issue 14)
     app.add_routes(participant_api.routes)
     app.add_routes(recordings_api.routes)

@@ -463,6 +463,41 @@ class NewPass(Struct, frozen=True, forbid_unknown_fields=True):
     valid_hours: Annotated[int, Meta(ge=1, le=168)] = 12
 
 
+class BookingPerson(Struct, frozen=True, forbid_unknown_fields=True):
+    """A person of a booking pass: codes as in a session's ``people`` (the same-school
+    and same-district rules compare them when the booked session is paid)."""
+
+    id: PersonId
+    name: Annotated[str, Meta(max_length=60, pattern=NONBLANK)]
+    school: Annotated[str, Meta(max_length=120, pattern=NONBLANK)] | None = None
+    district: Annotated[str, Meta(max_length=60, pattern=NONBLANK)] | None = None
+    school_id: Annotated[str, Meta(pattern=anchored(SCHOOL_ID))] | None = None
+    district_code: Annotated[str, Meta(pattern=anchored(DISTRICT_CODE))] | None = None
+
+
+class BookingPass(Struct, frozen=True, forbid_unknown_fields=True):
+    """Booking (issue 14, item 4): ``booking_teacher`` publishes one-to-one slots and
+    schedules lectures and reviews; ``booking_learner`` books and enrols. The link is
+    valid ``valid_hours`` (at most 30 days)."""
+
+    kind: Literal["booking_teacher", "booking_learner"]
+    person: BookingPerson
+    valid_hours: Annotated[int, Meta(ge=1, le=720)] = 168
+
+
+class NewOffer(Struct, frozen=True, forbid_unknown_fields=True):
+    """A teacher's offer: a ``one_to_one`` slot (one learner), a ``lecture`` (up to
+    ``capacity`` learners) or a ``review`` (one presenting learner). ``start`` and
+    ``minutes`` must fit one open-hours window of the calendar and the form's length
+    limits of the training policy; ``title`` defaults to the form's name."""
+
+    form: Literal["one_to_one", "lecture", "review"]
+    start: Time
+    minutes: Annotated[int, Meta(ge=1, le=720)]
+    title: Annotated[str, Meta(max_length=120, pattern=NONBLANK)] | None = None
+    capacity: Annotated[int, Meta(ge=1, le=100_000)] | None = None
+
+
 # The REST route (as in the OpenAPI document, under /api/v1) → the body its handler
 # decodes. The handlers decode with ``REST_BODIES[route]``; tests/signaling/
 # test_declarations.py checks that the document says the same.
@@ -476,6 +511,8 @@ REST_BODIES: dict[str, type[Struct]] = {
     "/calendar/versions/{seq}/restore": SettingsRestore,
     "/policy/{programme}/versions/{seq}/restore": SettingsRestore,
     "/oncall/passes": NewPass,
+    "/bookings/passes": BookingPass,
+    "/bookings/offers": NewOffer,
 }
 # The PUT bodies (calendar and policy edits), generated into the document the same way.
 REST_PUT_BODIES: dict[str, type[Struct]] = {
