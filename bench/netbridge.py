@@ -6,11 +6,15 @@ Run inside a namespace holding two interfaces (each one end of a veth pair: one 
 the student's namespace, one to the host); every frame read on one is written to the
 other, unless dropped (``loss``, independently per frame and direction) or after a delay
 (``delay_ms`` each way, so the round trip grows by twice that; frames keep their order).
-The settings come on stdin, one line ``LOSS DELAY_MS`` at a time (``0 0``: a plain
-bridge), so :class:`bench.network.Link` can change them mid-run without a gap.
+The settings come on stdin, one line ``LOSS DELAY_MS [CUT]`` at a time (``0 0``: a
+plain bridge), so :class:`bench.network.Link` can change them mid-run without a gap.
+``CUT`` 1 forgets every UDP flow seen so far: from then on their datagrams are dropped
+while new flows (other ports) and TCP pass, as when a NAT loses its UDP mappings or a
+handover keeps TCP but not the media path (issue 13, item 4: the socket lives, ICE
+dies); ``CUT`` 0 lets them through again.
 Raw ``AF_PACKET`` sockets, one asyncio reader each; frames this process sent are seen
-again as outgoing and skipped. IPv4 only for UDP (its checksum is zeroed on the way:
-:func:`no_udp_checksum`); TCP is copied as is and may be dropped by the receiver.
+again as outgoing and skipped. IPv4 only: a UDP checksum is zeroed on the way
+(:func:`no_udp_checksum`), a TCP one computed (:func:`tcp_checksum`).
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ class Bridge:
             self.socks[name] = s
         self.a, self.b = a, b
         self.passed = self.dropped = 0
+        self.flows: set[tuple[bytes, bytes]] = set()  # UDP flows seen, as endpoint pairs
+        self.cut: frozenset[tuple[bytes, bytes]] = frozenset()  # the flows that no longer pass
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         sa, sb = self.socks[self.a], self.socks[self.b]
@@ -57,8 +63,14 @@ class Bridge:
             if self.loss and self.rng.random() < self.loss:
                 self.dropped += 1
                 continue
+            flow = udp_flow(frame)
+            if flow is not None:
+                if flow in self.cut:
+                    self.dropped += 1
+                    continue
+                self.flows.add(flow)
             self.passed += 1
-            frame = no_udp_checksum(frame)
+            frame = tcp_checksum(no_udp_checksum(frame))
             if self.delay:
                 loop.call_later(self.delay, self._send, dst, frame)
             else:
@@ -82,6 +94,43 @@ def no_udp_checksum(frame: bytes) -> bytes:
     return frame[:at] + b"\x00\x00" + frame[at + 2 :]
 
 
+def _ipv4_payload(frame: bytes, proto: int) -> int | None:
+    """Where the IPv4 payload of ``proto`` starts in an Ethernet frame (None: another)."""
+    if len(frame) < 34 or frame[12:14] != b"\x08\x00" or frame[23] != proto:
+        return None
+    return 14 + (frame[14] & 0x0F) * 4
+
+
+def udp_flow(frame: bytes) -> tuple[bytes, bytes] | None:
+    """The UDP flow of a frame as its two endpoints (address + port), in a fixed order so
+    both directions are one flow; None when not IPv4 UDP."""
+    at = _ipv4_payload(frame, 17)
+    if at is None or len(frame) < at + 4:
+        return None
+    a, b = frame[26:30] + frame[at : at + 2], frame[30:34] + frame[at + 2 : at + 4]
+    return (a, b) if a <= b else (b, a)
+
+
+def tcp_checksum(frame: bytes) -> bytes:
+    """An IPv4 TCP frame with its checksum computed. A veth leaves it to offload (only
+    the pseudo-header's sum is in the field), and unlike UDP's, TCP's cannot be zero."""
+    at = _ipv4_payload(frame, 6)
+    if at is None:
+        return frame
+    end = 14 + int.from_bytes(frame[16:18], "big")  # the IP total length: no Ethernet padding
+    segment = bytearray(frame[at:end])
+    if len(segment) < 20:
+        return frame
+    segment[16:18] = b"\x00\x00"
+    pseudo = frame[26:34] + b"\x00\x06" + len(segment).to_bytes(2, "big")
+    data = pseudo + bytes(segment) + (b"\x00" if len(segment) % 2 else b"")
+    total = sum(int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    checksum = (~total & 0xFFFF) or 0xFFFF
+    return frame[: at + 16] + checksum.to_bytes(2, "big") + frame[at + 18 :]
+
+
 async def main(a: str, b: str) -> None:
     loop = asyncio.get_running_loop()
     bridge = Bridge(a, b)
@@ -90,11 +139,13 @@ async def main(a: str, b: str) -> None:
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     while line := await reader.readline():
         try:
-            loss, delay_ms = (float(x) for x in line.split())
+            loss, delay_ms, *rest = (float(x) for x in line.split())
         except ValueError:
             continue
         bridge.loss, bridge.delay = min(max(loss, 0.0), 1.0), max(delay_ms, 0.0) / 1000
-        print(f"loss {bridge.loss} delay {delay_ms} ms", flush=True)
+        cut = bool(rest and rest[0])
+        bridge.cut = frozenset(bridge.flows) if cut else frozenset()
+        print(f"loss {bridge.loss} delay {delay_ms} ms cut {len(bridge.cut)} flows", flush=True)
 
 
 if __name__ == "__main__":

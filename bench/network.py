@@ -141,6 +141,11 @@ class Link:
         sh("ip", "link", "set", self.ns_if, "netns", self.ns)
         for dev in (bh, bs):
             sh("ip", "netns", "exec", nsb, "ip", "link", "set", dev, "up", "promisc", "on")
+        # One wire frame per packet: a veth hands a packet socket TCP segments coalesced
+        # up to 64 KiB (segmentation offload), which the bridge could not send on.
+        sh("ip", "link", "set", self.host_if, "gso_max_segs", "1", check=False)
+        sh("ip", "netns", "exec", self.ns, "ip", "link", "set", self.ns_if, "gso_max_segs", "1",
+           check=False)
         self.bridge = subprocess.Popen(
             ["ip", "netns", "exec", nsb, sys.executable, "-m", "bench.netbridge", bh, bs],
             stdin=subprocess.PIPE,
@@ -148,11 +153,12 @@ class Link:
             cwd=Path(__file__).resolve().parents[1],
         )
 
-    def impair(self, loss: float = 0.0, delay_ms: float = 0.0) -> None:
-        """Random loss (0…1, each direction) and one-way delay on a bridged link."""
+    def impair(self, loss: float = 0.0, delay_ms: float = 0.0, cut: bool = False) -> None:
+        """Random loss (0…1, each direction) and one-way delay on a bridged link;
+        ``cut``: the UDP flows seen so far stop passing (new ones and TCP pass)."""
         if self.bridge is None or self.bridge.stdin is None:
             raise RuntimeError("loss and delay need Link.create(bridged=True)")
-        self.bridge.stdin.write(f"{loss} {delay_ms}\n".encode())
+        self.bridge.stdin.write(f"{loss} {delay_ms} {int(cut)}\n".encode())
         self.bridge.stdin.flush()
 
     def _tc(self, inside: bool, *args: str) -> None:

@@ -19,10 +19,14 @@
 //   screen_ended {}                 the browser's "stop sharing" was used
 //
 // The client is always the SDP offerer. The server has no ICE restart, so a
-// reconnect (or a failed transport) means a fresh peer connection and offer.
+// reconnect (or a failed transport) means a fresh peer connection and offer: a lost
+// media path is noticed and replaced within seconds (link-watch.js, reconnect.js).
+//   link {state: "lost"|"recovered"|"rebuilt"}   the media path's watchman
 
 import { io } from "socket.io-client";
 import { localMedia } from "./local-media.js";
+import { linkWatch } from "./link-watch.js";
+import { FIRST_PATH_SETTLE_MS, RECONNECT_FIRST_MS, RECONNECT_MAX_MS, isPath } from "./reconnect.js";
 import { applyCodecPreference, wantedCodec } from "./codecs.js";
 
 const ACK_TIMEOUT_MS = 15000;
@@ -111,6 +115,7 @@ export class Protocol {
     this.joined = false;
     this.pending = new Set(); // reject functions of requests awaiting an ack
     this.movedFailures = 0; // `moved` answers naming a node that did not answer, in a row
+    this.watch = null; // a lost media path being replaced (link-watch.js)
   }
 
   // ---- tiny emitter --------------------------------------------------------
@@ -239,10 +244,17 @@ export class Protocol {
       path: "/socket.io",
       transports: ["websocket"],
       auth: { token: this.token },
-      reconnectionDelay: 1000,
-      reconnectionDelayMax: 5000,
+      reconnectionDelay: RECONNECT_FIRST_MS,
+      reconnectionDelayMax: RECONNECT_MAX_MS,
     });
     this.socket = socket;
+    // A new network: a lost media path gathers again on it at once (link-watch.js).
+    if (!this.watchingNetwork && this.env.addEventListener) {
+      this.watchingNetwork = true;
+      this.env.addEventListener("online", () => this.networkChanged());
+      const conn = this.env.navigator && this.env.navigator.connection;
+      if (conn && conn.addEventListener) conn.addEventListener("change", () => this.networkChanged());
+    }
 
     socket.on("connect", () => this.emit("connected", {}));
     socket.on("connect_error", (err) => {
@@ -405,14 +417,28 @@ export class Protocol {
   // ---- peer connection -----------------------------------------------------
   ensurePc() {
     if (this.pc) return this.pc;
+    const pc = this.newPc();
+    this.adoptPc(pc);
+    return pc;
+  }
+
+  /** The peer connection everything goes through from now on. */
+  adoptPc(pc) {
+    this.pc = pc;
+    this.tx = pc.txs;
+    this.emit("pc_state", pc.connectionState);
+    this.checkLink(pc); // link-watch.js
+  }
+
+  /** A peer connection with our senders, wired; it acts only once it is `this.pc`. */
+  newPc() {
     const PC = this.env.RTCPeerConnection;
     const pc = new PC({
       iceServers: this.iceServers,
       bundlePolicy: "max-bundle",
       iceTransportPolicy: this.icePolicy,
     });
-    this.pc = pc;
-    this.tx = { audio: null, video: null };
+    pc.txs = { audio: null, video: null };
     pc.iceState = { sdpTaken: false, answered: false, queue: [], endSent: false, gathered: false };
     pc.addEventListener("icecandidate", (e) => this.onCandidate(pc, e.candidate));
     pc.addEventListener("icegatheringstatechange", () => {
@@ -421,8 +447,9 @@ export class Protocol {
     pc.addEventListener("connectionstatechange", () => {
       if (pc !== this.pc) return;
       this.emit("pc_state", pc.connectionState);
-      if (pc.connectionState === "failed") this.restartPcSoon();
+      if (pc.connectionState === "failed") this.watchLink(pc);
     });
+    pc.addEventListener("iceconnectionstatechange", () => this.onIceState(pc));
     pc.addEventListener("track", (e) => {
       if (pc !== this.pc) return;
       const track = e.track;
@@ -433,52 +460,59 @@ export class Protocol {
     });
     // Publish what we already have (after a reconnect the camera keeps running).
     for (const kind of ["audio", "video"]) {
-      if (this.send[kind]) this.addSender(kind, this.send[kind]);
+      if (this.send[kind]) this.addSender(kind, this.send[kind], pc);
     }
-    this.emit("pc_state", pc.connectionState);
     return pc;
   }
 
   closePc() {
+    if (this.watch) this.endWatch(this.watch);
     const pc = this.pc;
     if (!pc) return;
     this.pc = null;
     this.tx = { audio: null, video: null };
-    try {
-      pc.close();
-    } catch {
-      /* already closed */
-    }
+    this.dropPc(pc);
     this.tracks = {};
     this.rebuildRemote();
     this.emit("pc_state", "closed");
   }
 
-  restartPcSoon() {
-    clearTimeout(this.restartTimer);
-    this.restartTimer = setTimeout(() => {
-      if (!this.joined || !this.pc || this.pc.connectionState !== "failed") return;
-      this.closePc();
-      this.negotiate();
-    }, 2000);
+  dropPc(pc) {
+    try {
+      if (pc) pc.close();
+    } catch {
+      /* already closed */
+    }
   }
 
-  addSender(kind, track) {
-    const pc = this.pc;
+  /** The receiving slots the server asked for (at least one of each kind). */
+  addReceivers(pc) {
+    const have = { audio: 0, video: 0 };
+    for (const t of pc.getTransceivers()) {
+      if (t.direction === "recvonly" && t.receiver && t.receiver.track) have[t.receiver.track.kind] += 1;
+    }
+    for (const kind of ["audio", "video"]) {
+      for (let i = have[kind]; i < this.wanted[kind]; i += 1) pc.addTransceiver(kind, { direction: "recvonly" });
+    }
+  }
+
+  addSender(kind, track, pc = this.pc) {
     const stream = this.ensureLocalStream();
     const maxBitrate = kind === "video" ? (this.phone ? 450000 : 900000) : 48000;
-    this.tx[kind] = pc.addTransceiver(track, {
+    pc.txs[kind] = pc.addTransceiver(track, {
       direction: "sendonly",
       streams: [stream],
       sendEncodings: [{ maxBitrate }],
     });
     // VP8 first unless the link asks for H.264: Safari's own order puts H.264 first,
     // and the server follows the offer's first codec (src/codecs.js).
-    if (kind === "video") applyCodecPreference(this.tx[kind], this.codec || "vp8", this.env);
+    if (kind === "video") applyCodecPreference(pc.txs[kind], this.codec || "vp8", this.env);
+    if (pc === this.pc) this.tx = pc.txs;
   }
 
   onCandidate(pc, candidate) {
     const st = pc.iceState;
+    if (isPath(candidate)) st.seen = true; // a spare may have found it before the offer
     if (candidate === null) {
       st.gathered = true;
       if (st.endSent) return;
@@ -505,17 +539,27 @@ export class Protocol {
     this.request("ice", msg).catch(() => {});
   }
 
-  waitGathering(pc, ms) {
+  /** Until gathering is complete, `ms` passed, or `settleMs` after the first candidate
+   * (0: no such shortcut): later candidates are trickled once the answer is in. */
+  waitGathering(pc, ms, settleMs = 0) {
     if (pc.iceGatheringState === "complete" || ms <= 0) return Promise.resolve();
     return new Promise((resolve) => {
+      let settle = null;
       const done = () => {
         clearTimeout(timer);
+        clearTimeout(settle);
         pc.removeEventListener("icegatheringstatechange", check);
+        pc.removeEventListener("icecandidate", found);
         resolve();
       };
       const check = () => pc.iceGatheringState === "complete" && done();
+      const found = (e) => {
+        if (settleMs > 0 && settle === null && isPath(e.candidate)) settle = setTimeout(done, settleMs);
+      };
       const timer = setTimeout(done, ms);
       pc.addEventListener("icegatheringstatechange", check);
+      pc.addEventListener("icecandidate", found);
+      if (settleMs > 0 && pc.iceState && pc.iceState.seen) settle = setTimeout(done, settleMs);
     });
   }
 
@@ -550,19 +594,13 @@ export class Protocol {
 
   async offerOnce() {
     const pc = this.ensurePc();
-    const have = { audio: 0, video: 0 };
-    for (const t of pc.getTransceivers()) {
-      if (t.direction === "recvonly" && t.receiver && t.receiver.track) have[t.receiver.track.kind] += 1;
-    }
-    for (const kind of ["audio", "video"]) {
-      for (let i = have[kind]; i < this.wanted[kind]; i += 1) pc.addTransceiver(kind, { direction: "recvonly" });
-    }
+    this.addReceivers(pc);
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     const first = !pc.iceState.sdpTaken;
     if (first) {
       const wait = { gather: 5000, hybrid: 800, trickle: 0 }[this.iceMode] ?? 800;
-      await this.waitGathering(pc, wait);
+      await this.waitGathering(pc, wait, this.iceMode === "gather" ? 0 : FIRST_PATH_SETTLE_MS);
     }
     const sdp = pc.localDescription.sdp;
     pc.iceState.sdpTaken = true;
@@ -635,4 +673,4 @@ export class Protocol {
   }
 }
 
-Object.assign(Protocol.prototype, localMedia);
+Object.assign(Protocol.prototype, localMedia, linkWatch);
