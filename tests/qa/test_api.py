@@ -219,3 +219,16 @@ async def test_an_unsolved_question_closes_after_the_policy_days(server: Server)
     got, answer = await server.call("POST", f"{QS}/{qid}/answers", fresh, {"text": "迟到的答案"})
     assert (got, answer["error"]["code"]) == (409, "closed")
     assert (await server.call("POST", QS, student, {"subject": "math", "text": "新问题"}))[0] == 201
+
+
+async def test_every_qa_route_is_in_the_openapi_document(server: Server) -> None:
+    status, doc = await server.call("GET", "/api/v1/openapi.json")
+    assert status == 200
+    routes = {(r.method.lower(), r.resource.canonical.removeprefix("/api/v1"))
+              for r in server.runner.app.router.routes()
+              if r.resource is not None and r.resource.canonical.startswith("/api/v1/qa")
+              and r.method != "HEAD"}
+    assert len(routes) == 8
+    for method, path in routes:
+        assert method in doc["paths"][path], (method, path)
+    assert "oncallPass" in doc["components"]["securitySchemes"]
