@@ -97,8 +97,13 @@ def _rules(app: web.Application) -> tuple[Calendar, QaPolicy]:
     current = app[SERVICES].settings
     if current is not None:
         return current.calendar, _qa_policy(current.in_effect(policy_kind("tutoring")).document)
-    document = (POLICY_DIR / "tutoring.toml").read_text(encoding="utf-8")
-    return app[CONFIGURED_CALENDAR], _qa_policy(document)
+    return app[CONFIGURED_CALENDAR], _qa_policy(_built_in())
+
+
+@lru_cache(maxsize=1)
+def _built_in() -> str:
+    """The shipped tutoring policy's text (read once: an app without a settings store)."""
+    return (POLICY_DIR / "tutoring.toml").read_text(encoding="utf-8")
 
 
 def _who(request: web.Request) -> passes.Pass | web.Response:

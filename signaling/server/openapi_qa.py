@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 _ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-_PASS = [{"oncallPass": []}]
+_PASS: list[dict[str, list[str]]] = [{"oncallPass": []}]
 _B64 = {"type": "string", "contentEncoding": "base64"}
 
 

@@ -322,7 +322,7 @@ function detail(q) {
     h("p", { class: "qtext big", text: q.text }),
     photos(q.photos, "qa-q-photos"));
   const answers = h("div", { class: "answers" });
-  if (!q.answers.length) answers.append(h("p", { class: "muted", text: t("qa.no_answers") }));
+  if (!q.answers.length) answers.append(h("p", { class: "muted", text: t(teacher() ? "qa.no_answers_teacher" : "qa.no_answers") }));
   for (const a of q.answers) {
     answers.append(h("article", { class: `answer${a.accepted ? " accepted" : ""}`, "data-testid": `qa-answer-${a.id}` },
       h("p", { class: "small muted", text: [a.teacher.name, a.teacher.school, when(a.answered_at)].filter(Boolean).join(" · ") }),
