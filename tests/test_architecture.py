@@ -42,7 +42,8 @@ ALLOWED: dict[str, set[str]] = {
                          "rtc.clock", "recorder.credits", "recorder.presence",
                          "recorder.media", "recorder.sqlite_thread", "recorder.database",
                          "recorder.postgres", "recorder.certificates", "signaling",
-                         "signaling.oncall", "signaling.booking", "signaling.qa"},
+                         "signaling.oncall", "signaling.booking", "signaling.qa",
+                         "signaling.microlessons"},
     # Issue 14, on-demand tutoring: its doors and I/O sit beside the server's (its token
     # checks, the settings accessor, the session code POST /api/v1/sessions uses).
     "signaling.oncall": {"signaling.server", "signaling.session", "signaling.router",
@@ -57,6 +58,11 @@ ALLOWED: dict[str, set[str]] = {
     "signaling.booking": {"signaling.server", "signaling.session", "rtc.clock",
                           "recorder.credits", "recorder.database", "recorder.sqlite_thread",
                           "recorder.postgres"},
+    # Issue 14, micro-lessons: beside the server (passes, signed links, the recordings
+    # and session store it publishes from); the watching rule and the lessons' rules pure.
+    "signaling.microlessons": {"signaling.server", "signaling.session", "signaling.oncall",
+                               "recorder.credits", "recorder.database", "recorder.sqlite_thread",
+                               "recorder.postgres", "recorder.small_postgres"},
     "signaling": set(),  # the package's own __init__
     "recorder": set(),
 }
@@ -81,6 +87,8 @@ PURE = {
     "signaling.oncall.calls": set(),
     "signaling.oncall.matching": set(),
     "signaling.oncall.hours": {"recorder.credits"},
+    "signaling.microlessons.watching": set(),
+    "signaling.microlessons.lessons": set(),
     "signaling.booking.rules": set(),
     "signaling.qa.rules": {"recorder.credits"},
 }

@@ -23,6 +23,7 @@ from rtc.room import MediaRoom
 from signaling.admin.accounts import Accounts
 from signaling.admin.factory import open_staff_store
 from signaling.booking import api as booking_api
+from signaling.microlessons import api as microlessons_api
 from signaling.oncall import api as oncall_api
 from signaling.qa import api as qa_api
 from signaling.router.base import PlacementUnavailable, Router
@@ -243,6 +244,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
     app.add_routes(policy_api.routes)  # calendar and policy as in effect
     settings_api.install(app)  # their edits and history (the settings store's cleanup ctx)
     oncall_api.install(app, sio)  # on-demand tutoring: /oncall namespace, passes, /duty
+    microlessons_api.install(app)  # micro-lessons: publish, browse, paced video, /lessons
     booking_api.install(app)  # booking: slots, lectures, reviews, reminders, /booking
     qa_api.install(app)  # the Q&A centre: questions, answers, media, /qa (issue 14)
     app.add_routes(participant_api.routes)

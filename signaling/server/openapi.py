@@ -13,6 +13,7 @@ from signaling.server.live_api import document_live
 from signaling.server.observe_api import document_observe
 from signaling.server.openapi_console import document_console
 from signaling.server.openapi_booking import document_booking
+from signaling.server.openapi_microlessons import document_microlessons
 from signaling.server.openapi_oncall import document_oncall
 from signaling.server.openapi_people import PEOPLE_PATHS, PEOPLE_SCHEMAS
 from signaling.server.openapi_qa import document_qa
@@ -562,6 +563,7 @@ document_observe(DOCUMENT)  # POST /api/v1/live/{id}/observe, a supervisor watch
 document_console(DOCUMENT)  # reviews, webhooks, calendar and policy (openapi_console.py)
 document_settings(DOCUMENT)  # calendar and policy edits, history (openapi_settings.py)
 document_oncall(DOCUMENT)  # on-demand tutoring's passes, teachers on duty, calls (issue 14)
+document_microlessons(DOCUMENT)  # micro-lessons: publish, browse, watched time (issue 14)
 document_qa(DOCUMENT)  # the Q&A centre: questions, answers, solving, points (issue 14)
 document_booking(DOCUMENT)  # booking: passes, offers, book, cancel (issue 14, item 4)
 

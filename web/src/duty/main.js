@@ -232,6 +232,7 @@ function render() {
   root.dataset.phase = state.me.kind === "teacher_duty" ? "teacher" : "student";
   root.append(header());
   root.append(h("p", { class: "small" }, h("a", { href: `/qa?token=${encodeURIComponent(token)}`, "data-testid": "duty-qa", text: tx("duty.qa_link") })));
+  root.append(h("p", { class: "small" }, h("a", { href: `/lessons?token=${encodeURIComponent(token)}`, "data-testid": "duty-lessons", text: tx("duty.lessons_link") })));
   if (state.offline) root.append(h("p", { class: "banner warn", role: "status", text: tx("duty.offline") }));
   if (state.rest) root.append(h("p", { class: "banner rest", role: "status", "data-testid": "duty-rest", text: tx("duty.limit.rest", { minutes: state.rest }) }));
   if (state.notice) root.append(h("p", { class: "banner", role: "status", "data-testid": "duty-notice", text: tx(state.notice[0], state.notice[1]) }));
