@@ -29,9 +29,17 @@ second gives: audio packets received and the share of samples concealed, the sha
 seconds in which video frames were decoded ("moving"), the browser's freeze count and
 total freeze time; the server's ``quality`` events give the time to step down (from
 the start of the impairment) and back up (from its end); the peer connection's state
-at the end says whether the call survived. Minutes credited (the recorder's evidence
-rules) are not in this bench: it runs the media room without the signaling/recorder
-stack.
+at the end says whether the call survived. Credited vs connected: the student's
+active time by the presence rule that pays (recorder/presence/tracker.py: transport up
+and authenticated traffic within 5 s; signalling is not on the impaired link here, so
+it counts as up) fed with what this media room observed, against the wall-clock time
+from the student's first transport up to the end.
+
+* ``switch`` / ``cut``: a network change, with the whole product instead
+  (bench/network_switch.py: a server, a classroom, the real web client): the student's
+  address moves (the browser's socket closes too), or only their UDP flows die (the
+  socket lives), ``--repeat`` times; the gap p50/p95 both ways, and credited (the
+  server's record and the credits engine) vs connected.
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ from typing import Any
 from playwright.async_api import Browser, Page, async_playwright
 
 import rtc.room
+from recorder.presence.tracker import Kind, PresenceTracker
 from rtc.clock import SystemClock
 from rtc.room import MediaRoom
 
@@ -361,6 +370,10 @@ CONDITIONS = {
     "loss20": Condition("20 % loss", loss=0.20),
     "rtt300": Condition("300 ms RTT", delay_ms=150.0),
 }
+SWITCHES = {  # bench/network_switch.py: the whole product
+    "switch": ("network switch (address moves)", "move"),
+    "cut": ("media path cut (UDP flows die, socket lives)", "cut"),
+}
 
 
 @dataclass
@@ -377,6 +390,8 @@ class Row:
     video_s: float | None = None  # after the impairment ended, video sent again
     full_s: float | None = None
     end_state: str = ""
+    active_s: float = 0.0  # the presence rule's active time of the student
+    connected_s: float = 0.0  # wall clock, the call's start to its end
 
 
 async def run_condition(cond: Condition, adapt: bool, args: argparse.Namespace) -> Row:
@@ -389,7 +404,38 @@ async def run_condition(cond: Condition, adapt: bool, args: argparse.Namespace) 
         link.close()
 
 
+def active_seconds(log: list[tuple[float, str, tuple[Any, ...]]], person: str,
+                   start: float, end: float) -> float:
+    """``person``'s active time in [start, end) by the presence rule, from a
+    :class:`Recorder`'s log (signalling taken as up throughout: not on this link)."""
+    tracker = PresenceTracker()
+    tracker.observe(start, person, Kind.SIGNAL_UP)
+    since: float | None = None
+    total = 0.0
+    for at, name, args in log:
+        if not args or args[0] != person or not start <= at < end:
+            continue
+        if name == "transport":
+            kind = Kind.TRANSPORT_UP if args[1] else Kind.TRANSPORT_DOWN
+        elif name == "traffic":
+            kind = Kind.TRAFFIC
+        else:
+            continue
+        for t in tracker.observe(at, person, kind):
+            if t.active:
+                since = t.at
+            elif since is not None:
+                total += t.at - since
+                since = None
+    for t in tracker.end(end):
+        if not t.active and since is not None:
+            total += t.at - since
+            since = None
+    return total
+
+
 async def _run(cond: Condition, link: Link, row: Row, args: argparse.Namespace) -> Row:
+    started = time.monotonic()
     async with call(link=link) as c:
         await asyncio.sleep(args.warmup)
         first = await c.stats()
@@ -429,6 +475,11 @@ async def _run(cond: Condition, link: Link, row: Row, args: argparse.Namespace) 
         row.freezes = last["video"]["freezes"] - first["video"]["freezes"]
         row.frozen_s = last["video"]["frozen"] - first["video"]["frozen"]
         row.end_state = last["state"]
+        ended = time.monotonic()
+        up = [at for at, name, a in c.events.log if name == "transport" and a == ("S", True)]
+        joined = up[0] if up else started
+        row.connected_s = ended - joined
+        row.active_s = active_seconds(c.events.log, "S", joined, ended)
         for at, level, _ in c.levels():
             if row.down_s is None and level != "full" and at >= impaired_from:
                 row.down_s = at - impaired_from
@@ -446,26 +497,57 @@ def table(rows: list[Row]) -> str:
     lines = [
         "| condition | adaptation | audio packets | concealed | video moving (impaired / after) "
         "| freezes (count, s) | stepped down after s | video again after s | full after s "
-        "| PC at end |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| PC at end | credited / connected s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r.condition} | {r.mode} | {r.audio_packets} | {r.concealed:.1%} "
             f"| {r.moving_impaired:.0%} / {r.moving_after:.0%} | {r.freezes}, {r.frozen_s:.1f} "
-            f"| {opt(r.down_s)} | {opt(r.video_s)} | {opt(r.full_s)} | {r.end_state} |"
+            f"| {opt(r.down_s)} | {opt(r.video_s)} | {opt(r.full_s)} | {r.end_state} "
+            f"| {r.active_s:.0f} / {r.connected_s:.0f} |"
         )
     return "\n".join(lines)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.network", description=__doc__.split("\n")[0])
-    p.add_argument("--conditions", default=",".join(CONDITIONS), help="of " + ",".join(CONDITIONS))
+    every = [*CONDITIONS, *SWITCHES]
+    p.add_argument("--conditions", default=",".join(every), help="of " + ",".join(every))
     p.add_argument("--modes", default="on,off", help="on (rtc/quality.py), off (baseline)")
     p.add_argument("--seconds", type=float, default=35.0, help="impaired, per condition")
     p.add_argument("--warmup", type=float, default=5.0)
     p.add_argument("--recover", type=float, default=30.0, help="unimpaired after")
+    p.add_argument("--repeat", type=int, default=5, help="network changes per switch/cut run")
     return p.parse_args(argv)
+
+
+async def run_switches(keys: list[str], repeat: int) -> str:
+    """The network-change conditions (bench/network_switch.py), as their own table."""
+    from bench.network_switch import SwitchResult, run_switch  # it builds on this module
+
+    lines = [
+        "| condition | changes | gap p50 / p95 s (student sees teacher) | gap p50 / p95 s "
+        "(teacher sees student) | same participant, pen, board | listed as gone "
+        "| credited / connected s | engine: effective / student min |",
+        "|---|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    for key in keys:
+        name, how = SWITCHES[key]
+        print(f"… {key}", flush=True)
+        r = await run_switch(max(1, min(repeat, 20)), how)
+        s = [g.student_s for g in r.gaps]
+        t = [g.teacher_s for g in r.gaps]
+        pct = SwitchResult.pct
+        lines.append(
+            f"| {name} | {len(r.gaps)} | {pct(s, 0.5):.1f} / {pct(s, 0.95):.1f} "
+            f"| {pct(t, 0.5):.1f} / {pct(t, 0.95):.1f} "
+            f"| {'yes' if r.same_participant else 'NO'}, {'yes' if r.pen else 'NO'}, "
+            f"{r.strokes} stroke | {r.roster_blips} | {r.active_s:.0f} / {r.connected_s:.0f} "
+            f"| {r.effective_minutes} / {r.counted_minutes} |"
+        )
+        print(lines[-1], flush=True)
+    return "\n".join(lines)
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -473,12 +555,18 @@ async def main_async(args: argparse.Namespace) -> int:
         print("bench.network needs root and tc (iproute2)", file=sys.stderr)
         return 2
     rows = []
-    for key in args.conditions.split(","):
+    keys = args.conditions.split(",")
+    switches = [k for k in keys if k in SWITCHES]
+    for key in (k for k in keys if k not in SWITCHES):
         for mode in args.modes.split(","):
             print(f"… {key} adaptation {mode}", flush=True)
             rows.append(await run_condition(CONDITIONS[key], mode == "on", args))
             print(table(rows[-1:]).split("\n", 2)[2], flush=True)
-    print(table(rows))
+    switched = await run_switches(switches, args.repeat) if switches else ""
+    if rows:
+        print(table(rows))
+    if switched:
+        print(switched)
     return 0
 
 

@@ -324,7 +324,7 @@ class Trace:
         return max((b - a for a, b in itertools.pairwise(t)), default=float("inf"))
 
 
-async def switch_once(r: Room, link: Link, to: str, how: str) -> Gap:
+async def switch_once(r: Room, link: Link, to: str, how: str, settle_s: float = SETTLE_S) -> Gap:
     """Move the student's address (``how`` "move") or cut their UDP flows ("cut"), and
     wait for video both ways, then for it to stay."""
     trace = Trace()
@@ -357,7 +357,7 @@ async def switch_once(r: Room, link: Link, to: str, how: str) -> Gap:
             recent = [x for x in trace.times["student"] if x > now - STEADY_S]
             if len(recent) > STEADY_S / POLL_S / 3:
                 break
-        if now - moved_at > SETTLE_S + STEADY_S:
+        if now - moved_at > settle_s + STEADY_S:
             break
         await asyncio.sleep(POLL_S)
     counters = await r.student.evaluate(COUNTERS)
@@ -396,7 +396,9 @@ def seconds(spans: list[list[str]]) -> float:
     return sum(ts(b) - ts(a) for a, b in spans)
 
 
-async def run_switch(repeat: int, how: str = "move", index: int = 6) -> SwitchResult:
+async def run_switch(
+    repeat: int, how: str = "move", index: int = 6, settle_s: float = SETTLE_S
+) -> SwitchResult:
     """``how``: "move" (the address changes: the browser closes its sockets too) or
     "cut" (only the media path dies: bench/netbridge.py forgets the UDP flows)."""
     link = Link.create(index, bridged=how == "cut")
@@ -413,7 +415,7 @@ async def run_switch(repeat: int, how: str = "move", index: int = 6) -> SwitchRe
             me = await state(r.student, "s.me.id")
             gaps = []
             for i in range(repeat):
-                gaps.append(await switch_once(r, link, addresses[(i + 1) % 2], how))
+                gaps.append(await switch_once(r, link, addresses[(i + 1) % 2], how, settle_s))
                 print(
                     f"  move {i + 1}: student sees teacher after {gaps[-1].student_s:.1f} s, "
                     f"teacher sees student after {gaps[-1].teacher_s:.1f} s "
@@ -460,11 +462,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--how", choices=("move", "cut"), default="move",
                    help="move: the address changes; cut: only the UDP (media) flows die")
+    p.add_argument("--settle", type=float, default=SETTLE_S, help="longest wait for media, s")
+    p.add_argument("--index", type=int, default=6, help="the link's subnet: 10.(214+N).0.0/24")
     args = p.parse_args(argv)
     if os.geteuid() != 0:
         print("bench.network_switch needs root (network namespaces)", file=sys.stderr)
         return 2
-    r = asyncio.run(run_switch(max(1, min(args.repeat, 20)), args.how))
+    r = asyncio.run(run_switch(max(1, min(args.repeat, 20)), args.how, args.index, args.settle))
     s = [g.student_s for g in r.gaps]
     t = [g.teacher_s for g in r.gaps]
     print(

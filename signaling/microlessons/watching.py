@@ -27,6 +27,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 INDEX_STEP_S = 0.5  # one index point per half second of media: a 15-min lesson ~1800 points
 
@@ -55,16 +56,22 @@ class ByteIndex:
                 points.append((offset, latest))
         return cls(tuple(points), size, duration_s)
 
+    @cached_property
+    def _ends(self) -> tuple[list[int], list[float]]:
+        """Offsets and times of the points plus the file's end, for bisecting (made once;
+        a response asks on every chunk)."""
+        ends = [*self.points, (self.size, self.duration_s)]
+        return [p[0] for p in ends], [p[1] for p in ends]
+
     def time_at(self, offset: int) -> float:
         """Media time at byte ``offset`` (linear between points)."""
-        pts = self.points
-        if not pts or offset <= pts[0][0]:
-            return 0.0 if not pts or offset < pts[0][0] else pts[0][1]
-        ends = [*pts, (self.size, self.duration_s)]
-        i = bisect.bisect_right([p[0] for p in ends], offset) - 1
-        if i >= len(ends) - 1:
+        if not self.points or offset < self.points[0][0]:
+            return 0.0
+        offsets, times = self._ends
+        i = bisect.bisect_right(offsets, offset) - 1
+        if i >= len(offsets) - 1:
             return self.duration_s
-        (o0, t0), (o1, t1) = ends[i], ends[i + 1]
+        o0, o1, t0, t1 = offsets[i], offsets[i + 1], times[i], times[i + 1]
         return t0 if o1 <= o0 else t0 + (t1 - t0) * (offset - o0) / (o1 - o0)
 
     def offset_at(self, t: float) -> int:
@@ -72,12 +79,11 @@ class ByteIndex:
         serving ``[0, offset_at(t))`` hands out everything up to ``t``."""
         if t >= self.duration_s or not self.points:
             return self.size
-        ends = [*self.points, (self.size, self.duration_s)]
-        times = [p[1] for p in ends]
+        offsets, times = self._ends
         i = bisect.bisect_right(times, t) - 1
         if i < 0:
-            return ends[0][0]
-        (o0, t0), (o1, t1) = ends[i], ends[i + 1]
+            return offsets[0]
+        o0, o1, t0, t1 = offsets[i], offsets[i + 1], times[i], times[i + 1]
         return o0 if t1 <= t0 else min(self.size, round(o0 + (o1 - o0) * (t - t0) / (t1 - t0)))
 
     def wire(self) -> dict[str, object]:

@@ -11,8 +11,8 @@ from signaling.server.analysis_api import document_analysis
 from signaling.server.drain import NODE_PATHS
 from signaling.server.live_api import document_live
 from signaling.server.observe_api import document_observe
-from signaling.server.openapi_console import document_console
 from signaling.server.openapi_booking import document_booking
+from signaling.server.openapi_console import document_console
 from signaling.server.openapi_microlessons import document_microlessons
 from signaling.server.openapi_oncall import document_oncall
 from signaling.server.openapi_people import PEOPLE_PATHS, PEOPLE_SCHEMAS

@@ -125,6 +125,8 @@ async def test_a_published_part_is_watched_and_counted_by_the_server(
         elapsed = time.monotonic() - opened
         await sctx.close()
         assert status == 200, seen
+        print(f"micro-lesson watched: server {seen['watched_s']:.2f} s, player at {played:.2f} s, "
+              f"wall {elapsed:.2f} s, lesson {seen['duration_s']:.2f} s")
         slack = 2.0  # the policy's slack_s: one chunk
         assert 0 < seen["watched_s"] <= elapsed + slack, (seen, elapsed, played)
         assert seen["watched_s"] <= seen["duration_s"]

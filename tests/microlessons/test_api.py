@@ -8,6 +8,7 @@ would (the publish pipeline from a real recording is in tests/e2e/test_microless
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ import pytest
 from signaling.microlessons.api import MICRO
 from signaling.microlessons.lessons import Lesson
 from signaling.microlessons.making import cut
+from signaling.server.http_util import SERVICES
 from tests.conftest import free_port
 from tests.microlessons.support import make_mp4
 from tests.support import API_KEY, ServerHandle, start_app
@@ -173,3 +175,45 @@ async def test_browse_watch_and_report(server: ServerHandle, tmp_path: Path) -> 
                              token=student))[0] == 403
     assert (await server.api("GET", "/api/v1/microlessons/ml_nonexistent0000", key=None,
                              token=student))[0] == 404
+
+
+async def test_publishing_a_recording_makes_a_ready_lesson(server: ServerHandle) -> None:
+    """A finished recording of t1's session (a silent, empty board: no tracks, which the
+    export draws as the board alone) published by t1: 202 preparing, then ready, cut at
+    a keyframe at or before the start. Another teacher may not; the part must fit."""
+    session_id, _ = await server.create()
+    recs = server.app[SERVICES].recordings
+    assert recs is not None
+    now = time.time()
+    await asyncio.to_thread(recs.index.call, recs.index.create, "r_board", session_id, now - 20)
+    await asyncio.to_thread(recs.index.call, recs.index.finish, "r_board", "complete", now - 6,
+                            14.0)
+    teacher = await pass_for(server, "teacher_duty", "t1", subjects=["math"])
+    other = await pass_for(server, "teacher_duty", "t2", subjects=["math"])
+    body = {"recording_id": "r_board", "start_s": 2, "end_s": 13, "title": "函数图像",
+            "subject": "math", "grade": "8", "knowledge_point": "一次函数"}
+    status, mine = await server.api("GET", "/api/v1/microlessons/mine", key=None, token=teacher)
+    assert status == 200 and [r["recording_id"] for r in mine["recordings"]] == ["r_board"]
+    status, refused = await server.api("POST", "/api/v1/microlessons", body, key=None,
+                                       token=other)
+    assert (status, refused["error"]["code"]) == (403, "not_yours")
+    status, refused = await server.api("POST", "/api/v1/microlessons", {**body, "end_s": 30},
+                                       key=None, token=teacher)
+    assert (status, refused["error"]["code"]) == (400, "out_of_range")
+    status, made = await server.api("POST", "/api/v1/microlessons", body, key=None,
+                                    token=teacher)
+    assert status == 202 and made["lesson"]["state"] == "preparing", made
+    lesson_id = made["lesson"]["lesson_id"]
+    deadline = time.monotonic() + 90
+    while True:
+        _, one = await server.api("GET", f"/api/v1/microlessons/{lesson_id}", key=None,
+                                  token=teacher)
+        if one["lesson"]["state"] != "preparing":
+            break
+        assert time.monotonic() < deadline, one
+        await asyncio.sleep(0.3)
+    lesson = one["lesson"]
+    assert lesson["state"] == "ready", lesson
+    assert 0 <= lesson["lead_s"] <= 2 and lesson["bytes"] > 0
+    assert 11 <= lesson["duration_s"] <= 13 + 0.5
+    assert server.app[MICRO].file(lesson_id).is_file()

@@ -27,7 +27,8 @@ export const linkWatch = {
       const ice = pc.iceConnectionState;
       if (!this.watch && (ice === "connected" || ice === "completed")) {
         await sample(pc);
-        if (pc === this.pc && Date.now() - pc.rx.at >= SUSPECT_MS) this.watchLink(pc);
+        // Silence means something only when media is forwarded to us (else: an empty room).
+        if (pc === this.pc && this.mediaExpected() && Date.now() - pc.rx.at >= SUSPECT_MS) this.watchLink(pc);
       }
       setTimeout(tick, IDLE_POLL_MS);
     };
@@ -78,12 +79,17 @@ export const linkWatch = {
     }
     await sample(w.pc);
     if (this.watch !== w) return;
-    const verdict = linkVerdict({ ice: w.pc.iceConnectionState, now: Date.now(), lastProgressAt: w.pc.rx.at, pathAt: w.pathAt });
+    const verdict = linkVerdict({ ice: w.pc.iceConnectionState, now: Date.now(), lastProgressAt: w.pc.rx.at, pathAt: w.pathAt, media: this.mediaExpected() });
     if (verdict === "keep") {
       this.endWatch(w);
       this.emit("link", { state: "recovered" });
     } else if (verdict === "rebuild") this.switchPc(w);
     else w.timer = setTimeout(() => this.pollLink(w), LINK_POLL_MS);
+  },
+
+  /** Someone's stream is mapped to one of our receiving slots. */
+  mediaExpected() {
+    return Object.keys(this.tracks || {}).length > 0;
   },
 
   endWatch(w) {

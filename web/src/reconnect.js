@@ -73,13 +73,15 @@ export const LOST_STATES = new Set(["disconnected", "failed"]);
  * @param {number} o.now             ms
  * @param {number} o.lastProgressAt  when the old one last received anything (ms)
  * @param {number|null} o.pathAt     when the new one found its first candidate (null: not yet)
+ * @param {boolean} [o.media]        someone's media is forwarded to us (tracks mapped):
+ *   without it silence proves nothing (an empty room) and only ICE's word counts
  * @returns {"keep"|"wait"|"rebuild"}  keep the old one (it recovered; drop the new one),
  *   wait, or switch to the new one now
  */
-export function linkVerdict({ ice, now, lastProgressAt, pathAt }) {
+export function linkVerdict({ ice, now, lastProgressAt, pathAt, media = true }) {
   const lost = LOST_STATES.has(ice);
   const silent = now - lastProgressAt;
-  if (!lost && silent < SUSPECT_MS) return "keep"; // it recovered, or never was lost
+  if (!lost && (silent < SUSPECT_MS || !media)) return "keep"; // it recovered, or never was lost
   if (pathAt === null || pathAt === undefined) return "wait"; // no network to switch to
   if (ice === "failed") return "rebuild"; // the browser gave up on it
   const quiet = now - Math.max(pathAt, lastProgressAt);

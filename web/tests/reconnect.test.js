@@ -45,6 +45,9 @@ test("ICE still says connected but nothing arrives: the switch waits for a silen
   assert.equal(linkVerdict({ ice: "connected", now: T, lastProgressAt: T - SUSPECT_MS, pathAt: path }), "wait");
   assert.equal(linkVerdict({ ice: "connected", now: T, lastProgressAt: T - SILENT_REBUILD_MS + 1, pathAt: path }), "wait");
   assert.equal(linkVerdict({ ice: "connected", now: T, lastProgressAt: T - SILENT_REBUILD_MS, pathAt: path }), "rebuild");
+  // Nobody's media comes to us (an empty room): silence proves nothing, ICE decides.
+  assert.equal(linkVerdict({ ice: "connected", now: T, lastProgressAt: T - 20_000, pathAt: path, media: false }), "keep");
+  assert.equal(linkVerdict({ ice: "disconnected", now: T, lastProgressAt: T - 20_000, pathAt: path, media: false }), "rebuild");
   // The network only just appeared: its grace first.
   assert.equal(linkVerdict({ ice: "connected", now: T, lastProgressAt: T - 20_000, pathAt: T - 10 }), "wait");
 });
