@@ -31,6 +31,8 @@ from recorder.credits.calendar import Calendar, Term
 from recorder.credits.editing import policy_kind
 from recorder.credits.policy import POLICY_DIR
 from signaling.oncall import passes
+from signaling.oncall.api import ONCALL
+from signaling.oncall.service import NAMESPACE as ONCALL_NAMESPACE
 from signaling.qa import media as files
 from signaling.qa import rules
 from signaling.qa.rules import Accepted, Answer, QaPolicy, Question, Refused
@@ -215,9 +217,28 @@ async def post_question(request: web.Request) -> web.Response:
             return _refused(exc)
         raise
     log.info("qa: %s asked %s (%s, %d photos)", who.person, q.id, q.subject, len(media))
+    await _tell_on_duty(request.app, q)
     thread = await centre.store.thread(q.id)
     assert thread is not None
     return web.json_response(_thread_wire(request, thread, who, p), status=201)
+
+
+async def _tell_on_duty(app: web.Application, q: Question) -> None:
+    """``qa_question`` on ``/oncall`` to the duty pages, on this node, of the teachers on
+    duty who teach it (their rooms ``t:<id>``). A convenience only: the Q&A page looks
+    at its list every 20 s, so a teacher elsewhere or a failure here loses nothing, and
+    the question is stored whatever happens here."""
+    oncall = app.get(ONCALL)
+    if oncall is None:
+        return
+    data = {"question": q.id, "subject": q.subject, "grade": q.grade, "text": q.text[:80]}
+    try:
+        for entry in await oncall.presence.all():
+            if rules.teaches(entry.subjects, entry.grades, q):
+                await oncall.sio.emit("qa_question", data, room=f"t:{entry.teacher}",
+                                      namespace=ONCALL_NAMESPACE)
+    except Exception:  # Redis away: the page's polling still finds the question
+        log.warning("qa: could not tell the teachers on duty of %s", q.id, exc_info=True)
 
 
 @routes.get("/api/v1/qa/questions")

@@ -5,6 +5,7 @@ or oversized request is a 4xx with a clear error and stores nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import socketio
 from aiohttp import web
 
 from rtc.clock import FakeClock
@@ -232,3 +234,30 @@ async def test_every_qa_route_is_in_the_openapi_document(server: Server) -> None
     for method, path in routes:
         assert method in doc["paths"][path], (method, path)
     assert "oncallPass" in doc["components"]["securitySchemes"]
+
+
+async def test_teachers_on_duty_of_the_subject_are_told_on_oncall(server: Server) -> None:
+    student, teacher, physics = await people(server)
+    told: dict[str, asyncio.Queue[Any]] = {}
+    clients = []
+    for name, token in (("math", teacher), ("physics", physics)):
+        sio = socketio.AsyncClient(reconnection=False)
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        told[name] = queue
+        sio.on("qa_question", queue.put_nowait, namespace="/oncall")
+        await sio.connect(server.base, namespaces=["/oncall"], auth={"token": token},
+                          transports=["websocket"], wait_timeout=10)
+        ack = await sio.call("duty", {"on": True}, namespace="/oncall", timeout=10)
+        assert ack["ok"], ack
+        clients.append(sio)
+    status, asked = await server.call("POST", QS, student, {"subject": "math", "text": "求解"})
+    assert status == 201
+    heard = await asyncio.wait_for(told["math"].get(), 10)
+    assert heard == {"question": asked["id"], "subject": "math", "grade": "8", "text": "求解"}
+    # The physics teacher is told nothing: a later event reaches them first if any.
+    await server.call("POST", QS, await server.pass_for("student_call", "s9", grade="8"),
+                      {"subject": "physics", "text": "物理题"})
+    assert (await asyncio.wait_for(told["physics"].get(), 10))["subject"] == "physics"
+    assert told["math"].empty()
+    for sio in clients:
+        await sio.disconnect()

@@ -58,6 +58,7 @@ async function start() {
   socket.on("duty", (d) => { state.duty = d.state; render(); });
   socket.on("call", onCall);
   socket.on("teachers_changed", () => refreshList());
+  socket.on("qa_question", (d) => { state.notice = ["duty.qa_new", { subject: subjectName(d.subject) }]; render(); });
   socket.on("limit_warning", (d) => { state.warning = d.minutes_left; render(); });
   socket.on("limit_reached", (d) => {
     state.session = null;
