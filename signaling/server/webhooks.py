@@ -3,6 +3,8 @@
 Events: ``session.started``, ``session.ended``, ``participant.joined``,
 ``participant.left`` (from the rooms, as a room listener), ``recording.ready``,
 ``feedback.received`` and ``report.received`` (who and when; the text stays here).
+Booking (issue 14, item 4; :mod:`signaling.booking`) sends ``booking.created``,
+``booking.cancelled`` and ``booking.reminder`` (a person's join link before the start).
 Each is one POST of a JSON body ``{"id", "event", "created_at", "session_id", "node",
 "data"}`` to ``--webhook-url``, with ``X-Opentutor-Signature: t=<unix seconds>,v1=<hex
 HMAC-SHA256 of "<t>.<body>">`` keyed with the webhook secret (``--webhook-secret``,
