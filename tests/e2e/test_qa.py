@@ -128,6 +128,10 @@ async def test_asked_with_a_photo_answered_with_photo_and_voice_then_solved(
         await student.click('[data-testid^="qa-accept-"]')
         await student.wait_for_selector('[data-testid="qa-state"]:has-text("已解决")')
         await shot(student, "student-solved")
+        await student.click('[data-testid="qa-back"]')
+        await student.click("header .link")  # English
+        await student.wait_for_selector('[data-testid^="qa-q-q_"]:has-text("Solved")')
+        await shot(student, "student-list-en")
 
         mine = await api(base, "GET", "/api/v1/qa/questions", token=s_token)
         [q] = mine["questions"]
