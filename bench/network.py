@@ -387,6 +387,7 @@ class Row:
     freezes: int = 0
     frozen_s: float = 0.0
     down_s: float | None = None
+    audio_only_s: float | None = None  # from the start of the impairment
     video_s: float | None = None  # after the impairment ended, video sent again
     full_s: float | None = None
     end_state: str = ""
@@ -483,6 +484,8 @@ async def _run(cond: Condition, link: Link, row: Row, args: argparse.Namespace) 
         for at, level, _ in c.levels():
             if row.down_s is None and level != "full" and at >= impaired_from:
                 row.down_s = at - impaired_from
+            if row.audio_only_s is None and level == "audio_only" and at >= impaired_from:
+                row.audio_only_s = at - impaired_from
             if row.video_s is None and level != "audio_only" and at >= lifted_at:
                 row.video_s = at - lifted_at
             if row.full_s is None and level == "full" and at >= lifted_at:
@@ -496,15 +499,17 @@ def table(rows: list[Row]) -> str:
 
     lines = [
         "| condition | adaptation | audio packets | concealed | video moving (impaired / after) "
-        "| freezes (count, s) | stepped down after s | video again after s | full after s "
+        "| freezes (count, s) | stepped down after s | audio only after s | video again after s "
+        "| full after s "
         "| PC at end | credited / connected s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r.condition} | {r.mode} | {r.audio_packets} | {r.concealed:.1%} "
             f"| {r.moving_impaired:.0%} / {r.moving_after:.0%} | {r.freezes}, {r.frozen_s:.1f} "
-            f"| {opt(r.down_s)} | {opt(r.video_s)} | {opt(r.full_s)} | {r.end_state} "
+            f"| {opt(r.down_s)} | {opt(r.audio_only_s)} | {opt(r.video_s)} | {opt(r.full_s)} "
+            f"| {r.end_state} "
             f"| {r.active_s:.0f} / {r.connected_s:.0f} |"
         )
     return "\n".join(lines)
