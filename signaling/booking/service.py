@@ -106,7 +106,7 @@ class Booking:
             return Offer("o_" + secrets.token_urlsafe(9), wanted.form, p.who, title,
                          wanted.start, wanted.minutes, capacity, int(now), base_url=base)
 
-        return await self.store.publish(p.who.id, make)
+        return await self.store.publish(p.who.id, int(now), make)
 
     # -- learners
 
@@ -119,7 +119,7 @@ class Booking:
             offer = rules.check_book(p.who.id, got, now=now, policy=r.booking)
             return Seat("b_" + secrets.token_urlsafe(9), offer.id, p.who, int(now))
 
-        offer, seat = await self.store.book(offer_id, p.who.id, make)
+        offer, seat = await self.store.book(offer_id, p.who.id, int(now), make)
         self._hook("booking.created", offer, {"booking": seat.id,
                                               "learner": _person(seat.learner)})
         return offer, seat

@@ -132,8 +132,9 @@ class BookingStore(Protocol):
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...
-    async def publish(self, teacher: str, make: Callable[[list[Offer]], Offer]) -> Offer: ...
-    async def book(self, offer_id: str, learner: str,
+    async def publish(self, teacher: str, since: int,
+                      make: Callable[[list[Offer]], Offer]) -> Offer: ...
+    async def book(self, offer_id: str, learner: str, since: int,
                    make: Callable[[Booked], Seat]) -> tuple[Offer, Seat]: ...
     async def cancel_seat(self, offer_id: str, learner: str, at: int,
                           check: Callable[[Offer | None, int], Offer]) -> tuple[Offer, Seat]: ...
@@ -162,26 +163,34 @@ class _Logic:
     async def _do(self, fn: Callable[[_Tx], T]) -> T:
         raise NotImplementedError
 
-    async def publish(self, teacher: str, make: Callable[[list[Offer]], Offer]) -> Offer:
+    async def publish(self, teacher: str, since: int,
+                      make: Callable[[list[Offer]], Offer]) -> Offer:
+        """Insert what ``make`` builds from the teacher's open offers not ended by
+        ``since`` (it refuses by raising: nothing is written then)."""
         def run(tx: _Tx) -> Offer:
             if tx.postgres:  # one publisher per teacher at a time (the overlap check)
                 tx.q("SELECT pg_advisory_xact_lock(hashtext(?))", ("booking:" + teacher,))
-            theirs = tx.offers("teacher_id = ? AND state = 'open'", (teacher,), 10_000)
+            theirs = tx.offers("teacher_id = ? AND state = 'open' AND start_s + minutes * 60 > ?",
+                               (teacher, since), 10_000)
             offer = make(theirs)
             tx.insert_offer(offer)
             return offer
 
         return await self._do(run)
 
-    async def book(self, offer_id: str, learner: str,
+    async def book(self, offer_id: str, learner: str, since: int,
                    make: Callable[[Booked], Seat]) -> tuple[Offer, Seat]:
+        """Insert the seat ``make`` builds from the offer (locked), its seats and the
+        learner's bookings of offers not ended by ``since``."""
         def run(tx: _Tx) -> tuple[Offer, Seat]:
             if tx.postgres:  # one booking per learner at a time (their overlap check)
                 tx.q("SELECT pg_advisory_xact_lock(hashtext(?))", ("booking:" + learner,))
             offer = tx.offer(offer_id, lock=True)
             mine = []
             for row in tx.q(f"SELECT {_SEAT} FROM booking_seats WHERE learner_id = ? "
-                            "AND state = 'booked'", (learner,)):
+                            "AND state = 'booked' AND offer_id IN (SELECT id FROM "
+                            "booking_offers WHERE start_s + minutes * 60 > ?)",
+                            (learner, since)):
                 seat = _seat(row)
                 other = tx.offer(seat.offer_id)
                 if other is not None:

@@ -54,11 +54,11 @@ def taker(learner: str) -> Callable[[Booked], Seat]:
 async def test_migrations_and_round_trip(stores: list[BookingStore], database_url: str) -> None:
     store = stores[0]
     assert store.schema_version == len(POSTGRES if database_url else SQLITE)
-    made = await store.publish("t1", lambda theirs: new_offer("o_a"))
+    made = await store.publish("t1", NOW, lambda theirs: new_offer("o_a"))
     assert made.teacher == T
     found = await store.offer("o_a")
     assert found is not None and found[0] == made and found[1] == []
-    _, seat = await store.book("o_a", "l1", taker("l1"))
+    _, seat = await store.book("o_a", "l1", NOW, taker("l1"))
     assert seat.learner.name == "l1老师"
     assert [o.id for o, _ in await store.of_teacher("t1", NOW, 10)] == ["o_a"]
     assert [o.id for o, s in await store.of_learner("l1", NOW, 10)] == ["o_a"]
@@ -69,18 +69,18 @@ async def test_migrations_and_round_trip(stores: list[BookingStore], database_ur
 async def test_a_refusal_inside_the_transaction_changes_nothing(
         stores: list[BookingStore]) -> None:
     store = stores[0]
-    await store.publish("t1", lambda theirs: new_offer("o_a"))
+    await store.publish("t1", NOW, lambda theirs: new_offer("o_a"))
 
     def clash(theirs: list[Offer]) -> Offer:
         assert [o.id for o in theirs] == ["o_a"]
         raise Refused("overlap", "overlaps")
 
     with pytest.raises(Refused):
-        await store.publish("t1", clash)
+        await store.publish("t1", NOW, clash)
     assert len(await store.of_teacher("t1", NOW, 10)) == 1
-    await store.book("o_a", "l1", taker("l1"))
+    await store.book("o_a", "l1", NOW, taker("l1"))
     with pytest.raises(Refused) as full:
-        await store.book("o_a", "l2", taker("l2"))
+        await store.book("o_a", "l2", NOW, taker("l2"))
     assert full.value.code == "full"
     with pytest.raises(Refused) as not_booked:
         await store.cancel_seat("o_a", "l2", NOW, keep)
@@ -95,10 +95,10 @@ async def test_a_refusal_inside_the_transaction_changes_nothing(
 async def test_two_nodes_book_the_last_place_at_once_one_wins(
         stores: list[BookingStore]) -> None:
     a, b = stores
-    await a.publish("t1", lambda theirs: new_offer("o_a", capacity=3, form="lecture"))
+    await a.publish("t1", NOW, lambda theirs: new_offer("o_a", capacity=3, form="lecture"))
     learners = [f"l{i}" for i in range(10)]
     results = await asyncio.gather(
-        *((a if i % 2 else b).book("o_a", who, taker(who))
+        *((a if i % 2 else b).book("o_a", who, NOW, taker(who))
           for i, who in enumerate(learners)), return_exceptions=True)
     won = [r for r in results if not isinstance(r, BaseException)]
     lost = [r for r in results if isinstance(r, BaseException)]
@@ -110,13 +110,13 @@ async def test_two_nodes_book_the_last_place_at_once_one_wins(
 
 async def test_cancel_then_the_place_is_free_again(stores: list[BookingStore]) -> None:
     store = stores[0]
-    await store.publish("t1", lambda theirs: new_offer("o_a"))
-    await store.book("o_a", "l1", taker("l1"))
+    await store.publish("t1", NOW, lambda theirs: new_offer("o_a"))
+    await store.book("o_a", "l1", NOW, taker("l1"))
     offer, seat = await store.cancel_seat("o_a", "l1", NOW + 5,
                                           keep)
     assert (seat.state, seat.cancelled_by) == ("cancelled", "learner")
     assert [o.id for o, _ in await store.bookable(NOW, "t1", 10)] == ["o_a"]
-    await store.book("o_a", "l2", taker("l2"))
+    await store.book("o_a", "l2", NOW, taker("l2"))
     offer, gone = await store.cancel_offer("o_a", "t1", NOW + 6,
                                            keep)
     assert offer.state == "cancelled" and [s.learner.id for s in gone] == ["l2"]
@@ -126,21 +126,21 @@ async def test_cancel_then_the_place_is_free_again(stores: list[BookingStore]) -
 
 async def test_the_session_claim_has_one_winner(stores: list[BookingStore]) -> None:
     a, b = stores
-    await a.publish("t1", lambda theirs: new_offer("o_a"))
+    await a.publish("t1", NOW, lambda theirs: new_offer("o_a"))
     claimed = await asyncio.gather(a.claim_session("o_a", "s_one"),
                                    b.claim_session("o_a", "s_two"))
     ids = {c.session_id for c in claimed if c is not None}
     assert len(ids) == 1  # both see the same winner
     with pytest.raises(Refused) as closed:
-        await a.book("o_a", "l1", taker("l1"))
+        await a.book("o_a", "l1", NOW, taker("l1"))
     assert closed.value.code == "opened"
 
 
 async def test_reminders_are_recorded_once(stores: list[BookingStore]) -> None:
     a, b = stores
-    await a.publish("t1", lambda theirs: new_offer("o_a", start=NOW + 20 * 60))
-    await a.book("o_a", "l1", taker("l1"))
-    await a.publish("t1", lambda theirs: new_offer("o_b", start=NOW + 2 * H))
+    await a.publish("t1", NOW, lambda theirs: new_offer("o_a", start=NOW + 20 * 60))
+    await a.book("o_a", "l1", NOW, taker("l1"))
+    await a.publish("t1", NOW, lambda theirs: new_offer("o_b", start=NOW + 2 * H))
     rows = await a.starting(NOW, NOW + 30 * 60, 10)
     assert [o.id for o, _ in rows] == ["o_a"]
     marks = await asyncio.gather(a.mark_sent("o_a", "t1", NOW), b.mark_sent("o_a", "t1", NOW))

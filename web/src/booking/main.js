@@ -238,7 +238,8 @@ function section(titleKey, testid, items, emptyKey, viewer) {
 }
 
 function renderLearner() {
-  const mine = state.mine.filter((o) => o.state === "open" || offerState(o, nowS()).key !== "over");
+  // Booked (and not cancelled by me); one the teacher withdrew stays, said so.
+  const mine = state.mine.filter((o) => o.mine || (o.state === "cancelled" && offerState(o, nowS()).key !== "over"));
   root.append(section("booking.learner.mine", "booking-mine", mine, "booking.learner.none_mine", "learner"));
   const open = state.open.filter((o) => !o.mine);
   root.append(h("h2", { text: t("booking.learner.open") }));
