@@ -33,7 +33,7 @@ async def server(tmp_path: Path, database_url: str, hooks: Receiver) -> AsyncIte
 def grant_of(url: str) -> tokens.Grant:
     token = parse_qs(urlparse(url).query)["token"][0]
     return tokens.verify(SECRET.encode() if isinstance(SECRET, str) else SECRET, token,
-                         now=at(0, "19:00"))
+                         now=at(0, "23:00"))
 
 
 async def test_publish_book_join_both_land_in_one_session(server: Server,
@@ -273,3 +273,45 @@ async def test_every_booking_route_is_documented(server: Server) -> None:
     assert len(routes) == 7
     for method, path in routes:
         assert method in doc["paths"][path], (method, path)
+
+
+async def test_a_lecture_and_a_review_open_their_sessions_once(server: Server) -> None:
+    teacher = await server.teacher()
+    _, lecture = await server.publish(teacher, "lecture", at(0, "19:00"), 60, capacity=5,
+                                      title="名师讲堂")
+    _, review = await server.publish(teacher, "review", at(0, "20:00"), 60)
+    lid, rid = lecture["offer"]["id"], review["offer"]["id"]
+    a, b, c = [await server.learner(x) for x in ("a", "b", "c")]
+    for token in (a, b):
+        assert (await server.api("POST", f"/api/v1/bookings/offers/{lid}/book",
+                                 token=token))[0] == 201
+    assert (await server.api("POST", f"/api/v1/bookings/offers/{rid}/book", token=c))[0] == 201
+    # The teacher opens the lecture's room early and both learners at the same moment:
+    # one session, with everyone who enrolled; enrolment is closed from then on.
+    server.clock.advance(at(0, "18:51") - server.clock.time())
+    went = await asyncio.gather(*(server.api("GET", f"/booking/join/{lid}?token={t}")
+                                  for t in (teacher, a, b)))
+    sessions = {grant_of(w["location"]).session for _, w in went}
+    assert len(sessions) == 1, went
+    (session_id,) = sessions
+    _, session = await server.api("GET", f"/api/v1/sessions/{session_id}", key=True)
+    assert session["form"] == "lecture" and session["title"] == "名师讲堂"
+    assert sorted((p["id"], p["role"]) for p in session["people"]) == [
+        ("a", "learner"), ("b", "learner"), ("t1", "instructor")]
+    status, late = await server.api("POST", f"/api/v1/bookings/offers/{lid}/book", token=c)
+    assert (status, late["error"]["code"]) == (409, "opened")
+    status, cancel = await server.api("POST", f"/api/v1/bookings/offers/{lid}/cancel", token=a)
+    assert (status, cancel["error"]["code"]) == (409, "opened")
+    # Someone who did not enrol is sent back to the page, saying so.
+    status, other = await server.api("GET", f"/booking/join/{lid}?token={c}")
+    assert status == 303 and "refused=not_booked" in other["location"]
+    # The review: the teacher reviews, the learner who booked presents.
+    server.clock.advance(at(0, "19:55") - server.clock.time())
+    status, went_r = await server.api("GET", f"/booking/join/{rid}?token={c}")
+    grant = grant_of(went_r["location"])
+    _, session = await server.api("GET", f"/api/v1/sessions/{grant.session}", key=True)
+    assert session["form"] == "review" and grant.role == "learner"
+    assert sorted(p["id"] for p in session["people"]) == ["c", "t1"]
+    _, listed = await server.api("GET", "/api/v1/bookings", key=True)
+    assert {o["id"]: o["session_id"] for o in listed["offers"]} == {
+        lid: session_id, rid: grant.session}

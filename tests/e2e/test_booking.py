@@ -105,6 +105,12 @@ async def test_publish_book_and_both_land_in_the_session(tmp_path: Path,
         assert "预约成功" in notice, notice
         await check_layout(learner, lang="zh-CN", user=USER)
         await learner.screenshot(path=str(SHOTS / "booking-learner-booked-phone.png"))
+        await learner.click("button.link")  # English, then back to Chinese
+        await learner.locator("h2", has_text="My bookings").wait_for()
+        await check_layout(learner, lang="en", user=USER)
+        await learner.screenshot(path=str(SHOTS / "booking-learner-booked-phone-en.png"))
+        await learner.click("button.link")
+        await learner.locator("h2", has_text="我的预约").wait_for()
 
         # The teacher's schedule names the learner (looked at again on reload).
         await teacher.reload()
