@@ -315,3 +315,36 @@ async def test_a_lecture_and_a_review_open_their_sessions_once(server: Server) -
     _, listed = await server.api("GET", "/api/v1/bookings", key=True)
     assert {o["id"]: o["session_id"] for o in listed["offers"]} == {
         lid: session_id, rid: grant.session}
+
+
+async def test_odd_input_is_refused_never_a_500(server: Server) -> None:
+    teacher = await server.teacher()
+    learner = await server.learner("l1")
+    bodies: list[bytes] = [
+        b'{"form": "lecture", "start": "9999-12-31T23:59:59+14:00", "minutes": 60, '
+        b'"capacity": 100000}',
+        b'{"form": "one_to_one", "start": "0001-01-01T00:00:00+00:00", "minutes": 10}',
+        b'{"form": "one_to_one", "start": "2026-09-21T19:00:00+08:00", "minutes": 1e9}',
+        b'{"form": "review", "start": "2026-09-21T19:00:00+08:00", "minutes": 60, '
+        b'"title": "\\ud800"}',
+        b'{"form": "lecture", "start": "2026-09-21T19:00:00+08:00", "minutes": 60, '
+        b'"capacity": true}',
+        b'{"form": "one_to_one", "start": "2026-09-21T19:00:00+99:00", "minutes": 30}',
+        b"null", b"", b"\xff\xfe", b"[" * 10_000 + b"]" * 10_000,
+    ]
+    for raw in bodies:
+        status, answer = await server.api("POST", "/api/v1/bookings/offers", token=teacher,
+                                          raw=raw)
+        assert status in (400, 409, 413), (raw[:80], status, answer)
+        assert "error" in answer, answer
+    paths = [
+        ("POST", "/api/v1/bookings/offers/o_" + "x" * 41 + "/book"),
+        ("POST", "/api/v1/bookings/offers/o_%00/cancel"),
+        ("GET", "/api/v1/bookings/open?teacher=" + "老" * 70),
+        ("GET", "/api/v1/bookings?limit=99999999999999999999999"),
+        ("GET", "/booking/join/o_nothing?token=" + "a" * 5000),
+        ("GET", "/booking/join/o_nothing"),
+    ]
+    for method, path in paths:
+        status, answer = await server.api(method, path, token=learner)
+        assert 400 <= status < 500, (path, status, answer)
