@@ -113,11 +113,18 @@ async def layout_problems(
             problems.append(f"touch target {g['name']} {g['text']!r} is {size} px (< {min_target})")
         if g["covered"]:
             problems.append(f"{g['name']} {g['text']!r} is under {g['covered']}")
+        # Cut by the screen's edge itself (not by a pane that scrolls sideways).
+        part = g.get("part") or b
+        if (b["x"] < -1 and part["x"] < 1) or (
+                b["x"] + b["w"] > got["vw"] + 1 and part["x"] + part["w"] > got["vw"] - 1):
+            problems.append(f"touch target {g['name']} {g['text']!r} goes past the screen's side")
     # Overlaps: text lines and targets, unless one element holds the other.
     holds: list[list[int]] = got["holds"]
     boxes = [(t["el"], line, f"{t['name']} {t['text'][:30]!r}") for t in got["texts"]
              for line in t["lines"]]
-    boxes += [(g["el"], g["box"], f"{g['name']} {g['text'][:30]!r}") for g in got["targets"]]
+    # A target partly scrolled out of its pane overlaps nothing with the part not shown.
+    boxes += [(g["el"], g.get("part") or g["box"], f"{g['name']} {g['text'][:30]!r}")
+              for g in got["targets"]]
     seen: set[tuple[str, str]] = set()
     for i, (ea, a, na) in enumerate(boxes):
         for eb, b, nb in boxes[i + 1:]:

@@ -8,9 +8,20 @@
   const scope = dialog || document.body;
   const vw = document.documentElement.clientWidth, vh = document.documentElement.clientHeight;
   const shown = (el) => el.checkVisibility({ checkOpacity: true, checkVisibilityCSS: true, visibilityProperty: true });
+  // What the page scrolled under a sticky (or fixed) bar across its top is not visible.
+  const bars = window.scrollY > 0
+    ? [...document.querySelectorAll("body *")].filter((e) => {
+        const p = getComputedStyle(e).position;
+        if (p !== "sticky" && p !== "fixed") return false;
+        const r = e.getBoundingClientRect();
+        return r.top <= 1 && r.width >= vw * 0.9 && r.height > 0 && r.height < vh / 2;
+      })
+    : [];
+  const barBottom = Math.max(0, ...bars.map((e) => e.getBoundingClientRect().bottom));
   // The part of a box not clipped away by a scrolling (or clipping) ancestor, nor the viewport.
   const clip = (el, r, own = false) => {
     let [l, t, rr, b] = [r.left, r.top, r.right, r.bottom];
+    if (barBottom && !bars.some((bar) => bar.contains(el))) t = Math.max(t, barBottom);
     for (let a = own ? el : el.parentElement; a && a !== document.documentElement; a = a.parentElement) {
       const cs = getComputedStyle(a);
       if (cs.display === "contents") continue; // no box of its own: clips nothing
@@ -73,7 +84,7 @@
     const part = clip(el, r);
     if (!part) continue;
     targets.push({ el: idOf(el), name: name(el), text: (el.innerText || el.getAttribute("aria-label") || "").trim().slice(0, 40),
-                   box: box(r), covered: hitOk(el, part) });
+                   box: box(r), part, covered: hitOk(el, part) });
   }
   // Which of the elements holds which (by index): containment is never an overlap.
   const holds = elements.map((a) => elements.map((b, j) => (a !== b && a.contains(b) ? j : -1)).filter((j) => j >= 0));

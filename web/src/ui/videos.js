@@ -140,7 +140,8 @@ export function mountVideos(stage, client) {
     const lecturer = role === "instructor" && (form === "lecture" || form === "classroom");
     const waiting = items.length === 0 && (s.phase === "live" || s.phase === "reconnecting") && !lecturer;
     show(placeholder, waiting);
-    if (waiting && s.phase === "reconnecting") setText(placeholder.firstChild, t("stage.reconnecting"));
+    // The device offline: the network's fault; otherwise no blame, only "reconnecting".
+    if (waiting && s.phase === "reconnecting") setText(placeholder.firstChild, t(linkStatus(s) === "offline" ? "stage.reconnecting" : "stage.tile_reconnecting"));
     else if (waiting) {
       // Everyone here has a tile in one_to_one and review, the teacher in a lecture:
       // no tile means nobody awaited has come yet (or their media is on its way).
