@@ -28,6 +28,21 @@ from tests.turn_support import TurnServer, run_coturn
 # gh-106905) while pytest rewrites its asserts, and the run aborts after all passed.
 
 
+# The suite runs on two workers (scripts/test: pytest-xdist, --dist loadgroup). The
+# browser and namespaced multi-node tests go to one worker, one at a time: each starts a
+# Chromium or several nodes that want most of a core, two at once on a 2-core machine
+# starve each other's media, and the namespaced topologies pick their subnets by looking
+# at what is free, which two workers could do at the same moment.
+ONE_AT_A_TIME = ("e2e", "multinode")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = item.path.relative_to(Path(__file__).parent).parts
+        if parts and parts[0] in ONE_AT_A_TIME:
+            item.add_marker(pytest.mark.xdist_group("one_at_a_time"))
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
