@@ -28,19 +28,21 @@ from tests.turn_support import TurnServer, run_coturn
 # gh-106905) while pytest rewrites its asserts, and the run aborts after all passed.
 
 
-# The suite runs on two workers (scripts/test: pytest-xdist, --dist loadgroup). The
-# browser and namespaced multi-node tests go to one worker, one at a time: each starts a
-# Chromium or several nodes that want most of a core, two at once on a 2-core machine
-# starve each other's media, and the namespaced topologies pick their subnets by looking
-# at what is free, which two workers could do at the same moment.
-ONE_AT_A_TIME = ("e2e", "multinode")
+# The suite runs on two workers (scripts/test: pytest-xdist, --dist loadgroup): most
+# tests wait on real clocks (media, heartbeats, browsers). The tests that build network
+# namespaces run one at a time, on one worker: the multi-node topologies pick free
+# subnets by looking (two workers could pick the same at once) and bench/network.py's
+# links use fixed subnets per index. Browser tests may run two at once (they were shown
+# to pass with the machine far busier than that).
+ONE_AT_A_TIME = ("multinode/", "e2e/test_quality_tbf.py", "e2e/test_reconnect.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
     for item in items:
-        parts = item.path.relative_to(Path(__file__).parent).parts
-        if parts and parts[0] in ONE_AT_A_TIME:
-            item.add_marker(pytest.mark.xdist_group("one_at_a_time"))
+        where = item.path.relative_to(here).as_posix()
+        if where.startswith(ONE_AT_A_TIME):
+            item.add_marker(pytest.mark.xdist_group("namespaces"))
 
 
 def free_port(host: str = "127.0.0.1") -> int:
