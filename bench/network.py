@@ -524,10 +524,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=5.0)
     p.add_argument("--recover", type=float, default=30.0, help="unimpaired after")
     p.add_argument("--repeat", type=int, default=5, help="network changes per switch/cut run")
+    p.add_argument("--hold", type=float, default=0.0, help="switch/cut: seconds before each")
     return p.parse_args(argv)
 
 
-async def run_switches(keys: list[str], repeat: int) -> str:
+async def run_switches(keys: list[str], repeat: int, hold_s: float = 0.0) -> str:
     """The network-change conditions (bench/network_switch.py), as their own table."""
     from bench.network_switch import SwitchResult, run_switch  # it builds on this module
 
@@ -540,7 +541,7 @@ async def run_switches(keys: list[str], repeat: int) -> str:
     for key in keys:
         name, how = SWITCHES[key]
         print(f"… {key}", flush=True)
-        r = await run_switch(max(1, min(repeat, 20)), how)
+        r = await run_switch(max(1, min(repeat, 20)), how, hold_s=hold_s)
         s = [g.student_s for g in r.gaps]
         t = [g.teacher_s for g in r.gaps]
         pct = SwitchResult.pct
@@ -567,7 +568,7 @@ async def main_async(args: argparse.Namespace) -> int:
             print(f"… {key} adaptation {mode}", flush=True)
             rows.append(await run_condition(CONDITIONS[key], mode == "on", args))
             print(table(rows[-1:]).split("\n", 2)[2], flush=True)
-    switched = await run_switches(switches, args.repeat) if switches else ""
+    switched = await run_switches(switches, args.repeat, args.hold) if switches else ""
     if rows:
         print(table(rows))
     if switched:

@@ -149,6 +149,24 @@ def free_port() -> int:
         return port
 
 
+def bench_calendar(now: datetime) -> str:
+    """A calendar in which ``now`` is 19:xx on a working day of a term: the tutoring
+    policy counts a classroom's minutes only in its open hours (18:00-21:00 on working
+    days), so the credits engine's figures say something whenever the bench runs. A
+    time zone with the offset that makes it so (``Etc/GMT+5`` is UTC-5), the day a
+    working day (a make-up one if it is a weekend), a term around it."""
+    offset = (19 - now.hour) % 24
+    offset = offset - 24 if offset > 14 else offset
+    zone = "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+    local = (now + timedelta(hours=offset)).date()
+    workdays = f'["{local.isoformat()}"]' if local.weekday() >= 5 else "[]"
+    return (
+        f'timezone = "{zone}"\nholidays = []\nworkdays = {workdays}\n\n[[terms]]\n'
+        f'name = "bench"\nstart = "{(local - timedelta(days=3)).isoformat()}"\n'
+        f'end = "{(local + timedelta(days=3)).isoformat()}"\n'
+    )
+
+
 def start_server(link: Link, data_dir: Path) -> Server:
     """``opentutor serve`` on every address (the student reaches ``link.host_ip``),
     offering only that address as its ICE candidate (the teacher, here, reaches it too),
@@ -159,8 +177,9 @@ def start_server(link: Link, data_dir: Path) -> Server:
         sys.executable, "-m", "signaling.server.cli", "serve",
         "--host", "0.0.0.0", "--port", str(port), "--data-dir", str(data_dir / "data"),
         "--api-key", API_KEY, "--token-secret", secrets.token_hex(16), "--no-demo",
-        "--ice-host", link.host_ip,
+        "--ice-host", link.host_ip, "--calendar", str(data_dir / "calendar.toml"),
     ]  # fmt: skip
+    (data_dir / "calendar.toml").write_text(bench_calendar(datetime.now(UTC)))
     with log.open("wb") as out:
         process = subprocess.Popen(
             args, stdout=out, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1]
@@ -397,7 +416,8 @@ def seconds(spans: list[list[str]]) -> float:
 
 
 async def run_switch(
-    repeat: int, how: str = "move", index: int = 6, settle_s: float = SETTLE_S
+    repeat: int, how: str = "move", index: int = 6, settle_s: float = SETTLE_S,
+    hold_s: float = 0.0,
 ) -> SwitchResult:
     """``how``: "move" (the address changes: the browser closes its sockets too) or
     "cut" (only the media path dies: bench/netbridge.py forgets the UDP flows)."""
@@ -415,6 +435,7 @@ async def run_switch(
             me = await state(r.student, "s.me.id")
             gaps = []
             for i in range(repeat):
+                await asyncio.sleep(hold_s)  # a longer session: the engine counts minutes
                 gaps.append(await switch_once(r, link, addresses[(i + 1) % 2], how, settle_s))
                 print(
                     f"  move {i + 1}: student sees teacher after {gaps[-1].student_s:.1f} s, "
@@ -464,11 +485,14 @@ def main(argv: list[str] | None = None) -> int:
                    help="move: the address changes; cut: only the UDP (media) flows die")
     p.add_argument("--settle", type=float, default=SETTLE_S, help="longest wait for media, s")
     p.add_argument("--index", type=int, default=6, help="the link's subnet: 10.(214+N).0.0/24")
+    p.add_argument("--hold", type=float, default=0.0, help="seconds before each change")
     args = p.parse_args(argv)
     if os.geteuid() != 0:
         print("bench.network_switch needs root (network namespaces)", file=sys.stderr)
         return 2
-    r = asyncio.run(run_switch(max(1, min(args.repeat, 20)), args.how, args.index, args.settle))
+    r = asyncio.run(
+        run_switch(max(1, min(args.repeat, 20)), args.how, args.index, args.settle, args.hold)
+    )
     s = [g.student_s for g in r.gaps]
     t = [g.teacher_s for g in r.gaps]
     print(
