@@ -239,6 +239,7 @@ async def test_reminders_once_each_from_the_store_across_a_restart(
                           token=await srv.learner(who))
         _, empty = await srv.publish(teacher, start=at(0, "20:00"))  # nobody booked it
         reminders = srv.app[REMINDERS]
+        await reminders.stop()  # its own loop would tick too as the clock moves: by hand only
         assert await reminders.tick() == 0  # 9 hours before: not yet
         clock.advance(at(0, "18:29") - clock.time())
         assert await reminders.tick() == 0  # 31 minutes before
@@ -250,6 +251,8 @@ async def test_reminders_once_each_from_the_store_across_a_restart(
     async with serving(tmp_path, database_url=database_url, webhook_url=hooks.url,
                        clock=clock) as srv:
         reminders = srv.app[REMINDERS]
+        await reminders.stop()
+        assert reminders.sent == 0  # its first look at start found nothing to send
         assert await reminders.tick() == 0
         await srv.api("POST", f"/api/v1/bookings/offers/{offer}/book",
                       token=await srv.learner("c"))
@@ -348,3 +351,19 @@ async def test_odd_input_is_refused_never_a_500(server: Server) -> None:
     for method, path in paths:
         status, answer = await server.api(method, path, token=learner)
         assert 400 <= status < 500, (path, status, answer)
+
+
+async def test_the_scheduler_task_sends_on_the_clock(server: Server, hooks: Receiver) -> None:
+    teacher = await server.teacher()
+    _, made = await server.publish(teacher, start=at(0, "19:00"))
+    offer = made["offer"]["id"]
+    await server.api("POST", f"/api/v1/bookings/offers/{offer}/book",
+                     token=await server.learner("l1"))
+    await asyncio.sleep(0.1)  # its first look, at the start: nothing due
+    assert hooks.events("booking.reminder") == []
+    server.clock.advance(at(0, "18:31") - server.clock.time())  # wakes its sleep
+    got = await hooks.wait_for("booking.reminder", 2)
+    assert sorted(g["data"]["person"]["role"] for g in got) == ["instructor", "learner"]
+    server.clock.advance(60)  # the next look sends nothing again
+    await asyncio.sleep(0.2)
+    assert len(hooks.events("booking.reminder")) == 2
