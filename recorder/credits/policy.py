@@ -125,11 +125,13 @@ class OnDemandPolicy:
     辅导效果和保护学生视力的考虑，在线辅导服务平台在辅导时间、限制连续辅导时长等方面做出了
     一系列调整" (to protect students' eyesight, continuous tutoring time is limited).
     A session started by a call lasts at most ``continuous_minutes`` (warned
-    ``warn_minutes`` before); the student then rests ``rest_minutes`` before the next."""
+    ``warn_minutes`` before); the student then rests ``rest_minutes`` before the next.
+    A call rings ``ring_seconds`` before it counts as not answered (the issue: 30 s)."""
 
     continuous_minutes: int = 40
     warn_minutes: int = 5
     rest_minutes: int = 10
+    ring_seconds: int = 30
 
 
 @dataclass(frozen=True)
@@ -414,7 +416,10 @@ def _on_demand(data: Mapping[str, Any]) -> OnDemandPolicy:
         _int_or(raw, "continuous_minutes", "on_demand.", default.continuous_minutes),
         _int_or(raw, "warn_minutes", "on_demand.", default.warn_minutes),
         _int_or(raw, "rest_minutes", "on_demand.", default.rest_minutes),
+        _int_or(raw, "ring_seconds", "on_demand.", default.ring_seconds),
     )
+    if not 5 <= out.ring_seconds <= 300:
+        raise PolicyError("on_demand: ring_seconds must be between 5 and 300")
     if out.continuous_minutes < 1 or not 0 <= out.warn_minutes < out.continuous_minutes:
         raise PolicyError("on_demand: continuous_minutes must be at least 1 and "
                           "warn_minutes between 0 and it")

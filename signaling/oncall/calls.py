@@ -14,13 +14,15 @@ arms a timer for :meth:`Switchboard.expire` at each ringing call's deadline.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 CallState = Literal["queued", "ringing", "accepted", "declined", "timed_out", "cancelled"]
 FINAL: frozenset[str] = frozenset({"accepted", "declined", "timed_out", "cancelled"})
 TeacherState = Literal["on_duty", "in_session", "away"]
-# "No answer in 30 s → declined" (issue 14): long enough to walk back to the desk.
+# "No answer in 30 s → declined" (issue 14): long enough to walk back to the desk. The
+# default; the service rings for the tutoring policy's [on_demand] ring_seconds.
 RING_S = 30.0
 # A short queue: a 13-year-old should not wait an evening behind five others.
 QUEUE_MAX = 3
@@ -43,6 +45,7 @@ class Call:
     placed_at: float
     state: CallState
     rang_at: float | None = None
+    ring_s: float = RING_S  # how long it rings, as the policy said when it began
     ended_at: float | None = None
     # why it ended when not by the teacher's answer: "teacher_away", "no_answer", "student"
     reason: str = ""
@@ -53,7 +56,7 @@ class Call:
 
     @property
     def deadline(self) -> float | None:
-        return None if self.rang_at is None or self.final else self.rang_at + RING_S
+        return None if self.rang_at is None or self.final else self.rang_at + self.ring_s
 
     def waited_s(self) -> float:
         """From placing the call to its end (or until now, if unknown)."""
@@ -79,8 +82,10 @@ class Changes:
 
 
 class Switchboard:
-    def __init__(self, *, queue_max: int = QUEUE_MAX) -> None:
+    def __init__(self, *, queue_max: int = QUEUE_MAX,
+                 ring_s: Callable[[], float] = lambda: RING_S) -> None:
         self.queue_max = queue_max
+        self._ring_s = ring_s  # read when a call starts ringing (the policy may change)
         self._lines: dict[str, _Line] = {}
         self._calls: dict[str, Call] = {}  # calls not yet final
         self._by_student: dict[str, str] = {}  # one call at a time per student
@@ -233,7 +238,8 @@ class Switchboard:
         if line.state != "on_duty" or line.ringing is not None or not line.queue:
             return Changes()
         call_id = line.queue.pop(0)
-        rung = replace(self._calls[call_id], state="ringing", rang_at=now)
+        rung = replace(self._calls[call_id], state="ringing", rang_at=now,
+                       ring_s=self._ring_s())
         self._calls[call_id] = rung
         line.ringing = call_id
         return Changes((rung,), frozenset({teacher}))

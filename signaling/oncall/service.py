@@ -116,7 +116,8 @@ class Oncall:
                  journal: CallJournal, rules: Callable[[], tuple[Calendar, Policy]]) -> None:
         self.svc, self.sio, self.presence, self.journal = svc, sio, presence, journal
         self.rules = rules
-        self.board = Switchboard()
+        self.board = Switchboard(
+            ring_s=lambda: float(self.rules()[1].on_demand.ring_seconds))
         self.who: dict[str, passes.Pass] = {}  # sid → pass
         self.base: dict[str, str] = {}  # sid → base URL for join links
         self.teachers: dict[str, passes.Pass] = {}  # teachers connected here
@@ -310,7 +311,7 @@ class Oncall:
     def _limits(self) -> dict[str, int]:
         od = self.rules()[1].on_demand
         return {"continuous_minutes": od.continuous_minutes, "warn_minutes": od.warn_minutes,
-                "rest_minutes": od.rest_minutes, "ring_s": 30}
+                "rest_minutes": od.rest_minutes, "ring_s": od.ring_seconds}
 
     def _streak(self, student: str, now: float) -> _Streak:
         od = self.rules()[1].on_demand

@@ -16,7 +16,8 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page
 
-from tests.e2e.conftest import serving
+from tests.e2e.conftest import RunningServer, serving
+from tests.e2e.test_console import PASSWORD, create_staff_user
 from tests.oncall.support import calendar_text
 from tests.support import API_KEY
 
@@ -121,9 +122,28 @@ async def test_call_accept_lands_both_in_the_session(tmp_path: Path, browser: Br
         assert record["active"].get("t1") and record["active"].get("s1"), record["active"]
 
 
+async def shorten_the_ring(server: RunningServer, seconds: int) -> None:
+    """The city office sets the tutoring policy's ring_seconds, as from the console (a
+    signed-in city officer's PUT /api/v1/policy/tutoring), so the time-out below takes
+    seconds of the test's time instead of the shipped 30."""
+    create_staff_user(server, "city-ring", "--level", "city")
+    # unsafe: keep the sign-in cookie of a server addressed by IP (127.0.0.1)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.post(server.base + "/api/v1/admin/login",
+                             json={"username": "city-ring", "password": PASSWORD}) as r:
+            assert r.status == 200, await r.text()
+            csrf = (await r.json())["csrf_token"]
+        async with http.put(server.base + "/api/v1/policy/tutoring",
+                            json={"base": 0, "note": "测试：响铃时间缩短",
+                                  "changes": {"on_demand.ring_seconds": seconds}},
+                            headers={"X-CSRF-Token": csrf}) as r:
+            assert r.status == 201, await r.text()  # a new version of the policy
+
+
 async def test_decline_and_timeout(tmp_path: Path, browser: Browser) -> None:
     cal = calendar_file(tmp_path, open_now=True)
     with serving(tmp_path, "--calendar", str(cal)) as server:
+        await shorten_the_ring(server, 5)
         base = server.base
         t_ctx, teacher = await teacher_page(browser, base, "t2", "张老师")
         await teacher.click('[data-testid="duty-on"]')
@@ -138,7 +158,7 @@ async def test_decline_and_timeout(tmp_path: Path, browser: Browser) -> None:
 
         await student.click('[data-testid="call-t2"]')
         await teacher.wait_for_selector('[data-testid="duty-ring"]')
-        # Nobody answers: after the 30 s ring the student is told, the teacher paused.
+        # Nobody answers: after the ring (5 s here) the student is told, the teacher paused.
         await student.wait_for_function(
             "() => (document.querySelector('[data-testid=duty-notice]')||{}).textContent"
             "?.includes('没有接听')", timeout=60_000)

@@ -136,3 +136,15 @@ def test_waited_and_deadline() -> None:
     assert done.waited_s() == 12
     assert board.next_deadline() is None
     assert board.teacher_state("t1") == "in_session" and board.busy("t1")
+
+
+def test_a_call_rings_as_long_as_the_policy_said_when_it_began() -> None:
+    ring = [8.0]
+    board = Switchboard(ring_s=lambda: ring[0])
+    board.on_duty("t1", 0)
+    (rung,) = board.place("c1", "s1", "t1", "math", 10, wait=False).calls[-1:]
+    ring[0] = 60.0  # an edit while it rings changes the next call, not this one
+    assert rung.deadline == 18
+    assert board.expire(17.9).calls == ()
+    (out,) = board.expire(18).calls
+    assert out.state == "timed_out" and out.reason == "no_answer"
