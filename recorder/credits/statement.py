@@ -19,6 +19,7 @@ from fractions import Fraction
 from typing import Any
 
 from recorder.credits.calendar import Calendar
+from recorder.credits.fastlane import Quick, quick
 from recorder.credits.intervals import IntervalSet, intersect, normalize, total
 from recorder.credits.policy import Policy
 from recorder.credits.records import (
@@ -187,10 +188,12 @@ class StatementBuilder:
         # A statement shows figures, not words: its outcomes carry no notes unless asked
         # (``notes=True``, as :func:`compute_sessions` does for audits).
         self._engine = Engine(policy, calendar, notes=notes)
+        # The fast lane (feed) gives figures only: never for a builder asked for notes.
+        self._fast = not notes
         self._last: OrderKey | None = None
         # Sessions evaluated but not yet computed: one whose effective time starts later
         # than a session added after it waits for it (a heap by effective_key).
-        self._waiting: list[tuple[OrderKey, SessionOutcome]] = []
+        self._waiting: list[tuple[OrderKey, SessionOutcome | Quick]] = []
         self._overlaps: list[dict[str, Any]] = []
         self._marks: dict[str, list[dict[str, str]]] = {}
         self._form_counts: dict[tuple[str, str | None, str], int] = {}
@@ -228,15 +231,130 @@ class StatementBuilder:
         # Every session added later has an effective key after ``key``.
         done = []
         while waiting and waiting[0][0] <= key:
-            done.append(self._compute(heapq.heappop(waiting)[1]))
+            found = self._compute_any(heapq.heappop(waiting)[1])
+            if found is not None:
+                done.append(found)
         return done
+
+    def feed(self, record: object) -> None:
+        """:meth:`add` for a statement only: the same figures, no outcomes returned.
+
+        A plain record (see :mod:`recorder.credits.fastlane`) takes the fast lane: its
+        figures straight from the decoded JSON, none of the objects :meth:`add` returns;
+        any other goes through :meth:`add`. (Sessions fed this way are not among what a
+        later :meth:`add` or :meth:`finish` returns.)"""
+        item = quick(self._engine, record, self._last) if self._fast else None
+        if item is None:
+            self.add(record)
+            return
+        start = item.start
+        key = (False, start, item.session_id)
+        self._last = key
+        waiting = self._waiting
+        if not waiting and item.order_start == start:
+            self._compute_quick(item)  # the usual case: its turn is now
+            return
+        heapq.heappush(waiting, ((False, item.order_start, item.session_id), item))
+        while waiting and waiting[0][0] <= key:
+            self._compute_any(heapq.heappop(waiting)[1])
 
     def finish(self) -> list[SessionOutcome]:
         """Compute the sessions still waiting (no more will be added before them)."""
         done = []
         while self._waiting:
-            done.append(self._compute(heapq.heappop(self._waiting)[1]))
+            found = self._compute_any(heapq.heappop(self._waiting)[1])
+            if found is not None:
+                done.append(found)
         return done
+
+    def _compute_any(self, item: SessionOutcome | Quick) -> SessionOutcome | None:
+        if type(item) is Quick:
+            self._compute_quick(item)
+            return None
+        assert isinstance(item, SessionOutcome)
+        return self._compute(item)
+
+    def _compute_quick(self, item: Quick) -> None:
+        """:meth:`_compute` of a session from the fast lane. One place at a time, its
+        usual case only: nobody's time meets what an earlier session credited them.
+        Otherwise the record is evaluated the general way and computed as :meth:`add`
+        would (nothing is changed before that is decided)."""
+        since = item.order_start
+        everyone = self._people
+        people = item.people
+        states = []
+        for fig in people:
+            state = everyone.get(fig[0])
+            if state is None:
+                state = everyone[fig[0]] = _Person()  # as _one_place makes it
+            elif fig[2] and (state.more is not None or state.end > since):
+                # Earlier time still in play: whether it meets this session's, as
+                # _one_place decides it (nothing changed yet).
+                mine = fig[2]
+                first = mine[0][0]
+                before = tuple(iv for ivs, _ in state.earlier() for iv in ivs if iv[1] > first)
+                if before and intersect(before, mine):
+                    self._compute(self._engine.evaluate(item.record))
+                    return
+            states.append(state)
+        sid, term, year = item.session_id, item.term, item.year
+        policy = self.policy
+        by_year = policy.study is not None
+        per_form = policy.sessions_per_form_per_term
+        cap = policy.points_per_term
+        form = item.record["form"]
+        for (pid, instructor, mine, points, study_minutes, study_hours), state in zip(
+            people, states, strict=True
+        ):
+            if not mine:
+                pass
+            elif state.more is None and state.end <= since:  # _Person.keep, inlined
+                if len(mine) == 1:
+                    (state.start, state.end), = mine
+                    state.ivs = None
+                else:
+                    state.start, state.end, state.ivs = mine[0][0], mine[-1][1], mine
+                state.sid = sid
+            elif state.more is None and state.ivs is None and state.end:
+                # one earlier interval that does not meet this session (see above)
+                state.more = ((((state.start, state.end),), state.sid), (mine, sid))
+            else:
+                state.remember(mine, since, sid, state.earlier())
+            terms = state.more_terms
+            if terms is not None:
+                terms[term] = terms.get(term, 0) + 1
+            elif state.term == term and state.sessions:
+                state.sessions += 1
+            elif not state.sessions:
+                state.term, state.sessions = term, 1
+            else:  # a second term
+                state.more_terms = {state.term: state.sessions, term: 1}
+            if instructor and points.numerator > 0:
+                # _apply_caps, for this person (instructors only earn points)
+                if per_form is not None:
+                    count_key = (pid, term, form)
+                    count = self._form_counts.get(count_key, 0) + 1
+                    self._form_counts[count_key] = count
+                    if count > per_form:
+                        points = ZERO
+                if points and cap is not None:
+                    remaining = max(cap - self._points(pid, term), ZERO)
+                    if points > remaining:
+                        points = remaining
+                if points.numerator:
+                    self._add_points(pid, term, points)
+            if by_year:
+                years = state.more_years
+                if years is not None:
+                    years[year] = years.get(year, 0) + study_minutes
+                elif state.year == year:
+                    state.minutes += study_minutes
+                elif not state.year:
+                    state.year, state.minutes = year, study_minutes
+                else:  # a second year
+                    state.more_years = {state.year: state.minutes, year: study_minutes}
+                if study_hours:
+                    _bump(self._study_hours, pid, year, study_hours)
 
     def _compute(self, outcome: SessionOutcome) -> SessionOutcome:
         outcome, states = self._one_place(outcome)
@@ -474,5 +592,5 @@ def compute_statement(
     """
     builder = StatementBuilder(policy, calendar)
     for rec in validate_batch(enumerate(records, start=1), policy):
-        builder.add(rec)
+        builder.feed(rec)
     return builder.result()

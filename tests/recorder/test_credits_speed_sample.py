@@ -36,6 +36,7 @@ from typing import Any
 import pytest
 
 from bench.credits import _iso, make_session, open_starts
+from recorder.credits.fastlane import quick
 from recorder.credits.policy import Policy
 from recorder.credits.statement import (
     StatementBuilder,
@@ -199,12 +200,19 @@ def _digest(data: object) -> str:
 def compute(records: list[dict[str, Any]], policy: Policy) -> dict[str, Any]:
     sessions = [o.to_json() for o in compute_sessions(records, policy, CALENDAR)]
     builder = StatementBuilder(policy, CALENDAR)
-    for record in validate_batch(enumerate(records, start=1), policy):  # in start order
+    ordered = validate_batch(enumerate(records, start=1), policy)  # in start order
+    for record in ordered:
         builder.add(record)
+    # The same records as decoded JSON, fed: the fast lane where it applies.
+    by_id = {r["session_id"]: r for r in records}
+    fed = StatementBuilder(policy, CALENDAR)
+    for parsed in ordered:
+        fed.feed(by_id[parsed.session_id])
     return {
         "records": _digest(records),
         "statement": compute_statement(records, policy, CALENDAR),
         "streamed": builder.result(),
+        "fed": fed.result(),
         "sessions": [_digest(sessions[i:i + CHUNK]) for i in range(0, len(sessions), CHUNK)],
     }
 
@@ -231,6 +239,18 @@ def test_statement_identical_to_the_engine_before_the_speed_work(
         if a != b]
     assert got["statement"] == want["statement"]
     assert got["streamed"] == want["statement"]
+    assert got["fed"] == want["statement"]
+
+
+@pytest.mark.parametrize("programme", sorted(SAMPLE))
+def test_the_fast_lane_takes_the_plain_records(programme: str) -> None:
+    """The comparison above means something for the fast lane only if it takes many of
+    the sample's records (and gives the rest to the general way)."""
+    seed, count, policy = SAMPLE[programme]
+    engine = StatementBuilder(policy, CALENDAR)._engine
+    taken = sum(quick(engine, record, None) is not None
+                for record in sample_records(seed, count, programme))
+    assert count * 0.2 < taken < count * 0.9, taken
 
 
 def test_the_sample_is_varied(expected: dict[str, Any]) -> None:
@@ -254,6 +274,7 @@ def write() -> None:
     for programme, (seed, count, policy) in SAMPLE.items():
         data[programme] = compute(sample_records(seed, count, programme), policy)
         assert data[programme].pop("streamed") == data[programme]["statement"]
+        assert data[programme].pop("fed") == data[programme]["statement"]
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     with gzip.GzipFile(FIXTURE, "wb", compresslevel=9, mtime=0) as f:
         f.write(text.encode("utf-8"))
