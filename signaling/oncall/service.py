@@ -16,8 +16,8 @@ service warns both ``warn_minutes`` before it and then ends the session.
 
 Across nodes: the list of teachers on duty is shared (Redis); a call is handled by
 the switchboard of the node both pages are connected to. A student on another node
-than the teacher is told ``elsewhere`` with the node's URL (the pages then reconnect
-there); a load balancer hashing on the pass keeps them together in practice.
+than the teacher is told ``elsewhere`` with that node's URL; the page goes there with
+the same pass and places the call again (as a room's ``moved`` does).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from signaling.oncall.journal import CallJournal, CallRow
 from signaling.oncall.matching import Candidate, rank
 from signaling.oncall.outbound import OncallOut
 from signaling.oncall.presence import OnDuty, Presence
+from signaling.router.base import PlacementUnavailable
 from signaling.server import tokens
 from signaling.server.services import Services
 from signaling.session.commands import EndSession
@@ -269,7 +270,10 @@ class Oncall:
             entry = next((e for e in await self.presence.all() if e.teacher == cmd.teacher),
                          None)
             if entry is not None and entry.node != self.svc.config.node_id:
-                raise RefusedWith("elsewhere", node=entry.node)
+                # The switchboard of the teacher's node rings them: the student's page
+                # goes there (the pass is good on every node) and places the call again.
+                raise RefusedWith("elsewhere", node=entry.node,
+                                  url=await self._node_url(entry.node))
         here = self.teachers.get(cmd.teacher)
         if here is not None and cmd.subject not in here.subjects:
             raise RefusedWith("not_their_subject")
@@ -295,6 +299,13 @@ class Oncall:
         return {}
 
     # -- inside
+
+    async def _node_url(self, node: str) -> str:
+        """Another node's base URL from the router ("" when it cannot be known now)."""
+        try:
+            return (await self.svc.router.peers()).get(node, "")
+        except PlacementUnavailable:
+            return ""
 
     def _teacher(self, sid: str) -> passes.Pass:
         p = self.who.get(sid)

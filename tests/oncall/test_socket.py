@@ -314,7 +314,15 @@ async def test_two_nodes_share_who_is_on_duty(
         listed = await student.call("teachers", {"subject": "math"})
         assert [(t["teacher"], t["node"]) for t in listed["teachers"]] == [("t7", "a")]
         elsewhere = await student.call("call", {"teacher": "t7", "subject": "math"})
-        assert elsewhere["error"] == {"code": "elsewhere", "message": "elsewhere", "node": "a"}
+        assert elsewhere["error"] == {"code": "elsewhere", "message": "elsewhere", "node": "a",
+                                      "url": nodes[0].base}
+        # The page goes to the teacher's node with the same pass and calls again: it rings.
+        token = await nodes[1].pass_for("student_call", "s7", "s7同学", grade="8")
+        moved = await nodes[0].join(token)
+        rung = await moved.call("call", {"teacher": "t7", "subject": "math"})
+        assert rung["ok"] and rung["call"]["state"] == "ringing", rung
+        await teacher.wait_for("call", lambda d: d["call"] == rung["call"]["call"])
+        assert (await moved.call("cancel", {"call": rung["call"]["call"]}))["ok"]
         await teacher.sio.disconnect()  # off duty: gone from every node's list
         for _ in range(50):
             listed = await student.call("teachers", {})

@@ -9,7 +9,13 @@ import { loadLang, rememberLang, storedLang, t, lang, DEFAULT_LANG } from "../i1
 import { SUBJECTS, callLine, refusal, ringLeft, whyListed } from "./model.js";
 
 const root = document.getElementById("duty");
-const token = new URLSearchParams(location.search).get("token") || "";
+const linkParams = new URLSearchParams(location.search);
+const token = linkParams.get("token") || "";
+// A call to place at once: the page came here from another node, the teacher's
+// ("elsewhere", docs/protocol.md), whose switchboard rings them. Once only: `hop`.
+const carried = linkParams.get("call")
+  ? { teacher: linkParams.get("call"), subject: linkParams.get("subject") || "", wait: linkParams.get("wait") === "1" }
+  : null;
 // The link's token should not stay in the address bar (screenshots, shoulder surfing).
 history.replaceState(null, "", location.pathname);
 
@@ -54,6 +60,11 @@ async function start() {
     if (hello.session_url) state.session = hello.session_url;
     if (state.me.kind === "student_call") refreshList();
     render();
+    if (carried && state.me.kind === "student_call" && !carried.done && !state.call) {
+      carried.done = true;
+      state.subject = carried.subject;
+      callTeacher({ teacher: carried.teacher, subjects: [carried.subject] }, carried.wait, true);
+    }
   });
   socket.on("duty", (d) => { state.duty = d.state; render(); });
   socket.on("call", onCall);
@@ -166,10 +177,17 @@ async function answer(accept) {
   render();
 }
 
-async function callTeacher(teacher, wait) {
+async function callTeacher(teacher, wait, hopped = false) {
   state.notice = null;
   state.rest = null;
-  const ack = await emit("call", { teacher: teacher.teacher, subject: state.subject || teacher.subjects[0], wait });
+  const subject = state.subject || teacher.subjects[0];
+  const ack = await emit("call", { teacher: teacher.teacher, subject, wait });
+  if (!ack.ok && ack.error && ack.error.code === "elsewhere" && ack.error.url && !hopped) {
+    // The teacher is on another node: go there with this pass and call again.
+    const next = new URLSearchParams({ token, call: teacher.teacher, subject, wait: wait ? "1" : "0" });
+    location.assign(new URL(`/duty?${next}`, ack.error.url).href);
+    return;
+  }
   if (!ack.ok) state.notice = refusal(ack.error);
   else if (ack.call && !["accepted", "declined", "timed_out", "cancelled"].includes(ack.call.state)) {
     state.call = ack.call;
