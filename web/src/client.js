@@ -641,7 +641,13 @@ export function createClient({ protocol, prepareImage = async (f) => f, loadLang
     if (d && d.willReconnect) linkLost();
   });
   on("connect_error", (d) => dispatch({ type: "connect_error", ...d }));
-  on("server_error", (d) => notify("error", "error.action", { code: d.code, message: d.message }));
+  on("server_error", (d) => {
+    // What the page still sent as the session ended (its camera stopping): refused as
+    // "ended", or "stale" (the room let go of every connection), which the page
+    // already says; no error toast over the feedback form.
+    if (state.phase === "ended" && (d.code === "ended" || d.code === "stale")) return;
+    notify("error", "error.action", { code: d.code, message: d.message });
+  });
   on("screen_ended", () => notify("info", "notice.screen_stopped"));
 
   // ---- the clock that pays (GET /api/v1/me/clock) ------------------------------

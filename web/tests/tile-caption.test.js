@@ -58,3 +58,25 @@ test("createClient: the teacher is told of a decline from stage_declined", (t) =
   assert.equal(client.getState().notices.filter((n) => n.key === "notice.declined").length, 1);
   t.mock.timers.runAll();
 });
+
+// Issue 12, item 7: no developer English and no needless error after the end.
+test("createClient: a command refused as ended after the end tells nothing", async (t) => {
+  t.mock.timers.enable({ apis: ["setTimeout", "setInterval"] });
+  const listeners = new Map();
+  const never = () => new Promise(() => {});
+  const protocol = new Proxy({ on: (type, fn) => listeners.set(type, fn), startLocal: async () => ({ denied: null }), stopLocal: () => {} }, {
+    get: (target, key) => (key in target ? target[key] : never),
+  });
+  const client = createClient({ protocol, loadLang: async (l) => l, rememberLang: () => {} });
+  const fire = (type, data) => listeners.get(type)(data);
+  const me = { id: "s1", name: "S1", role: "learner", present: true, hand: false, stage: false, pen: false, media: { audio: false, video: false } };
+  const session = { id: "S", title: "课", programme: "tutoring", form: "one_to_one", state: "live", record: false };
+  fire("welcome", { you: me, caps: { publish: ["audio", "video"], draw: true, grant: false, end: false, report: false }, session, people: [me], audience: { learners: 1, listed: true }, board: { seq: 0, strokes: [] }, chat: [], resumed: false, ice_servers: [], recording: { on: false, since: null } });
+  fire("ended", { by: "t1", feedback: true });
+  fire("server_error", { event: "media", code: "ended", message: "this session has ended" });
+  fire("server_error", { event: "ice", code: "stale", message: "this connection was replaced by a newer one" });
+  assert.equal(client.getState().notices.filter((n) => n.level === "error").length, 0);
+  fire("server_error", { event: "chat", code: "forbidden", message: "no" });
+  assert.equal(client.getState().notices.filter((n) => n.level === "error").length, 1);
+  t.mock.timers.reset();
+});

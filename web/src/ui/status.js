@@ -74,7 +74,9 @@ export function mountStatus({ pill, banners, toasts, errorView }, client) {
         let text = t(n.key, n.params);
         if (n.code) {
           const specific = t(`error.code.${n.code}`);
-          text = specific !== `error.code.${n.code}` ? specific : n.message ? `${text} (${n.message})` : text;
+          // Never the server's message (a developer's English, seen under a Chinese
+          // page): the code's own words, or the plain "did not work".
+          text = specific !== `error.code.${n.code}` ? specific : text;
         }
         const ico = n.icon || (n.level === "error" ? "alert" : "check");
         toasts.append(h("div", { class: `toast ${n.level}`, "data-notice": n.key }, icon(ico), h("span", {}, text)));
