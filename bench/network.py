@@ -38,7 +38,8 @@ from the student's first transport up to the end.
 * ``switch`` / ``cut``: a network change, with the whole product instead
   (bench/network_switch.py: a server, a classroom, the real web client): the student's
   address moves (the browser's socket closes too), or only their UDP flows die (the
-  socket lives), ``--repeat`` times; the gap p50/p95 both ways, and credited (the
+  socket lives), or their interface goes down for 5 s (``outage``, the whole product
+  this time), ``--repeat`` times; the gap p50/p95 both ways, and credited (the
   server's record and the credits engine) vs connected.
 """
 
@@ -373,6 +374,7 @@ CONDITIONS = {
 SWITCHES = {  # bench/network_switch.py: the whole product
     "switch": ("network switch (address moves)", "move"),
     "cut": ("media path cut (UDP flows die, socket lives)", "cut"),
+    "outage": ("5 s outage (interface down: the socket closes too)", "outage"),
 }
 
 

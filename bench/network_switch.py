@@ -51,6 +51,7 @@ from bench.network import CHROMIUM_FLAGS, Link, sh
 
 POLL_S = 0.1  # how often the pages' counters are read: the gap's resolution
 SETTLE_S = 20.0  # after a move, how long media may take to come back before it counts as lost
+OUTAGE_S = 5.0  # "outage": the student's interface down this long, then up (a lift)
 STEADY_S = 4.0  # media must keep moving this long after a move before the next one
 API_KEY = "bench-api-key"
 SKIP_DEVICE_CHECK = "localStorage.setItem('opentutor.devicecheck', 'off')"
@@ -74,7 +75,7 @@ TRACK_PCS = """(() => {
     if (!o) return;
     const s = o.state();
     const pc = window.__pcs[window.__pcs.length - 1];
-    const now = `${s.phase} ${s.media.pc}`
+    const now = `${s.phase} ${s.media.pc} ${navigator.onLine ? "on" : "off"}`
       + (pc ? ` ${pc.iceGatheringState}/${pc.signalingState}` : "");
     if (now !== was) { window.__trace.push([Date.now(), now]); was = now; }
   }, 20);
@@ -365,6 +366,12 @@ async def switch_once(r: Room, link: Link, to: str, how: str, settle_s: float = 
     moved_at = time.monotonic()
     if how == "cut":
         link.impair(cut=True)
+    elif how == "outage":
+        link.up(False)
+        while time.monotonic() - moved_at < OUTAGE_S:  # polled: the pause is measured
+            await poll()
+            await asyncio.sleep(POLL_S)
+        link.up(True)
     else:
         move(link, to)
     while True:
@@ -419,8 +426,9 @@ async def run_switch(
     repeat: int, how: str = "move", index: int = 6, settle_s: float = SETTLE_S,
     hold_s: float = 0.0,
 ) -> SwitchResult:
-    """``how``: "move" (the address changes: the browser closes its sockets too) or
-    "cut" (only the media path dies: bench/netbridge.py forgets the UDP flows)."""
+    """``how``: "move" (the address changes: the browser closes its sockets too),
+    "cut" (only the media path dies: bench/netbridge.py forgets the UDP flows) or
+    "outage" (the interface down for OUTAGE_S: the browser closes its sockets too)."""
     link = Link.create(index, bridged=how == "cut")
     addresses = [link.ns_ip, link.ns_ip.rsplit(".", 1)[0] + ".3"]
     try:
@@ -481,8 +489,9 @@ def counted_minutes(credits: dict[str, Any], person: str) -> tuple[int | None, i
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.network_switch")
     p.add_argument("--repeat", type=int, default=5)
-    p.add_argument("--how", choices=("move", "cut"), default="move",
-                   help="move: the address changes; cut: only the UDP (media) flows die")
+    p.add_argument("--how", choices=("move", "cut", "outage"), default="move",
+                   help="move: the address changes; cut: only the UDP (media) flows die; "
+                   "outage: the interface down for 5 s")
     p.add_argument("--settle", type=float, default=SETTLE_S, help="longest wait for media, s")
     p.add_argument("--index", type=int, default=6, help="the link's subnet: 10.(214+N).0.0/24")
     p.add_argument("--hold", type=float, default=0.0, help="seconds before each change")

@@ -19,6 +19,17 @@ async function sample(pc) {
 }
 
 export const linkWatch = {
+  /** A socket waiting for socket.io's next retry (up to RECONNECT_MAX_MS away) tries now:
+   * the device has a network again (a lift, a tunnel: the browser closed the socket
+   * when its interface went down). Only a socket socket.io would retry anyway (active:
+   * not refused, not closed by us). */
+  retryNow() {
+    const s = this.socket;
+    if (!s || s.connected || !s.active) return;
+    s.disconnect(); // cancels the pending retry…
+    s.connect(); // …and opens now
+  },
+
   /** The adopted peer connection's health check, every IDLE_POLL_MS while it is ours. */
   checkLink(pc) {
     pc.rx = { count: -1, at: Date.now() };
@@ -127,6 +138,7 @@ export const linkWatch = {
   /** The device says its network changed (online, a new connection type): a lost path
    * gathers again on the new network at once. */
   networkChanged() {
+    this.retryNow();
     const w = this.watch;
     if (w) {
       clearTimeout(w.regather);
