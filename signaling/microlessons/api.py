@@ -45,6 +45,8 @@ from signaling.microlessons.store import open_lessons
 from signaling.oncall import passes
 from signaling.server import tokens, web_assets
 from signaling.server.http_util import SERVICES, bearer, error, json_body, services
+from signaling.session import schema
+from signaling.session.declarations import MicroLessonPublish
 from signaling.session.schema import Invalid
 from signaling.session.timefmt import iso_at
 
@@ -156,7 +158,8 @@ async def publish(request: web.Request) -> web.Response:
     p = ml.policy()
     try:
         body = await json_body(request)
-        new = rules.parse_publish(body, p)
+        schema.decode(MicroLessonPublish, body)  # REST_BODIES["/microlessons"]: the shape
+        new = rules.parse_publish(body, p)  # and the policy's bounds
         teacher = _teacher(who, body)
     except Invalid as exc:
         return error(400, "invalid", str(exc), exc.field or None)

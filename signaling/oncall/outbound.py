@@ -16,3 +16,4 @@ class OncallOut(StrEnum):
     CALL = "call"  # to both sides of a call: ringing, accepted, declined, timed out…
     LIMIT_WARNING = "limit_warning"  # to both: the continuous-time limit is near
     LIMIT_REACHED = "limit_reached"  # to both: the session was ended for a rest
+    QA_QUESTION = "qa_question"  # to teachers on duty here: a new question of their subject

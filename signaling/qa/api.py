@@ -23,15 +23,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from aiohttp import web
-from msgspec import Struct
 
 from recorder.credits.calendar import Calendar, Term
 from recorder.credits.editing import policy_kind
 from recorder.credits.policy import POLICY_DIR
 from signaling.oncall import passes
 from signaling.oncall.api import ONCALL
+from signaling.oncall.outbound import OncallOut
 from signaling.oncall.service import NAMESPACE as ONCALL_NAMESPACE
 from signaling.qa import media as files
 from signaling.qa import rules
@@ -50,6 +49,9 @@ from signaling.server.http_util import (
     services,
 )
 from signaling.session import schema
+from signaling.session.declarations import QaAnswer as NewAnswer
+from signaling.session.declarations import QaQuestion as NewQuestion
+from signaling.session.declarations import QaSolve as Solve
 from signaling.session.schema import Invalid
 from signaling.session.timefmt import iso_at
 
@@ -57,22 +59,6 @@ log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 LIST_LIMIT = 50
 _JSON_SLACK = 16 * 1024  # the body's keys and quotes around the bounded parts
-
-
-class NewQuestion(Struct, frozen=True, forbid_unknown_fields=True):
-    subject: passes.Subject
-    text: str = ""
-    photos: list[str] = msgspec.field(default_factory=list)
-
-
-class NewAnswer(Struct, frozen=True, forbid_unknown_fields=True):
-    text: str = ""
-    photos: list[str] = msgspec.field(default_factory=list)
-    voice: str | None = None
-
-
-class Solve(Struct, frozen=True, forbid_unknown_fields=True):
-    accept: str | None = None
 
 
 @dataclass
@@ -235,7 +221,7 @@ async def _tell_on_duty(app: web.Application, q: Question) -> None:
     try:
         for entry in await oncall.presence.all():
             if rules.teaches(entry.subjects, entry.grades, q):
-                await oncall.sio.emit("qa_question", data, room=f"t:{entry.teacher}",
+                await oncall.sio.emit(OncallOut.QA_QUESTION, data, room=f"t:{entry.teacher}",
                                       namespace=ONCALL_NAMESPACE)
     except Exception:  # Redis away: the page's polling still finds the question
         log.warning("qa: could not tell the teachers on duty of %s", q.id, exc_info=True)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from signaling.session.declarations import openapi_bodies
+
 _ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _WHO = {"401": {"description": "No pass or API key, or a bad or expired pass", **_ERROR}}
 _SUBJECTS = ["chinese", "math", "english", "morality_law", "physics", "chemistry", "biology",
@@ -36,28 +38,6 @@ LESSON = {
         "views": {"type": "integer", "description": "distinct viewers the server sent bytes to"},
     },
 }
-PUBLISH = {
-    "type": "object",
-    "required": ["recording_id", "start_s", "end_s", "title", "subject", "grade",
-                 "knowledge_point"],
-    "properties": {
-        "recording_id": {"type": "string", "description": "a finished recording of a session "
-                         "the teacher led (role instructor)"},
-        "start_s": {"type": "number", "minimum": 0},
-        "end_s": {"type": "number", "description": "after start_s, inside the recording; "
-                  "the length between the policy's [micro_lessons] min_length_s and "
-                  "max_length_s"},
-        "title": {"type": "string", "maxLength": 80},
-        "subject": {"type": "string", "enum": _SUBJECTS},
-        "grade": {"type": "string", "enum": _GRADES},
-        "knowledge_point": {"type": "string", "maxLength": 60},
-        "teacher": {"type": "object", "description": "with the API key only: who publishes",
-                    "properties": {"id": {"type": "string"}, "name": {"type": "string"},
-                                   "school": {"type": "string"}}},
-    },
-}
-
-
 def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -96,8 +76,7 @@ def document_microlessons(document: dict[str, Any]) -> None:
             "summary": "Publish part of a recording as a micro-lesson (a teacher's pass, or "
                        "the API key naming the teacher); its file is made in the background "
                        "(the recording's export cut at keyframes, no re-encoding of the cut)",
-            "requestBody": {"required": True, "content": {"application/json": {
-                "schema": PUBLISH}}},
+            "requestBody": openapi_bodies()[0]["/microlessons"],  # the declaration's
             "responses": {"202": _json({"type": "object", "properties": {"lesson": ref}},
                                        "Accepted: state preparing"),
                           **_errors(400, 403, 404, 409, 503), **_WHO},

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from signaling.session.declarations import openapi_bodies
+
 _ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _PASS: list[dict[str, list[str]]] = [{"oncallPass": []}]
-_B64 = {"type": "string", "contentEncoding": "base64"}
 
 
 def _errors(*codes: int) -> dict[str, Any]:
@@ -118,10 +119,7 @@ def document_qa(document: dict[str, Any]) -> None:
             "summary": "A student asks: text and photos (base64, at most max_photos of "
             "max_photo_bytes each) to a subject; the grade is the pass's",
             "security": _PASS,
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["subject"], "additionalProperties": False,
-                "properties": {"subject": {"type": "string"}, "text": {"type": "string"},
-                               "photos": {"type": "array", "items": _B64}}}}}},
+            "requestBody": openapi_bodies()[0]["/qa/questions"],
             "responses": {"201": thread, **_errors(400, 401, 403, 413, 415, 429)}},
     }
     paths["/qa/questions/{id}"] = {"get": {
@@ -133,17 +131,12 @@ def document_qa(document: dict[str, Any]) -> None:
         "summary": "A teacher answers once: text, photos and a voice note (WebM, Ogg/Opus "
         "or MP4, at most max_voice_bytes)",
         "security": _PASS, "parameters": [_ID],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "additionalProperties": False,
-            "properties": {"text": {"type": "string"},
-                           "photos": {"type": "array", "items": _B64}, "voice": _B64}}}}},
+        "requestBody": openapi_bodies()[0]["/qa/questions/{id}/answers"],
         "responses": {"201": thread, **_errors(400, 401, 403, 404, 409, 413, 415)}}}
     paths["/qa/questions/{id}/solve"] = {"post": {
         "summary": "The student marks it solved, accepting one answer (or none)",
         "security": _PASS, "parameters": [_ID],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "additionalProperties": False,
-            "properties": {"accept": {"type": ["string", "null"]}}}}}},
+        "requestBody": openapi_bodies()[0]["/qa/questions/{id}/solve"],
         "responses": {"200": thread, **_errors(400, 401, 403, 404, 409)}}}
     points = _json({"$ref": "#/components/schemas/QaPoints"}, "The term's Q&A points")
     paths["/qa/me/points"] = {"get": {

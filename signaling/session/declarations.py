@@ -498,6 +498,61 @@ class NewOffer(Struct, frozen=True, forbid_unknown_fields=True):
     capacity: Annotated[int, Meta(ge=1, le=100_000)] | None = None
 
 
+class LessonTeacher(Struct, frozen=True, forbid_unknown_fields=True):
+    """Who publishes, when the platform's API key does it on a teacher's behalf."""
+
+    id: PersonId
+    name: Annotated[str, Meta(min_length=1, max_length=100, pattern=NONBLANK)]
+    school: Annotated[str, Meta(max_length=100)] = ""
+
+
+class MicroLessonPublish(Struct, frozen=True, forbid_unknown_fields=True):
+    """A teacher publishes part of a recording of a session they led (role instructor)
+    as a micro-lesson (微课, issue 14, item 6). ``end_s`` is after ``start_s`` and inside
+    the recording; the length is between the tutoring policy's ``[micro_lessons]``
+    ``min_length_s`` and ``max_length_s``. ``teacher`` with the API key only (a
+    teacher's pass says who)."""
+
+    recording_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+    start_s: Annotated[float, Meta(ge=0, le=86_400)]
+    end_s: Annotated[float, Meta(ge=0, le=86_400)]
+    title: Annotated[str, Meta(min_length=1, max_length=80, pattern=NONBLANK)]
+    subject: OncallSubject
+    grade: OncallGrade
+    knowledge_point: Annotated[str, Meta(min_length=1, max_length=60, pattern=NONBLANK,
+                                         description="知识点, e.g. 一元二次方程的根与系数")]
+    teacher: LessonTeacher | None = None
+
+
+# The Q&A centre (issue 14, item 5): photos and voice notes travel base64 inside the
+# body; their count and bytes are the tutoring policy's [qa] bounds, checked by the
+# handler after decoding (over one: 413, nothing stored).
+Base64 = Annotated[str, Meta(extra_json_schema={"contentEncoding": "base64"})]
+
+
+class QaQuestion(Struct, frozen=True, forbid_unknown_fields=True):
+    """A student's question (their on-demand pass) to a subject: text, photos or both."""
+
+    subject: OncallSubject
+    text: str = ""
+    photos: list[Base64] = []
+
+
+class QaAnswer(Struct, frozen=True, forbid_unknown_fields=True):
+    """A teacher's answer (their duty pass): text, photos, a short voice note (WebM,
+    Ogg/Opus or MP4 audio, recognised from its first bytes), or several."""
+
+    text: str = ""
+    photos: list[Base64] = []
+    voice: Base64 | None = None
+
+
+class QaSolve(Struct, frozen=True, forbid_unknown_fields=True):
+    """The student marks their question solved, accepting one answer (its id) or none."""
+
+    accept: str | None = None
+
+
 # The REST route (as in the OpenAPI document, under /api/v1) → the body its handler
 # decodes. The handlers decode with ``REST_BODIES[route]``; tests/signaling/
 # test_declarations.py checks that the document says the same.
@@ -513,6 +568,10 @@ REST_BODIES: dict[str, type[Struct]] = {
     "/oncall/passes": NewPass,
     "/bookings/passes": BookingPass,
     "/bookings/offers": NewOffer,
+    "/microlessons": MicroLessonPublish,
+    "/qa/questions": QaQuestion,
+    "/qa/questions/{id}/answers": QaAnswer,
+    "/qa/questions/{id}/solve": QaSolve,
 }
 # The PUT bodies (calendar and policy edits), generated into the document the same way.
 REST_PUT_BODIES: dict[str, type[Struct]] = {

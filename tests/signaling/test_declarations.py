@@ -66,12 +66,21 @@ async def test_every_post_handler_decodes_the_body_its_document_shows(
     )
     assert "/api/v1/sessions" in posts and "/api/v1/me/feedback" in posts
     bodies, _ = openapi_bodies()
+    # The on-demand passes too: the Q&A centre's calls are a student's or a teacher's.
+    passes = []
+    for kind, extra in (("student_call", {"grade": "8"}),
+                        ("teacher_duty", {"subjects": ["math"], "grades": ["8"]})):
+        made = await server.api("POST", "/api/v1/oncall/passes", {
+            "kind": kind, "person": {"id": f"p-{kind}", "name": "某某", "school": "一中"},
+            **extra})
+        assert made[0] == 201, made
+        passes.append({"token": made[1]["token"]})
     for path in posts:
         route = path.removeprefix("/api/v1")
         decoded.clear()
         url = path.replace("{id}", session_id)
         # The API key, and both participants (feedback is a learner's, the report a reviewer's).
-        for who in ({}, {"token": tokens["p1"]}, {"token": tokens["r1"]}):
+        for who in ({}, {"token": tokens["p1"]}, {"token": tokens["r1"]}, *passes):
             await server.api("POST", url, {}, **who)  # type: ignore[arg-type]
         documented = document["paths"][route]["post"].get("requestBody", {})
         if not decoded:
