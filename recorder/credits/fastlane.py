@@ -61,11 +61,13 @@ Figures = tuple[str, bool, IntervalSet, Fraction, int, int]
 class Quick:
     """A session's figures from the fast lane: what the statement needs of it."""
 
-    __slots__ = ("order_start", "people", "record", "session_id", "start", "term", "year")
+    __slots__ = (
+        "again", "order_start", "people", "record", "session_id", "start", "term", "year",
+    )
 
     def __init__(
         self, record: dict[str, Any], session_id: str, start: int, order_start: int,
-        term: str | None, year: int, people: list[Figures],
+        term: str | None, year: int, people: list[Figures], again: tuple[Any, ...] | None,
     ) -> None:
         self.record = record  # for the general way, should one place at a time need it
         self.session_id = session_id
@@ -74,6 +76,9 @@ class Quick:
         self.term = term
         self.year = year
         self.people = people
+        # A lecture's inputs to _lecture, to work its figures out again when one place at
+        # a time takes time off some of its learners (see lecture_again).
+        self.again = again
 
 
 def _one(value: object) -> tuple[int, int]:
@@ -297,9 +302,18 @@ def _quick(
         out = _review(engine, form, people, active, reports, feedback, raw_set, counted, eff,
                       start, latest, study)
     else:
-        out = _lecture(engine, form, people, instructors[0], active, replay, feedback,
-                       effective, eff, counted, start, latest, study)
-    return Quick(obj, session_id, start, order_start, term, day.year, out)
+        again = (engine, form, people, instructors[0], active, replay, feedback, effective,
+                 eff, counted, start, latest, study)
+        return Quick(obj, session_id, start, order_start, term, day.year, _lecture(*again),
+                     again)
+    return Quick(obj, session_id, start, order_start, term, day.year, out, None)
+
+
+def lecture_again(item: Quick, already: dict[str, IntervalSet]) -> list[Figures]:
+    """A lecture's figures with ``already`` (learner → time an earlier session credited
+    them) taken off, as engine._lecture works them out with ``already``."""
+    assert item.again is not None
+    return _lecture(*item.again, already=already)  # type: ignore[misc]  # 13 inputs
 
 
 def _review(
@@ -356,8 +370,9 @@ def _lecture(
     active: dict[str, tuple[int, int]], replays: dict[str, tuple[int, int]],
     feedback: dict[str, tuple[int, int, str]], effective: IntervalSet, eff: int,
     counted: IntervalSet, start: int, latest: int, study: bool,
+    already: dict[str, IntervalSet] | None = None,
 ) -> list[Figures]:
-    """engine._lecture, on presence, with nothing already credited, without words."""
+    """engine._lecture, on presence, without words; ``already`` holds learners only."""
     policy, calendar = engine.policy, engine.calendar
     open_hours = policy.open_hours
     rating_sum = ratings = eligible_minutes = 0
@@ -390,6 +405,7 @@ def _lecture(
         replay = replays.get(lid)
         viewing = live
         credited = live_set
+        replay_set: IntervalSet = ()
         if replay is not None and replay_from is not None:
             r_set: IntervalSet = (replay,)
             window = calendar.open_intervals(open_hours, replay[0], replay[1])
@@ -398,6 +414,15 @@ def _lecture(
                 replay_set = difference(replay_set, ((replay_set[0][0], replay_from),))
             if replay_set:
                 credited = join(live_set, replay_set)
+                viewing += minutes(replay_set)
+        if already is not None and lid in already:
+            # engine._keep, then what is left of the live and replay parts
+            rest = difference(credited, already[lid]) if credited else credited
+            if rest != credited:
+                credited = rest
+            live_set, replay_set = meet(credited, live_set), meet(credited, replay_set)
+            viewing = minutes(live_set) if live_set else 0
+            if replay_set:
                 viewing += minutes(replay_set)
         if viewing > eff:
             viewing = eff

@@ -19,7 +19,7 @@ from fractions import Fraction
 from typing import Any
 
 from recorder.credits.calendar import Calendar
-from recorder.credits.fastlane import Quick, quick
+from recorder.credits.fastlane import Quick, lecture_again, quick
 from recorder.credits.intervals import IntervalSet, intersect, normalize, total
 from recorder.credits.policy import Policy
 from recorder.credits.records import (
@@ -283,6 +283,8 @@ class StatementBuilder:
         everyone = self._people
         people = item.people
         states = []
+        already: dict[str, IntervalSet] | None = None  # made on the first overlap (rare)
+        met: list[tuple[str, IntervalSet, Credited]] = []
         for fig in people:
             state = everyone.get(fig[0])
             if state is None:
@@ -292,11 +294,22 @@ class StatementBuilder:
                 # _one_place decides it (nothing changed yet).
                 mine = fig[2]
                 first = mine[0][0]
-                before = tuple(iv for ivs, _ in state.earlier() for iv in ivs if iv[1] > first)
+                earlier = state.earlier()
+                before = tuple(iv for ivs, _ in earlier for iv in ivs if iv[1] > first)
                 if before and intersect(before, mine):
-                    self._compute(self._engine.evaluate(item.record))
-                    return
+                    if item.again is None or fig[1]:
+                        # Only a lecture's learners are taken off here: the general way.
+                        self._compute(self._engine.evaluate(item.record))
+                        return
+                    if already is None:
+                        already = {}
+                    already[fig[0]] = normalize(before)
+                    met.append((fig[0], mine, earlier))
             states.append(state)
+        if already:
+            for pid, mine, earlier in met:
+                self._list_overlaps(pid, item.session_id, mine, earlier)
+            people = lecture_again(item, already)
         sid, term, year = item.session_id, item.term, item.year
         policy = self.policy
         by_year = policy.study is not None
@@ -306,7 +319,9 @@ class StatementBuilder:
         for (pid, instructor, mine, points, study_minutes, study_hours), state in zip(
             people, states, strict=True
         ):
-            if not mine:
+            if already and pid in already:
+                state.remember(mine, since, sid, state.earlier())
+            elif not mine:
                 pass
             elif state.more is None and state.end <= since:  # _Person.keep, inlined
                 if len(mine) == 1:
