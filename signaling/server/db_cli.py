@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from recorder.certificates.registry import open_registry
 from recorder.database import DatabaseUnavailable, SchemaTooNew
@@ -26,7 +26,10 @@ from recorder.presence.journal import journal_db
 from signaling.admin.factory import open_staff_store
 from signaling.admin.reviews import open_reviews
 from signaling.admin.settings_store import open_settings
+from signaling.booking.store import open_bookings
+from signaling.microlessons.store import open_lessons
 from signaling.oncall.journal import open_calls
+from signaling.qa.store import open_qa
 from signaling.server.config import database_url
 from signaling.store.factory import open_store
 
@@ -84,6 +87,24 @@ async def _oncall(url: str, data_dir: Path) -> int:
     return calls.schema_version
 
 
+class _Opens(Protocol):
+    schema_version: int
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+def _opened(factory: Callable[[str, Path], _Opens]
+            ) -> Callable[[str, Path], Coroutine[Any, Any, int]]:
+    """The upgrade of a store whose opening migrates it: open, close, its version."""
+    async def upgrade(url: str, data_dir: Path) -> int:
+        store = factory(url, data_dir)
+        await store.open()
+        await store.close()
+        return store.schema_version
+    return upgrade
+
+
 # component → upgrade(database_url, data_dir) → version reached.
 COMPONENTS: dict[str, Callable[[str, Path], Coroutine[Any, Any, int]]] = {
     "store": _store,
@@ -94,6 +115,9 @@ COMPONENTS: dict[str, Callable[[str, Path], Coroutine[Any, Any, int]]] = {
     "reviews": _reviews,
     "settings": _settings,
     "oncall": _oncall,
+    "booking": _opened(open_bookings),
+    "qa": _opened(open_qa),
+    "microlessons": _opened(open_lessons),
 }
 
 
@@ -105,7 +129,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "upgrade", help="run the schema migrations now and print each component's version",
         description="Bring every component's schema (the store, the recordings index, the "
         "presence journal, the staff accounts, the certificates, the supervision reviews, the "
-        "calendar and policy versions, the on-demand calls) to this opentutor's version, and "
+        "calendar and policy versions, the on-demand calls, the bookings, the Q&A centre, the "
+        "micro-lessons) to this opentutor's version, and "
         "print it. PostgreSQL with --database-url, else the SQLite files of --data-dir.")
     upgrade.add_argument("--database-url", default=os.environ.get("OPENTUTOR_DATABASE_URL", ""),
                          help="postgresql://… (default: OPENTUTOR_DATABASE_URL; none: SQLite)")

@@ -375,7 +375,10 @@ def test_db_upgrade_command_prints_each_version(
                        f"{len(reviews.POSTGRES if database_url else reviews.SQLITE)}\n"
                        f"settings: schema version "
                        f"{len(settings.POSTGRES if database_url else settings.SQLITE)}\n"
-                       f"oncall: schema version 1\n")
+                       f"oncall: schema version 1\n"
+                       f"booking: schema version 1\n"
+                       f"qa: schema version 1\n"
+                       f"microlessons: schema version 1\n")
     if not database_url:
         assert (data / "opentutor.sqlite").stat().st_mode & 0o077 == 0  # private
 
