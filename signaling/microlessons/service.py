@@ -70,7 +70,11 @@ class MicroLessons:
     def __init__(self, svc: Services, store: LessonStore,
                  policy: Callable[[], MicroPolicy]) -> None:
         self.svc, self.store, self.policy = svc, store, policy
-        self.folder = svc.config.data_dir / "microlessons"
+        # Beside the recordings when the operator shares their root between nodes
+        # (--recordings-dir), so any node serves a lesson another node made; session
+        # folders there are s_…, so this name never meets one. Else the data directory.
+        shared = svc.config.recordings_dir
+        self.folder = shared / "microlessons" if shared else svc.config.data_dir / "microlessons"
         self._one_at_a_time = asyncio.Semaphore(1)
         self._tasks: set[asyncio.Task[None]] = set()
         self._indexes: dict[str, ByteIndex] = {}
