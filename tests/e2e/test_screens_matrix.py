@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import os
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
@@ -43,7 +44,7 @@ import socketio
 from playwright.async_api import Browser, BrowserContext, Page
 
 from tests.e2e.conftest import RunningServer, serving
-from tests.e2e.layout import dictionary, layout_problems
+from tests.e2e.layout import WEB, dictionary, layout_problems
 from tests.e2e.test_lecture import sees_video_of
 from tests.e2e.test_session import api
 from tests.support import ONE_TO_ONE, Peer, token_of
@@ -281,6 +282,11 @@ async def test_1_2_phone_layout_device_check_and_honest_states(
             async def away(view: View) -> None:
                 page = pages[view]
                 await detail(page, "teacher_away")
+                # The waiting line says the same as the pill: stepped away, not "not yet".
+                said = json.loads((WEB / "i18n" / f"{view[1]}.json").read_text("utf-8"))
+                line = page.locator(".tile.placeholder")
+                await line.wait_for(timeout=10_000)
+                assert await line.inner_text() == said["stage.teacher_away"]
                 await matrix.snap(page, view, "12-2-teacheraway", user=[message], one_screen=True)
 
             await each(away)

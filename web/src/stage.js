@@ -44,9 +44,11 @@ export function tileOrder(form, role) {
  * the form (a review's presenter waits for the reviewers, not for "the teacher").
  * Pure.
  */
-export function waitingKey(form, role) {
+export function waitingKey(form, role, teacherSeen = false) {
   if (form === "review") return role === "learner" ? "stage.waiting_reviewers" : "stage.waiting_presenter";
-  return role === "learner" || role === "observer" ? "stage.waiting_teacher" : "stage.waiting_others";
+  // A teacher who was here and left "stepped away", as the status pill says (presence.js).
+  if (role === "learner" || role === "observer") return teacherSeen ? "stage.teacher_away" : "stage.waiting_teacher";
+  return "stage.waiting_others";
 }
 
 /**

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { tileCaptionKey } from "../src/stage.js";
+import { tileCaptionKey, waitingKey } from "../src/stage.js";
 import { createClient } from "../src/client.js";
 import { linkStatus, initialLink } from "../src/presence.js";
 
@@ -79,4 +79,12 @@ test("createClient: a command refused as ended after the end tells nothing", asy
   fire("server_error", { event: "chat", code: "forbidden", message: "no" });
   assert.equal(client.getState().notices.filter((n) => n.level === "error").length, 1);
   t.mock.timers.reset();
+});
+
+test("the waiting line says the teacher stepped away when they were here, as the pill does", () => {
+  assert.equal(waitingKey("classroom", "learner", false), "stage.waiting_teacher");
+  assert.equal(waitingKey("classroom", "learner", true), "stage.teacher_away");
+  assert.equal(waitingKey("one_to_one", "observer", true), "stage.teacher_away");
+  assert.equal(waitingKey("one_to_one", "instructor", true), "stage.waiting_others");
+  assert.equal(waitingKey("review", "learner", true), "stage.waiting_reviewers");
 });

@@ -147,7 +147,7 @@ export function mountVideos(stage, client) {
       // no tile means nobody awaited has come yet (or their media is on its way).
       const others = s.people.filter((p) => p.present !== false && (!s.me || p.id !== s.me.id));
       const sending = others.find((p) => p.media && (p.media.audio || p.media.video));
-      setText(placeholder.firstChild, t(sending ? "stage.connecting_video" : waitingKey(form, role)));
+      setText(placeholder.firstChild, t(sending ? "stage.connecting_video" : waitingKey(form, role, !!s.teacherSeen)));
     }
 
     // Our own preview.
