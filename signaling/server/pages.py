@@ -105,9 +105,10 @@ def _kind(status: int) -> str:
     return "server" if status >= 500 else "other"
 
 
-def render_error_page(web_dir: Path, status: int, code: str) -> str:
-    """The error page's HTML: title and advice in Chinese, then English, and the code."""
-    kind = _kind(status)
+def render_error_page(web_dir: Path, status: int, code: str, kind: str = "") -> str:
+    """The error page's HTML: title and advice in Chinese, then English, and the code.
+    ``kind``: the words to use (``errorpage.title.<kind>``), else the status's."""
+    kind = kind or _kind(status)
     texts = _texts(web_dir)
     sections = []
     for lang in _LANGS:
@@ -137,13 +138,22 @@ def render_error_page(web_dir: Path, status: int, code: str) -> str:
     )
 
 
-def _page(request: web.Request, status: int, code: str) -> web.Response:
+def _page(request: web.Request, status: int, code: str, kind: str = "") -> web.Response:
     web_dir = request.app[web_assets.WEB_DIR]
-    response = web.Response(status=status, text=render_error_page(web_dir, status, code),
+    response = web.Response(status=status, text=render_error_page(web_dir, status, code, kind),
                             content_type="text/html")
     response.headers["Cache-Control"] = "no-store"
     response.headers[SUPPORT_HEADER] = code
     return response
+
+
+def error_page(request: web.Request, status: int, kind: str) -> web.Response:
+    """A page's own refusal with its own words (``errorpage.*.<kind>`` in the i18n
+    files), styled and bilingual like every error page, with its support code."""
+    code = support_code()
+    log.info("support %s: %s %s answered %d (%s)", code, request.method, request.path,
+             status, kind)
+    return _page(request, status, code, kind)
 
 
 @web.middleware
@@ -173,7 +183,7 @@ async def support_codes(
         response = error(500, "internal", f"the server failed; support code {code}")
         response.headers[SUPPORT_HEADER] = code
         return response
-    if response.status >= 400 and not response.prepared:
+    if response.status >= 400 and not response.prepared and SUPPORT_HEADER not in response.headers:
         code = support_code()
         log.info("support %s: %s %s answered %d", code, request.method, request.path,
                  response.status)

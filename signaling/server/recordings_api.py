@@ -18,7 +18,7 @@ from aiohttp import web
 from recorder.media import segments as seg
 from recorder.media.recording import FULL_FILE, STATS
 from recorder.media.recording_index import Recording
-from signaling.server import web_assets
+from signaling.server import pages, web_assets
 from signaling.server.access import scoped_session
 from signaling.server.export_jobs import ExportQueueFull
 from signaling.server.http_util import (
@@ -32,15 +32,6 @@ from signaling.server.sessions_api import base_url
 from signaling.store.sqlite import StoredSession
 
 routes = web.RouteTableDef()
-
-DENIED_PAGE = """<!doctype html><html lang="zh-CN"><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>链接无效 · Link not valid</title>
-<body style="font:16px/1.6 system-ui,sans-serif;max-width:32em;margin:15vh auto;padding:0 1em">
-<h1 style="font-size:20px">此回放链接无效或已过期</h1>
-<p>请回到课程平台重新打开回放。</p>
-<p lang="en" style="color:#66717e">This replay link is not valid or has expired.
-Open the replay again from the platform.</p></body></html>"""
 
 
 def _recordings(request: web.Request) -> Recordings | None:
@@ -117,7 +108,7 @@ async def _signed(request: web.Request, recording_id: str,
 async def replay_page(request: web.Request) -> web.StreamResponse:
     found = await _signed(request, request.query.get("r", ""), request.query.get("v", ""))
     if isinstance(found, web.Response):
-        return web.Response(status=found.status, text=DENIED_PAGE, content_type="text/html")
+        return pages.error_page(request, found.status, "replay")
     return web_assets.page(request, "replay.html")
 
 

@@ -462,13 +462,13 @@ async def test_7_pages(shared_server: RunningServer, matrix: Matrix) -> None:
         other_said = [w.replace("{code}", code) for w in other]
         await matrix.snap(page, view, "12-7-error", user=[code, *other_said], full_page=True)
         # A replay link that is not valid (or expired): refused before the replay page
-        # loads, by the server's own bilingual page (signaling/server/recordings_api.py,
-        # DENIED_PAGE), whose words are not in the i18n files: taken as they are here
-        # (its owner's to move into the dictionaries), the rest of the checks still run.
+        # loads, by the error page with the replay's own words (errorpage.*.replay).
         response = await page.goto(base + "/replay?r=rec_gone&v=v1&exp=1&sig=bad")
         assert response is not None and response.status == 403
-        said = [line.strip() for line in (await page.inner_text("body")).splitlines()]
-        await matrix.snap(page, view, "12-7-replayerror", user=[w for w in said if w],
+        code = response.headers["x-support-code"]
+        assert code in await page.inner_text('[data-testid="support-code"]')
+        other_said = [w.replace("{code}", code) for w in other]
+        await matrix.snap(page, view, "12-7-replayerror", user=[code, *other_said],
                           full_page=True)
 
     await each(pages)
