@@ -11,7 +11,8 @@ plain bridge), so :class:`bench.network.Link` can change them mid-run without a 
 ``CUT`` 1 forgets every UDP flow seen so far: from then on their datagrams are dropped
 while new flows (other ports) and TCP pass, as when a NAT loses its UDP mappings or a
 handover keeps TCP but not the media path (issue 13, item 4: the socket lives, ICE
-dies); ``CUT`` 0 lets them through again.
+dies); ``CUT`` 2 forgets the TCP connections too (a NAT that lost every mapping: the
+socket dies without either end being told); ``CUT`` 0 lets them through again.
 Raw ``AF_PACKET`` sockets, one asyncio reader each; frames this process sent are seen
 again as outgoing and skipped. IPv4 only: a UDP checksum is zeroed on the way
 (:func:`no_udp_checksum`), a TCP one computed (:func:`tcp_checksum`).
@@ -43,6 +44,7 @@ class Bridge:
         self.a, self.b = a, b
         self.passed = self.dropped = 0
         self.flows: set[tuple[bytes, bytes]] = set()  # UDP flows seen, as endpoint pairs
+        self.tcp: set[tuple[bytes, bytes]] = set()  # TCP connections seen, likewise
         self.cut: frozenset[tuple[bytes, bytes]] = frozenset()  # the flows that no longer pass
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -64,11 +66,14 @@ class Bridge:
                 self.dropped += 1
                 continue
             flow = udp_flow(frame)
+            seen = self.flows
+            if flow is None:
+                flow, seen = udp_flow(frame, proto=6), self.tcp
             if flow is not None:
                 if flow in self.cut:
                     self.dropped += 1
                     continue
-                self.flows.add(flow)
+                seen.add(flow)
             self.passed += 1
             frame = tcp_checksum(no_udp_checksum(frame))
             if self.delay:
@@ -101,10 +106,11 @@ def _ipv4_payload(frame: bytes, proto: int) -> int | None:
     return 14 + (frame[14] & 0x0F) * 4
 
 
-def udp_flow(frame: bytes) -> tuple[bytes, bytes] | None:
-    """The UDP flow of a frame as its two endpoints (address + port), in a fixed order so
-    both directions are one flow; None when not IPv4 UDP."""
-    at = _ipv4_payload(frame, 17)
+def udp_flow(frame: bytes, proto: int = 17) -> tuple[bytes, bytes] | None:
+    """The UDP flow (TCP connection: ``proto`` 6) of a frame as its two endpoints
+    (address + port), in a fixed order so both directions are one flow; None when not
+    IPv4 of that protocol."""
+    at = _ipv4_payload(frame, proto)
     if at is None or len(frame) < at + 4:
         return None
     a, b = frame[26:30] + frame[at : at + 2], frame[30:34] + frame[at + 2 : at + 4]
@@ -143,8 +149,9 @@ async def main(a: str, b: str) -> None:
         except ValueError:
             continue
         bridge.loss, bridge.delay = min(max(loss, 0.0), 1.0), max(delay_ms, 0.0) / 1000
-        cut = bool(rest and rest[0])
-        bridge.cut = frozenset(bridge.flows) if cut else frozenset()
+        cut = int(rest[0]) if rest else 0
+        forgotten = bridge.flows | (bridge.tcp if cut >= 2 else set())
+        bridge.cut = frozenset(forgotten) if cut else frozenset()
         print(f"loss {bridge.loss} delay {delay_ms} ms cut {len(bridge.cut)} flows", flush=True)
 
 

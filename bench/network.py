@@ -163,12 +163,13 @@ class Link:
             cwd=Path(__file__).resolve().parents[1],
         )
 
-    def impair(self, loss: float = 0.0, delay_ms: float = 0.0, cut: bool = False) -> None:
+    def impair(self, loss: float = 0.0, delay_ms: float = 0.0, cut: int = 0) -> None:
         """Random loss (0…1, each direction) and one-way delay on a bridged link;
-        ``cut``: the UDP flows seen so far stop passing (new ones and TCP pass)."""
+        ``cut`` 1: the UDP flows seen so far stop passing (new ones and TCP pass), 2: the
+        TCP connections seen so far too (new ones pass)."""
         if self.bridge is None or self.bridge.stdin is None:
             raise RuntimeError("loss and delay need Link.create(bridged=True)")
-        self.bridge.stdin.write(f"{loss} {delay_ms} {int(cut)}\n".encode())
+        self.bridge.stdin.write(f"{loss} {delay_ms} {cut}\n".encode())
         self.bridge.stdin.flush()
 
     def _tc(self, inside: bool, *args: str) -> None:
@@ -374,6 +375,7 @@ CONDITIONS = {
 SWITCHES = {  # bench/network_switch.py: the whole product
     "switch": ("network switch (address moves)", "move"),
     "cut": ("media path cut (UDP flows die, socket lives)", "cut"),
+    "cutall": ("every flow cut (the socket dies silently too)", "cutall"),
     "outage": ("5 s outage (interface down: the socket closes too)", "outage"),
 }
 

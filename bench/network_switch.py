@@ -364,8 +364,8 @@ async def switch_once(r: Room, link: Link, to: str, how: str, settle_s: float = 
         await poll()
         await asyncio.sleep(POLL_S)
     moved_at = time.monotonic()
-    if how == "cut":
-        link.impair(cut=True)
+    if how in ("cut", "cutall"):
+        link.impair(cut=2 if how == "cutall" else 1)
     elif how == "outage":
         link.up(False)
         while time.monotonic() - moved_at < OUTAGE_S:  # polled: the pause is measured
@@ -427,9 +427,10 @@ async def run_switch(
     hold_s: float = 0.0,
 ) -> SwitchResult:
     """``how``: "move" (the address changes: the browser closes its sockets too),
-    "cut" (only the media path dies: bench/netbridge.py forgets the UDP flows) or
+    "cut" (only the media path dies: bench/netbridge.py forgets the UDP flows),
+    "cutall" (the TCP connections too: the socket dies silently) or
     "outage" (the interface down for OUTAGE_S: the browser closes its sockets too)."""
-    link = Link.create(index, bridged=how == "cut")
+    link = Link.create(index, bridged=how in ("cut", "cutall"))
     addresses = [link.ns_ip, link.ns_ip.rsplit(".", 1)[0] + ".3"]
     try:
         async with room(link) as r:
@@ -489,9 +490,9 @@ def counted_minutes(credits: dict[str, Any], person: str) -> tuple[int | None, i
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.network_switch")
     p.add_argument("--repeat", type=int, default=5)
-    p.add_argument("--how", choices=("move", "cut", "outage"), default="move",
+    p.add_argument("--how", choices=("move", "cut", "cutall", "outage"), default="move",
                    help="move: the address changes; cut: only the UDP (media) flows die; "
-                   "outage: the interface down for 5 s")
+                   "cutall: every flow, TCP too; outage: the interface down for 5 s")
     p.add_argument("--settle", type=float, default=SETTLE_S, help="longest wait for media, s")
     p.add_argument("--index", type=int, default=6, help="the link's subnet: 10.(214+N).0.0/24")
     p.add_argument("--hold", type=float, default=0.0, help="seconds before each change")

@@ -9,6 +9,9 @@ test_quality_tbf.py). A classroom: the teacher gives the student the pen and the
 * only the student's UDP flows die while TCP lives (bench/netbridge.py's cut: a NAT that
   forgot its mappings; the socket stays up and ICE would say `failed` only after ~30 s):
   the page notices that nothing arrives and replaces its peer connection;
+* every flow dies, TCP too (a NAT that lost every mapping: the socket dies without
+  either end being told): the new peer connection's offer is not answered, and the page
+  closes the socket and reconnects;
 * the student's interface goes down for 5 s and comes back (a lift, a tunnel: the
   browser closes its socket; it retries as soon as the browser says it is online).
 
@@ -48,12 +51,12 @@ async def check_same_participant(r: Room, pcs_before: int) -> None:
     assert await state(r.teacher, "s.people.find((p) => p.id === 's1').present") is True
 
 
-@pytest.mark.parametrize("how", ["move", "cut", "outage"])
+@pytest.mark.parametrize("how", ["move", "cut", "cutall", "outage"])
 async def test_a_student_whose_network_changes_comes_back_as_the_same_participant(
     how: str,
 ) -> None:
-    index = {"move": 7, "cut": 8, "outage": 9}[how]  # subnets 10.221-223.0.0/24
-    link = Link.create(index, bridged=how == "cut")
+    index = {"move": 7, "cut": 8, "outage": 9, "cutall": 12}[how]  # subnets 10.(214+N)…
+    link = Link.create(index, bridged=how in ("cut", "cutall"))
     try:
         async with room(link) as r:
             await r.teacher.evaluate(WATCH_ROSTER)
