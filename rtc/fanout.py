@@ -38,7 +38,7 @@ from .forward import (
 from .h264 import frame_start as h264_frame_start
 from .keyframes import KeyframeRelay
 from .payloads import MEDIA, RED, RTX, is_keyframe, vp8_frame_start
-from .quality import Level, Report
+from .quality import Level, LossWindow, Report
 from .red import primary as red_primary
 from .red import retag as red_retag
 from .reencode import REENCODE
@@ -413,7 +413,7 @@ class ForwardTrack(MediaStreamTrack, RtpMunger):
         self._sampled = (0, 0)
         # The same reports (and the subscriber's REMB) for rtc/quality.py, taken by the
         # room twice a second (:meth:`take_report`), apart from the evidence's seconds.
-        self._q_loss: float | None = None
+        self._q_loss = LossWindow()
         self._q_jitter: float | None = None
         self._q_remb: float | None = None
         self.level = Level.FULL  # what this subscriber's link takes (video slots only)
@@ -531,7 +531,7 @@ class ForwardTrack(MediaStreamTrack, RtpMunger):
         jitter_ms = jitter * 1000 / CLOCK_RATES[self.kind]
         self.sec_loss = max(self.sec_loss, loss)
         self.sec_jitter_ms = max(self.sec_jitter_ms, jitter_ms)
-        self._q_loss = max(self._q_loss or 0.0, loss)
+        self._q_loss.add(fraction_lost, highest)
         self._q_jitter = max(self._q_jitter or 0.0, jitter_ms)
 
     def _on_remb(self, bitrate: int) -> None:
@@ -539,8 +539,8 @@ class ForwardTrack(MediaStreamTrack, RtpMunger):
 
     def take_report(self) -> Report:
         """What the subscriber said about this slot since the last call (rtc/quality.py)."""
-        out = Report(self._q_loss, self._q_jitter, self._q_remb)
-        self._q_loss = self._q_jitter = self._q_remb = None
+        out = Report(self._q_loss.take(), self._q_jitter, self._q_remb)
+        self._q_jitter = self._q_remb = None
         return out
 
     def take_second(self) -> tuple[int, int, bool, float, float]:

@@ -104,6 +104,42 @@ class Report:
     remb_bps: float | None = None
 
 
+class LossWindow:
+    """One slot's loss over a tick, from its receiver report blocks: each block's
+    ``fraction_lost`` weighted by the packets it covers (the extended highest sequence
+    number's advance since the block before). Why not the worst block: Chromium sends a
+    compound RR with every NACK, so at 10 % random loss many blocks cover a handful of
+    packets and one of them says 33 % (1 of 3): measured, the worst block sent a student
+    with 10 % random loss to audio only within 3 s, while the loss over the tick is 10 %."""
+
+    __slots__ = ("_expected", "_highest", "_lost")
+
+    def __init__(self) -> None:
+        self._highest: int | None = None  # the last block's, across ticks
+        self._lost = 0.0
+        self._expected = 0
+
+    def add(self, fraction_lost: int, highest: int) -> None:
+        """One block: ``fraction_lost`` as on the wire (x/256), ``highest`` extended."""
+        before = self._highest
+        if before is None or highest > before:
+            self._highest = highest
+        if before is None:
+            return  # the first block: the packets it covers are not known
+        span = highest - before
+        if 0 < span <= 1 << 16:  # an older or repeated block covers nothing new
+            self._lost += fraction_lost / 256 * span
+            self._expected += span
+
+    def take(self) -> float | None:
+        """The loss since the last call (``None``: no block covered a new packet)."""
+        if not self._expected:
+            return None
+        out = self._lost / self._expected
+        self._lost, self._expected = 0.0, 0
+        return out
+
+
 class LinkQuality:
     """One subscriber's level. ``level`` is what is forwarded; ``network`` what their
     link allows (they differ under data saver). ``changes`` counts level changes."""

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from rtc.quality import Level, LinkQuality, QualityPolicy, Report
+from rtc.quality import Level, LinkQuality, LossWindow, QualityPolicy, Report
 
 F, R, A = Level.FULL, Level.REDUCED, Level.AUDIO_ONLY
 GOOD = (0.0, 5.0, None)
@@ -225,3 +225,36 @@ def test_changes_are_counted_and_levels_have_wire_names() -> None:
     assert q.changes == 2
     assert [lv.wire for lv in Level] == ["audio_only", "reduced", "full"]
     assert A < R < F
+
+
+@pytest.mark.parametrize(
+    ("blocks", "expected"),
+    [
+        ([], None),  # no report
+        ([(26, 100)], None),  # the first block: what it covers is not known
+        ([(0, 100), (0, 200)], 0.0),
+        # Chromium's compound RR with each NACK: blocks over a few packets. The worst
+        # says 1 of 3 (85/256); over the tick it is 10 %.
+        ([(0, 100), (26, 190), (85, 193), (0, 197), (26, 297)], (26 * 90 + 85 * 3 + 26 * 100)
+         / 256 / 197),
+        ([(0, 100), (128, 100)], None),  # a repeated block covers nothing new
+        ([(0, 100), (64, 90), (64, 110)], 64 / 256),  # an older one neither
+    ],
+)
+def test_the_loss_over_a_tick_weighs_each_block_by_what_it_covers(
+    blocks: list[tuple[int, int]], expected: float | None
+) -> None:
+    window = LossWindow()
+    for fraction, highest in blocks:
+        window.add(fraction, highest)
+    got = window.take()
+    assert got == pytest.approx(expected) if expected is not None else got is None
+    assert window.take() is None  # taken: the next tick starts empty
+
+
+def test_the_window_carries_the_highest_across_ticks() -> None:
+    window = LossWindow()
+    window.add(0, 100)
+    assert window.take() is None
+    window.add(51, 200)  # covers 100 packets since the block of the tick before
+    assert window.take() == pytest.approx(51 / 256)
