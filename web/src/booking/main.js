@@ -7,6 +7,7 @@
 
 import { loadLang, rememberLang, storedLang, t, tn, lang, DEFAULT_LANG } from "../i18n.js";
 import { FORMS, byTeacher, clockAt, dayLine, lengthChoices, offerState, placesLeft, refusal, startChoices } from "./model.js";
+import { h } from "../ui/dom.js";
 
 const root = document.getElementById("booking");
 const query = new URLSearchParams(location.search);
@@ -137,20 +138,6 @@ async function publish(ev) {
 
 // -- rendering (the whole page: a few dozen elements)
 
-/** h("button", {class, text, onclick, "data-testid": …}, child…): this page's element builder. */
-function h(tag, props, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(props || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "text") el.textContent = v;
-    else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v === true ? "" : String(v));
-  }
-  for (const c of children.flat(Infinity)) {
-    if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
 
 function tx([key, params]) {
   // Params that are keys themselves (months, weekdays) are translated first.

@@ -7,6 +7,7 @@
 import { io } from "socket.io-client";
 import { loadLang, rememberLang, storedLang, t, lang, DEFAULT_LANG } from "../i18n.js";
 import { SUBJECTS, callLine, refusal, ringLeft, whyListed } from "./model.js";
+import { h } from "../ui/dom.js";
 
 const root = document.getElementById("duty");
 const linkParams = new URLSearchParams(location.search);
@@ -210,21 +211,6 @@ async function switchLang() {
 
 // -- rendering (the whole page: it has a few dozen elements at most)
 
-/** h("button", {class, text, onclick, "data-testid": …}, child…): this page's own
- * element builder (texts are always translated before they get here). */
-function h(tag, props, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(props || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "text") el.textContent = v;
-    else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v === true ? "" : String(v));
-  }
-  for (const c of children.flat(Infinity)) {
-    if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
 
 function tx(key, params) {
   return t(key, params);

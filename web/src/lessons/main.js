@@ -6,6 +6,7 @@
 
 import { loadLang, rememberLang, storedLang, t, tn, lang, DEFAULT_LANG } from "../i18n.js";
 import { SUBJECTS, GRADES, clock, parseClock, searchQuery, errorKey, startAt } from "./model.js";
+import { h } from "../ui/dom.js";
 
 const root = document.getElementById("lessons");
 const KEY = "opentutor.lessons.token";
@@ -142,20 +143,6 @@ async function switchLang() {
 
 // -- rendering
 
-/** h("button", {class, text, onclick, "data-testid": …}, child…): texts are translated before. */
-function h(tag, props, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(props || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "text") el.textContent = v;
-    else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v === true ? "" : String(v));
-  }
-  for (const c of children.flat(Infinity)) {
-    if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
 
 const subjectName = (code) => t(`duty.subject.${code}`);
 // A teacher's own subjects and grades (from the pass) first in the form's lists.

@@ -6,6 +6,7 @@
 import { loadLang, rememberLang, storedLang, t, tn, lang, DEFAULT_LANG } from "../i18n.js";
 import { prepareImage } from "../images.js";
 import { canSend, clock, errorLine, stateKey, voiceLeft, voiceMime } from "./model.js";
+import { h } from "../ui/dom.js";
 
 const root = document.getElementById("qa");
 const TOKEN_KEY = "opentutor.qa.token";
@@ -221,19 +222,6 @@ async function switchLang() {
 
 // -- rendering (the whole page: a few dozen elements)
 
-function h(tag, props, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(props || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "text") el.textContent = v;
-    else if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v === true ? "" : String(v));
-  }
-  for (const c of children.flat(Infinity)) {
-    if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
 
 const subjectName = (code) => t(`duty.subject.${code}`);
 const when = (iso) => new Date(iso).toLocaleString(lang(), { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit" });
