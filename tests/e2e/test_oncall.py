@@ -126,6 +126,10 @@ async def shorten_the_ring(server: RunningServer, seconds: int) -> None:
     """The city office sets the tutoring policy's ring_seconds, as from the console (a
     signed-in city officer's PUT /api/v1/policy/tutoring), so the time-out below takes
     seconds of the test's time instead of the shipped 30."""
+    await edit_tutoring(server, {"on_demand.ring_seconds": seconds})
+
+
+async def edit_tutoring(server: RunningServer, changes: dict[str, int]) -> None:
     create_staff_user(server, "city-ring", "--level", "city")
     # unsafe: keep the sign-in cookie of a server addressed by IP (127.0.0.1)
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
@@ -134,8 +138,7 @@ async def shorten_the_ring(server: RunningServer, seconds: int) -> None:
             assert r.status == 200, await r.text()
             csrf = (await r.json())["csrf_token"]
         async with http.put(server.base + "/api/v1/policy/tutoring",
-                            json={"base": 0, "note": "测试：响铃时间缩短",
-                                  "changes": {"on_demand.ring_seconds": seconds}},
+                            json={"base": 0, "note": "测试：缩短时间", "changes": changes},
                             headers={"X-CSRF-Token": csrf}) as r:
             assert r.status == 201, await r.text()  # a new version of the policy
 
@@ -189,5 +192,43 @@ async def test_closed_hours_refused(tmp_path: Path, browser: Browser) -> None:
         await student.click("text=English")  # the same page in English
         await student.locator('[data-testid="duty-hours"]', has_text="not term time").wait_for()
         await student.screenshot(path=str(SHOTS / "oncall-student-closed-en.png"))
+        await t_ctx.close()
+        await s_ctx.close()
+
+
+async def test_the_continuous_time_limit_warns_then_ends_with_a_rest(
+    tmp_path: Path, browser: Browser
+) -> None:
+    """The limit that protects a student's eyes, in real time: the city office sets it to
+    2 minutes with the warning 1 minute before (the shipped 40 and 5 would take 40), so
+    both pages show the warning over the session after a minute, then the session ends
+    and the student is asked to rest."""
+    cal = calendar_file(tmp_path, open_now=True)
+    with serving(tmp_path, "--calendar", str(cal)) as server:
+        await edit_tutoring(server, {"on_demand.continuous_minutes": 2,
+                                     "on_demand.warn_minutes": 1})
+        base = server.base
+        t_ctx, teacher = await teacher_page(browser, base, "t5", "陈老师")
+        await teacher.click('[data-testid="duty-on"]')
+        await teacher.wait_for_selector('[data-testid="duty-off"]')
+        s_ctx, student = await student_page(browser, base, "s5", "周小明")
+        await student.click('[data-testid="call-t5"]')
+        await teacher.wait_for_selector('[data-testid="duty-ring"]')
+        await teacher.click('[data-testid="duty-accept"]')
+        for page in (teacher, student):
+            await page.wait_for_selector('[data-testid="duty-session"]')
+        for page in (teacher, student):  # a minute before the end
+            warning = page.locator('[data-testid="duty-warning"]')
+            await warning.wait_for(timeout=90_000)
+            assert "1" in await warning.inner_text()
+        await student.screenshot(path=str(SHOTS / "oncall-student-limit-warning.png"))
+        rest = student.locator('[data-testid="duty-rest"]')
+        await rest.wait_for(timeout=90_000)  # the end: the session is over, rest now
+        assert await student.locator('[data-testid="duty-session"]').count() == 0
+        await student.screenshot(path=str(SHOTS / "oncall-student-rest.png"))
+        (ended,) = [c for c in (await api(base, "GET", "/api/v1/oncall/calls"))["calls"]
+                    if c["outcome"] == "accepted"]
+        record = await api(base, "GET", f"/api/v1/sessions/{ended['session_id']}/record")
+        assert record["ended_at"], record
         await t_ctx.close()
         await s_ctx.close()
