@@ -42,12 +42,11 @@ from recorder.credits.outcomes import ZERO
 from recorder.credits.records import (
     _EPOCH,
     _ONE_US,
-    _PEOPLE_LIMIT,
     _V2_FIELDS,
     FORMS,
     Person,
-    _plain_person,
     _us,
+    plain_people,
 )
 from recorder.credits.texts import US_PER_HOUR, text_counts
 
@@ -126,43 +125,11 @@ def _quick(
         return None
 
     # People, as records.parse_record_memo finds them (the engine's memo of them).
-    memo = engine._people
-    known = memo.get(programme)
-    if known is None or len(known) >= _PEOPLE_LIMIT:
-        known = memo[programme] = {}
-    needs_place = programme == "training"
-    people: dict[str, Person] = {}
-    instructors: list[Person] = []
-    learners: list[Person] = []
-    for raw in raw_people:
-        if type(raw) is not dict:
-            return None
-        pid = raw.get("id", "")
-        role = raw.get("role", "")
-        key = (pid, role, raw.get("school"), raw.get("district"), raw.get("school_id"),
-               raw.get("district_code"))
-        person = known.get(key)
-        if person is None:
-            person = _plain_person(*key, needs_place)
-            if person is None:
-                return None
-            known[key] = person
-        if pid in people:
-            return None
-        if role == "instructor":
-            instructors.append(person)
-        else:
-            learners.append(person)
-        people[pid] = person
-    n_in, n_le = len(instructors), len(learners)
-    if form_name == "one_to_one":
-        if n_in != 1 or n_le != 1:
-            return None
-    elif form_name == "review":
-        if n_le != 1 or not 1 <= n_in <= engine.max_reviewers:
-            return None
-    elif n_in != 1:
+    grouped = plain_people(raw_people, programme, form_name, engine.max_reviewers,
+                           engine._people)
+    if grouped is None:
         return None
+    people, instructors, learners = grouped
 
     raw_active = obj.get("active")
     if type(raw_active) is not dict:

@@ -334,6 +334,57 @@ def _plain_person(
     return make_person(pid, role, school, district, school_id, district_code)
 
 
+def plain_people(
+    raw_people: list[Any], programme: str, form: str, max_reviewers: int,
+    memo: PeopleMemo | None,
+) -> tuple[dict[str, Person], list[Person], list[Person]] | None:
+    """A plain record's people by id, its instructors and its learners (in order), each
+    remembered in ``memo`` by programme (validation differs: school, district); ``None``
+    where the checked path must word what is wrong (a bad person, a repeated id, the
+    form's roles not met). Shared by :func:`parse_record_memo` and the statement's fast
+    lane (``fastlane.py``)."""
+    needs_place = programme == "training"
+    known = None
+    if memo is not None:
+        known = memo.get(programme)
+        if known is None or len(known) >= _PEOPLE_LIMIT:
+            known = memo[programme] = {}
+    people: dict[str, Person] = {}
+    instructors: list[Person] = []
+    learners: list[Person] = []
+    for raw in raw_people:
+        if type(raw) is not dict:
+            return None
+        pid = raw.get("id", "")
+        role = raw.get("role", "")
+        key = (pid, role, raw.get("school"), raw.get("district"), raw.get("school_id"),
+               raw.get("district_code"))
+        person = known.get(key) if known is not None else None
+        if person is None:
+            person = _plain_person(*key, needs_place)
+            if person is None:
+                return None
+            if known is not None:
+                known[key] = person
+        if pid in people:
+            return None
+        if role == "instructor":
+            instructors.append(person)
+        else:
+            learners.append(person)
+        people[pid] = person
+    n_in, n_le = len(instructors), len(learners)
+    if form == "one_to_one":
+        if n_in != 1 or n_le != 1:
+            return None
+    elif form == "review":
+        if n_le != 1 or not 1 <= n_in <= max_reviewers:
+            return None
+    elif n_in != 1:
+        return None
+    return people, instructors, learners
+
+
 def _parse_plain(
     obj: dict[str, Any], max_reviewers: int, memo: PeopleMemo | None = None
 ) -> SessionRecord | None:
@@ -355,50 +406,10 @@ def _parse_plain_or_raise(
     raw_people = obj.get("people")
     if type(raw_people) is not list or not raw_people:
         return None
-    needs_place = programme == "training"
-    known = None
-    if memo is not None:
-        known = memo.get(programme)  # validation differs by programme (school, district)
-        if known is None or len(known) >= _PEOPLE_LIMIT:
-            known = memo[programme] = {}
-    people: dict[str, Person] = {}
-    instructors: list[Person] = []
-    learners: list[Person] = []
-    for raw in raw_people:
-        if type(raw) is not dict:
-            return None
-        pid = raw.get("id", "")
-        role = raw.get("role", "")
-        school = raw.get("school")
-        district = raw.get("district")
-        school_id = raw.get("school_id")
-        district_code = raw.get("district_code")
-        key = (pid, role, school, district, school_id, district_code)
-        person = known.get(key) if known is not None else None
-        if person is None:
-            person = _plain_person(
-                pid, role, school, district, school_id, district_code, needs_place
-            )
-            if person is None:
-                return None
-            if known is not None:
-                known[key] = person
-        if pid in people:
-            return None
-        if role == "instructor":
-            instructors.append(person)
-        else:
-            learners.append(person)
-        people[pid] = person
-    n_in, n_le = len(instructors), len(learners)
-    if form == "one_to_one":
-        if n_in != 1 or n_le != 1:
-            return None
-    elif form == "review":
-        if n_le != 1 or not 1 <= n_in <= max_reviewers:
-            return None
-    elif n_in != 1:
+    found = plain_people(raw_people, programme, form, max_reviewers, memo)
+    if found is None:
         return None
+    people, instructors, learners = found
 
     raw_active = obj.get("active")
     if type(raw_active) is not dict:
