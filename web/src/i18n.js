@@ -79,6 +79,29 @@ export async function loadLang(l) {
   return want;
 }
 
+/** At a page's start: the language this browser chose before (or the default); if it
+ * cannot be loaded, the default; if that cannot either, the default with no words (the
+ * page still runs and shows its keys). Returns the language in effect. */
+export async function loadStartLang() {
+  try {
+    return await loadLang(storedLang());
+  } catch {
+    try {
+      return await loadLang(DEFAULT_LANG);
+    } catch {
+      setDictionary(DEFAULT_LANG, {});
+      return DEFAULT_LANG;
+    }
+  }
+}
+
+/** The language switch of a page: the other language, remembered and loaded. */
+export async function switchToOtherLang() {
+  const next = current === "zh-CN" ? "en" : "zh-CN";
+  rememberLang(next);
+  return loadLang(next);
+}
+
 /** Re-translate static markup: data-i18n (text), data-i18n-title, -placeholder, -aria. */
 export function translateTree(root) {
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);

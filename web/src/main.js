@@ -1,24 +1,11 @@
 // Entry point of /join?token=…: load the language, wire protocol → client →
 // UI, and expose a read-only state snapshot for end-to-end tests.
 
-import { loadLang, storedLang, rememberLang, setDictionary, DEFAULT_LANG } from "./i18n.js";
+import { loadLang, rememberLang, loadStartLang } from "./i18n.js";
 
 const params = new URLSearchParams(location.search);
 
-async function startLang() {
-  try {
-    return await loadLang(storedLang());
-  } catch {
-    try {
-      return await loadLang(DEFAULT_LANG);
-    } catch {
-      setDictionary(DEFAULT_LANG, {});
-      return DEFAULT_LANG;
-    }
-  }
-}
-
-const lang = await startLang();
+const lang = await loadStartLang();
 const root = document.getElementById("app");
 
 if (params.has("preview")) {

@@ -6,7 +6,7 @@
 // window.opentutorReplay = {state(), play(), pause(), seek(t), setRate(r)} for
 // end-to-end tests.
 
-import { loadLang, storedLang, rememberLang, setDictionary, DEFAULT_LANG, t, translateTree, lang } from "./i18n.js";
+import { loadLang, rememberLang, t, translateTree, lang, loadStartLang } from "./i18n.js";
 import { h, icon, setIcon, setText, show, syncList } from "./ui/dom.js";
 import { BoardCanvas, visibleStrokes } from "./whiteboard.js";
 import {
@@ -15,15 +15,6 @@ import {
 import { TrackPlayer, ReplayClock, mseSupported } from "./replay-player.js";
 
 const root = document.getElementById("replay");
-
-async function startLang() {
-  try {
-    return await loadLang(storedLang());
-  } catch {
-    setDictionary(DEFAULT_LANG, {});
-    return DEFAULT_LANG;
-  }
-}
 
 // What went wrong is said in the page's language; the only other thing shown is the
 // server's support code (X-Support-Code), which the help desk finds in the log, never a
@@ -41,7 +32,7 @@ function fail(titleKey, support) {
 }
 
 async function main() {
-  await startLang();
+  await loadStartLang();
   const url = manifestUrl(location.search);
   if (!url) return fail("replay.error");
   let manifest;

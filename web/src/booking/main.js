@@ -5,7 +5,7 @@
 // with the pass (docs/protocol.md, "Booking"); the join buttons are the lasting links
 // /booking/join/{id}?token=…, which open the booked session. Pure parts: ./model.js.
 
-import { loadLang, rememberLang, storedLang, t, tn, lang, DEFAULT_LANG } from "../i18n.js";
+import { t, tn, loadStartLang, switchToOtherLang } from "../i18n.js";
 import { FORMS, byTeacher, clockAt, dayLine, lengthChoices, offerState, placesLeft, refusal, startChoices } from "./model.js";
 import { h } from "../ui/dom.js";
 
@@ -57,11 +57,7 @@ async function call(method, path, body) {
 }
 
 async function start() {
-  try {
-    await loadLang(storedLang());
-  } catch {
-    await loadLang(DEFAULT_LANG);
-  }
+  await loadStartLang();
   if (!token) return fail("no_token");
   await refresh();
   setInterval(() => { if (!document.hidden && !state.busy) refresh(); }, 20000);
@@ -108,9 +104,7 @@ async function act(path, okKey, body) {
 }
 
 async function switchLang() {
-  const next = lang() === "zh-CN" ? "en" : "zh-CN";
-  rememberLang(next);
-  await loadLang(next);
+  await switchToOtherLang();
   render();
 }
 

@@ -5,7 +5,7 @@
 // this page so that the limit's warning and the rest message can still reach them.
 
 import { io } from "socket.io-client";
-import { loadLang, rememberLang, storedLang, t, lang, DEFAULT_LANG } from "../i18n.js";
+import { t, loadStartLang, switchToOtherLang } from "../i18n.js";
 import { SUBJECTS, callLine, refusal, ringLeft, whyListed } from "./model.js";
 import { h } from "../ui/dom.js";
 
@@ -41,11 +41,7 @@ let ticker = null;
 let ringSound = null;
 
 async function start() {
-  try {
-    await loadLang(storedLang());
-  } catch {
-    await loadLang(DEFAULT_LANG);
-  }
+  await loadStartLang();
   if (!token) return fail("no_token");
   socket = io("/oncall", { auth: { token }, transports: ["websocket"] });
   socket.on("connect_error", (err) => fail((err && err.data && err.data.code) || "offline", true));
@@ -203,9 +199,7 @@ async function cancelCall() {
 }
 
 async function switchLang() {
-  const next = lang() === "zh-CN" ? "en" : "zh-CN";
-  rememberLang(next);
-  await loadLang(next);
+  await switchToOtherLang();
   render();
 }
 

@@ -4,7 +4,7 @@
 // REST: /api/v1/microlessons (docs/protocol.md, "Micro-lessons"). The video is served
 // by the server itself, paced; the watched time shown is the server's, never the player's.
 
-import { loadLang, rememberLang, storedLang, t, tn, lang, DEFAULT_LANG } from "../i18n.js";
+import { t, tn, lang, loadStartLang, switchToOtherLang } from "../i18n.js";
 import { SUBJECTS, GRADES, clock, parseClock, searchQuery, errorKey, startAt } from "./model.js";
 import { h } from "../ui/dom.js";
 
@@ -47,7 +47,7 @@ async function api(method, path, body) {
 }
 
 async function start() {
-  try { await loadLang(storedLang()); } catch { await loadLang(DEFAULT_LANG); }
+  await loadStartLang();
   if (!token) return fail("no_token");
   try {
     const mine = await api("GET", "/api/v1/microlessons/mine");
@@ -135,9 +135,7 @@ async function refreshWatched() {
 }
 
 async function switchLang() {
-  const next = lang() === "zh-CN" ? "en" : "zh-CN";
-  rememberLang(next);
-  await loadLang(next);
+  await switchToOtherLang();
   render();
 }
 

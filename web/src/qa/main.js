@@ -3,7 +3,7 @@
 // (docs/protocol.md, "Q&A centre"); a teacher's list is looked at again every 20 s while
 // the page is visible. Pure wording in ./model.js; photos are made light by ../images.js.
 
-import { loadLang, rememberLang, storedLang, t, tn, lang, DEFAULT_LANG } from "../i18n.js";
+import { t, tn, lang, loadStartLang, switchToOtherLang } from "../i18n.js";
 import { prepareImage } from "../images.js";
 import { canSend, clock, errorLine, stateKey, voiceLeft, voiceMime } from "./model.js";
 import { h } from "../ui/dom.js";
@@ -38,11 +38,7 @@ async function api(method, path, body) {
 }
 
 async function start() {
-  try {
-    await loadLang(storedLang());
-  } catch {
-    await loadLang(DEFAULT_LANG);
-  }
+  await loadStartLang();
   if (!token) return fail("no_token");
   const me = await api("GET", "/api/v1/qa/me");
   if (!me.ok) return fail(me.error.code);
@@ -214,9 +210,7 @@ function stopRecording() {
 }
 
 async function switchLang() {
-  const next = lang() === "zh-CN" ? "en" : "zh-CN";
-  rememberLang(next);
-  await loadLang(next);
+  await switchToOtherLang();
   render();
 }
 
