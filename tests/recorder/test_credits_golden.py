@@ -20,11 +20,9 @@ staying the same. Regenerate only on purpose, when a rule changes::
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import json
 import sys
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -39,19 +37,9 @@ from recorder.credits.statement import (
     compute_statement,
     validate_batch,
 )
-from tests.recorder.credits_builders import CALENDAR, TRAINING, TUTORING, golden_records
+from tests.recorder.credits_builders import CALENDAR, TRAINING, TUTORING_RICH, golden_records
 
 FIXTURE = Path(__file__).parent / "fixtures" / "credits_golden.json.gz"
-# Tutoring at 100 duration points an hour (an operator's edit, as in test_credits_rules):
-# at the built-in 6 an hour one teacher cannot reach the 5,000-point term cap without being
-# in two sessions at once, which issue 9 no longer pays, and the sample must make it bite.
-# And with the 200-character feedback rule the fixture was computed with: the shipped
-# tutoring policy made the student's comment optional (issue 12, item 4: min_chars 0),
-# but this test is of the engine, so it keeps the numbers of its figures.
-TUTORING_RICH = dataclasses.replace(TUTORING, forms={
-    name: dataclasses.replace(form, duration_points_per_hour=Fraction(100))
-    for name, form in TUTORING.forms.items()
-}, feedback_min_chars=200, feedback_min_distinct=20)
 SAMPLE = {"training": (15, 2400, TRAINING), "tutoring": (16, 1400, TUTORING_RICH)}
 
 

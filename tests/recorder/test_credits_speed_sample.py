@@ -22,14 +22,12 @@ reference::
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import hashlib
 import json
 import random
 import sys
 from datetime import datetime
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -44,14 +42,9 @@ from recorder.credits.statement import (
     compute_statement,
     validate_batch,
 )
-from tests.recorder.credits_builders import CALENDAR, TRAINING, TUTORING
+from tests.recorder.credits_builders import CALENDAR, TRAINING, TUTORING_RICH
 
 FIXTURE = Path(__file__).parent / "fixtures" / "credits_speed_sample.json.gz"
-# Tutoring at 100 duration points an hour, so that its 5,000-point term cap bites.
-TUTORING_RICH = dataclasses.replace(TUTORING, forms={
-    name: dataclasses.replace(form, duration_points_per_hour=Fraction(100))
-    for name, form in TUTORING.forms.items()
-}, feedback_min_chars=200, feedback_min_distinct=20)
 SAMPLE: dict[str, tuple[int, int, Policy]] = {
     "training": (41, 2000, TRAINING), "tutoring": (42, 1000, TUTORING_RICH)}
 CHUNK = 100
