@@ -234,7 +234,8 @@ async def test_end_session_then_feedback_rules(server: ServerHandle) -> None:
     assert (await server.api("POST", "/api/v1/me/feedback", ok, token=toks["t1"]))[0] == 403
     assert (await server.api("POST", "/api/v1/me/feedback", ok, token=toks["s1"]))[0] == 201
     assert (await server.api("POST", "/api/v1/me/feedback", ok, token=toks["s1"]))[0] == 409
-    _, record = await server.api("GET", f"/api/v1/sessions/{session_id}/record")
+    status, record = await server.api("GET", f"/api/v1/sessions/{session_id}/record")
+    assert status == 200, record  # a busy node may answer 503: say so, not KeyError
     assert record["feedback"]["s1"]["rating"] == 5 and "submitted_at" in record["feedback"]["s1"]
 
 
