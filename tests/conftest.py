@@ -37,12 +37,37 @@ from tests.turn_support import TurnServer, run_coturn
 ONE_AT_A_TIME = ("multinode/", "e2e/test_quality_tbf.py", "e2e/test_reconnect.py")
 
 
+# tryfirst: pytest-xdist's worker reads the xdist_group marks in its own
+# pytest_collection_modifyitems, which would otherwise run first (it registers after this
+# conftest, and later plugins run first), and the groups would be silently ignored.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
         where = item.path.relative_to(here).as_posix()
         if where.startswith(ONE_AT_A_TIME):
             item.add_marker(pytest.mark.xdist_group("namespaces"))
+
+
+
+class _GroupsHeld:
+    """Fails the run if xdist ignored the groups (it did once, silently: a pytest release
+    stopped reading the attribute xdist rewrites), rather than let namespace tests race."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        if not config.getoption("loadgroup", False):
+            return
+        lost = [i.nodeid for i in items
+                if i.get_closest_marker("xdist_group") and "@" not in i.nodeid]
+        if lost:
+            raise pytest.UsageError(f"xdist --dist loadgroup ignored the groups of {lost[:3]}…")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_GroupsHeld(), "opentutor-groups-held")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
