@@ -11,7 +11,10 @@ pre-encoded 640×480 VP8 ~600 kbit/s + Opus stream (:mod:`bench.fanout_media`);
 subscribers (learners) run in worker processes and do not decode
 (:mod:`bench.fanout_client`). Modes, each in its own server process of the same run:
 
-- ``forward``: the product's path (``rtc/forward.py``).
+- ``forward``: the product's path (``rtc/forward.py``), each packet's per-subscriber
+  header, SRTP and send in C (``rtc/_wire.c``) where it was built.
+- ``python``: the same path with the pure-Python send (``OPENTUTOR_NATIVE=0``): the
+  ratio of the two is what the C piece buys (issue 15).
 - ``reencode``: the baseline, aiortc's stock MediaRelay and one encoder per subscriber
   (the server runs with ``OPENTUTOR_MEDIA_MODE=reencode``, a benchmark-only switch). It
   costs one VP8 encode per frame per subscriber, so it runs at its own, small N list
@@ -58,6 +61,7 @@ import psutil
 from bench.fanout_client import Publisher, run_worker
 from bench.fanout_media import encode_audio, encode_video
 from bench.harness import cpu_seconds, wait_healthy
+from rtc import wire
 
 API_KEY = "bench-api-key"
 SECRET = "bench-token-secret"
@@ -129,7 +133,11 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = workdir / f"server-{mode}-{self.port}.log"
-        env = dict(os.environ, OPENTUTOR_MEDIA_MODE=mode)
+        # "python": the forward path with rtc/wire.py's pure-Python send instead of the C one.
+        if mode == "python":
+            env = dict(os.environ, OPENTUTOR_MEDIA_MODE="forward", OPENTUTOR_NATIVE="0")
+        else:
+            env = dict(os.environ, OPENTUTOR_MEDIA_MODE=mode)
         args = [
             sys.executable, "-m", "signaling.server.cli", "serve", "--host", "127.0.0.1",
             "--port", str(self.port), "--data-dir", str(workdir / f"data-{self.port}"),
@@ -439,12 +447,13 @@ def table(runs: list[Run]) -> str:
 def headline(runs: list[Run]) -> dict[str, Any]:
     """Subscribers per fully used core: from the largest valid run of each mode."""
     per_core: dict[str, float | None] = {}
-    for mode in ("forward", "reencode"):
+    for mode in ("forward", "python", "reencode"):
         valid = [r for r in runs if r.mode == mode and not r.slow and r.values.get("valid")]
         best = max(valid, key=lambda r: r.subscribers, default=None)
         per_core[mode] = None if best is None else best.values["subscribers_per_core"]
-    f, r = per_core.get("forward"), per_core.get("reencode")
-    return {"subscribers_per_core": per_core, "ratio": round(f / r, 1) if f and r else None}
+    f, r, p = per_core.get("forward"), per_core.get("reencode"), per_core.get("python")
+    return {"subscribers_per_core": per_core, "ratio": round(f / r, 1) if f and r else None,
+            "native_ratio": round(f / p, 2) if f and p else None}
 
 
 def plot(runs: list[Run], path: str) -> None:
@@ -501,7 +510,7 @@ async def main_async(args: argparse.Namespace) -> int:
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     plan: list[Run] = []
     for mode in modes:
-        ns = args.subscribers if mode == "forward" else args.reencode_subscribers
+        ns = args.subscribers if mode in ("forward", "python") else args.reencode_subscribers
         plan += [Run(mode, int(n)) for n in ns.split(",") if n.strip()]
     if args.slow and "forward" in modes:
         plan.append(Run("forward", args.slow_n, slow=True))
@@ -511,6 +520,7 @@ async def main_async(args: argparse.Namespace) -> int:
     cpu = machine_model()
     print(
         f"machine: {os.cpu_count()} cores, {cpu}; load {os.getloadavg()}; "
+        f"C send (rtc._wire) {'built' if wire.native_built() else 'NOT built'}; "
         f"stream: {'audio only' if args.audio_only else 'VP8 640x480 30 fps'} "
         + ", ".join(f"{k} {m.bitrate / 1000:.0f} kbit/s" for k, m in media.items()),
         flush=True,
@@ -532,7 +542,8 @@ async def main_async(args: argparse.Namespace) -> int:
     head = headline(plan)
     print()
     print(f"subscribers per fully used server core: {head['subscribers_per_core']}; "
-          f"forward/reencode = {head['ratio']}")
+          f"forward/reencode = {head['ratio']}; forward (C send) / python send = "
+          f"{head['native_ratio']}")
     for run in plan:
         if run.slow and "slow_subscriber" in run.values:
             print(f"slow subscriber (N={run.subscribers}+1): {run.values['slow_subscriber']}; "

@@ -1,7 +1,7 @@
 """The forward path's own per-packet work, without sockets or encryption: what one
 publisher packet costs for N subscriber slots in :meth:`rtc.fanout.Source._on_rtp`
 (payload-type check, VP8 descriptor, packet cache, and per slot the munger: numbering,
-keyframe gate, header pack).
+keyframe gate).
 
     python -m bench.forward_path                  # 50 slots, 20,000 packets, 5 rounds
     python -m bench.forward_path --slots 200
@@ -10,19 +10,18 @@ keyframe gate, header pack).
         # instructions: repeatable whatever else the machine does; subtract a
         # --packets 1 run for the per-packet figure
 
-The slots' ``sendto`` and SRTP ``protect`` are stubbed (a list append and the identity),
-so the figure is the Python work that any change to numbering or gating adds or saves;
-``bench.fanout`` measures the whole server. As baseline, the same run times the bare
-loop that only packs each slot's header (the least a per-slot rewrite must do), and the
-ratio of the two is what compares across machines. No timing assertions live in tests.
+The slots' ``send`` (header, SRTP, socket: :mod:`rtc.wire`) is stubbed (a counter), so
+the figure is the Python work that any change to numbering or gating adds or saves;
+``bench.wire`` measures the send itself, ``bench.fanout`` the whole server. As baseline,
+the same run times the bare loop that only calls each slot's send (the least a per-slot
+rewrite must do), and the ratio of the two is what compares across machines.
+No timing assertions live in tests.
 """
 
 from __future__ import annotations
 
 import argparse
-import struct
 import time
-from typing import Any
 
 from aiortc.rtp import RtpPacket
 
@@ -41,15 +40,12 @@ class _Out:
         self.b0 = 0x90
         self.pt_marker = (96, 96 | 0x80, 96, 96 | 0x80)
         self.red_pt = None
-        self.pack = struct.Struct(f"!BBHII{len(self.extension)}s").pack
         self.sent = 0
-        self.addr = ("127.0.0.1", 9)
         self.rtx_seq = 0
 
-    def protect(self, data: bytes) -> bytes:
-        return data
-
-    def sendto(self, data: bytes, addr: Any) -> None:
+    def send(
+        self, b0: int, b1: int, seq: int, ts: int, ssrc: int, ext: bytes, payload: bytes, /
+    ) -> None:
         self.sent += 1
 
 
@@ -90,8 +86,7 @@ def baseline_run(slots: int, stream: list[RtpPacket]) -> float:
     for packet in stream:
         payload, seq, ts = packet.payload, packet.sequence_number, packet.timestamp
         for out in outs:
-            out.sendto(out.protect(out.pack(out.b0, 96, seq, ts, out.ssrc, out.extension)
-                                   + payload), out.addr)
+            out.send(out.b0, 96, seq, ts, out.ssrc, out.extension, payload)
     return time.perf_counter() - started
 
 

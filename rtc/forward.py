@@ -19,8 +19,8 @@ publisher's RTP → DTLS/SRTP → ``RtpPacket.parse`` → our hook on
 track: RTX unwrapped, VP8 frame start/keyframe read from the payload descriptor, the
 packet kept in a 1024-entry cache for NACKs) → for each subscriber slot,
 :meth:`ForwardTrack.forward`: SSRC, payload type, sequence number and timestamp
-rewritten (one ``struct.pack`` of the 12-byte header + the slot's mid extension),
-SRTP ``protect``, ``sendto`` on the slot's ICE socket, all synchronously, no task, no
+rewritten, SRTP ``protect``, ``sendto`` on the slot's ICE socket (one call into
+:mod:`rtc.wire`, in C where it was built), all synchronously, no task, no
 queue, no copy but the one SRTP needs. Then aiortc's own receiver code runs on the
 packet (receiver reports, NACKs and REMB to the publisher, jitter buffer) and whole
 frames come out of the tapped decoder queue into :meth:`~rtc.fanout.Source._on_frame`, for
@@ -143,6 +143,7 @@ import logging
 import random
 import socket
 import struct
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -168,7 +169,7 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
-from . import h264, red
+from . import h264, red, wire
 from .payloads import MEDIA, OTHER, payload_kind
 
 log = logging.getLogger(__name__)
@@ -611,11 +612,12 @@ def observe_traffic(
 
 class RtpOut:
     """Where one slot's packets go: the subscriber's SSRCs and payload types, the header
-    extension bytes aiortc would write (the mid), SRTP ``protect`` and the ICE socket.
-    Built from the slot's RTCRtpSender once its transport is up (:meth:`from_sender`)."""
+    extension bytes aiortc would write (the mid) and the transport's :class:`rtc.wire.
+    Wire` (header, SRTP, socket in one call). Built from the slot's RTCRtpSender once its
+    transport is up (:meth:`from_sender`)."""
 
     # What a failed protect or send raises (besides BlockingIOError, a full buffer).
-    errors: tuple[type[BaseException], ...] = (pylibsrtp.Error, OSError)
+    errors: tuple[type[BaseException], ...] = (pylibsrtp.Error, *wire.ERRORS)
 
     def __init__(
         self,
@@ -625,9 +627,10 @@ class RtpOut:
         rtx_ssrc: int,
         rtx_pt: int | None,
         extension: bytes,
-        protect: Callable[[bytes], bytes],
-        transport: Any,
-        addr: Any,
+        protect: Callable[[bytes], bytes] | None = None,
+        transport: Any = None,
+        addr: Any = None,
+        link: wire.Wire | None = None,
         red_pt: int | None = None,
     ) -> None:
         self.ssrc, self.pt, self.rtx_ssrc, self.rtx_pt = ssrc, pt, rtx_ssrc, rtx_pt
@@ -639,15 +642,11 @@ class RtpOut:
         # Video slots may negotiate VP8 and H.264: (pt, rtx pt) by codec name (lower case).
         self.codec_pts: dict[str, tuple[int, int | None]] = {}
         self.extension = extension
-        self.pack = struct.Struct(f"!BBHII{len(extension)}s").pack
-        self.protect = protect
-        # The socket itself, not asyncio's transport: its sendto() would queue without
-        # bound in user space once the kernel's buffer is full; ours raises and drops.
-        sock = getattr(transport.get_extra_info("socket"), "_sock", None)
-        self.sendto: Callable[[bytes, Any], Any] = (
-            sock.sendto if sock is not None else transport.sendto
-        )
-        self.addr = addr
+        if link is None:
+            assert protect is not None and transport is not None
+            link = python_link(protect, transport, addr)
+        self.link = link
+        self.send = link.send
         self.rtx_seq = random.randint(0, 0x7FFF)
 
     def select(self, codec: str) -> bool:
@@ -681,6 +680,7 @@ class RtpOut:
             None,
         )
         red_in = next((c for c in codecs if c.mimeType.lower() == "audio/red"), None)
+        link = transport_link(dtls, srtp, pair)
         template = RtpPacket(payload_type=int(codec.payloadType or 0))
         template.extensions.mid = sender._RTCRtpSender__mid  # type: ignore[attr-defined]
         raw = template.serialize(sender._RTCRtpSender__rtp_header_extensions_map)  # type: ignore[attr-defined]
@@ -690,9 +690,7 @@ class RtpOut:
             rtx_ssrc=sender._rtx_ssrc,
             rtx_pt=None if rtx is None else int(rtx.payloadType or 0),
             extension=raw[12:],
-            protect=srtp.protect,
-            transport=pair.protocol.transport,
-            addr=pair.remote_addr,
+            link=link,
             red_pt=None if red_in is None else int(red_in.payloadType or 0),
         )
         if codec.mimeType.lower().startswith("video/"):
@@ -728,3 +726,52 @@ def set_sender_report(
     sender._RTCRtpSender__rtp_timestamp = rtp_timestamp  # type: ignore[attr-defined]
     sender._RTCRtpSender__packet_count = packets  # type: ignore[attr-defined]
     sender._RTCRtpSender__octet_count = octets  # type: ignore[attr-defined]
+
+
+def python_link(protect: Callable[[bytes], bytes], transport: Any, addr: Any) -> wire.Wire:
+    # The socket itself, not asyncio's transport: its sendto() would queue without bound
+    # in user space once the kernel's buffer is full; ours raises and drops.
+    sock = getattr(transport.get_extra_info("socket"), "_sock", None)
+    return wire.PyLink(protect, sock.sendto if sock is not None else transport.sendto, addr)
+
+
+# One egress per subscriber transport, shared by its slots (audio, video, screen…):
+# every RTP packet on it must go through one SRTP session (rtc/wire.py says why).
+_links: weakref.WeakKeyDictionary[Any, wire.Wire] = weakref.WeakKeyDictionary()
+
+
+def transport_link(dtls: Any, srtp: Any, pair: Any) -> wire.Wire:
+    """The egress of a subscriber's DTLS transport (internals: ``_tx_srtp``, and the
+    nominated ICE pair's socket and remote address): the C path when it is built and
+    the pair sends from a plain UDP socket of ours, else aiortc's session and socket."""
+    link = _links.get(dtls)
+    if link is None:
+        transport = pair.protocol.transport
+        sock = getattr(transport.get_extra_info("socket"), "_sock", None)
+        keying = srtp_tx_keying(dtls) if wire.native_enabled() else None
+        if sock is not None and sock.type == socket.SOCK_DGRAM and keying is not None:
+            link = wire.native_link(keying[0], keying[1], sock.fileno(), pair.remote_addr)
+        if link is None:
+            link = python_link(srtp.protect, transport, pair.remote_addr)
+        _links[dtls] = link
+    return link
+
+
+def srtp_tx_keying(dtls: Any) -> tuple[int, bytes] | None:
+    """(libsrtp profile, master key + salt) of ``dtls``'s outbound SRTP, as aiortc's
+    ``RTCDtlsTransport._setup_srtp`` derived them (the keying material is exported again
+    from the finished handshake: RFC 5764 §4.2; internals ``_ssl``, ``_role``,
+    ``_srtp_profiles``). None when it cannot be had."""
+    ssl = getattr(dtls, "_ssl", None)
+    if ssl is None:
+        return None
+    try:
+        selected = ssl.get_selected_srtp_profile()
+        profile = next(p for p in dtls._srtp_profiles if p.openssl_profile == selected)
+        view = ssl.export_keying_material(
+            b"EXTRACTOR-dtls_srtp", 2 * (profile.key_length + profile.salt_length)
+        )
+    except Exception:  # any failure here means the Python path, not an error
+        return None
+    key = profile.get_key_and_salt(view, 1 if dtls._role == "server" else 0)
+    return int(profile.libsrtp_profile), bytes(key)

@@ -18,12 +18,12 @@ window refuse what follows. So:
   would be refused by SRTP's replay check.
 
 No I/O of its own and no clock: the caller passes ``now`` (wall seconds), the egress
-(header packing, SRTP ``protect``, the socket's ``sendto``: :class:`rtc.forward.RtpOut`
-in the server, a list in the tests) and, for tests, a seeded ``random.Random`` for the
-random starting points RFC 3550 asks for. The rewrite and the send are one method,
-:meth:`RtpMunger.forward`, because it runs once per publisher packet per subscriber and
-a second Python call there would cost ~6 % of the path (measured with
-``bench/forward_path.py`` under callgrind).
+(one ``send``: header, SRTP and the socket, :class:`rtc.forward.RtpOut` over
+:mod:`rtc.wire` in the server, a list in the tests) and, for tests, a seeded
+``random.Random`` for the random starting points RFC 3550 asks for. The rewrite and the
+send are one method, :meth:`RtpMunger.forward`, because it runs once per publisher
+packet per subscriber and a second Python call there would cost ~6 % of the path
+(measured with ``bench/forward_path.py`` under callgrind).
 """
 
 from __future__ import annotations
@@ -57,14 +57,13 @@ class Egress(Protocol):
     rtx_ssrc: int
     rtx_seq: int
     extension: bytes
-    addr: Any
     errors: tuple[type[BaseException], ...]  # what a failed protect/send raises
 
-    def pack(self, b0: int, b1: int, seq: int, ts: int, ssrc: int, ext: bytes, /) -> bytes: ...
-
-    def protect(self, packet: bytes, /) -> bytes: ...
-
-    def sendto(self, data: bytes, addr: Any, /) -> Any: ...
+    def send(
+        self, b0: int, b1: int, seq: int, ts: int, ssrc: int, ext: bytes, payload: bytes, /
+    ) -> Any:
+        """Write the header, protect, send (rtc.wire: in C where it was built)."""
+        ...
 
 
 class RtpMunger:
@@ -120,12 +119,7 @@ class RtpMunger:
         o = (seq + self.seq_offset) & 0xFFFF
         t = (ts + self.ts_offset) & 0xFFFFFFFF
         try:
-            out.sendto(
-                out.protect(
-                    out.pack(out.b0, out.pt_marker[marker], o, t, out.ssrc, out.extension) + payload
-                ),
-                out.addr,
-            )
+            out.send(out.b0, out.pt_marker[marker], o, t, out.ssrc, out.extension, payload)
         except BlockingIOError:
             # The kernel's send buffer towards this subscriber is full: it is behind (the
             # buffer is its bounded queue). Drop; video waits for a keyframe, which the
@@ -204,12 +198,13 @@ class RtpMunger:
                 continue
             ts, marker, payload = packet
             t = (ts + self.ts_offset) & 0xFFFFFFFF
-            data = out.pack(
-                out.b0, out.rtx_pt | (marker << 7), out.rtx_seq, t, out.rtx_ssrc, out.extension
-            )
-            out.rtx_seq = (out.rtx_seq + 1) & 0xFFFF
+            rtx_seq = out.rtx_seq
+            out.rtx_seq = (rtx_seq + 1) & 0xFFFF
             try:
-                out.sendto(out.protect(data + wrap_rtx(o, payload)), out.addr)
+                out.send(
+                    out.b0, out.rtx_pt | (marker << 7), rtx_seq, t, out.rtx_ssrc, out.extension,
+                    wrap_rtx(o, payload),
+                )
             except out.errors:  # a full socket (an OSError) included: it is behind
                 continue
             self.nacks_answered += 1

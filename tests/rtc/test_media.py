@@ -336,12 +336,12 @@ async def test_a_subscriber_whose_socket_is_full_does_not_stall_the_others(
     # stream, on a real network): the server must drop for C alone, at once.
     video = slot_of(room, "C", c.mid_of("A", "video"))
     audio = slot_of(room, "C", c.mid_of("A", "audio"))
-    def full(data: bytes, addr: Any) -> None:
+    def full(*args: Any) -> None:
         raise BlockingIOError  # what sendto() says when the kernel's buffer is full
 
     for slot in (video, audio):
         assert slot.out is not None
-        monkeypatch.setattr(slot.out, "sendto", full)
+        monkeypatch.setattr(slot.out, "send", full)
     frames_b, sent_c = b.frames("A", "video"), video.packets_sent
     frames_in = room.snapshot().people["A"].sources["video"].frames_in
     asked = room.snapshot().people["A"].sources["video"].pli_requested

@@ -9,7 +9,6 @@ import random
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiortc.rtp import RtpPacket, unwrap_rtx
@@ -44,19 +43,18 @@ class FakeEgress:  # structurally an rtc.rtp_munger.Egress
         self.b0, self.pt_marker = 0x80, (PT, PT | 0x80, PT, PT | 0x80)
         self.pt, self.red_pt = PT, None
         self.ssrc, self.rtx_ssrc, self.rtx_pt, self.rtx_seq = SSRC, RTX_SSRC, RTX_PT, 7
-        self.extension, self.addr = b"", ("192.0.2.9", 9)
-        self.pack = struct.Struct("!BBHII0s").pack
+        self.extension = b""
         self.sent: list[RtpPacket] = []
         self.fail_next = False
 
-    def protect(self, packet: bytes) -> bytes:
-        return packet
-
-    def sendto(self, data: bytes, addr: Any) -> None:
+    def send(
+        self, b0: int, b1: int, seq: int, ts: int, ssrc: int, ext: bytes, payload: bytes, /
+    ) -> None:
         if self.fail_next:
             self.fail_next = False
             raise BlockingIOError
-        self.sent.append(RtpPacket.parse(data))
+        header = struct.pack("!BBHII", b0, b1, seq, ts, ssrc)
+        self.sent.append(RtpPacket.parse(header + ext + payload))
 
 
 @dataclass(frozen=True)

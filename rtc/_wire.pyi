@@ -1,0 +1,13 @@
+# Types of the C extension rtc/_wire.c (see rtc/wire.py).
+from typing import Any
+
+class SrtpError(Exception): ...
+
+class Link:
+    def __init__(self, profile: int, key: bytes, fd: int, addr: tuple[Any, ...]) -> None: ...
+    def send(
+        self, b0: int, b1: int, seq: int, ts: int, ssrc: int, extension: bytes, payload: bytes, /
+    ) -> int: ...
+    def protect(
+        self, b0: int, b1: int, seq: int, ts: int, ssrc: int, extension: bytes, payload: bytes, /
+    ) -> bytes: ...

@@ -1,0 +1,109 @@
+"""What a forwarded packet becomes on the wire for one subscriber: RTP header written,
+SRTP-protected, sent on the subscriber's ICE socket. One call per packet and slot.
+
+Two implementations with one interface (:class:`Wire`), which must put the same bytes
+on the wire (tests/rtc/test_wire.py compares them on recorded packet sequences):
+
+* :class:`rtc._wire.Link` (``rtc/_wire.c``), the default when it was built: the header
+  written into a stack buffer next to the payload, protected in place by Debian's
+  libsrtp2, ``sendto(2)`` with ``MSG_DONTWAIT``; its own outbound SRTP session made
+  from the keys the DTLS handshake exported (:func:`rtc.forward.srtp_tx_keying`).
+* :class:`PyLink`, the pure-Python twin: ``struct`` header, aiortc's own SRTP session
+  (pylibsrtp through cffi), ``socket.sendto``. Used when the extension was not built
+  (no compiler or no libsrtp2-dev), when ``OPENTUTOR_NATIVE=0``, and for transports the
+  C path does not handle (a TURN relay, whose datagrams aioice wraps itself).
+
+Why both sessions never encrypt the same packet: a subscriber's transport gets exactly
+one Link (rtc.forward keeps it per DTLS transport), and every RTP packet the slots send
+on that transport (media and RTX) goes through it; aiortc's session then protects only
+RTCP, whose keys and index are SRTCP's own. Two sessions on one key and SSRC each
+counting RTP from zero would reuse keystream.
+
+Numbering (which sequence number and timestamp) is decided before, in
+:mod:`rtc.rtp_munger`; this module only writes it.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Callable
+from typing import Any, Protocol
+
+try:
+    from . import _wire
+except ImportError:  # not built: no compiler or no libsrtp2-dev at install time
+    _wire = None  # type: ignore[assignment]
+
+HEADER = struct.Struct("!BBHII")
+
+
+class Wire(Protocol):
+    """One subscriber transport's egress (both implementations)."""
+
+    def send(
+        self, b0: int, b1: int, seq: int, ts: int, ssrc: int, extension: bytes, payload: bytes, /
+    ) -> Any:
+        """Write, protect and send one RTP packet. A full kernel buffer raises
+        BlockingIOError (the packet is dropped for this subscriber); a refused protect
+        or a gone socket raise one of :data:`ERRORS`."""
+        ...
+
+    def protect(
+        self, b0: int, b1: int, seq: int, ts: int, ssrc: int, extension: bytes, payload: bytes, /
+    ) -> bytes:
+        """What :meth:`send` would put on the wire, not sent."""
+        ...
+
+
+def native_enabled() -> bool:
+    """Whether new links use the C path: built, and not turned off with
+    ``OPENTUTOR_NATIVE=0`` (read per link, so a test can run both in one process)."""
+    return _wire is not None and os.environ.get("OPENTUTOR_NATIVE", "1") != "0"
+
+
+def native_built() -> bool:
+    return _wire is not None
+
+
+class PyLink:
+    """The pure-Python twin of :class:`rtc._wire.Link`."""
+
+    def __init__(
+        self, protect: Callable[[bytes], bytes], sendto: Callable[[bytes, Any], Any], addr: Any
+    ) -> None:
+        self._protect = protect
+        self._sendto = sendto
+        self.addr = addr
+
+    def protect(
+        self, b0: int, b1: int, seq: int, ts: int, ssrc: int, extension: bytes, payload: bytes, /
+    ) -> bytes:
+        return self._protect(HEADER.pack(b0, b1, seq, ts, ssrc) + extension + payload)
+
+    def send(
+        self, b0: int, b1: int, seq: int, ts: int, ssrc: int, extension: bytes, payload: bytes, /
+    ) -> Any:
+        return self._sendto(
+            self._protect(HEADER.pack(b0, b1, seq, ts, ssrc) + extension + payload), self.addr
+        )
+
+
+def native_link(profile: int, key: bytes, fd: int, addr: Any) -> Wire | None:
+    """A C link on socket ``fd`` (duplicated: the link keeps the socket open while it
+    lives) to ``addr`` with its own outbound SRTP session (libsrtp ``profile``, master
+    key and salt ``key``); ``None`` when the C path is off or cannot take it (an address
+    that is not a numeric (host, port), a profile this libsrtp lacks)."""
+    if not native_enabled():
+        return None
+    try:
+        link: Wire = _wire.Link(profile, key, fd, tuple(addr[:2]))
+    except (ValueError, TypeError, OSError, _wire.SrtpError):
+        return None
+    return link
+
+
+# What a failed protect or send raises, on either path (besides BlockingIOError).
+ERRORS: tuple[type[BaseException], ...] = (OSError,) + (
+    (_wire.SrtpError,) if _wire is not None else ()
+)

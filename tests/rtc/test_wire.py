@@ -1,0 +1,221 @@
+"""The forward path's send in C (rtc/_wire.c) and in Python (rtc/wire.PyLink) put the
+same bytes on the wire: recorded packet sequences (real VP8 and H.264 packets from
+Chromium and aiortc, fixtures/*.bin) through a munger's numbering, sequence numbers
+wrapping (the SRTP rollover counter), RTX, every SRTP profile aiortc offers; then both
+paths carry a real aiortc session through a MediaRoom."""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from aiortc.rtp import RtpPacket
+from pylibsrtp import Policy, Session
+
+from rtc import wire
+from rtc.forward import RtpOut
+from rtc.room import MediaRoom
+from rtc.rtp_munger import RtpMunger
+from tests.rtc.clients import Client, until
+
+FIXTURES = Path(__file__).with_name("fixtures")
+PROFILES = {  # libsrtp profile → master key + salt bytes, in aiortc's order of preference
+    Policy.SRTP_PROFILE_AEAD_AES_256_GCM: 32 + 12,
+    Policy.SRTP_PROFILE_AEAD_AES_128_GCM: 16 + 12,
+    Policy.SRTP_PROFILE_AES128_CM_SHA1_80: 16 + 14,
+}
+MID = b"\xbe\xde\x00\x01\x10\x31\x00\x00"  # one-byte header extension: mid "1"
+
+
+def native() -> type:
+    """The C link, which the test command requires to be built (scripts/test sets
+    OPENTUTOR_REQUIRE_NATIVE=1 after installing a compiler and libsrtp2-dev)."""
+    from rtc import _wire  # absent when not built
+
+    return _wire.Link
+
+
+@pytest.fixture(autouse=True)
+def built() -> None:
+    if not wire.native_built():
+        if os.environ.get("OPENTUTOR_REQUIRE_NATIVE") == "1":
+            pytest.fail("rtc._wire was not built (no compiler or no libsrtp2-dev)")
+        pytest.skip("rtc._wire was not built: only the Python path exists here")
+
+
+def recorded(name: str) -> list[RtpPacket]:
+    data, out = (FIXTURES / name).read_bytes(), []
+    while data:
+        (size,) = struct.unpack("!H", data[:2])
+        out.append(RtpPacket.parse(data[2 : 2 + size]))
+        data = data[2 + size :]
+    return out
+
+
+def python_session(profile: int, key: bytes) -> Session:
+    """aiortc's outbound session, as RTCDtlsTransport._setup_srtp makes it."""
+    policy = Policy(key=key, ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=profile)
+    policy.allow_repeat_tx = True
+    policy.window_size = 1024
+    return Session(policy)
+
+
+class Capture:
+    """What an egress sends, by (protected) datagram."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def sendto(self, data: bytes, addr: object) -> int:
+        self.sent.append(data)
+        return len(data)
+
+
+def slot(link: wire.Wire) -> RtpMunger:
+    """A video slot whose numbering (media and RTX) continues from just below the 16-bit
+    wrap, as a slot does after a restart."""
+    munger = RtpMunger(video=True, clock_rate=90_000, frame_step=3000)
+    munger.out = RtpOut(ssrc=0x11223344, pt=100, rtx_ssrc=0x55667788, rtx_pt=101,
+                        extension=MID, link=link)
+    munger.out.rtx_seq = 65_530
+    munger.last_out, munger.last_ts, munger.last_time = 65_500, 12_345, 0.0
+    return munger
+
+
+def drive(munger: RtpMunger, packets: list[RtpPacket], rounds: int) -> None:
+    """The recorded stream again and again (sequence numbers continuing), each packet
+    through the munger as the fan-out sends it, and every third one NACKed (RTX)."""
+    n = 0
+    for r in range(rounds):
+        for p in packets:
+            seq = (p.sequence_number + r * len(packets)) & 0xFFFF
+            ts = (p.timestamp + r * 9000) & 0xFFFFFFFF
+            keystart = n == 0
+            munger.forward(seq, ts, p.marker, p.payload, keystart, 0.0)
+            n += 1
+            if n % 3 == 0:
+                cached = (ts, p.marker, p.payload)
+
+                def lookup(seq: int, c: tuple[int, int, bytes] = cached) -> tuple[int, int, bytes]:
+                    return c
+
+                munger.answer_nack([munger.last_out], lookup)
+
+
+@pytest.mark.parametrize("profile", list(PROFILES), ids=["aes256gcm", "aes128gcm", "aes128cm"])
+@pytest.mark.parametrize("fixture", ["vp8-packets.bin", "h264-chromium.bin"])
+def test_c_and_python_put_the_same_bytes_on_the_wire(profile: int, fixture: str) -> None:
+    packets = [p for p in recorded(fixture) if p.payload_type in (96, 108)]  # media, not RTX
+    key = bytes(range(PROFILES[profile]))
+    captured, c_sent = Capture(), []
+    py = wire.PyLink(python_session(profile, key).protect, captured.sendto, ("192.0.2.1", 9))
+    c = native()(profile, key, -1, ("192.0.2.1", 9))
+
+    class CLink:  # the C link's bytes, unsent (no socket): what send() would write
+        def send(self, *fields: object) -> int:
+            c_sent.append(c.protect(*fields))
+            return len(c_sent[-1])
+
+        protect = c.protect
+
+    for link in (py, CLink()):
+        drive(slot(link), packets, rounds=100 // len(packets) + 2)
+    assert len(captured.sent) == len(c_sent) > 2 * len(packets)
+    assert captured.sent == c_sent
+    # Both SSRCs crossed the wrap (the rollover counter is part of the keystream).
+    numbers = {(ssrc, seq) for _, _, seq, _, ssrc in
+               (struct.unpack("!BBHII", d[:12]) for d in captured.sent)}
+    for ssrc in (0x11223344, 0x55667788):
+        assert {(ssrc, 65_535), (ssrc, 0)} <= numbers
+
+
+def test_a_sequence_across_the_wrap_is_identical() -> None:
+    """The rollover counter: 65,530 → 10 on one SSRC, on both paths, per profile."""
+    for profile, size in PROFILES.items():
+        key = os.urandom(size)
+        session = python_session(profile, key)
+        c = native()(profile, key, -1, ("127.0.0.1", 9))
+        for i in range(20):
+            seq = (65_530 + i) & 0xFFFF
+            payload = os.urandom(900 + i)
+            header = struct.pack("!BBHII", 0x90, 100, seq, 3000 * i, 0xCAFE)
+            assert session.protect(header + MID + payload) == c.protect(
+                0x90, 100, seq, 3000 * i, 0xCAFE, MID, payload
+            ), (profile, seq)
+
+
+@pytest.fixture
+def udp_pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    out.bind(("127.0.0.1", 0))
+    sink.bind(("127.0.0.1", 0))
+    sink.settimeout(2)
+    yield out, sink
+    out.close()
+    sink.close()
+
+
+def test_the_c_link_sends_on_its_socket_and_outlives_its_close(
+    udp_pair: tuple[socket.socket, socket.socket],
+) -> None:
+    out, sink = udp_pair
+    key = bytes(44)
+    profile = Policy.SRTP_PROFILE_AEAD_AES_256_GCM
+    link = native()(profile, key, out.fileno(), sink.getsockname())
+    session = python_session(profile, key)
+    sent = link.send(0x90, 100, 1, 90, 0xCAFE, MID, b"hello")
+    data, source = sink.recvfrom(2048)
+    assert source == out.getsockname()
+    assert sent == len(data)
+    assert data == session.protect(struct.pack("!BBHII", 0x90, 100, 1, 90, 0xCAFE) + MID + b"hello")
+    # aioice closing its socket does not leave the link writing to whatever socket
+    # gets the number next: the link holds its own descriptor of the same socket.
+    out.close()
+    link.send(0x90, 100, 2, 180, 0xCAFE, MID, b"again")
+    assert sink.recvfrom(2048)[1][1] == source[1]
+
+
+def test_malformed_calls_raise_and_send_nothing(
+    udp_pair: tuple[socket.socket, socket.socket],
+) -> None:
+    out, sink = udp_pair
+    profile = Policy.SRTP_PROFILE_AEAD_AES_128_GCM
+    with pytest.raises(ValueError):
+        native()(profile, b"short", out.fileno(), sink.getsockname())
+    with pytest.raises(ValueError):
+        native()(profile, bytes(28), out.fileno(), ("not-an-address", 9))
+    assert wire.native_link(profile, bytes(28), out.fileno(), ("not-an-address", 9)) is None
+    link = native()(profile, bytes(28), out.fileno(), sink.getsockname())
+    for bad in [(256, 100, 1, 1, 1, b"", b"x"), (0x80, 100, 70_000, 1, 1, b"", b"x"),
+                (0x80, 100, 1, 2**32, 1, b"", b"x"), (0x80, 100, 1, 1, 1, b"", bytes(9000))]:
+        with pytest.raises(ValueError):
+            link.send(*bad)
+    with pytest.raises(TypeError):
+        link.send(1, 2, 3)
+    sink.settimeout(0.2)
+    with pytest.raises(TimeoutError):
+        sink.recvfrom(2048)
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("c_path", [True, False], ids=["c", "python"])
+async def test_a_real_session_flows_on_either_path(
+    c_path: bool, room: MediaRoom, client: Callable[..., Client],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENTUTOR_NATIVE", "1" if c_path else "0")
+    room.set_publish("A", frozenset({"audio", "video"}))
+    a = client("A", audio=True, video=True)
+    await a.negotiate()
+    b = client("B")
+    await b.negotiate(room.snapshot().streams_for("B"))
+    await until(lambda: b.frames("A", "video") >= 30 and b.frames("A", "audio") >= 40, 10,
+                "B decoding A")
+    links = {type(s.track.out.link) for s in room._people["B"].slots.values()
+             if isinstance(s.track.out, RtpOut)}
+    assert links == ({native()} if c_path else {wire.PyLink})
