@@ -269,7 +269,20 @@ Link_protect(LinkObject *self, PyObject *const *args, Py_ssize_t nargs)
     return PyBytes_FromStringAndSize((const char *)buf, len);
 }
 
+/* Link.close(): the subscriber's transport is gone; later sends raise OSError (and are
+ * dropped, as a send on aioice's closed socket was) instead of reaching its old address. */
+static PyObject *
+Link_close(LinkObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (self->fd >= 0) {
+        close(self->fd);
+        self->fd = -1;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef Link_methods[] = {
+    {"close", (PyCFunction)Link_close, METH_NOARGS, "close(): stop sending (the transport is gone)"},
     {"send", (PyCFunction)(void (*)(void))Link_send, METH_FASTCALL,
      "send(b0, b1, seq, ts, ssrc, extension, payload) -> bytes sent"},
     {"protect", (PyCFunction)(void (*)(void))Link_protect, METH_FASTCALL,

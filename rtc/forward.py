@@ -754,6 +754,14 @@ def transport_link(dtls: Any, srtp: Any, pair: Any) -> wire.Wire:
         if link is None:
             link = python_link(srtp.protect, transport, pair.remote_addr)
         _links[dtls] = link
+
+        # The C link holds its own descriptor of the socket: once the transport closes or
+        # fails, it must stop sending (slots may outlive their transport for a moment).
+        @dtls.on("statechange")  # type: ignore[untyped-decorator]
+        def closed() -> None:
+            if dtls.state in ("closed", "failed"):
+                link.close()
+
     return link
 
 

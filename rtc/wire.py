@@ -55,6 +55,10 @@ class Wire(Protocol):
         """What :meth:`send` would put on the wire, not sent."""
         ...
 
+    def close(self) -> None:
+        """The transport is gone: later sends raise one of :data:`ERRORS`."""
+        ...
+
 
 def native_enabled() -> bool:
     """Whether new links use the C path: built, and not turned off with
@@ -87,6 +91,9 @@ class PyLink:
         return self._sendto(
             self._protect(HEADER.pack(b0, b1, seq, ts, ssrc) + extension + payload), self.addr
         )
+
+    def close(self) -> None:
+        """Nothing to do: the socket is aioice's, and a send on it once closed raises."""
 
 
 def native_link(profile: int, key: bytes, fd: int, addr: Any) -> Wire | None:

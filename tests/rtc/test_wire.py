@@ -178,6 +178,13 @@ def test_the_c_link_sends_on_its_socket_and_outlives_its_close(
     out.close()
     link.send(0x90, 100, 2, 180, 0xCAFE, MID, b"again")
     assert sink.recvfrom(2048)[1][1] == source[1]
+    # The transport closed (rtc.forward closes the link then): sends raise, nothing leaves.
+    link.close()
+    with pytest.raises(OSError):
+        link.send(0x90, 100, 3, 270, 0xCAFE, MID, b"gone")
+    sink.settimeout(0.2)
+    with pytest.raises(TimeoutError):
+        sink.recvfrom(2048)
 
 
 def test_malformed_calls_raise_and_send_nothing(
@@ -219,3 +226,18 @@ async def test_a_real_session_flows_on_either_path(
     links = {type(s.track.out.link) for s in room._people["B"].slots.values()
              if isinstance(s.track.out, RtpOut)}
     assert links == ({native()} if c_path else {wire.PyLink})
+    # B leaves: its transport closes, and the C link with it (it holds its own descriptor).
+    link = next(s.track.out.link for s in room._people["B"].slots.values()
+                if isinstance(s.track.out, RtpOut))
+    await b.close()
+    await until(lambda: b.pc.connectionState == "closed", 5, "B closed")
+    if c_path:
+        await until(lambda: raises_oserror(link), 10, "the link closed with B's transport")
+
+
+def raises_oserror(link: wire.Wire) -> bool:
+    try:
+        link.send(0x90, 100, 1, 1, 1, b"", b"x")
+    except OSError:
+        return True
+    return False
