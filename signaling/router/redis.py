@@ -258,6 +258,7 @@ class RedisRouter:
         durable_age: Callable[[], float] | None = None,
         beat_age: Callable[[str], Awaitable[float | None]] | None = None,
         step_down: Callable[[str], Awaitable[None]] | None = None,
+        place_least_loaded: bool = False,
     ) -> None:
         """``durable_age``: seconds since this node's last durable heartbeat in the
         shared journal; ``beat_age``: the same for another node (``None``: never seen
@@ -284,6 +285,7 @@ class RedisRouter:
         self._durable_age = durable_age
         self._beat_age = beat_age
         self._step_down = step_down
+        self._least_loaded = place_least_loaded
         # Until when (monotonic) no other node can have claimed a room of ours: the last
         # successful beat's *send* time (Redis refreshed the claims later than that) plus
         # the TTL, less one beat for the clocks' drift and the time giving up takes.
@@ -441,12 +443,32 @@ class RedisRouter:
                 return RoomElsewhere(session_id, url)
         raise Draining("this node is draining and no other node takes new sessions now")
 
+    async def _send_to_a_less_loaded_node(self, session_id: str) -> None:
+        """Workers of one machine (``serve --workers``): a room no node runs yet goes to
+        the live node running the fewest, by raising :class:`RoomElsewhere` (moved), when
+        that node runs at least two fewer than this one (one fewer would let two nodes
+        whose loads cross between heartbeats send a join back and forth). Kept here
+        otherwise, so a join moves at most once."""
+        if await self._owner(session_id) is not None:
+            return  # placed: the claim below says where
+        mine = len(self._local.running_ids())
+        if mine < 2:
+            return
+        lighter = sorted((n.rooms, n.node_id) for n in await self.loads()
+                         if not n.draining and n.node_id != self.node_id and n.rooms + 2 <= mine)
+        for _, node in lighter:
+            url = _text(await self._redis.get(node_key(node)))
+            if url:
+                raise RoomElsewhere(session_id, url)
+
     async def room(self, session_id: str) -> Room | None:
         room = self._local.running(session_id)
         if room is not None:
             return room
         claim = not self._local.draining
         try:
+            if claim and self._least_loaded:
+                await self._send_to_a_less_loaded_node(session_id)
             out = await self._redis.eval(
                 _CLAIM, 6, *_GUARD_KEYS, room_key(session_id), last_key(session_id),
                 *self._guard(), int(claim), self.node_url, self._last_ms, "")

@@ -201,6 +201,7 @@ def create_app(config: Config, clock: Clock | None = None) -> web.Application:
                 durable_age=lambda: clock.time() - journal.last_durable,
                 beat_age=beat_age,
                 step_down=step_down,
+                place_least_loaded=config.place_least_loaded,
             )
             await redis_router.start()
             router = redis_router

@@ -94,8 +94,11 @@ async def serve(config: Config) -> None:
         ssl_context = server_context(config.tls_cert, config.tls_key)
     elif config.tls_self_signed:
         ssl_context = server_context(*self_signed(config.data_dir / "tls", [public_host]))
-    site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
+    site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context,
+                       reuse_port=config.reuse_port or None)
     await site.start()
+    if config.worker_port:  # a worker's own port: where the other workers send browsers
+        await web.TCPSite(runner, config.host, config.worker_port, ssl_context=ssl_context).start()
     scheme = "https" if ssl_context else "http"
     base = config.public_url or f"{scheme}://{public_host}:{config.port}"
     print(f"opentutor listening on {scheme}://{config.host}:{config.port}", flush=True)
@@ -344,6 +347,11 @@ def main(argv: list[str] | None = None) -> int:
         if (refused := web_assets.refusal(web_assets.locate(config.web_dir))) is not None:
             print(refused, file=sys.stderr)
             return 2
+        if args.workers != 1:
+            from signaling.server import workers
+
+            return workers.supervise(config, args.workers, argv if argv is not None
+                                     else sys.argv[1:])
         if not args.no_demo:
             config = Config(**{**config.__dict__, "demo": True})
         try:

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from recorder.database import is_postgres_url, redacted
 
@@ -54,6 +55,13 @@ class Config:
     # city's PostgreSQL writes ~5×, and a SIGKILL then loses up to 5 s of evidence).
     evidence_every_s: float = 1.0
     demo: bool = False
+    # One of several worker processes on this machine (`serve --workers N`,
+    # signaling/server/workers.py): the shared port is also bound with SO_REUSEPORT, the
+    # worker's own port is where other workers send browsers (its node URL), and a new
+    # room goes to the worker running the fewest.
+    worker_port: int = 0
+    reuse_port: bool = False
+    place_least_loaded: bool = False
     web_dir: Path | None = None  # the browser client; default: the checkout's web/
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -65,6 +73,9 @@ class Config:
     def node_url(self) -> str:
         """Where other nodes send browsers and API calls for rooms running here."""
         scheme = "https" if self.tls else "http"
+        if self.worker_port:  # a worker: its own port, on the address people reach
+            host = urlsplit(self.public_url).hostname if self.public_url else self.host
+            return f"{scheme}://{host}:{self.worker_port}"
         return self.public_url or f"{scheme}://{self.host}:{self.port}"
 
     @property
@@ -111,6 +122,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     a("--recordings-segment-seconds", type=float, dest="recordings_segment_s",
       help="length of recording segment files (default 10)")
     a("--web-dir", help="the browser client's folder (default: the checkout's web/)")
+    a("--workers", type=int, default=1, help="run this many server processes (one per core), "
+      "rooms placed across them through Redis (--redis-url, or a private redis-server "
+      "started here); each also listens on PORT+1…PORT+N (see README)")
+    # Set by `--workers` for each worker process (signaling/server/workers.py).
+    a("--worker-port", type=int, help=argparse.SUPPRESS)
+    a("--reuse-port", action="store_true", default=None, help=argparse.SUPPRESS)
+    a("--place-least-loaded", action="store_true", default=None, help=argparse.SUPPRESS)
 
 
 def _env_list(value: str) -> tuple[str, ...]:
@@ -175,6 +193,9 @@ def from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) ->
         recordings_segment_s=float(pick("recordings_segment_s") or 10),
         evidence_every_s=float(pick("evidence_every_s") or 1),
         web_dir=Path(web_dir) if web_dir else None,
+        worker_port=int(pick("worker_port") or 0),
+        reuse_port=truthy("reuse_port"),
+        place_least_loaded=truthy("place_least_loaded"),
     )
     if config.turn_urls or config.turn_secret:
         from signaling.server.turn import TurnConfig
