@@ -4,6 +4,7 @@ audio and video), a real server, loopback only.
     python -m bench.one_to_one                           # 5 and 10 sessions, Redis + PostgreSQL
     python -m bench.one_to_one --sessions 5,10,20 --seconds 20
     python -m bench.one_to_one --no-backends --modes forward   # SQLite, one node, no Redis
+    python -m bench.one_to_one --modes forward,python --sessions 10,20 --server-workers 2
 
 Each run starts ``opentutor serve`` (``--ice-host 127.0.0.1``) as its own process and
 creates K ``tutoring`` / ``one_to_one`` sessions through the REST API. Every session's
@@ -21,7 +22,9 @@ workers' CPU and whether everyone got ≥ 99.5 % of the frames).
 
 Modes, each in a server process of its own, in the same run:
 
-- ``forward``: the product's path (``rtc/forward.py``).
+- ``forward``: the product's path (``rtc/forward.py``), the per-subscriber send in C
+  (``rtc/_wire.c``) where it was built.
+- ``python``: the same with the pure-Python send (``OPENTUTOR_NATIVE=0``).
 - ``reencode``: the baseline, aiortc's stock ``MediaRelay`` with one encoder per
   receiving person (``OPENTUTOR_MEDIA_MODE=reencode``, benchmark only), at its own
   small K (``--reencode-sessions``).
@@ -395,11 +398,14 @@ class Run:
 
 
 class Server:
-    def __init__(self, mode: str, workdir: Path, redis_url: str, db_url: str) -> None:
+    def __init__(self, mode: str, workdir: Path, redis_url: str, db_url: str,
+                 workers: int = 1) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = workdir / f"server-{mode}-{self.port}.log"
-        env = dict(os.environ, OPENTUTOR_MEDIA_MODE=mode)
+        # "python": the forward path with rtc/wire.py's pure-Python send, not the C one.
+        env = (dict(os.environ, OPENTUTOR_MEDIA_MODE="forward", OPENTUTOR_NATIVE="0")
+               if mode == "python" else dict(os.environ, OPENTUTOR_MEDIA_MODE=mode))
         args = [
             sys.executable, "-m", "signaling.server.cli", "serve", "--host", "127.0.0.1",
             "--port", str(self.port), "--data-dir", str(workdir / f"data-{self.port}"),
@@ -411,6 +417,8 @@ class Server:
                      "--public-url", self.base]
         if db_url:
             args += ["--database-url", db_url]
+        if workers > 1:  # serve --workers: the figure is every worker's CPU together
+            args += ["--workers", str(workers)]
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
         self.ps = psutil.Process(self.process.pid)
@@ -429,12 +437,27 @@ class Server:
                                            + self.log.read_text()[-3000:]) from None
                     await asyncio.sleep(0.2)
 
+    def processes(self) -> list[psutil.Process]:
+        """The server, or with --server-workers its workers (and private redis-server)."""
+        try:
+            return [self.ps, *self.ps.children(recursive=True)]
+        except psutil.Error:
+            return [self.ps]
+
     def cpu(self) -> float:
-        t = self.ps.cpu_times()  # /proc/PID/stat: utime + stime
-        return float(t.user + t.system)
+        total = 0.0
+        for ps in self.processes():
+            with contextlib.suppress(psutil.Error):
+                t = ps.cpu_times()  # /proc/PID/stat: utime + stime
+                total += t.user + t.system
+        return total
 
     def rss_mib(self) -> float:
-        return float(self.ps.memory_info().rss) / 2**20
+        total = 0
+        for ps in self.processes():
+            with contextlib.suppress(psutil.Error):
+                total += ps.memory_info().rss
+        return total / 2**20
 
     def stop(self) -> None:
         self.process.terminate()
@@ -521,7 +544,7 @@ async def one_run(run: Run, args: argparse.Namespace, workdir: Path, media: list
     if backends is not None:
         redis_url = backends.redis_url
         db_url = await backends.fresh(f"o2o_{run.mode}_{run.sessions}_{os.getpid()}")
-    server = Server(run.mode, workdir, redis_url, db_url)
+    server = Server(run.mode, workdir, redis_url, db_url, args.server_workers)
     workers: Workers | None = None
     v = run.values
     try:
@@ -687,6 +710,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--idle-seconds", type=float, default=5.0,
                    help="the idle server's window, before any session")
     p.add_argument("--workers", type=int, default=2, help="client processes")
+    p.add_argument("--server-workers", type=int, default=1,
+                   help="serve --workers N: N server processes (the figure sums them)")
     p.add_argument("--backends", action=argparse.BooleanOptionalAction, default=None,
                    help="a throw-away Redis and PostgreSQL (default: when installed)")
     p.add_argument("--json", default=None)
@@ -698,7 +723,7 @@ async def main_async(args: argparse.Namespace) -> int:
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     plan: list[Run] = []
     for mode in modes:
-        ks = args.sessions if mode == "forward" else args.reencode_sessions
+        ks = args.sessions if mode in ("forward", "python") else args.reencode_sessions
         plan += [Run(mode, int(k)) for k in ks.split(",") if k.strip()]
     media = [encode_audio(), encode_phone_video()]
     if args.backends is None:
@@ -730,7 +755,7 @@ async def main_async(args: argparse.Namespace) -> int:
     print()
     print(table(plan))
     best: dict[str, float | None] = {}
-    for mode in ("forward", "reencode"):
+    for mode in ("forward", "python", "reencode"):
         valid = [r for r in plan if r.mode == mode and r.values.get("valid")]
         top = max(valid, key=lambda r: r.sessions, default=None)
         best[mode] = None if top is None else top.values["sessions_per_core"]
