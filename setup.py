@@ -1,7 +1,7 @@
 """The one native piece, rtc._wire (rtc/_wire.c, see rtc/wire.py), built by the normal
-``pip install``. ``optional``: without a compiler or Debian's libsrtp2-dev the install
-still succeeds and the forward path runs its pure-Python twin (scripts/serve and
-scripts/test install both where missing)."""
+``pip install``. ``optional``: without a compiler or Python's headers the install still
+succeeds and the forward path runs its pure-Python twin (scripts/serve and scripts/test
+install both where missing). It links nothing: it calls pylibsrtp's own libsrtp."""
 
 from setuptools import Extension, setup
 
@@ -10,7 +10,6 @@ setup(
         Extension(
             "rtc._wire",
             ["rtc/_wire.c"],
-            libraries=["srtp2"],
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
             optional=True,
         )

@@ -15,7 +15,8 @@ Rows, each the best of ``--rounds``, CPU time of this process (user + system, so
 
 * ``send, python``: :class:`rtc.wire.PyLink` (struct header, pylibsrtp through cffi,
   ``socket.sendto``), what the server did before issue 15;
-* ``send, C``: :class:`rtc._wire.Link` (rtc/_wire.c: one call, libsrtp, ``sendto(2)``);
+* ``send, C``: :class:`rtc._wire.Link` (rtc/_wire.c: one call, pylibsrtp's libsrtp
+  called directly, ``sendto(2)``);
 * ``path, python`` / ``path, C``: the whole per-packet path of :meth:`rtc.fanout.
   Source._on_rtp` (VP8 descriptor, packet cache, per subscriber the munger's numbering and
   keyframe gate, then the send) on each;
@@ -99,7 +100,8 @@ class Subscribers:
         out: list[wire.Wire] = []
         for key, o, s in zip(self.keys, self.out, self.sinks, strict=True):
             if c:
-                link = wire.native_link(self.profile, key, o.fileno(), s.getsockname())
+                link = wire.native_link(session(self.profile, key), o.fileno(),
+                                        s.getsockname())
                 assert link is not None, "rtc._wire is not built or is turned off"
                 out.append(link)
             else:
@@ -170,7 +172,7 @@ def main() -> None:
                         help="SRTP profile (aiortc prefers AES-256-GCM; Chromium accepts it)")
     args = parser.parse_args()
     if not wire.native_built():
-        raise SystemExit("rtc._wire is not built: install gcc and libsrtp2-dev, then "
+        raise SystemExit("rtc._wire is not built: install gcc and python3-dev, then "
                          "pip install -e . again")
     profile, key_size = PROFILES[args.profile]
     subs = Subscribers(args.subscribers, profile, key_size)

@@ -743,14 +743,13 @@ _links: weakref.WeakKeyDictionary[Any, wire.Wire] = weakref.WeakKeyDictionary()
 def transport_link(dtls: Any, srtp: Any, pair: Any) -> wire.Wire:
     """The egress of a subscriber's DTLS transport (internals: ``_tx_srtp``, and the
     nominated ICE pair's socket and remote address): the C path when it is built and
-    the pair sends from a plain UDP socket of ours, else aiortc's session and socket."""
+    the pair sends from a plain UDP socket, else Python; both on aiortc's session."""
     link = _links.get(dtls)
     if link is None:
         transport = pair.protocol.transport
         sock = getattr(transport.get_extra_info("socket"), "_sock", None)
-        keying = srtp_tx_keying(dtls) if wire.native_enabled() else None
-        if sock is not None and sock.type == socket.SOCK_DGRAM and keying is not None:
-            link = wire.native_link(keying[0], keying[1], sock.fileno(), pair.remote_addr)
+        if sock is not None and sock.type == socket.SOCK_DGRAM:
+            link = wire.native_link(srtp, sock.fileno(), pair.remote_addr)
         if link is None:
             link = python_link(srtp.protect, transport, pair.remote_addr)
         _links[dtls] = link
@@ -763,23 +762,3 @@ def transport_link(dtls: Any, srtp: Any, pair: Any) -> wire.Wire:
                 link.close()
 
     return link
-
-
-def srtp_tx_keying(dtls: Any) -> tuple[int, bytes] | None:
-    """(libsrtp profile, master key + salt) of ``dtls``'s outbound SRTP, as aiortc's
-    ``RTCDtlsTransport._setup_srtp`` derived them (the keying material is exported again
-    from the finished handshake: RFC 5764 §4.2; internals ``_ssl``, ``_role``,
-    ``_srtp_profiles``). None when it cannot be had."""
-    ssl = getattr(dtls, "_ssl", None)
-    if ssl is None:
-        return None
-    try:
-        selected = ssl.get_selected_srtp_profile()
-        profile = next(p for p in dtls._srtp_profiles if p.openssl_profile == selected)
-        view = ssl.export_keying_material(
-            b"EXTRACTOR-dtls_srtp", 2 * (profile.key_length + profile.salt_length)
-        )
-    except Exception:  # any failure here means the Python path, not an error
-        return None
-    key = profile.get_key_and_salt(view, 1 if dtls._role == "server" else 0)
-    return int(profile.libsrtp_profile), bytes(key)

@@ -5,19 +5,17 @@ Two implementations with one interface (:class:`Wire`), which must put the same 
 on the wire (tests/rtc/test_wire.py compares them on recorded packet sequences):
 
 * :class:`rtc._wire.Link` (``rtc/_wire.c``), the default when it was built: the header
-  written into a stack buffer next to the payload, protected in place by Debian's
-  libsrtp2, ``sendto(2)`` with ``MSG_DONTWAIT``; its own outbound SRTP session made
-  from the keys the DTLS handshake exported (:func:`rtc.forward.srtp_tx_keying`).
-* :class:`PyLink`, the pure-Python twin: ``struct`` header, aiortc's own SRTP session
-  (pylibsrtp through cffi), ``socket.sendto``. Used when the extension was not built
-  (no compiler or no libsrtp2-dev), when ``OPENTUTOR_NATIVE=0``, and for transports the
-  C path does not handle (a TURN relay, whose datagrams aioice wraps itself).
+  written into a stack buffer next to the payload, protected in place by pylibsrtp's own
+  ``srtp_protect`` (called through its address, on aiortc's session for the transport),
+  ``sendto(2)`` with ``MSG_DONTWAIT``.
+* :class:`PyLink`, the pure-Python twin: ``struct`` header, the same session's
+  ``protect`` through cffi, ``socket.sendto``. Used when the extension was not built (no
+  compiler), when ``OPENTUTOR_NATIVE=0``, and for transports the C path does not handle
+  (a TURN relay, whose datagrams aioice wraps itself).
 
-Why both sessions never encrypt the same packet: a subscriber's transport gets exactly
-one Link (rtc.forward keeps it per DTLS transport), and every RTP packet the slots send
-on that transport (media and RTX) goes through it; aiortc's session then protects only
-RTCP, whose keys and index are SRTCP's own. Two sessions on one key and SSRC each
-counting RTP from zero would reuse keystream.
+Both protect with the one SRTP session aiortc made for the transport (pylibsrtp's),
+so whichever sends, the rollover counter and replay window are the transport's own and
+no keystream is used twice.
 
 Numbering (which sequence number and timestamp) is decided before, in
 :mod:`rtc.rtp_munger`; this module only writes it.
@@ -30,9 +28,12 @@ import struct
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from pylibsrtp import Session
+from pylibsrtp._binding import ffi, lib
+
 try:
     from . import _wire
-except ImportError:  # not built: no compiler or no libsrtp2-dev at install time
+except ImportError:  # not built: no compiler or no Python headers at install time
     _wire = None  # type: ignore[assignment]
 
 HEADER = struct.Struct("!BBHII")
@@ -96,18 +97,29 @@ class PyLink:
         """Nothing to do: the socket is aioice's, and a send on it once closed raises."""
 
 
-def native_link(profile: int, key: bytes, fd: int, addr: Any) -> Wire | None:
-    """A C link on socket ``fd`` (duplicated: the link keeps the socket open while it
-    lives) to ``addr`` with its own outbound SRTP session (libsrtp ``profile``, master
-    key and salt ``key``); ``None`` when the C path is off or cannot take it (an address
-    that is not a numeric (host, port), a profile this libsrtp lacks)."""
+def native_link(session: Session, fd: int, addr: Any) -> Wire | None:
+    """A C link sending on socket ``fd`` (duplicated: the link keeps the socket open
+    while it lives) to ``addr``, protecting with ``session`` (a pylibsrtp session, kept
+    alive by the link); ``None`` when the C path is off or cannot take it (an address
+    that is not a numeric (host, port))."""
     if not native_enabled():
         return None
     try:
-        link: Wire = _wire.Link(profile, key, fd, tuple(addr[:2]))
-    except (ValueError, TypeError, OSError, _wire.SrtpError):
+        link: Wire = _wire.Link(_PROTECT, session_address(session), session, fd,
+                                tuple(addr[:2]))
+    except (ValueError, TypeError, OSError, AttributeError):
         return None
     return link
+
+
+def session_address(session: Session) -> int:
+    """The ``srtp_t`` of a pylibsrtp session (internal: ``Session._srtp``, the
+    ``srtp_t *`` it was created into)."""
+    return int(ffi.cast("uintptr_t", session._srtp[0]))
+
+
+# pylibsrtp's srtp_protect (libsrtp 2: ctx, packet, in/out length), as a C address.
+_PROTECT = int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect")))
 
 
 # What a failed protect or send raises, on either path (besides BlockingIOError).

@@ -126,7 +126,7 @@ def test_scripts_serve_on_a_clean_copy_with_base_dependencies(tmp_path: Path) ->
         for extra in ("pytest", "matplotlib", "psutil", "playwright", "hypothesis"):
             assert f"\n{extra}==" not in "\n" + pip_list, f"{extra} came with the base install"
         # The forward path's C piece was built by that install (./scripts/test installed
-        # the compiler and libsrtp2-dev it needs, as ./scripts/serve does as root).
+        # the compiler and headers it needs, as ./scripts/serve does as root).
         built = subprocess.run(
             [str(venv / "bin" / "python"), "-c", "import rtc._wire"],
             cwd=tree, capture_output=True, text=True,

@@ -1,8 +1,9 @@
 """The forward path's send in C (rtc/_wire.c) and in Python (rtc/wire.PyLink) put the
-same bytes on the wire: recorded packet sequences (real VP8 and H.264 packets from
-Chromium and aiortc, fixtures/*.bin) through a munger's numbering, sequence numbers
-wrapping (the SRTP rollover counter), RTX, every SRTP profile aiortc offers; then both
-paths carry a real aiortc session through a MediaRoom."""
+same bytes on the wire (both call pylibsrtp's libsrtp: this checks the C side's header,
+buffer and call, on sessions that start alike): recorded packet sequences (real VP8
+and H.264 packets from Chromium and aiortc, fixtures/*.bin) through a munger's
+numbering, sequence numbers wrapping (the SRTP rollover counter), RTX, every SRTP
+profile aiortc offers; then both paths carry a real aiortc session through a MediaRoom."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import socket
 import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiortc.rtp import RtpPacket
@@ -33,7 +35,7 @@ MID = b"\xbe\xde\x00\x01\x10\x31\x00\x00"  # one-byte header extension: mid "1"
 
 def native() -> type:
     """The C link, which the test command requires to be built (scripts/test sets
-    OPENTUTOR_REQUIRE_NATIVE=1 after installing a compiler and libsrtp2-dev)."""
+    OPENTUTOR_REQUIRE_NATIVE=1 after installing a compiler and Python's headers)."""
     from rtc import _wire  # absent when not built
 
     return _wire.Link
@@ -43,8 +45,14 @@ def native() -> type:
 def built() -> None:
     if not wire.native_built():
         if os.environ.get("OPENTUTOR_REQUIRE_NATIVE") == "1":
-            pytest.fail("rtc._wire was not built (no compiler or no libsrtp2-dev)")
+            pytest.fail("rtc._wire was not built (no compiler or no Python headers)")
         pytest.skip("rtc._wire was not built: only the Python path exists here")
+
+
+def c_link(profile: int, key: bytes, fd: int, addr: tuple[str, int]) -> Any:
+    """A C link on a session of its own (as aiortc makes one per transport)."""
+    session = python_session(profile, key)
+    return native()(wire._PROTECT, wire.session_address(session), session, fd, addr)
 
 
 def recorded(name: str) -> list[RtpPacket]:
@@ -113,7 +121,7 @@ def test_c_and_python_put_the_same_bytes_on_the_wire(profile: int, fixture: str)
     key = bytes(range(PROFILES[profile]))
     captured, c_sent = Capture(), []
     py = wire.PyLink(python_session(profile, key).protect, captured.sendto, ("192.0.2.1", 9))
-    c = native()(profile, key, -1, ("192.0.2.1", 9))
+    c = c_link(profile, key, -1, ("192.0.2.1", 9))
 
     class CLink:  # the C link's bytes, unsent (no socket): what send() would write
         def send(self, *fields: object) -> int:
@@ -138,7 +146,7 @@ def test_a_sequence_across_the_wrap_is_identical() -> None:
     for profile, size in PROFILES.items():
         key = os.urandom(size)
         session = python_session(profile, key)
-        c = native()(profile, key, -1, ("127.0.0.1", 9))
+        c = c_link(profile, key, -1, ("127.0.0.1", 9))
         for i in range(20):
             seq = (65_530 + i) & 0xFFFF
             payload = os.urandom(900 + i)
@@ -166,7 +174,7 @@ def test_the_c_link_sends_on_its_socket_and_outlives_its_close(
     out, sink = udp_pair
     key = bytes(44)
     profile = Policy.SRTP_PROFILE_AEAD_AES_256_GCM
-    link = native()(profile, key, out.fileno(), sink.getsockname())
+    link = c_link(profile, key, out.fileno(), sink.getsockname())
     session = python_session(profile, key)
     sent = link.send(0x90, 100, 1, 90, 0xCAFE, MID, b"hello")
     data, source = sink.recvfrom(2048)
@@ -193,11 +201,12 @@ def test_malformed_calls_raise_and_send_nothing(
     out, sink = udp_pair
     profile = Policy.SRTP_PROFILE_AEAD_AES_128_GCM
     with pytest.raises(ValueError):
-        native()(profile, b"short", out.fileno(), sink.getsockname())
+        native()(0, 0, None, out.fileno(), sink.getsockname())  # no function, no session
     with pytest.raises(ValueError):
-        native()(profile, bytes(28), out.fileno(), ("not-an-address", 9))
-    assert wire.native_link(profile, bytes(28), out.fileno(), ("not-an-address", 9)) is None
-    link = native()(profile, bytes(28), out.fileno(), sink.getsockname())
+        c_link(profile, bytes(28), out.fileno(), ("not-an-address", 9))
+    session = python_session(profile, bytes(28))
+    assert wire.native_link(session, out.fileno(), ("not-an-address", 9)) is None
+    link = c_link(profile, bytes(28), out.fileno(), sink.getsockname())
     for bad in [(256, 100, 1, 1, 1, b"", b"x"), (0x80, 100, 70_000, 1, 1, b"", b"x"),
                 (0x80, 100, 1, 2**32, 1, b"", b"x"), (0x80, 100, 1, 1, 1, b"", bytes(9000))]:
         with pytest.raises(ValueError):
