@@ -62,13 +62,14 @@ class Wire(Protocol):
 
 
 def native_enabled() -> bool:
-    """Whether new links use the C path: built, and not turned off with
+    """Whether new links use the C path: built, callable, and not turned off with
     ``OPENTUTOR_NATIVE=0`` (read per link, so a test can run both in one process)."""
-    return _wire is not None and os.environ.get("OPENTUTOR_NATIVE", "1") != "0"
+    return (_wire is not None and _PROTECT != 0
+            and os.environ.get("OPENTUTOR_NATIVE", "1") != "0")
 
 
 def native_built() -> bool:
-    return _wire is not None
+    return _wire is not None and _PROTECT != 0
 
 
 class PyLink:
@@ -118,8 +119,13 @@ def session_address(session: Session) -> int:
     return int(ffi.cast("uintptr_t", session._srtp[0]))
 
 
-# pylibsrtp's srtp_protect (libsrtp 2: ctx, packet, in/out length), as a C address.
-_PROTECT = int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect")))
+# pylibsrtp's srtp_protect as a C address, if it has libsrtp 2's signature (context,
+# packet protected in place, in/out length), which rtc/_wire.c calls; a pylibsrtp with
+# another libsrtp leaves the C path off (0) rather than call it wrongly.
+_SIGNATURE = "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)"
+_protect_fn = ffi.addressof(lib, "srtp_protect")
+_PROTECT = (int(ffi.cast("uintptr_t", _protect_fn))
+            if ffi.typeof(_protect_fn).cname == _SIGNATURE else 0)
 
 
 # What a failed protect or send raises, on either path (besides BlockingIOError).
