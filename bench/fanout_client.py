@@ -39,34 +39,56 @@ class Signal:
     """A socket.io client joined with a token; records ``renegotiate`` asks."""
 
     def __init__(self) -> None:
-        self.sio = socketio.AsyncClient(reconnection=False)
         self.welcome: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.renegotiations: asyncio.Queue[Any] = asyncio.Queue()
+        self.notes: list[str] = []  # what ended it, if something did
+        self.refused: Any = None
+        self.sio = self._client()
 
-        @self.sio.on("welcome")  # type: ignore[untyped-decorator]
+    def _client(self) -> socketio.AsyncClient:
+        sio = socketio.AsyncClient(reconnection=False)
+
+        @sio.on("welcome")  # type: ignore[untyped-decorator]
         async def _welcome(data: Any) -> None:
             if not self.welcome.done():
                 self.welcome.set_result(data)
 
-        @self.sio.on("renegotiate")  # type: ignore[untyped-decorator]
+        @sio.on("renegotiate")  # type: ignore[untyped-decorator]
         async def _renegotiate(data: Any) -> None:
             self.renegotiations.put_nowait(data)
 
-        self.notes: list[str] = []  # what ended it, if something did
-
-        @self.sio.on("*")  # type: ignore[untyped-decorator]
+        @sio.on("*")  # type: ignore[untyped-decorator]
         async def _other(event: str, data: Any = None) -> None:
             if event in ("ended", "replaced", "error"):
                 self.notes.append(f"{event}: {data}")
 
-        @self.sio.event  # type: ignore[untyped-decorator]
+        @sio.event  # type: ignore[untyped-decorator]
+        async def connect_error(data: Any) -> None:
+            self.refused = data.get("data") if isinstance(data, dict) else data
+
+        @sio.event  # type: ignore[untyped-decorator]
         async def disconnect(reason: Any = None) -> None:
             self.notes.append(f"disconnected: {reason}")
 
+        return sio
+
     async def join(self, base: str, token: str) -> Any:
-        await self.sio.connect(
-            base, auth={"token": token}, transports=["websocket"], wait_timeout=30
-        )
+        """Join, following ``moved`` (several nodes or ``serve --workers``: the room
+        runs on another) at most twice, as the web client does."""
+        url = base
+        for _ in range(3):
+            self.refused = None
+            try:
+                await self.sio.connect(
+                    url, auth={"token": token}, transports=["websocket"], wait_timeout=30
+                )
+                break
+            except socketio.exceptions.ConnectionError:
+                moved = self.refused if isinstance(self.refused, dict) else {}
+                if moved.get("code") != "moved" or not moved.get("url"):
+                    raise
+                url = str(moved["url"])
+                self.sio = self._client()
         return await asyncio.wait_for(self.welcome, 30)
 
     async def offer(self, sdp: str) -> dict[str, Any]:
