@@ -76,7 +76,7 @@ class Signal:
         """Join, following ``moved`` (several nodes or ``serve --workers``: the room
         runs on another) at most twice, as the web client does."""
         url = base
-        for _ in range(3):
+        for attempt in range(3):
             self.refused = None
             try:
                 await self.sio.connect(
@@ -85,11 +85,14 @@ class Signal:
                 break
             except socketio.exceptions.ConnectionError:
                 moved = self.refused if isinstance(self.refused, dict) else {}
-                if moved.get("code") != "moved" or not moved.get("url"):
+                if moved.get("code") != "moved" or not moved.get("url") or attempt == 2:
                     raise
                 url = str(moved["url"])
                 self.sio = self._client()
-        return await asyncio.wait_for(self.welcome, 30)
+        try:
+            return await asyncio.wait_for(self.welcome, 30)
+        except TimeoutError:
+            raise TimeoutError(f"no welcome from {url} in 30 s: {self.notes}") from None
 
     async def offer(self, sdp: str) -> dict[str, Any]:
         ack: dict[str, Any] = await self.sio.call("offer", {"sdp": sdp}, timeout=60)

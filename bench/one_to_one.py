@@ -62,6 +62,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -174,7 +175,10 @@ async def _worker(conn: Any, base: str, pairs: list[tuple[str, str]], media: lis
                 await p.join(base, token)
                 return None
             except Exception as exc:
-                return f"{p.name}: {type(exc).__name__}: {exc}"
+                frames = traceback.extract_tb(exc.__traceback__)
+                where = next((f for f in reversed(frames) if "/bench/" in f.filename), frames[-1])
+                return (f"{p.name}: {type(exc).__name__}: {exc} (at {Path(where.filename).name}:"
+                        f"{where.lineno} {where.name})")
 
     jobs = [join(p, tok) for (a, b), toks in zip(people, pairs, strict=True)
             for p, tok in ((a, toks[0]), (b, toks[1]))]

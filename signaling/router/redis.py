@@ -446,15 +446,17 @@ class RedisRouter:
     async def _send_to_a_less_loaded_node(self, session_id: str) -> None:
         """Workers of one machine (``serve --workers``): a room no node runs yet goes to
         the live node running the fewest, by raising :class:`RoomElsewhere` (moved), when
-        that node runs at least two fewer than this one (one fewer would let two nodes
-        whose loads cross between heartbeats send a join back and forth). Kept here
-        otherwise, so a join moves at most once."""
+        that node runs at least two fewer than this one. Both counts come from the one
+        load table in Redis (every node's heartbeat), not this node's own live count: two
+        nodes reading the same table never send a join to each other, where a fresh
+        count against a second-old one did (a join bounced until the browser gave up)."""
         if await self._owner(session_id) is not None:
             return  # placed: the claim below says where
-        mine = len(self._local.running_ids())
+        loads = await self.loads()
+        mine = next((n.rooms for n in loads if n.node_id == self.node_id), 0)
         if mine < 2:
             return
-        lighter = sorted((n.rooms, n.node_id) for n in await self.loads()
+        lighter = sorted((n.rooms, n.node_id) for n in loads
                          if not n.draining and n.node_id != self.node_id and n.rooms + 2 <= mine)
         for _, node in lighter:
             url = _text(await self._redis.get(node_key(node)))
@@ -505,6 +507,12 @@ class RedisRouter:
             raise
         if room is None:
             await self._release(session_id)
+        elif self._least_loaded:
+            # Placement by load reads this table: publish the new count now, not at the
+            # next heartbeat, so that a burst of joins (18:00) spreads at once.
+            with contextlib.suppress(*_UNREACHABLE):
+                await self._redis.hset(LOAD_KEY, self.node_id, f"{len(self._local.running_ids())}"
+                                       f" {int(self._local.draining)}")
         return room
 
     async def _judge_last_owner(self, session_id: str, last: str) -> str:

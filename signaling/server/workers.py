@@ -24,6 +24,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -93,6 +94,17 @@ def private_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     return proc, f"unix://{sock}"
 
 
+def listening(host: str, port: int, proc: subprocess.Popen[bytes] | None,
+              within: float = 60.0) -> None:
+    """Wait until a worker accepts connections on its own port (or exits, or a minute)."""
+    target = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline and proc is not None and proc.poll() is None:
+        with contextlib.suppress(OSError), socket.create_connection((target, port), 0.5):
+            return
+        time.sleep(0.1)
+
+
 def supervise(config: Config, count: int, argv: list[str]) -> int:
     """Run ``count`` workers until SIGTERM/SIGINT; restart any that dies."""
     if count < 1:
@@ -126,6 +138,11 @@ def supervise(config: Config, count: int, argv: list[str]) -> int:
                     if stopping:
                         break
                 workers[i] = subprocess.Popen(worker_argv(argv, i, config, redis_url))
+                if proc is None:
+                    # The first start: one worker at a time until it listens, so that N
+                    # processes do not create or upgrade the data directory's databases
+                    # at once (SQLite: "database is locked").
+                    listening(config.host, config.port + 1 + i, workers[i])
             time.sleep(0.2)
     finally:
         alive = [p for p in workers if p is not None and p.poll() is None]
