@@ -40,7 +40,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 
 from aiortc.rtp import RtpPacket
-from pylibsrtp import Policy, Session
+from pylibsrtp import Policy
 
 from bench.forward_path import packets
 from rtc import wire
@@ -77,13 +77,6 @@ def sink(socks: list[socket.socket], done: Connection) -> None:
     done.send(count)
 
 
-def session(profile: int, key: bytes) -> Session:
-    policy = Policy(key=key, ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=profile)
-    policy.allow_repeat_tx = True
-    policy.window_size = 1024
-    return Session(policy)
-
-
 class Subscribers:
     def __init__(self, n: int, profile: int, key_size: int) -> None:
         self.profile = profile
@@ -100,12 +93,12 @@ class Subscribers:
         out: list[wire.Wire] = []
         for key, o, s in zip(self.keys, self.out, self.sinks, strict=True):
             if c:
-                link = wire.native_link(session(self.profile, key), o.fileno(),
+                link = wire.native_link(wire.outbound_session(self.profile, key), o.fileno(),
                                         s.getsockname())
                 assert link is not None, "rtc._wire is not built or is turned off"
                 out.append(link)
             else:
-                out.append(wire.PyLink(session(self.profile, key).protect, o.sendto,
+                out.append(wire.PyLink(wire.outbound_session(self.profile, key).protect, o.sendto,
                                        s.getsockname()))
         return out
 

@@ -28,7 +28,7 @@ import struct
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from pylibsrtp import Session
+from pylibsrtp import Policy, Session
 from pylibsrtp._binding import ffi, lib
 
 try:
@@ -111,6 +111,16 @@ def native_link(session: Session, fd: int, addr: Any) -> Wire | None:
     except (ValueError, TypeError, OSError, AttributeError):
         return None
     return link
+
+
+def outbound_session(profile: int, key: bytes) -> Session:
+    """An outbound SRTP session as aiortc's ``RTCDtlsTransport._setup_srtp`` makes one
+    per transport (any outbound SSRC, repeats allowed, a 1024-packet window): for tests
+    and benches that need one without a DTLS handshake."""
+    policy = Policy(key=key, ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=profile)
+    policy.allow_repeat_tx = True
+    policy.window_size = 1024
+    return Session(policy)
 
 
 def session_address(session: Session) -> int:

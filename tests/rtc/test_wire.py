@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from aiortc.rtp import RtpPacket
-from pylibsrtp import Policy, Session
+from pylibsrtp import Policy
 
 from rtc import wire
 from rtc.forward import RtpOut
@@ -51,7 +51,7 @@ def built() -> None:
 
 def c_link(profile: int, key: bytes, fd: int, addr: tuple[str, int]) -> Any:
     """A C link on a session of its own (as aiortc makes one per transport)."""
-    session = python_session(profile, key)
+    session = wire.outbound_session(profile, key)
     return native()(wire._PROTECT, wire.session_address(session), session, fd, addr)
 
 
@@ -62,14 +62,6 @@ def recorded(name: str) -> list[RtpPacket]:
         out.append(RtpPacket.parse(data[2 : 2 + size]))
         data = data[2 + size :]
     return out
-
-
-def python_session(profile: int, key: bytes) -> Session:
-    """aiortc's outbound session, as RTCDtlsTransport._setup_srtp makes it."""
-    policy = Policy(key=key, ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=profile)
-    policy.allow_repeat_tx = True
-    policy.window_size = 1024
-    return Session(policy)
 
 
 class Capture:
@@ -120,7 +112,7 @@ def test_c_and_python_put_the_same_bytes_on_the_wire(profile: int, fixture: str)
     packets = [p for p in recorded(fixture) if p.payload_type in (96, 108)]  # media, not RTX
     key = bytes(range(PROFILES[profile]))
     captured, c_sent = Capture(), []
-    py = wire.PyLink(python_session(profile, key).protect, captured.sendto, ("192.0.2.1", 9))
+    py = wire.PyLink(wire.outbound_session(profile, key).protect, captured.sendto, ("192.0.2.1", 9))
     c = c_link(profile, key, -1, ("192.0.2.1", 9))
 
     class CLink:  # the C link's bytes, unsent (no socket): what send() would write
@@ -145,7 +137,7 @@ def test_a_sequence_across_the_wrap_is_identical() -> None:
     """The rollover counter: 65,530 → 10 on one SSRC, on both paths, per profile."""
     for profile, size in PROFILES.items():
         key = os.urandom(size)
-        session = python_session(profile, key)
+        session = wire.outbound_session(profile, key)
         c = c_link(profile, key, -1, ("127.0.0.1", 9))
         for i in range(20):
             seq = (65_530 + i) & 0xFFFF
@@ -175,7 +167,7 @@ def test_the_c_link_sends_on_its_socket_and_outlives_its_close(
     key = bytes(44)
     profile = Policy.SRTP_PROFILE_AEAD_AES_256_GCM
     link = c_link(profile, key, out.fileno(), sink.getsockname())
-    session = python_session(profile, key)
+    session = wire.outbound_session(profile, key)
     sent = link.send(0x90, 100, 1, 90, 0xCAFE, MID, b"hello")
     data, source = sink.recvfrom(2048)
     assert source == out.getsockname()
@@ -204,7 +196,7 @@ def test_malformed_calls_raise_and_send_nothing(
         native()(0, 0, None, out.fileno(), sink.getsockname())  # no function, no session
     with pytest.raises(ValueError):
         c_link(profile, bytes(28), out.fileno(), ("not-an-address", 9))
-    session = python_session(profile, bytes(28))
+    session = wire.outbound_session(profile, bytes(28))
     assert wire.native_link(session, out.fileno(), ("not-an-address", 9)) is None
     link = c_link(profile, bytes(28), out.fileno(), sink.getsockname())
     for bad in [(256, 100, 1, 1, 1, b"", b"x"), (0x80, 100, 70_000, 1, 1, b"", b"x"),
