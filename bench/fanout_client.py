@@ -27,7 +27,7 @@ import socketio
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
 from aiortc.rtp import RtcpReceiverInfo, RtcpRrPacket
 
-from bench.fanout_media import Encoded, PrecodedTrack, read_probe
+from bench.fanout_media import PROBE, Encoded, PrecodedTrack, read_probe
 from rtc.forward import dtls_transports, ice_connections
 from rtc.ice import restrict_host_addresses, rtc_configuration
 
@@ -154,11 +154,9 @@ class Publisher:
 # ------------------------------------------------------------------------ subscribers
 
 
-def vp8_start_and_key(payload: bytes) -> tuple[bool, bool]:
-    """(first packet of a frame, keyframe) from a VP8 RTP payload (RFC 7741)."""
+def vp8_descriptor_size(payload: bytes) -> int:
+    """Bytes of the VP8 payload descriptor at the start of an RTP payload (RFC 7741)."""
     b0 = payload[0]
-    if not b0 & 0x10 or b0 & 0x07:
-        return False, False
     pos = 1
     if b0 & 0x80:
         x = payload[1]
@@ -169,6 +167,15 @@ def vp8_start_and_key(payload: bytes) -> tuple[bool, bool]:
             pos += 1
         if x & 0x30:
             pos += 1
+    return pos
+
+
+def vp8_start_and_key(payload: bytes) -> tuple[bool, bool]:
+    """(first packet of a frame, keyframe) from a VP8 RTP payload (RFC 7741)."""
+    b0 = payload[0]
+    if not b0 & 0x10 or b0 & 0x07:
+        return False, False
+    pos = vp8_descriptor_size(payload)
     return True, len(payload) > pos and not payload[pos] & 0x01
 
 
@@ -195,6 +202,9 @@ class StreamStats:
     _first: int | None = None
     _count: int = 0
     _key: bool = False
+    # The previous packet's last bytes in this frame: a probe the packetiser split over
+    # the frame's last two packets is read across them.
+    _tail: bytes = b""
 
 
 class Subscriber:
@@ -323,12 +333,14 @@ class Subscriber:
             return
         if ts != stream._ts:
             stream._ts, stream._first, stream._count, stream._key = ts, None, 0, False
+            stream._tail = b""
         stream._count += 1
         if payload:
             start, key = vp8_start_and_key(payload)
             if start:
                 stream._first, stream._key = seq, key
         if not marker:
+            stream._tail = payload[-PROBE.size:]
             return
         first = stream._first
         complete = first is not None and (seq - first) & 0xFFFF == stream._count - 1
@@ -345,7 +357,9 @@ class Subscriber:
         elif now - stream.last_pli > 0.5:
             stream.last_pli = now
             self._send("pli", stream, [])
-        probe = read_probe(payload)
+        probe = read_probe(payload) or (
+            read_probe(stream._tail + payload[vp8_descriptor_size(payload):])
+            if payload else None)
         index, sent = probe if probe else (-1, 0.0)
         stream.records.append((index, sent, now, complete, stream._count))
 
