@@ -12,7 +12,7 @@ if (params.has("preview")) {
   const { runPreview } = await import("./ui/preview.js");
   runPreview(params.get("preview"), lang);
 } else {
-  const [{ Protocol }, { createClient }, { prepareImage }, { mountApp }] = await Promise.all([
+  const [{ Protocol, movedHref }, { createClient }, { prepareImage }, { mountApp }] = await Promise.all([
     import("./protocol.js"),
     import("./client.js"),
     import("./images.js"),
@@ -27,7 +27,7 @@ if (params.has("preview")) {
   const codec = params.get("codec") || "";
   const protocol = new Protocol({ token, ice: params.get("ice") || "hybrid", phone, icePolicy, codec });
   // Several nodes: the session's room runs on another one; the same link works there.
-  protocol.on("moved", ({ url }) => location.replace(new URL(location.pathname + location.search, url).href));
+  protocol.on("moved", ({ url }) => location.replace(movedHref(location.href, url)));
   // The device check before joining (issue 12, item 1), unless skipped (device-check.js).
   const { claimsOf, skipReason } = await import("./device-check.js");
   const claims = claimsOf(token);

@@ -68,6 +68,17 @@ export function movedBackoffMs(failures) {
   return Math.min(10000, 1000 * 2 ** Math.max(0, failures - 1));
 }
 
+/** Where `moved` sends this page: the same link (path and query) on the node that runs
+ * the session, with `check=0`, because `moved` only comes once this page passed or
+ * skipped the device check, and the other node is another origin, whose storage does
+ * not know it (another machine, or a worker's own port under `serve --workers`). Pure. */
+export function movedHref(here, nodeUrl) {
+  const from = new URL(here);
+  const next = new URL(from.pathname + from.search, nodeUrl);
+  next.searchParams.set("check", "0");
+  return next.href;
+}
+
 /** Group a mid→{person, kind} map by person. Pure. */
 export function tracksByPerson(tracks) {
   const out = {};

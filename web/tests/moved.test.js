@@ -2,7 +2,18 @@
 // and asks its own node again with a growing pause; a node that answers is followed.
 import { test, mock } from "node:test";
 import assert from "node:assert/strict";
-import { movedBackoffMs, Protocol } from "../src/protocol.js";
+import { movedBackoffMs, movedHref, Protocol } from "../src/protocol.js";
+
+test("moved keeps the link, changes the node, and does not ask for the device check again", () => {
+  assert.equal(
+    movedHref("http://127.0.0.1:8080/join?token=a.b.c&codec=h264", "http://127.0.0.1:8082"),
+    "http://127.0.0.1:8082/join?token=a.b.c&codec=h264&check=0",
+  );
+  assert.equal(
+    movedHref("https://n1.tutor.example.org/join?token=t&check=1", "https://n2.tutor.example.org/"),
+    "https://n2.tutor.example.org/join?token=t&check=0",
+  );
+});
 
 test("the pause grows and is bounded", () => {
   assert.deepEqual([1, 2, 3, 4, 5, 9].map(movedBackoffMs), [1000, 2000, 4000, 8000, 10000, 10000]);
