@@ -129,6 +129,9 @@ async def browser() -> AsyncIterator[Browser]:
             *, device_check: bool = False, **options: Any
         ) -> BrowserContext:
             context = await new_context(**options)
+            # Playwright's 30 s default once ran out in the suite's busy first minutes
+            # (a sign-in form not yet there); the tests wait on events, not on time.
+            context.set_default_timeout(60_000)
             if not device_check:
                 await context.add_init_script(SKIP_DEVICE_CHECK)
             return context

@@ -41,7 +41,9 @@ async def api(base: str, method: str, path: str, body: Any = None) -> Any:
 
 
 async def wait_live(page: Page) -> None:
-    await page.wait_for_selector('[data-testid="status"][data-state="live"]', timeout=30_000)
+    # Generous: in the suite's first minutes the machine also starts PostgreSQL clusters,
+    # network namespaces and three-node topologies, and a page once took more than 30 s.
+    await page.wait_for_selector('[data-testid="status"][data-state="live"]', timeout=60_000)
 
 
 async def remote_frames(page: Page) -> int:
