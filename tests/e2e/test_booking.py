@@ -73,7 +73,7 @@ async def link(base: str, kind: str, pid: str, name: str, school: str) -> str:
 async def live(page: Page) -> None:
     """The booked session's own page, joined (the ordinary session client)."""
     await page.wait_for_url("**/join?token=*")
-    await page.locator('[data-testid="status"][data-state="live"]').wait_for(timeout=30_000)
+    await page.locator('[data-testid="status"][data-state="live"]').wait_for(timeout=60_000)
 
 
 async def test_publish_book_and_both_land_in_the_session(tmp_path: Path,

@@ -104,7 +104,7 @@ async def test_a_supervisor_observes_the_class_read_only(
           const v = document.querySelector('[data-testid="remote-video"][data-person="t1"]');
           return !!v && !v.paused && v.videoWidth > 0 && v.currentTime > 0
             && v.getVideoPlaybackQuality().totalVideoFrames > 10;
-        }""", timeout=30_000)
+        }""", timeout=60_000)
     assert await playing_video_of(observer, "t1")
     # Read-only: no self-view, no devices asked for, nothing to send with.
     state = await observer.evaluate("() => window.opentutor.state()")

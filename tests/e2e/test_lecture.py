@@ -22,7 +22,7 @@ FRAMES_OF = """(person) => { const v = document.querySelector(
 
 
 async def sees_video_of(page: Page, person: str) -> None:
-    await page.wait_for_function(f"({FRAMES_OF})('{person}') > 5", timeout=30_000)
+    await page.wait_for_function(f"({FRAMES_OF})('{person}') > 5", timeout=60_000)
 
 
 def lecture_body() -> dict[str, object]:

@@ -115,7 +115,7 @@ async def test_a_published_part_is_watched_and_counted_by_the_server(
         # Played for a while: the player's own clock moved past 4 s of the lesson.
         await page.wait_for_function(
             "() => document.querySelector('[data-testid=\"lesson-video\"]').currentTime > 4",
-            timeout=30_000)
+            timeout=60_000)
         played = await page.evaluate(
             "() => document.querySelector('[data-testid=\"lesson-video\"]').currentTime")
         await shot(page, artifacts, "lessons-player-phone.png")

@@ -104,7 +104,7 @@ async def test_call_accept_lands_both_in_the_session(tmp_path: Path, browser: Br
             await page.wait_for_selector('[data-testid="duty-session"]')
             frame = page.frame_locator('[data-testid="duty-session"]')
             await frame.locator('[data-testid="status"][data-state="live"]').wait_for(
-                timeout=30_000)
+                timeout=60_000)
         await asyncio.sleep(3)  # present a little, for the record
         await teacher.screenshot(path=str(SHOTS / "oncall-teacher-session.png"))
         await student.screenshot(path=str(SHOTS / "oncall-student-session.png"))

@@ -201,7 +201,7 @@ async def test_join_page_tells_and_badge_follows_the_switch(
         await page.wait_for_selector('[data-testid="recording-notice"]', state="visible",
                                      timeout=15_000)
         await page.goto(plain["join_urls"]["s1"])
-        await page.wait_for_selector('[data-testid="status"][data-state="live"]', timeout=30_000)
+        await page.wait_for_selector('[data-testid="status"][data-state="live"]', timeout=60_000)
         assert not await page.is_visible('[data-testid="recording-notice"]')
         assert not await page.is_visible('[data-testid="recording-badge"]')
 

@@ -207,9 +207,9 @@ async def test_1_2_phone_layout_device_check_and_honest_states(
                 await page.click('[data-testid="check-start"]')
                 await page.wait_for_function(
                     "() => document.querySelector('[data-testid=\"check-video\"]').videoWidth > 0",
-                    timeout=30_000)
+                    timeout=60_000)
                 await page.wait_for_selector('[data-testid="check-heard"]:not([hidden])',
-                                             timeout=30_000)
+                                             timeout=60_000)
                 await matrix.snap(page, view, "12-1-devicecheck")
                 await page.click('[data-testid="check-join"]')
                 await wait_live(page)
@@ -382,7 +382,7 @@ async def test_4_6_forms_and_the_review(
         await page.wait_for_selector('.tile.remote[data-person="p1"] .tile-role:not([hidden])',
                                      timeout=20_000)
         await page.wait_for_selector('[data-testid="clock-progress"]:not([hidden])',
-                                     timeout=30_000)
+                                     timeout=60_000)
         await matrix.snap(page, view, "12-6-review", one_screen=True)
         await page.click('[data-tab="report"]')
         await page.wait_for_selector('[data-testid="report-timer"]:not([hidden])', timeout=20_000)
