@@ -737,10 +737,17 @@ def set_sender_report(
     sender._RTCRtpSender__octet_count = octets  # type: ignore[attr-defined]
 
 
+def raw_socket(transport: Any) -> socket.socket | None:
+    """The UDP socket under an aioice transport (None for a TURN relay: aioice wraps
+    those datagrams itself). Sent on directly, not through asyncio's transport, whose
+    sendto() would queue without bound once the kernel's buffer is full; ours raises
+    and the packet is dropped."""
+    sock: socket.socket | None = getattr(transport.get_extra_info("socket"), "_sock", None)
+    return sock
+
+
 def python_link(protect: Callable[[bytes], bytes], transport: Any, addr: Any) -> wire.Wire:
-    # The socket itself, not asyncio's transport: its sendto() would queue without bound
-    # in user space once the kernel's buffer is full; ours raises and drops.
-    sock = getattr(transport.get_extra_info("socket"), "_sock", None)
+    sock = raw_socket(transport)
     return wire.PyLink(protect, sock.sendto if sock is not None else transport.sendto, addr)
 
 
@@ -756,7 +763,7 @@ def transport_link(dtls: Any, srtp: Any, pair: Any) -> wire.Wire:
     link = _links.get(dtls)
     if link is None:
         transport = pair.protocol.transport
-        sock = getattr(transport.get_extra_info("socket"), "_sock", None)
+        sock = raw_socket(transport)
         if sock is not None and sock.type == socket.SOCK_DGRAM:
             link = wire.native_link(srtp, sock.fileno(), pair.remote_addr)
         if link is None:

@@ -95,12 +95,14 @@ def serving(tmp_path: Path, *extra: str) -> Iterator[RunningServer]:
                 process.kill()
                 pytest.fail("server did not start:\n" + log.read_text())
             time.sleep(0.1)
-    yield RunningServer(base, data_dir, process, log)
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+        yield RunningServer(base, data_dir, process, log)
+    finally:  # a failing test must not leave its server running
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 @pytest.fixture
