@@ -14,14 +14,21 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Request,
+    Response,
+    async_playwright,
+)
 
 from tests.conftest import free_port
 from tests.support import API_KEY, SECRET
@@ -84,6 +91,7 @@ def serving(tmp_path: Path, *extra: str) -> Iterator[RunningServer]:
         args += ["--ice-host", "10.213.0.1"]
     with log.open("wb") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+    _WITNESS.server_logs.append(log)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -115,7 +123,8 @@ def opentutor_server(tmp_path: Path) -> Iterator[RunningServer]:
 # localStorage says so (a school's shared computer): every browser context of these tests
 # is such a device, so the tests about something else go straight into the room, except
 # a context made with ``browser.new_context(device_check=True, ...)``.
-SKIP_DEVICE_CHECK = "localStorage.setItem('opentutor.devicecheck', 'off')"
+# (about:blank, where every page starts, has no storage: that one throws, harmlessly.)
+SKIP_DEVICE_CHECK = "try { localStorage.setItem('opentutor.devicecheck', 'off') } catch {}"
 
 
 @pytest.fixture
@@ -131,6 +140,7 @@ async def browser() -> AsyncIterator[Browser]:
             *, device_check: bool = False, **options: Any
         ) -> BrowserContext:
             context = await new_context(**options)
+            _WITNESS.watch(context)
             # Playwright's 30 s default once ran out in the suite's busy first minutes
             # (a sign-in form not yet there); the tests wait on events, not on time.
             context.set_default_timeout(60_000)
@@ -141,3 +151,80 @@ async def browser() -> AsyncIterator[Browser]:
         browser.new_context = context_without_check  # type: ignore[method-assign]
         yield browser
         await browser.close()
+
+
+class _Witness:
+    """What the browsers and servers of the running test did, printed only when it fails:
+    requests never answered or failed, error statuses, the pages' errors and console
+    errors, and each server's log tail. (A console page once stayed on "Loading…" for
+    60 s in CI and nothing said which request it waited for.)"""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.lines: list[str] = []
+        self.pending: dict[Request, str] = {}
+        self.server_logs: list[Path] = []
+
+    def reset(self) -> None:
+        self.__init__()  # type: ignore[misc]
+
+    def note(self, text: str) -> None:
+        if len(self.lines) < 2000:
+            self.lines.append(f"{time.monotonic() - self.started:7.2f}s {text}")
+
+    def watch(self, context: BrowserContext) -> None:
+        def started(request: Request) -> None:
+            self.pending[request] = f"{request.method} {request.url[:160]}"
+
+        def finished(request: Request) -> None:
+            self.pending.pop(request, None)
+
+        def failed(request: Request) -> None:
+            self.pending.pop(request, None)
+            self.note(f"request failed ({request.failure}): {request.method} {request.url[:160]}")
+
+        context.on("request", started)
+        context.on("requestfinished", finished)
+        context.on("requestfailed", failed)
+        def answered(response: Response) -> None:
+            if response.status >= 400:
+                self.note(f"answered {response.status}: {response.request.method} "
+                          f"{response.url[:160]}")
+
+        def said(message: ConsoleMessage) -> None:
+            if message.type in ("error", "warning"):
+                self.note(f"console {message.type}: {message.text[:300]}")
+
+        context.on("response", answered)
+        context.on("weberror", lambda e: self.note(f"page error: {e.error}"))
+        context.on("console", said)
+
+    def report(self) -> str:
+        now = time.monotonic() - self.started
+        out = [*self.lines, f"{now:7.2f}s requests still unanswered: {len(self.pending)}"]
+        out += [f"  {what}" for what in self.pending.values()]
+        for log in self.server_logs:
+            try:
+                tail = log.read_text(errors="replace").splitlines()[-60:]
+            except OSError as exc:
+                tail = [str(exc)]
+            out += [f"--- {log} (last {len(tail)} lines)", *tail]
+        return "\n".join(out)
+
+
+_WITNESS = _Witness()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _WITNESS.reset()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.failed and call.when in ("setup", "call"):
+        report.sections.append(("what the browsers and servers did", _WITNESS.report()))
+    return report

@@ -178,6 +178,25 @@ test("api: sign-in keeps the CSRF token and sends it on unsafe requests only", a
   assert.equal(api.csrf, "");
 });
 
+test("api: a request with no answer ends as a network error, never a spinner forever", async () => {
+  const hung = (path, init) =>
+    new Promise((resolve, reject) => {
+      init.signal.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")));
+    });
+  const api = createApi({ fetchImpl: hung, timeoutMs: { json: 20, text: 40 } });
+  await assert.rejects(api.me(), (e) => e instanceof ApiError && e.kind === "network" && /no answer/.test(e.message));
+  await assert.rejects(api.text("/api/v1/sessions.csv"), (e) => e.kind === "network");
+  // An answer whose body never ends is bounded too.
+  const slowBody = (path, init) =>
+    Promise.resolve({
+      ok: true,
+      status: 200,
+      headers: new Map(),
+      json: () => new Promise((resolve, reject) => init.signal.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")))),
+    });
+  await assert.rejects(createApi({ fetchImpl: slowBody, timeoutMs: { json: 20, text: 40 } }).get("/x"), (e) => e.kind === "network");
+});
+
 test("api: failures become kinds with the server's words and the wait", async () => {
   assert.equal(kindOf(401), "unauthorized");
   assert.equal(kindOf(429), "throttled");

@@ -29,10 +29,31 @@ export function kindOf(status) {
 
 const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
-export function createApi({ fetchImpl = globalThis.fetch.bind(globalThis), onUnauthorized = () => {} } = {}) {
+// How long one request may take, answer read whole, before the page says the server
+// did not answer (kind "network") instead of spinning forever: a JSON answer is small;
+// a CSV export of 100,000 rows is not.
+export const TIMEOUT_MS = { json: 30_000, text: 120_000 };
+
+export function createApi({ fetchImpl = globalThis.fetch.bind(globalThis), onUnauthorized = () => {}, timeoutMs = TIMEOUT_MS } = {}) {
   let csrf = "";
 
-  async function request(method, path, { body, accept = "json" } = {}) {
+  async function request(method, path, options = {}) {
+    const limit = timeoutMs[options.accept === "text" ? "text" : "json"];
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), limit);
+    try {
+      return await attempt(method, path, options, abort.signal);
+    } catch (err) {
+      if (abort.signal.aborted) {
+        throw new ApiError("network", 0, `no answer in ${Math.round(limit / 1000)} s`);
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function attempt(method, path, { body, accept = "json" }, signal) {
     const headers = { Accept: accept === "json" ? "application/json" : "*/*" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (UNSAFE.has(method) && csrf) headers["X-CSRF-Token"] = csrf;
@@ -43,6 +64,7 @@ export function createApi({ fetchImpl = globalThis.fetch.bind(globalThis), onUna
         headers,
         credentials: "same-origin",
         body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
       });
     } catch (err) {
       throw new ApiError("network", 0, String((err && err.message) || err));

@@ -8,9 +8,16 @@ export { t, lang, storedLang, rememberLang, translateTree, LANGS } from "../i18n
 export async function loadConsoleLang(l) {
   const want = pickLang(l);
   const url = new URL(`../../i18n/console.${want}.json`, import.meta.url);
-  const res = await fetch(url, { credentials: "same-origin" });
-  if (!res.ok) throw new Error(`i18n ${want}: HTTP ${res.status}`);
-  setDictionary(want, await res.json());
+  // Bounded like every console request (api.js): the caller falls back, never spins.
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 15_000);
+  try {
+    const res = await fetch(url, { credentials: "same-origin", signal: abort.signal });
+    if (!res.ok) throw new Error(`i18n ${want}: HTTP ${res.status}`);
+    setDictionary(want, await res.json());
+  } finally {
+    clearTimeout(timer);
+  }
   document.documentElement.lang = want;
   return want;
 }
