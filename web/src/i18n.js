@@ -55,6 +55,17 @@ export function storedLang(storage = globalThis.localStorage) {
   }
 }
 
+/** The language a link carries (`&lang=en`, set when a page follows its room to
+ * another node), or null when it carries none or one this client does not have. Pure. */
+export function linkLang(href) {
+  try {
+    const l = new URL(href).searchParams.get("lang");
+    return LANGS.includes(l) ? l : null;
+  } catch {
+    return null;
+  }
+}
+
 export function rememberLang(l, storage = globalThis.localStorage) {
   try {
     storage.setItem(STORAGE_KEY, l);
@@ -82,9 +93,11 @@ export async function loadLang(l) {
 /** At a page's start: the language this browser chose before (or the default); if it
  * cannot be loaded, the default; if that cannot either, the default with no words (the
  * page still runs and shows its keys). Returns the language in effect. */
-export async function loadStartLang() {
+export async function loadStartLang(href = globalThis.location && globalThis.location.href) {
+  const carried = linkLang(href);
+  if (carried) rememberLang(carried); // a link from another node of this deployment
   try {
-    return await loadLang(storedLang());
+    return await loadLang(carried || storedLang());
   } catch {
     try {
       return await loadLang(DEFAULT_LANG);

@@ -1,7 +1,7 @@
 // Entry point of /join?token=…: load the language, wire protocol → client →
 // UI, and expose a read-only state snapshot for end-to-end tests.
 
-import { loadLang, rememberLang, loadStartLang } from "./i18n.js";
+import { loadLang, rememberLang, loadStartLang, lang as currentLang } from "./i18n.js";
 
 const params = new URLSearchParams(location.search);
 
@@ -27,7 +27,7 @@ if (params.has("preview")) {
   const codec = params.get("codec") || "";
   const protocol = new Protocol({ token, ice: params.get("ice") || "hybrid", phone, icePolicy, codec });
   // Several nodes: the session's room runs on another one; the same link works there.
-  protocol.on("moved", ({ url }) => location.replace(movedHref(location.href, url)));
+  protocol.on("moved", ({ url }) => location.replace(movedHref(location.href, url, currentLang())));
   // The device check before joining (issue 12, item 1), unless skipped (device-check.js).
   const { claimsOf, skipReason } = await import("./device-check.js");
   const claims = claimsOf(token);

@@ -72,10 +72,13 @@ export function movedBackoffMs(failures) {
  * the session, with `check=0`, because `moved` only comes once this page passed or
  * skipped the device check, and the other node is another origin, whose storage does
  * not know it (another machine, or a worker's own port under `serve --workers`). Pure. */
-export function movedHref(here, nodeUrl) {
+export function movedHref(here, nodeUrl, language = "") {
   const from = new URL(here);
   const next = new URL(from.pathname + from.search, nodeUrl);
   next.searchParams.set("check", "0");
+  // The other node is another origin whose storage does not know the language this
+  // person chose either: it travels in the link (i18n.js reads and remembers it there).
+  if (language) next.searchParams.set("lang", language);
   return next.href;
 }
 

@@ -3,6 +3,7 @@
 import { test, mock } from "node:test";
 import assert from "node:assert/strict";
 import { movedBackoffMs, movedHref, Protocol } from "../src/protocol.js";
+import { linkLang } from "../src/i18n.js";
 
 test("moved keeps the link, changes the node, and does not ask for the device check again", () => {
   assert.equal(
@@ -13,6 +14,17 @@ test("moved keeps the link, changes the node, and does not ask for the device ch
     movedHref("https://n1.tutor.example.org/join?token=t&check=1", "https://n2.tutor.example.org/"),
     "https://n2.tutor.example.org/join?token=t&check=0",
   );
+});
+
+test("moved carries the language this person chose (the other origin's storage does not know it)", () => {
+  assert.equal(
+    movedHref("http://127.0.0.1:8080/join?token=t", "http://127.0.0.1:8082", "en"),
+    "http://127.0.0.1:8082/join?token=t&check=0&lang=en",
+  );
+  assert.equal(linkLang("http://127.0.0.1:8082/join?token=t&check=0&lang=en"), "en");
+  assert.equal(linkLang("http://127.0.0.1:8082/join?token=t&lang=fr"), null, "a language we do not have");
+  assert.equal(linkLang("http://127.0.0.1:8082/join?token=t"), null);
+  assert.equal(linkLang("not a url"), null);
 });
 
 test("the pause grows and is bounded", () => {
