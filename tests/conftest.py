@@ -18,6 +18,7 @@ from pathlib import Path
 
 import hypothesis  # noqa: F401  (see below)
 import pytest
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from tests.support import ServerHandle, start_app
 from tests.turn_support import TurnServer, run_coturn
@@ -36,6 +37,14 @@ from tests.turn_support import TurnServer, run_coturn
 # to pass with the machine far busier than that).
 ONE_AT_A_TIME = ("multinode/", "e2e/test_quality_tbf.py", "e2e/test_reconnect.py")
 
+# The tests that drive Chromium. One of them, now and then, in CI only and never here
+# (four at once, the machine loaded), waited 60 s for something a page shows within a
+# second: a console page whose sign-in form never came, a class page whose welcome did
+# not. Such a test is run once more when, and only when, a Playwright wait ran out; the
+# summary says so ("rerun"), and the first try's report says what the pages and the
+# server did meanwhile (tests/e2e/conftest.py). Any other failure fails at once.
+BROWSER_TESTS = ("e2e/", "multinode/test_browsers.py", "multinode/test_oncall_nodes.py")
+
 
 # tryfirst: pytest-xdist's worker reads the xdist_group marks in its own
 # pytest_collection_modifyitems, which would otherwise run first (it registers after this
@@ -47,6 +56,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         where = item.path.relative_to(here).as_posix()
         if where.startswith(ONE_AT_A_TIME):
             item.add_marker(pytest.mark.xdist_group("namespaces"))
+        if where.startswith(BROWSER_TESTS):
+            item.add_marker(pytest.mark.flaky(reruns=1, only_rerun=[PlaywrightTimeout]))
 
 
 

@@ -25,6 +25,7 @@ from playwright.async_api import (
     Browser,
     BrowserContext,
     ConsoleMessage,
+    Page,
     Request,
     Response,
     async_playwright,
@@ -195,6 +196,12 @@ class _Witness:
             if message.type in ("error", "warning"):
                 self.note(f"console {message.type}: {message.text[:300]}")
 
+        def opened(page: Page) -> None:
+            self.note(f"page opened: {page.url[:160]}")
+            page.on("crash", lambda _: self.note(f"page crashed: {page.url[:160]}"))
+            page.on("close", lambda _: self.note(f"page closed: {page.url[:160]}"))
+
+        context.on("page", opened)
         context.on("response", answered)
         context.on("weberror", lambda e: self.note(f"page error: {e.error}"))
         context.on("console", said)
