@@ -25,6 +25,9 @@ Modes, each in a server process of its own, in the same run:
 - ``forward``: the product's path (``rtc/forward.py``), the per-subscriber send in C
   (``rtc/_wire.c``) where it was built.
 - ``python``: the same with the pure-Python send (``OPENTUTOR_NATIVE=0``).
+- ``queued``: the same with SRTP received through aioice's queue and the DTLS
+  transport's task, as aiortc does (``OPENTUTOR_EAGER_RECEIVE=0``), not on the
+  datagram's own call (:func:`rtc.forward.receive_eagerly`).
 - ``reencode``: the baseline, aiortc's stock ``MediaRelay`` with one encoder per
   receiving person (``OPENTUTOR_MEDIA_MODE=reencode``, benchmark only), at its own
   small K (``--reencode-sessions``).
@@ -401,15 +404,22 @@ class Run:
     notes: list[str] = field(default_factory=list)
 
 
+# The product's path with one of its pieces switched back, for ratios in the same run:
+# "python", rtc/wire.py's pure-Python send, not the C one; "queued", SRTP through aioice's
+# queue and the DTLS transport's task, not on the datagram's call (rtc.forward.
+# receive_eagerly).
+FORWARD_LIKE = {"forward": "forward", "python": "forward", "queued": "forward"}
+MODE_ENV = {"python": {"OPENTUTOR_NATIVE": "0"}, "queued": {"OPENTUTOR_EAGER_RECEIVE": "0"}}
+
+
 class Server:
     def __init__(self, mode: str, workdir: Path, redis_url: str, db_url: str,
                  workers: int = 1) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = workdir / f"server-{mode}-{self.port}.log"
-        # "python": the forward path with rtc/wire.py's pure-Python send, not the C one.
-        env = (dict(os.environ, OPENTUTOR_MEDIA_MODE="forward", OPENTUTOR_NATIVE="0")
-               if mode == "python" else dict(os.environ, OPENTUTOR_MEDIA_MODE=mode))
+        env = dict(os.environ, OPENTUTOR_MEDIA_MODE=FORWARD_LIKE.get(mode, mode))
+        env.update(MODE_ENV.get(mode, {}))
         args = [
             sys.executable, "-m", "signaling.server.cli", "serve", "--host", "127.0.0.1",
             "--port", str(self.port), "--data-dir", str(workdir / f"data-{self.port}"),
@@ -727,7 +737,7 @@ async def main_async(args: argparse.Namespace) -> int:
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     plan: list[Run] = []
     for mode in modes:
-        ks = args.sessions if mode in ("forward", "python") else args.reencode_sessions
+        ks = args.sessions if mode in FORWARD_LIKE else args.reencode_sessions
         plan += [Run(mode, int(k)) for k in ks.split(",") if k.strip()]
     media = [encode_audio(), encode_phone_video()]
     if args.backends is None:
@@ -759,7 +769,7 @@ async def main_async(args: argparse.Namespace) -> int:
     print()
     print(table(plan))
     best: dict[str, float | None] = {}
-    for mode in ("forward", "python", "reencode"):
+    for mode in (*FORWARD_LIKE, "reencode"):
         valid = [r for r in plan if r.mode == mode and r.values.get("valid")]
         top = max(valid, key=lambda r: r.sessions, default=None)
         best[mode] = None if top is None else top.values["sessions_per_core"]
@@ -767,6 +777,14 @@ async def main_async(args: argparse.Namespace) -> int:
     ratio = round(fwd / base, 1) if fwd and base else None
     print(f"\nconcurrent one-to-one sessions per fully used server core (largest valid K): "
           f"{best}; forward/reencode = {ratio}")
+    for other in ("python", "queued"):
+        per_k = {r.sessions: r.values["sessions_per_core"] for r in plan
+                 if r.mode == other and r.values.get("valid")}
+        pairs = [(r.sessions, r.values["sessions_per_core"] / per_k[r.sessions]) for r in plan
+                 if r.mode == "forward" and r.values.get("valid") and r.sessions in per_k]
+        if pairs:
+            print(f"forward/{other} (sessions per core, same K): "
+                  + ", ".join(f"K={k}: {q:.2f}×" for k, q in pairs))
     marginal = [r.values["marginal_cores_per_session"] for r in plan
                 if r.mode == "forward" and r.values.get("valid")]
     if marginal:

@@ -248,6 +248,7 @@ class Peer:
         self._apply(pc, offer)
         restrict_host_addresses(pc, self._host_addresses)
         forward.observe_traffic(pc, self._on_rtp, self._on_rtcp, self._on_stun)
+        forward.receive_eagerly(pc)
         try:
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)

@@ -114,8 +114,17 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[CodecSpy]:
 
 
 async def test_two_subscribers_get_frames_and_no_server_codec_runs(
-    room: MediaRoom, client: Callable[..., Client], spy: CodecSpy
+    room: MediaRoom, client: Callable[..., Client], spy: CodecSpy,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    eager = Counter[str]()
+    run_eagerly = forward.run_eagerly
+
+    def counting(coro: Any) -> None:
+        eager["packets"] += 1
+        run_eagerly(coro)
+
+    monkeypatch.setattr(forward, "run_eagerly", counting)
     a, (b, c) = await publisher_and(room, client, "B", "C")
     assert b.mapping == {"0": A_AUDIO, "1": A_VIDEO}
     for sub in (b, c):
@@ -154,6 +163,13 @@ async def test_two_subscribers_get_frames_and_no_server_codec_runs(
     assert spy.workers.count(True) == 2
     assert not [d for d in spy.decoders if d[0]]
     assert sorted(name for _, name in spy.decoders) == ["VP8", "VP8", "opus", "opus"]
+    # The server took SRTP off aioice's datagram call, not through its queue
+    # (forward.receive_eagerly): the publisher's packets and the subscribers' RTCP.
+    server_connections = [conn for p in room._people.values() if p.pc is not None
+                          for conn in forward.ice_connections(p.pc)]
+    assert len(server_connections) == 3
+    assert all(getattr(conn, forward._EAGER, False) for conn in server_connections)
+    assert eager["packets"] > 105, eager
 
 
 async def test_events_arrive_in_order(
