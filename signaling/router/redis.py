@@ -221,7 +221,8 @@ def node_key(node_id: str) -> str:
     return key(f"node:{node_id}")
 
 
-_GUARD_KEYS = (key("epoch"), key("alive"), key("last_beat"), key("fence"))
+EPOCH_KEY = key("epoch")  # gone = Redis lost our data (see the module's docstring)
+_GUARD_KEYS = (EPOCH_KEY, key("alive"), key("last_beat"), key("fence"))
 LOAD_KEY = key("load")
 
 

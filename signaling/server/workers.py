@@ -30,6 +30,9 @@ import sys
 import time
 from pathlib import Path
 
+import redis
+
+from signaling.router.redis import EPOCH_KEY
 from signaling.server.config import Config
 
 RESTART_PAUSE_S = 1.0  # between a worker's death and its restart (no busy loop)
@@ -91,6 +94,14 @@ def private_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
         if proc.poll() is not None or time.monotonic() > deadline:
             raise SystemExit("the private redis-server did not start")
         time.sleep(0.05)
+    # A Redis without the router's epoch makes the first node wait out a settling time
+    # (5 s), in case nodes run rooms it no longer knows of. This one was just made for
+    # workers not yet started: no room runs anywhere, so it starts with an epoch.
+    client = redis.Redis(unix_socket_path=str(sock))
+    try:
+        client.set(EPOCH_KEY, f"private-{os.getpid()}-{time.time_ns()}", nx=True)
+    finally:
+        client.close()
     return proc, f"unix://{sock}"
 
 
