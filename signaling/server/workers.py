@@ -71,9 +71,10 @@ def worker_argv(argv: list[str], index: int, config: Config, redis_url: str) -> 
     return [sys.executable, "-m", "signaling.server.cli", "serve", *out, *extra]
 
 
-def private_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def private_redis(data_dir: Path, *, first: bool = True) -> tuple[subprocess.Popen[bytes], str]:
     """A redis-server for this machine's workers only: a Unix socket (0700 folder), no
-    TCP port, nothing saved (placement is rebuilt by the workers' heartbeats)."""
+    TCP port, nothing saved (placement is rebuilt by the workers' heartbeats).
+    ``first``: before any worker started (else: again, after it died)."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise SystemExit("--workers places rooms through Redis: give --redis-url, or install "
@@ -94,14 +95,16 @@ def private_redis(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
         if proc.poll() is not None or time.monotonic() > deadline:
             raise SystemExit("the private redis-server did not start")
         time.sleep(0.05)
-    # A Redis without the router's epoch makes the first node wait out a settling time
-    # (5 s), in case nodes run rooms it no longer knows of. This one was just made for
-    # workers not yet started: no room runs anywhere, so it starts with an epoch.
-    client = redis.Redis(unix_socket_path=str(sock))
-    try:
-        client.set(EPOCH_KEY, f"private-{os.getpid()}-{time.time_ns()}", nx=True)
-    finally:
-        client.close()
+    if first:
+        # A Redis without the router's epoch makes the first node wait out a settling
+        # time (5 s), in case nodes run rooms it no longer knows of. Before any worker
+        # started no room runs anywhere, so it starts with an epoch. (Started again after
+        # it died, it starts without one: the workers' rooms then settle, as they must.)
+        client = redis.Redis(unix_socket_path=str(sock))
+        try:
+            client.set(EPOCH_KEY, f"private-{os.getpid()}-{time.time_ns()}", nx=True)
+        finally:
+            client.close()
     return proc, f"unix://{sock}"
 
 
@@ -139,6 +142,13 @@ def supervise(config: Config, count: int, argv: list[str]) -> int:
     workers: list[subprocess.Popen[bytes] | None] = [None] * count
     try:
         while not stopping:
+            if redis_proc is not None and redis_proc.poll() is not None:
+                # Rooms go on without it; placement waits until it is back (the workers
+                # reconnect, claim their rooms again, and settle: signaling/router/redis.py).
+                print(f"opentutor: the private redis-server exited ({redis_proc.returncode}); "
+                      "restarting", file=sys.stderr, flush=True)
+                time.sleep(RESTART_PAUSE_S)
+                redis_proc, _ = private_redis(config.data_dir, first=False)
             for i, proc in enumerate(workers):
                 if proc is not None and proc.poll() is None:
                     continue
