@@ -22,10 +22,11 @@ window and text rules as the statement asks them (a yes or no, no words). Anythi
 returns ``None`` and the record goes the general way, which also words every error: so
 the fast lane never decides what is invalid. What it returns is a :class:`Quick`: what
 :class:`~recorder.credits.statement.StatementBuilder` needs to apply one place at a
-time, the caps and the sums; when one place at a time has something to take off (the
-rare session that meets time already credited to one of its people), the builder
-evaluates the record the general way instead. tests/recorder/test_credits_speed_sample.py
-and test_credits_golden.py hold the statements this must give.
+time, the caps and the sums; when one place at a time has something to take off (a
+session that meets time already credited to one of its people: one in six of a
+2,000,000-session term's), :func:`figures_again` works them out again with that time
+taken off, as the engine would. tests/recorder/test_credits_speed_sample.py and
+test_credits_golden.py hold the statements this must give.
 """
 
 from __future__ import annotations
@@ -75,8 +76,8 @@ class Quick:
         self.term = term
         self.year = year
         self.people = people
-        # A lecture's inputs to _lecture, to work its figures out again when one place at
-        # a time takes time off some of its learners (see lecture_again).
+        # The function that made ``people`` and its inputs, to work the figures out again
+        # when one place at a time takes time off some of its people (see figures_again).
         self.again = again
 
 
@@ -246,51 +247,82 @@ def _quick(
     study = policy.study is not None
     latest = end + policy.feedback_window_hours * US_PER_HOUR  # the window: [start, latest]
     min_chars, min_distinct = policy.feedback_min_chars, policy.feedback_min_distinct
-    out: list[Figures]
+    again: tuple[Any, ...]
     if form_name == "one_to_one":
         t_person, l_person = instructors[0], learners[0]
-        rating_sum = ratings = 0
-        l_study = 0
+        rating = 0  # the learner's rating if their feedback counts (ratings are 1–5)
         fb = feedback.get(l_person.id)
         if fb is not None and start <= fb[0] <= latest and text_counts(
             fb[2], min_chars, min_distinct
         ):
-            rating_sum, ratings = fb[1], 1
-            l_study = eff if study else 0
-        points = ZERO
-        if eff:
-            points = engine._teacher_points(form, eff, rating_sum, ratings).rounded
-            if place_rule(policy, t_person, l_person, False)[0]:
-                points = ZERO
-        t_fig = (t_person.id, True, counted, points, eff if study else 0, 0)
-        l_fig = (l_person.id, False, counted, ZERO, l_study, 0)
-        out = [t_fig, l_fig] if next(iter(people)) == t_person.id else [l_fig, t_fig]
+            rating = fb[1]
+        again = (_pair, engine, form, t_person, l_person, next(iter(people)) == t_person.id,
+                 counted, eff, rating, study)
+        out = _pair(*again[1:])
     elif form_name == "review":
-        out = _review(engine, form, people, active, reports, feedback, raw_set, counted, eff,
-                      start, latest, study)
+        again = (_review, engine, form, people, active, reports, feedback, raw_set, counted,
+                 eff, start, latest, study)
+        out = _review(*again[1:])
     else:
-        again = (engine, form, people, instructors[0], active, replay, feedback, effective,
-                 eff, counted, start, latest, study)
-        return Quick(obj, session_id, start, order_start, term, day.year, _lecture(*again),
-                     again)
-    return Quick(obj, session_id, start, order_start, term, day.year, out, None)
+        again = (_lecture, engine, form, people, instructors[0], active, replay, feedback,
+                 effective, eff, counted, start, latest, study)
+        out = _lecture(*again[1:])
+    return Quick(obj, session_id, start, order_start, term, day.year, out, again)
 
 
-def lecture_again(item: Quick, already: dict[str, IntervalSet]) -> list[Figures]:
-    """A lecture's figures with ``already`` (learner → time an earlier session credited
-    them) taken off, as engine._lecture works them out with ``already``."""
+def figures_again(item: Quick, already: dict[str, IntervalSet]) -> list[Figures]:
+    """A session's figures with ``already`` (person → time an earlier session credited
+    them) taken off, as the engine works them out with ``already``."""
     assert item.again is not None
-    return _lecture(*item.again, already=already)  # type: ignore[misc]  # 13 inputs
+    function, *inputs = item.again
+    found: list[Figures] = function(*inputs, already=already)
+    return found
+
+
+def _left(candidate: IntervalSet, minutes_of: int, taken: IntervalSet | None
+          ) -> tuple[IntervalSet, int]:
+    """engine._keep: what is left of ``candidate`` (``minutes_of`` minutes) once ``taken``
+    is taken off, and its minutes; ``candidate`` itself when nothing is."""
+    if taken and candidate:
+        rest = difference(candidate, taken)
+        if rest != candidate:
+            return rest, minutes(rest)
+    return candidate, minutes_of
+
+
+def _pair(
+    engine: Engine, form: Any, teacher: Person, learner: Person, teacher_first: bool,
+    counted: IntervalSet, eff: int, rating: int, study: bool,
+    already: dict[str, IntervalSet] | None = None,
+) -> list[Figures]:
+    """engine._pair for a one_to_one, on presence, without words; ``rating`` is 0 when
+    the learner's feedback does not count."""
+    t_set = l_set = counted
+    eff_t = eff_l = eff
+    if already is not None:
+        t_set, eff_t = _left(counted, eff, already.get(teacher.id))
+        l_set, eff_l = _left(counted, eff, already.get(learner.id))
+    points = ZERO
+    if eff_t:
+        points = engine._teacher_points(form, eff_t, rating, 1 if rating else 0).rounded
+        if place_rule(engine.policy, teacher, learner, False)[0]:
+            points = ZERO
+    t_fig = (teacher.id, True, t_set, points, eff_t if study else 0, 0)
+    l_fig = (learner.id, False, l_set, ZERO, eff_l if study and rating else 0, 0)
+    return [t_fig, l_fig] if teacher_first else [l_fig, t_fig]
 
 
 def _review(
     engine: Engine, form: Any, people: dict[str, Person], active: dict[str, tuple[int, int]],
     reports: dict[str, tuple[int, str | None]], feedback: dict[str, tuple[int, int, str]],
     raw_set: IntervalSet, counted: IntervalSet, eff: int, start: int, latest: int, study: bool,
+    already: dict[str, IntervalSet] | None = None,
 ) -> list[Figures]:
-    """engine._review, on presence, with nothing already credited, without words."""
+    """engine._review, on presence, without words."""
     policy = engine.policy
-    took_part = bool(counted)
+    took_part = discussion_ok = bool(counted)
+    least = form.limits.min_minutes or 0
+    mine = counted
     learner = next(p for p in people.values() if p.role == "learner")
     any_report = False
     figures: dict[str, Figures] = {}
@@ -298,6 +330,9 @@ def _review(
     for pid, person in people.items():
         if person.role != "instructor":
             continue
+        if already is not None:  # engine._discussion
+            mine, left = _left(counted, eff, already.get(pid))
+            took_part = discussion_ok and (mine is counted or left >= least)
         report = reports.get(pid)
         has_report = False
         if report is not None:
@@ -320,7 +355,12 @@ def _review(
         points = found.rounded
         if place_rule(policy, person, learner, False)[0]:
             points = ZERO
-        figures[pid] = (pid, True, counted, points, 0, hours)
+        figures[pid] = (pid, True, mine, points, 0, hours)
+    mine = counted
+    took_part = discussion_ok
+    if already is not None:
+        mine, left = _left(counted, eff, already.get(learner.id))
+        took_part = discussion_ok and (mine is counted or left >= least)
     hours = 0
     fb = feedback.get(learner.id)
     if study and fb is not None and start <= fb[0] <= latest and text_counts(
@@ -328,7 +368,7 @@ def _review(
     ):
         hours = (form.report_hours if any_report else 0) + (
             form.discussion_hours if took_part else 0)
-    figures[learner.id] = (learner.id, False, counted, ZERO, 0, hours)
+    figures[learner.id] = (learner.id, False, mine, ZERO, 0, hours)
     return [figures[pid] for pid in people]
 
 
@@ -339,7 +379,7 @@ def _lecture(
     counted: IntervalSet, start: int, latest: int, study: bool,
     already: dict[str, IntervalSet] | None = None,
 ) -> list[Figures]:
-    """engine._lecture, on presence, without words; ``already`` holds learners only."""
+    """engine._lecture, on presence, without words."""
     policy, calendar = engine.policy, engine.calendar
     open_hours = policy.open_hours
     rating_sum = ratings = eligible_minutes = 0
@@ -407,9 +447,12 @@ def _lecture(
         ):
             eligible_minutes += viewing
         out.append((lid, False, credited, ZERO, l_study, 0))
+    t_set, eff_t = counted, eff
+    if already is not None:
+        t_set, eff_t = _left(counted, eff, already.get(teacher.id))
     points = ZERO
-    if eff:
+    if eff_t:  # then eff too: eff_t is at most eff
         points = engine._teacher_points(
-            form, eff, rating_sum, ratings, eligible_minutes // eff).rounded
-    out[t_index] = (teacher.id, True, counted, points, eff if study else 0, 0)
+            form, eff_t, rating_sum, ratings, eligible_minutes // eff).rounded
+    out[t_index] = (teacher.id, True, t_set, points, eff_t if study else 0, 0)
     return out
