@@ -284,9 +284,10 @@ def _plain_text(value: object) -> bool:
     return type(value) is str and value != "" and not value.isspace()
 
 
-# Raw (id, role, school, district, school_id, district_code) → the Person they validated
-# to, per programme.
-PeopleMemo = dict[str, dict[tuple[Any, Any, Any, Any, Any, Any], Person]]
+# Person id → (a copy of the raw person object it was validated from, the Person), per
+# programme: a raw object equal to the copy is the same Person (a dict comparison in C,
+# cheaper than the six look-ups and the tuple a key of its fields took).
+PeopleMemo = dict[str, dict[Any, tuple[dict[str, Any], Person]]]
 _PEOPLE_LIMIT = 500_000  # people remembered per programme before the memo starts afresh
 
 
@@ -356,19 +357,22 @@ def plain_people(
         if type(raw) is not dict:
             return None
         pid = raw.get("id", "")
-        role = raw.get("role", "")
-        key = (pid, role, raw.get("school"), raw.get("district"), raw.get("school_id"),
-               raw.get("district_code"))
-        person = known.get(key) if known is not None else None
-        if person is None:
-            person = _plain_person(*key, needs_place)
+        found = known.get(pid) if known is not None else None
+        person: Person | None
+        if found is not None and found[0] == raw:
+            person = found[1]
+        else:
+            person = _plain_person(
+                pid, raw.get("role", ""), raw.get("school"), raw.get("district"),
+                raw.get("school_id"), raw.get("district_code"), needs_place)
             if person is None:
                 return None
             if known is not None:
-                known[key] = person
+                # A copy: the caller's object may change after (it is theirs).
+                known[pid] = (dict(raw), person)
         if pid in people:
             return None
-        if role == "instructor":
+        if person.role == "instructor":
             instructors.append(person)
         else:
             learners.append(person)
