@@ -31,7 +31,7 @@ test_credits_golden.py hold the statements this must give.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -41,18 +41,14 @@ from recorder.credits.evidence_rules import covered_by, join, meet, minutes
 from recorder.credits.intervals import IntervalSet, difference, prefix
 from recorder.credits.outcomes import ZERO
 from recorder.credits.records import (
-    _EPOCH,
-    _ONE_US,
     _V2_FIELDS,
     FORMS,
     Person,
-    _us,
     plain_people,
 )
 from recorder.credits.texts import US_PER_HOUR, text_counts
 
 US_PER_MINUTE = 60_000_000
-_parse = datetime.fromisoformat  # raises TypeError for anything but a string
 _Giveup = (TypeError, ValueError, KeyError, AttributeError, IndexError)
 # One person's figures: (id, instructor?, credited set, points, study minutes, study hours)
 Figures = tuple[str, bool, IntervalSet, Fraction, int, int]
@@ -81,14 +77,14 @@ class Quick:
         self.again = again
 
 
-def _one(value: object) -> tuple[int, int]:
+def _one(value: object, us: Callable[[object], int]) -> tuple[int, int]:
     """A list holding one [start, end] pair, end after start, in µs; raises otherwise."""
     if type(value) is not list or len(value) != 1:
         raise TypeError
     pair = value[0]
     if type(pair) is not list or len(pair) != 2:
         raise TypeError
-    start, end = _us(pair[0]), _us(pair[1])
+    start, end = us(pair[0]), us(pair[1])
     if end <= start:
         raise ValueError
     return start, end
@@ -137,7 +133,7 @@ def _quick(
         return None
     active: dict[str, tuple[int, int]] = {}
     start = end = 0
-    parse = _parse
+    us = engine.stamps.us  # records._us, remembering the parts of the usual spelling
     for pid, value in raw_active.items():
         # _one, inlined: once per person of every session.
         if pid not in people or type(value) is not list or len(value) != 1:
@@ -145,10 +141,7 @@ def _quick(
         pair = value[0]
         if type(pair) is not list or len(pair) != 2:
             return None
-        moment_a, moment_b = parse(pair[0]), parse(pair[1])
-        if moment_a.tzinfo is None or moment_b.tzinfo is None:
-            return None
-        a_us, b_us = (moment_a - _EPOCH) // _ONE_US, (moment_b - _EPOCH) // _ONE_US
+        a_us, b_us = us(pair[0]), us(pair[1])
         if b_us <= a_us:
             return None
         active[pid] = (a_us, b_us)
@@ -173,9 +166,14 @@ def _quick(
         for pid, value in raw_replay.items():
             if people[pid].role != "learner":
                 return None
-            replay[pid] = _one(value)
+            replay[pid] = _one(value, us)
 
-    feedback: dict[str, tuple[int, int, str]] = {}
+    # The learners whose feedback counts, with its rating: submitted in the window
+    # [start, latest] and its text passing the text rules (checks.feedback_problem finds
+    # nothing wrong), decided once, however often the figures are worked out.
+    latest = end + policy.feedback_window_hours * US_PER_HOUR
+    min_chars, min_distinct = policy.feedback_min_chars, policy.feedback_min_distinct
+    rated: dict[str, int] = {}
     raw_feedback = obj.get("feedback")
     if raw_feedback is not None:
         if type(raw_feedback) is not dict:
@@ -187,10 +185,9 @@ def _quick(
             text = raw.get("text", "")
             if type(rating) is not int or not 1 <= rating <= 5 or type(text) is not str:
                 return None
-            moment = parse(raw.get("submitted_at"))  # type: ignore[arg-type]  # TypeError: given up
-            if moment.tzinfo is None:
-                return None
-            feedback[pid] = ((moment - _EPOCH) // _ONE_US, rating, text)
+            submitted = us(raw.get("submitted_at"))
+            if start <= submitted <= latest and text_counts(text, min_chars, min_distinct):
+                rated[pid] = rating
 
     reports: dict[str, tuple[int, str | None]] = {}
     raw_reports = obj.get("reports")
@@ -200,7 +197,7 @@ def _quick(
         for pid, raw in raw_reports.items():
             if people[pid].role != "instructor" or type(raw) is not dict:
                 return None
-            submitted = _us(raw.get("submitted_at"))
+            submitted = us(raw.get("submitted_at"))
             text = raw.get("text")
             if text is not None and type(text) is not str:
                 return None
@@ -245,27 +242,20 @@ def _quick(
     order_start = effective[0][0] if effective else start
 
     study = policy.study is not None
-    latest = end + policy.feedback_window_hours * US_PER_HOUR  # the window: [start, latest]
-    min_chars, min_distinct = policy.feedback_min_chars, policy.feedback_min_distinct
     again: tuple[Any, ...]
     if form_name == "one_to_one":
         t_person, l_person = instructors[0], learners[0]
-        rating = 0  # the learner's rating if their feedback counts (ratings are 1–5)
-        fb = feedback.get(l_person.id)
-        if fb is not None and start <= fb[0] <= latest and text_counts(
-            fb[2], min_chars, min_distinct
-        ):
-            rating = fb[1]
+        # 0 when the learner's feedback does not count (ratings are 1–5)
         again = (_pair, engine, form, t_person, l_person, next(iter(people)) == t_person.id,
-                 counted, eff, rating, study)
+                 counted, eff, rated.get(l_person.id, 0), study)
         out = _pair(*again[1:])
     elif form_name == "review":
-        again = (_review, engine, form, people, active, reports, feedback, raw_set, counted,
+        again = (_review, engine, form, people, active, reports, rated, raw_set, counted,
                  eff, start, latest, study)
         out = _review(*again[1:])
     else:
-        again = (_lecture, engine, form, people, instructors[0], active, replay, feedback,
-                 effective, eff, counted, start, latest, study)
+        again = (_lecture, engine, form, people, instructors[0], active, replay, rated,
+                 effective, eff, counted, study)
         out = _lecture(*again[1:])
     return Quick(obj, session_id, start, order_start, term, day.year, out, again)
 
@@ -314,7 +304,7 @@ def _pair(
 
 def _review(
     engine: Engine, form: Any, people: dict[str, Person], active: dict[str, tuple[int, int]],
-    reports: dict[str, tuple[int, str | None]], feedback: dict[str, tuple[int, int, str]],
+    reports: dict[str, tuple[int, str | None]], rated: dict[str, int],
     raw_set: IntervalSet, counted: IntervalSet, eff: int, start: int, latest: int, study: bool,
     already: dict[str, IntervalSet] | None = None,
 ) -> list[Figures]:
@@ -362,10 +352,7 @@ def _review(
         mine, left = _left(counted, eff, already.get(learner.id))
         took_part = discussion_ok and (mine is counted or left >= least)
     hours = 0
-    fb = feedback.get(learner.id)
-    if study and fb is not None and start <= fb[0] <= latest and text_counts(
-        fb[2], policy.feedback_min_chars, policy.feedback_min_distinct
-    ):
+    if study and learner.id in rated:
         hours = (form.report_hours if any_report else 0) + (
             form.discussion_hours if took_part else 0)
     figures[learner.id] = (learner.id, False, mine, ZERO, 0, hours)
@@ -375,8 +362,8 @@ def _review(
 def _lecture(
     engine: Engine, form: Any, people: dict[str, Person], teacher: Person,
     active: dict[str, tuple[int, int]], replays: dict[str, tuple[int, int]],
-    feedback: dict[str, tuple[int, int, str]], effective: IntervalSet, eff: int,
-    counted: IntervalSet, start: int, latest: int, study: bool,
+    rated: dict[str, int], effective: IntervalSet, eff: int, counted: IntervalSet,
+    study: bool,
     already: dict[str, IntervalSet] | None = None,
 ) -> list[Figures]:
     """engine._lecture, on presence, without words."""
@@ -386,7 +373,6 @@ def _lecture(
     replay_from = effective[0][0] if effective else None
     one_effective = len(effective) == 1
     e_start, e_end = effective[0] if one_effective else (0, 0)
-    min_chars, min_distinct = policy.feedback_min_chars, policy.feedback_min_distinct
     t_school = teacher.school_key if policy.same_school_no_points else ""
     t_district = teacher.district_key if policy.same_district_no_points else ""
     out: list[Figures] = []
@@ -434,11 +420,9 @@ def _lecture(
         if viewing > eff:
             viewing = eff
         l_study = 0
-        fb = feedback.get(lid)
-        if fb is not None and start <= fb[0] <= latest and text_counts(
-            fb[2], min_chars, min_distinct
-        ):
-            rating_sum += fb[1]
+        rating = rated.get(lid)
+        if rating is not None:
+            rating_sum += rating
             ratings += 1
             l_study = viewing if study else 0
         if not (
