@@ -294,6 +294,18 @@ class StatementBuilder:
                 # Earlier time still in play: whether it meets this session's, as
                 # _one_place decides it (nothing changed yet).
                 mine = fig[2]
+                if state.more is None and state.ivs is None:
+                    # One earlier interval (often a replay watched the next day, in play
+                    # for every session of that day): the comparison _one_place makes.
+                    s0, e0 = state.start, state.end
+                    if len(mine) == 1:
+                        (a, b), = mine
+                        meets = a < e0 and s0 < b
+                    else:
+                        meets = any(a < e0 and s0 < b for a, b in mine)
+                    if not meets:
+                        states.append(state)
+                        continue
                 first = mine[0][0]
                 earlier = state.earlier()
                 before = tuple(iv for ivs, _ in earlier for iv in ivs if iv[1] > first)
