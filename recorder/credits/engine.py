@@ -41,7 +41,6 @@ from recorder.credits.records import (
     SessionRecord,
     parse_record_memo,
 )
-from recorder.credits.stamps import Stamps
 from recorder.credits.texts import US_PER_HOUR, text_counts
 
 NO_EVIDENCE = "no media evidence in the record: computed from presence"
@@ -179,7 +178,6 @@ class Engine:
         self.max_reviewers = review.max_reviewers if review else 3
         self._points: dict[tuple[str, int, int, int, int], _Points] = {}
         self._people: PeopleMemo = {}
-        self.stamps = Stamps()  # timestamps of the usual spelling (the statement's fast lane)
 
     def evaluate(self, record: object, already: Already | None = None) -> SessionOutcome:
         """Compute one session's figures (no term caps: those need the whole term).

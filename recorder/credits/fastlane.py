@@ -31,7 +31,7 @@ test_credits_golden.py hold the statements this must give.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
@@ -41,14 +41,18 @@ from recorder.credits.evidence_rules import covered_by, join, meet, minutes
 from recorder.credits.intervals import IntervalSet, difference, prefix
 from recorder.credits.outcomes import ZERO
 from recorder.credits.records import (
+    _EPOCH,
+    _ONE_US,
     _V2_FIELDS,
     FORMS,
     Person,
+    _us,
     plain_people,
 )
 from recorder.credits.texts import US_PER_HOUR, text_counts
 
 US_PER_MINUTE = 60_000_000
+_parse = datetime.fromisoformat  # raises TypeError for anything but a string
 _Giveup = (TypeError, ValueError, KeyError, AttributeError, IndexError)
 # One person's figures: (id, instructor?, credited set, points, study minutes, study hours)
 Figures = tuple[str, bool, IntervalSet, Fraction, int, int]
@@ -77,14 +81,14 @@ class Quick:
         self.again = again
 
 
-def _one(value: object, us: Callable[[object], int]) -> tuple[int, int]:
+def _one(value: object) -> tuple[int, int]:
     """A list holding one [start, end] pair, end after start, in µs; raises otherwise."""
     if type(value) is not list or len(value) != 1:
         raise TypeError
     pair = value[0]
     if type(pair) is not list or len(pair) != 2:
         raise TypeError
-    start, end = us(pair[0]), us(pair[1])
+    start, end = _us(pair[0]), _us(pair[1])
     if end <= start:
         raise ValueError
     return start, end
@@ -133,7 +137,7 @@ def _quick(
         return None
     active: dict[str, tuple[int, int]] = {}
     start = end = 0
-    us = engine.stamps.us  # records._us, remembering the parts of the usual spelling
+    parse = _parse
     for pid, value in raw_active.items():
         # _one, inlined: once per person of every session.
         if pid not in people or type(value) is not list or len(value) != 1:
@@ -141,7 +145,10 @@ def _quick(
         pair = value[0]
         if type(pair) is not list or len(pair) != 2:
             return None
-        a_us, b_us = us(pair[0]), us(pair[1])
+        moment_a, moment_b = parse(pair[0]), parse(pair[1])
+        if moment_a.tzinfo is None or moment_b.tzinfo is None:
+            return None
+        a_us, b_us = (moment_a - _EPOCH) // _ONE_US, (moment_b - _EPOCH) // _ONE_US
         if b_us <= a_us:
             return None
         active[pid] = (a_us, b_us)
@@ -166,7 +173,7 @@ def _quick(
         for pid, value in raw_replay.items():
             if people[pid].role != "learner":
                 return None
-            replay[pid] = _one(value, us)
+            replay[pid] = _one(value)
 
     # The learners whose feedback counts, with its rating: submitted in the window
     # [start, latest] and its text passing the text rules (checks.feedback_problem finds
@@ -185,7 +192,10 @@ def _quick(
             text = raw.get("text", "")
             if type(rating) is not int or not 1 <= rating <= 5 or type(text) is not str:
                 return None
-            submitted = us(raw.get("submitted_at"))
+            moment = parse(raw.get("submitted_at"))  # type: ignore[arg-type]  # TypeError: given up
+            if moment.tzinfo is None:
+                return None
+            submitted = (moment - _EPOCH) // _ONE_US
             if start <= submitted <= latest and text_counts(text, min_chars, min_distinct):
                 rated[pid] = rating
 
@@ -197,7 +207,7 @@ def _quick(
         for pid, raw in raw_reports.items():
             if people[pid].role != "instructor" or type(raw) is not dict:
                 return None
-            submitted = us(raw.get("submitted_at"))
+            submitted = _us(raw.get("submitted_at"))
             text = raw.get("text")
             if text is not None and type(text) is not str:
                 return None
