@@ -670,6 +670,10 @@ def receive_eagerly(pc: RTCPeerConnection) -> None:
         def data_received(
             data: bytes, component: int, _dtls: Any = dtls, _queued: Any = queued
         ) -> None:
+            if not data:
+                # An empty datagram, from anyone who can reach the port: aiortc's
+                # receive task would fail on it (data[0]) and close the transport.
+                return
             if 127 < data[0] < 192 and _dtls._rx_srtp is not None and _dtls._state is _CONNECTED:
                 run_eagerly(_srtp_in(_dtls, data))
             else:

@@ -71,3 +71,33 @@ async def test_failures_are_logged_never_raised_into_aioice(
             await asyncio.sleep(0)
     assert [type(e) for e in caught] == [RuntimeError]
     assert sum("receiving a packet failed" in r.message for r in caplog.records) == 2
+
+
+async def test_an_empty_datagram_is_dropped_and_the_connection_stays_up() -> None:
+    """Two real aiortc peers over 127.0.0.1; an empty UDP payload (anyone who can reach
+    the port can send one) reaches the hooked ``data_received`` of the connected side.
+    aiortc's own receive task fails on it (``data[0]``: IndexError) and closes the
+    transport; the hook drops it, and the connection stays up."""
+    from aiortc import RTCPeerConnection
+
+    a, b = RTCPeerConnection(), RTCPeerConnection()
+    try:
+        a.createDataChannel("x")
+        await a.setLocalDescription(await a.createOffer())
+        await b.setRemoteDescription(a.localDescription)
+        await b.setLocalDescription(await b.createAnswer())
+        await a.setRemoteDescription(b.localDescription)
+        for _ in range(200):
+            if a.connectionState == "connected" and b.connectionState == "connected":
+                break
+            await asyncio.sleep(0.05)
+        assert a.connectionState == "connected"
+        forward.receive_eagerly(a)
+        connection = forward.ice_connections(a)[0]
+        assert getattr(connection, forward._EAGER)
+        connection.data_received(b"", 1)
+        await asyncio.sleep(0.2)
+        assert a.connectionState == "connected"
+    finally:
+        await a.close()
+        await b.close()
