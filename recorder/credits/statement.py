@@ -294,18 +294,12 @@ class StatementBuilder:
                 # Earlier time still in play: whether it meets this session's, as
                 # _one_place decides it (nothing changed yet).
                 mine = fig[2]
-                if state.more is None and state.ivs is None:
-                    # One earlier interval (often a replay watched the next day, in play
-                    # for every session of that day): the comparison _one_place makes.
-                    s0, e0 = state.start, state.end
-                    if len(mine) == 1:
-                        (a, b), = mine
-                        meets = a < e0 and s0 < b
-                    else:
-                        meets = any(a < e0 and s0 < b for a, b in mine)
-                    if not meets:
-                        states.append(state)
-                        continue
+                # One earlier interval (often a replay watched the next day, in play for
+                # every session of that day): the comparison _one_place makes.
+                if (state.more is None and state.ivs is None
+                        and not _meets_one(mine, state.start, state.end)):
+                    states.append(state)
+                    continue
                 first = mine[0][0]
                 earlier = state.earlier()
                 before = tuple(iv for ivs, _ in earlier for iv in ivs if iv[1] > first)
@@ -451,12 +445,7 @@ class StatementBuilder:
                 # One earlier interval still in play (often a replay watched the next day):
                 # whether this session meets it, without building sets to intersect.
                 s0, e0 = state.start, state.end
-                if len(mine) == 1:
-                    (a, b), = mine
-                    meets = a < e0 and s0 < b
-                else:
-                    meets = any(a < e0 and s0 < b for a, b in mine)
-                if not meets:  # remember(), its result for this case
+                if not _meets_one(mine, s0, e0):  # remember(), its result for this case
                     state.more = ((((s0, e0),), state.sid), (mine, sid))
                     continue
             earlier = state.earlier()
@@ -618,3 +607,12 @@ def compute_statement(
     for rec in validate_batch(enumerate(records, start=1), policy):
         builder.feed(rec)
     return builder.result()
+
+
+def _meets_one(mine: IntervalSet, start: int, end: int) -> bool:
+    """Whether any of ``mine`` overlaps the one earlier interval ``[start, end)`` (the
+    common case of one place at a time: no sets built to intersect)."""
+    if len(mine) == 1:
+        (a, b), = mine
+        return a < end and start < b
+    return any(a < end and start < b for a, b in mine)
