@@ -43,6 +43,7 @@ import random
 import signal as signals
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -382,6 +383,9 @@ class Server:
             env["OPENTUTOR_TEARDOWN_GC"] = "0"  # the baseline: rtc/peer.py's collector off
         if not args.teardown_trim:
             env["OPENTUTOR_TEARDOWN_TRIM"] = "0"  # the baseline: no malloc_trim after it
+        for pair in args.server_env:  # e.g. LD_PRELOAD=… to compare allocators
+            name, _, value = pair.partition("=")
+            env[name] = value
         if args.debug_objects:
             env["OPENTUTOR_DEBUG_OBJECTS"] = str(args.debug_objects)
         self.snapshots = workdir / "snapshots"
@@ -514,20 +518,40 @@ def print_growth(first: Path, last: Path, frames: int, top: int = 25) -> None:
 
 
 def verdict(
-    samples: list[dict[str, Any]], warmup_min: float, final: dict[str, Any]
+    samples: list[dict[str, Any]], warmup_min: float, final: dict[str, Any],
+    window_min: float = 5.0,
 ) -> dict[str, Any]:
+    """RSS growth between two windows under load: the first ``window_min`` minutes after
+    warm-up and the last ``window_min``, each its median sample. One sample swings with
+    how long ago the teardown collection ran (closed connections wait up to 10 s for it)
+    and with how many people happen to be connected; a median over a few minutes does
+    not, and a leak still shows in it."""
     loaded = [s for s in samples if not s.get("idle")]
     after = [s for s in loaded if s["min"] >= warmup_min]
     if len(after) < 2:
         return {"rss_growth_pct": None, "note": "the run ended before the warm-up did"}
-    start, end = after[0], after[-1]
-    growth = 100 * (end["rss_mib"] - start["rss_mib"]) / start["rss_mib"]
-    sessions = max(1, end["sessions"] - start["sessions"])
+    first = [s for s in after if s["min"] < after[0]["min"] + window_min]
+    last = [s for s in after if s["min"] > after[-1]["min"] - window_min]
+    if len(after) >= 4:  # two windows that do not overlap, however short the run
+        half = len(after) // 2
+        first, last = first[:half], last[-half:]
+
+    def median(window: list[dict[str, Any]], key: str) -> float:
+        return float(statistics.median(s[key] for s in window))
+
+    warm, end = median(first, "rss_mib"), median(last, "rss_mib")
+    growth = 100 * (end - warm) / warm
+    sessions = max(1, last[-1]["sessions"] - first[0]["sessions"])
     return {
-        "rss_warm_mib": round(start["rss_mib"], 1),
-        "rss_end_mib": round(end["rss_mib"], 1),
+        "rss_warm_mib": round(warm, 1),
+        "rss_end_mib": round(end, 1),
         "rss_growth_pct": round(growth, 1),
-        "kib_per_session": round(1024 * (end["rss_mib"] - start["rss_mib"]) / sessions, 1),
+        "windows_min": [[first[0]["min"], first[-1]["min"]], [last[0]["min"], last[-1]["min"]]],
+        "pcs_open_warm": median(first, "peer_connections"),
+        "pcs_open_end": median(last, "peer_connections"),
+        "single_samples_growth_pct": round(
+            100 * (after[-1]["rss_mib"] - after[0]["rss_mib"]) / after[0]["rss_mib"], 1),
+        "kib_per_session": round(1024 * (end - warm) / sessions, 1),
         "rss_goal_met": growth < GOAL_RSS_PCT,
         "events_expected": final["expected"],
         "events_lost": final["lost"],
@@ -542,6 +566,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rooms", type=int, default=50)
     p.add_argument("--minutes", type=float, default=30.0)
     p.add_argument("--warmup-minutes", type=float, default=5.0)
+    p.add_argument("--window-minutes", type=float, default=5.0,
+                   help="the verdict compares the median RSS of the first and the last "
+                   "window this long under load")
     p.add_argument("--sample-s", type=float, default=30.0)
     p.add_argument("--session-s", type=float, default=150.0, help="mean session length")
     p.add_argument("--action-s", type=float, default=8.0, help="mean time between a "
@@ -560,6 +587,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--tracemalloc", type=int, default=0, metavar="FRAMES",
                    help="trace the server's Python allocations (debug, slower) and print the "
                    "tracebacks that grew from warm-up to the end")
+    p.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
+                   help="set in the server's environment only (repeatable)")
     p.add_argument("--json", default=None)
     return p.parse_args(argv)
 
@@ -659,10 +688,13 @@ async def main_async(args: argparse.Namespace) -> int:
                        reverse=True)[:12]
         print("object types that grew after warm-up:",
               ", ".join(f"{k} +{int(d)}" for d, k in grown if d > 0))
-    result = verdict(samples, args.warmup_minutes, final)
+    result = verdict(samples, args.warmup_minutes, final, args.window_minutes)
     print()
     print(f"verdict: RSS {result.get('rss_warm_mib')} → {result.get('rss_end_mib')} MiB "
-          f"after warm-up: {result.get('rss_growth_pct')} % "
+          f"after warm-up (medians of minutes {result.get('windows_min')}; peer connections "
+          f"open {result.get('pcs_open_warm')} → {result.get('pcs_open_end')}; first and last "
+          f"single samples {result.get('single_samples_growth_pct')} %): "
+          f"{result.get('rss_growth_pct')} % "
           f"({'meets' if result.get('rss_goal_met') else 'misses'} the < {GOAL_RSS_PCT:g} % goal), "
           f"{result.get('kib_per_session')} KiB per session; events lost "
           f"{final['lost']} of {final['expected']}; {final['sessions']} sessions, "
