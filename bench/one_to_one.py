@@ -28,6 +28,9 @@ Modes, each in a server process of its own, in the same run:
 - ``queued``: the same with SRTP received through aioice's queue and the DTLS
   transport's task, as aiortc does (``OPENTUTOR_EAGER_RECEIVE=0``), not on the
   datagram's own call (:func:`rtc.forward.receive_eagerly`).
+- ``framed``: the same with every publisher packet also depayloaded and put through
+  aiortc's jitter buffer into frames, as before frames were made only for the recorder
+  (``OPENTUTOR_ALWAYS_FRAMES=1``, :func:`rtc.forward.hook_rtp`).
 - ``reencode``: the baseline, aiortc's stock ``MediaRelay`` with one encoder per
   receiving person (``OPENTUTOR_MEDIA_MODE=reencode``, benchmark only), at its own
   small K (``--reencode-sessions``).
@@ -407,9 +410,11 @@ class Run:
 # The product's path with one of its pieces switched back, for ratios in the same run:
 # "python", rtc/wire.py's pure-Python send, not the C one; "queued", SRTP through aioice's
 # queue and the DTLS transport's task, not on the datagram's call (rtc.forward.
-# receive_eagerly).
-FORWARD_LIKE = {"forward": "forward", "python": "forward", "queued": "forward"}
-MODE_ENV = {"python": {"OPENTUTOR_NATIVE": "0"}, "queued": {"OPENTUTOR_EAGER_RECEIVE": "0"}}
+# receive_eagerly); "framed", frames made of every packet, not only for the recorder.
+FORWARD_LIKE = {"forward": "forward", "python": "forward", "queued": "forward",
+                "framed": "forward"}
+MODE_ENV = {"python": {"OPENTUTOR_NATIVE": "0"}, "queued": {"OPENTUTOR_EAGER_RECEIVE": "0"},
+            "framed": {"OPENTUTOR_ALWAYS_FRAMES": "1"}}
 
 
 class Server:
@@ -777,7 +782,7 @@ async def main_async(args: argparse.Namespace) -> int:
     ratio = round(fwd / base, 1) if fwd and base else None
     print(f"\nconcurrent one-to-one sessions per fully used server core (largest valid K): "
           f"{best}; forward/reencode = {ratio}")
-    for other in ("python", "queued"):
+    for other in ("python", "queued", "framed"):
         per_k = {r.sessions: r.values["sessions_per_core"] for r in plan
                  if r.mode == other and r.values.get("valid")}
         pairs = [(r.sessions, r.values["sessions_per_core"] / per_k[r.sessions]) for r in plan

@@ -139,7 +139,10 @@ class Source:
                 lambda: self._on_end(epoch),
                 self.kind,
             )
-            hook_rtp(receiver, lambda packet: self._on_rtp(epoch, packet))
+            # Frames are made (depayloaded, reassembled by aiortc's jitter buffer) only
+            # for the taps; everything else is read from the packets in _on_rtp.
+            hook_rtp(receiver, lambda packet: self._on_rtp(epoch, packet),
+                     lambda: bool(self.taps))
         for sink in self._sinks:
             sink.restart()
 
@@ -197,30 +200,32 @@ class Source:
             self._set_up(False)
 
     def _on_frame(self, epoch: int, codec: RTCRtpCodecParameters, frame: Any) -> None:
+        """A whole frame from aiortc's jitter buffer, made only while taps (the recorder)
+        are attached (``hook_rtp``'s ``wants_frames``): for them alone. Evidence and
+        media up/down come from the packets (:meth:`_on_rtp`)."""
         data: bytes = frame.data
-        if epoch != self._epoch or not data:
-            return
-        now = self._clock.monotonic()
-        self.frames_in += 1
-        self.bytes_in += len(data)
-        self.last_frame = now
-        key = is_keyframe(codec.name, data)
-        if key:
-            self.keyframes_in += 1
-            self._relay.keyframe_seen()
-        if not self.forwarding:
-            return
-        self._set_up(True)
-        pts = self._pts(frame.timestamp, now)
         taps = self.taps
-        if not taps:
-            return  # subscribers got this frame's packets already (_on_rtp)
+        if epoch != self._epoch or not data or not taps or not self.forwarding:
+            return
+        pts = self._pts(frame.timestamp, self._clock.monotonic())
+        key = is_keyframe(codec.name, data)
         packet = av.Packet(data)
         packet.pts = pts
         packet.time_base = self._time_base
         packet.is_keyframe = key
         for tap in taps:
             tap.frame(self.person, self.kind, codec.name, packet, key)
+
+    def _frame_started(self, keyframe: bool) -> None:
+        """A new frame's first packet arrived (not a retransmission): the publisher's
+        media is live. Counted whether forwarded or not; up only while forwarded."""
+        self.frames_in += 1
+        self.last_frame = self._clock.monotonic()
+        if keyframe:
+            self.keyframes_in += 1
+            self._relay.keyframe_seen()
+        if self.forwarding:
+            self._set_up(True)
 
     def _on_rtp(self, epoch: int, packet: RtpPacket) -> None:
         """One publisher packet to every subscriber slot (the hot path). Counted for
@@ -262,6 +267,7 @@ class Source:
         elif what != MEDIA or not payload:
             return
         self.packets_in += 1
+        self.bytes_in += len(payload)
         self.sec_packets += 1
         self.sec_bytes += len(payload)
         if self._h264:
@@ -279,6 +285,7 @@ class Source:
                 self.sec_frames += 1
                 if key:
                     self.sec_keyframes += 1
+                self._frame_started(key)
         elif self._video:
             start, key = vp8_frame_start(payload)
             keystart = start and key
@@ -286,8 +293,11 @@ class Source:
                 self.sec_frames += 1
                 if key:
                     self.sec_keyframes += 1
+                self._frame_started(key)
         else:
             start = keystart = True
+            if original:
+                self._frame_started(False)
             level = packet.extensions.audio_level  # (voice flag, -dBov) or None
             if level is not None and level[1] < self.sec_level:
                 self.sec_level = level[1]

@@ -194,7 +194,10 @@ async def test_publisher_packets_reach_every_slot_rewritten_without_a_decoder(
         starts = [p.timestamp for p in sent if payloads.vp8_frame_start(p.payload)[0]]
         assert [(t - starts[0]) & 0xFFFFFFFF for t in starts] == [0, 3000, 6000, 9000, 12000]
     assert sinks[0].frames_sent == 5 and sinks[0].packets_sent == sum(len(f) for f in frames)
-    assert source.frames_in == 4 and source.keyframes_in == 1  # whole frames, for taps
+    # Frames counted at their first packet; none was made: with no tap attached the
+    # packets never reach aiortc's depayloader and jitter buffer.
+    assert source.frames_in == 5 and source.keyframes_in == 1
+    assert receiver._RTCRtpReceiver__jitter_buffer._origin is None
 
     await receiver.stop()  # aiortc stops its "decoder": the track ended
     assert changes.log == [("video", True), ("video", False)]
@@ -293,7 +296,7 @@ async def test_revoked_source_forwards_nothing_and_idle_media_goes_down(
     sink.attach(source)
     frames = vp8_frames(6)
     await feed(receiver, frames[:3])
-    assert changes.log == [] and wire.sent == [] and source.frames_in == 2  # not granted
+    assert changes.log == [] and wire.sent == [] and source.frames_in == 3  # not granted
     source.set_forwarding(True)
     await feed(receiver, frames[3:], seq=2000, ts=100000)
     assert changes.log == [("video", True)]
@@ -420,3 +423,80 @@ async def test_red_goes_as_is_to_red_slots_and_as_its_primary_to_the_others(
     assert [(s - seqs[0]) & 0xFFFF for s in seqs] == [0, 1, 3, 4]
     assert (source.red_in, source.red_malformed) == (5, 1)
     assert frames[:3] == [b"\xfc\x01", b"\xfc\x02", b"\xfc\x03"]  # one frame late
+
+
+async def test_frames_are_made_only_while_a_tap_takes_them(pc: RTCPeerConnection) -> None:
+    receiver, params = await started_receiver(pc, "video", VP8)
+    source = Source("A", "video", FakeClock(), Changes())
+    source.set_forwarding(True)
+    source.bind(receiver)
+    await receiver.receive(params)
+    made: list[tuple[bytes, bool]] = []
+
+    class Tap:
+        def frame(self, person: str, kind: str, codec: str, packet: Any, key: bool) -> None:
+            made.append((bytes(packet), key))
+
+    frames = vp8_frames(9, keyframes=(0, 3, 6))
+    sizes = [len(f) for f in frames]
+    await feed(receiver, frames[:3])
+    source.taps = (Tap(),)  # recording starts
+    await feed(receiver, frames[3:6], seq=1000 + sum(sizes[:3]), ts=5000 + 9000)
+    source.taps = ()  # and stops
+    await feed(receiver, frames[6:], seq=1000 + sum(sizes[:6]), ts=5000 + 18000)
+    # The jitter buffer hands a frame out when the next one starts: frames 3 and 4
+    # while tapped (5 waits for a packet that the tap no longer asks for).
+    assert made == [(whole(frames[3]), True), (whole(frames[4]), False)]
+    assert source.frames_in == 9 and source.keyframes_in == 3
+
+
+def rtp_stream(count: int, lost: tuple[int, ...]) -> list[RtpPacket]:
+    """VP8-ish packets with abs-send-time (so the REMB estimator runs), a few lost."""
+    out = []
+    for i in range(count):
+        if i in lost:
+            continue
+        packet = RtpPacket(payload_type=97, sequence_number=(65530 + i) & 0xFFFF,
+                           timestamp=3000 * (i // 3), ssrc=SSRC, marker=int(i % 3 == 2))
+        packet.payload = bytes([0x10 if i % 3 == 0 else 0x00, i % 256]) + bytes(1000)
+        packet.extensions.abs_send_time = (i * 5 * 262) & 0xFFFFFF  # ~5 ms apart, 6.18 fixed
+        out.append(packet)
+    return out
+
+
+async def test_receiving_without_frames_leaves_aiortcs_state_as_aiortc_would() -> None:
+    """:func:`forward.receive_without_frames` is aiortc's ``_handle_rtp_packet`` minus
+    the frame making: the same statistics (receiver reports), the same NACKs and REMB
+    sent, on the same packets, through a real receiver each."""
+    sent: dict[str, list[Any]] = {"aiortc": [], "ours": []}
+    state = {}
+    for name in sent:
+        peer = RTCPeerConnection()
+        receiver, _params = await started_receiver(peer, "video", VP8)
+        receiver._enabled = True
+        receiver._set_rtcp_ssrc(1234)
+        receiver._RTCRtpReceiver__codecs = {97: VP8}
+
+        async def capture(packet: Any, _name: str = name) -> None:
+            sent[_name].append(bytes(packet))
+
+        receiver._send_rtcp = capture
+        for i, packet in enumerate(rtp_stream(2000, lost=(7, 8, 100, 250, 1500))):
+            if name == "aiortc":
+                await receiver._handle_rtp_packet(packet, arrival_time_ms=1000 + 5 * i)
+            else:
+                await forward.receive_without_frames(receiver, packet, 1000 + 5 * i)
+        stats = receiver._RTCRtpReceiver__remote_streams[SSRC]
+        state[name] = (
+            stats.packets_received, stats.packets_lost, stats.max_seq, stats.cycles,
+            sorted(receiver._RTCRtpReceiver__nack_generator.missing),
+            list(receiver._RTCRtpReceiver__active_ssrc),
+        )
+        await peer.close()
+    assert state["ours"] == state["aiortc"]
+    # aiortc's own path also asks for a keyframe (PLI: PSFB, FMT 1) when its jitter
+    # buffer loses a frame: that is the part left out, subscribers ask for their own.
+    pli = [p for p in sent["aiortc"] if p[1] == 206 and p[0] & 0x1F == 1]
+    assert pli and sent["ours"] == [p for p in sent["aiortc"] if p not in pli]
+    assert {p[1] for p in sent["ours"]} == {205, 206}  # NACKs (RTPFB) and REMB (PSFB)
+    assert state["ours"][0] > 0
