@@ -441,14 +441,24 @@ class Server:
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
         self.ps = psutil.Process(self.process.pid)
+        self.workers = workers
 
     async def ready(self) -> None:
+        """Until the shared port and, with --server-workers, every worker's own port
+        (PORT+1+i) answer: the shared one answers once worker 0 listens, and the
+        supervisor starts the others one after another (~2 s each here), so the idle
+        window would count their start-up, and a session created before they listen
+        goes to worker 0."""
         deadline = time.monotonic() + 60
+        ports = [self.port]
+        if self.workers > 1:
+            ports += [self.port + 1 + i for i in range(self.workers)]
         async with aiohttp.ClientSession() as http:
-            while True:
+            while ports:
                 try:
-                    async with http.get(self.base + "/healthz", timeout=aiohttp.ClientTimeout(1)):
-                        return
+                    async with http.get(f"http://127.0.0.1:{ports[0]}/healthz",
+                                        timeout=aiohttp.ClientTimeout(1)):
+                        ports.pop(0)
                 except (OSError, aiohttp.ClientError, TimeoutError):
                     if self.process.poll() is not None or time.monotonic() > deadline:
                         self.stop()
