@@ -597,7 +597,7 @@ def print_headline(plan: list[Run], head: dict[str, Any]) -> None:
         lectures = next(r.lectures for r in plan if r.workers == int(w))
         tree = ("; CPU and RSS of the whole process tree: workers, supervisor, private "
                 "redis-server") if w != "1" else ""
-        shape = "" if (w, lectures) == ("1", 1) else (
+        shape = "" if (w, lectures, len(heads)) == ("1", 1, 1) else (
             f" at {w} server worker{'s' * (w != '1')} ({lectures} lecture"
             f"{'s' * (lectures > 1)}{tree})")
         print(f"subscribers per fully used server core{shape}: {h['subscribers_per_core']}; "
