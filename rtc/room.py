@@ -101,6 +101,7 @@ class MediaRoom:
         self._public_ip = public_ip
         self._people: dict[str, Peer] = {}
         self._sources: dict[tuple[str, str], Source] = {}
+        self._announced: set[Source] = set()  # sources whose media_up went out
         self._taps: tuple[FrameTap, ...] = ()
         self._quality: dict[str, LinkQuality] = {}  # by subscriber
         self._watchdog: asyncio.Task[None] | None = None
@@ -197,6 +198,7 @@ class MediaRoom:
         for source in self._sources.values():
             source.close()
         self._sources.clear()
+        self._announced.clear()
 
     def add_tap(self, tap: FrameTap) -> None:
         """Give ``tap`` every forwarded frame from now on (a recorder). Video sources
@@ -313,10 +315,32 @@ class MediaRoom:
         return participant
 
     def _media_changed(self, source: Source, up: bool) -> None:
-        if up:
+        """A source's media went up or down: called on the packet path (a frame's first
+        packet), or on the owner (forwarding revoked, the publisher gone). The events
+        keep the order the evidence needs: a publisher's first packet can be read, on
+        the datagram's own call, before the owner has run the "transport up" that the
+        same handshake queued; its media_up then waits behind it on the owner, and a
+        media_down is said only of media whose media_up was."""
+        if not up:
+            if source in self._announced:
+                self._announced.discard(source)
+                self._events.media_down(source.person, source.kind)
+            return
+        participant = self._people.get(source.person)
+        if participant is None or participant.transport_up:
+            self._announce(source)
+            return
+
+        async def after_transport() -> None:
+            if source.up and self._sources.get((source.person, source.kind)) is source:
+                self._announce(source)
+
+        self._owner.run(after_transport)
+
+    def _announce(self, source: Source) -> None:
+        if source not in self._announced:
+            self._announced.add(source)
             self._events.media_up(source.person, source.kind)
-        else:
-            self._events.media_down(source.person, source.kind)
 
     def _streams(self) -> list[StreamInfo]:
         return [
