@@ -137,7 +137,8 @@ aiortc internals touched (aiortc pinned to 1.16.0 in pyproject.toml)
    ``__remote_bitrate_estimator``, ``__rtcp_ssrc``, ``__active_ssrc``, ``__remote_streams``
    (``StreamStatistics``), ``__rtx_ssrc``, ``__nack_generator``, ``_send_rtcp`` and
    ``_send_rtcp_nack``; a test feeds the same packets through it and through aiortc's own
-   method and compares the state and the RTCP sent.
+   method and compares the state and the RTCP sent. ``__remote_bitrate_estimator`` is
+   replaced for video by :func:`rtc.bitrate.estimator` (the same figures, faster).
 10. ``RTCRtpSender``: ``_ssrc``, ``_rtx_ssrc``, ``__mid``, ``__rtp_header_extensions_map``
     (the slot's SSRCs and mid extension, :meth:`RtpOut.from_sender`); ``__ntp_timestamp``,
     ``__rtp_timestamp``, ``__packet_count``, ``__octet_count`` (written for its sender
@@ -211,7 +212,7 @@ from aiortc.rtp import (
     unwrap_rtx,
 )
 
-from . import h264, red, wire
+from . import bitrate, h264, red, wire
 from .payloads import MEDIA, OTHER, payload_kind
 
 log = logging.getLogger(__name__)
@@ -565,6 +566,9 @@ def hook_rtp(
     (:func:`receive_without_frames`). Calling again replaces both callbacks."""
     if not hasattr(receiver, "_opentutor_on_rtp"):
         original = receiver._handle_rtp_packet
+        if receiver._RTCRtpReceiver__remote_bitrate_estimator is not None:  # type: ignore[attr-defined]
+            # Video: the same estimate, REMB for REMB, without its two per-packet loops.
+            receiver._RTCRtpReceiver__remote_bitrate_estimator = bitrate.estimator()  # type: ignore[attr-defined]
 
         async def handle(packet: RtpPacket, arrival_time_ms: int) -> None:
             receiver._opentutor_on_rtp(packet)  # type: ignore[attr-defined]
