@@ -441,6 +441,7 @@ def row(r: Run, wide: bool = False) -> str:
         f"{f(v['cpu_us_per_packet'], '.1f'):>7} {v['delivered_ratio']:>8.2%} "
         f"{f(v['latency_ms_p50'], '.1f'):>7} {f(v['latency_ms_p95'], '.1f'):>7} "
         f"{f(v['first_keyframe_s_p95'], '.2f'):>8} {v['server_rss_mib']:>8.0f} "
+        f"{f(v.get('rss_per_subscriber_mib'), '.2f'):>7} "
         f"{f(v['subscribers_per_core'], '.0f'):>9}"
     )
 
@@ -468,7 +469,7 @@ def table(runs: list[Run]) -> str:
     head = (
         f"{'N':>5} {'mode':<9}{wl}{'cores':>6} {'pkt/s':>7} "
         f"{'µs/pkt':>7} {'deliv':>8} {'p50 ms':>7} {'p95 ms':>7} {'kf p95 s':>8} "
-        f"{'RSS MiB':>8} {'subs/core':>9}"
+        f"{'RSS MiB':>8} {'MiB/sub':>7} {'subs/core':>9}"
     )
     lines = [head, "-" * len(head)]
     for r in runs:

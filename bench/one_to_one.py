@@ -586,6 +586,7 @@ async def one_run(run: Run, args: argparse.Namespace, workdir: Path, media: list
         cpu1, t1 = server.cpu(), time.monotonic()
         c1 = await counters(redis_url, db_url) if backends else None
         v["idle_cores"] = round((cpu1 - cpu0) / (t1 - t0), 4)
+        rss_idle = server.rss_mib()  # memory per session: the growth from here
         if c0 and c1:
             v["idle_backends"] = rates(c0, c1)
         pairs = await create_sessions(server.base, run.sessions)
@@ -628,6 +629,8 @@ async def one_run(run: Run, args: argparse.Namespace, workdir: Path, media: list
             marginal_cores_per_session=round(max(0.0, cores - v["idle_cores"]) / run.sessions, 4),
             workers_cpu_cores=round((wcpu1 - wcpu0) / wall, 2),
             server_rss_mib=round(rss, 1),
+            # Two people's peer connections, slots, sources and journal state each.
+            rss_per_session_mib=round((rss - rss_idle) / run.sessions, 2),
             load_avg=[round(load0, 2), round(load1, 2)],
             machine_cores={
                 k: round((getattr(sys1, k) - getattr(sys0, k)) / wall, 2)
@@ -690,7 +693,8 @@ def summarise(run: Run, got: list[dict[str, Any]]) -> None:
 
 def table(runs: list[Run]) -> str:
     head = (f"{'K':>4} {'mode':<9} {'idle':>6} {'cores':>6} {'c/sess':>7} {'deliv':>8} "
-            f"{'p50 ms':>7} {'p95 ms':>7} {'RSS MiB':>8} {'workers':>7} {'load':>10} "
+            f"{'p50 ms':>7} {'p95 ms':>7} {'RSS MiB':>8} {'MiB/ses':>7} {'workers':>7} "
+            f"{'load':>10} "
             f"{'sess/core':>9}")
     lines = [head, "-" * len(head)]
 
@@ -706,8 +710,8 @@ def table(runs: list[Run]) -> str:
             f"{r.sessions:>4} {r.mode:<9} {v['idle_cores']:>6.3f} {v['server_cpu_cores']:>6.3f} "
             f"{v['cores_per_session']:>7.4f} {v['delivered_ratio']:>8.2%} "
             f"{f(v['latency_ms_p50'], '.1f'):>7} {f(v['latency_ms_p95'], '.1f'):>7} "
-            f"{v['server_rss_mib']:>8.0f} {v['workers_cpu_cores']:>7.2f} "
-            f"{v['load_avg'][0]:>4.1f}→{v['load_avg'][1]:<4.1f} "
+            f"{v['server_rss_mib']:>8.0f} {v['rss_per_session_mib']:>7.2f} "
+            f"{v['workers_cpu_cores']:>7.2f} {v['load_avg'][0]:>4.1f}→{v['load_avg'][1]:<4.1f} "
             f"{f(v['sessions_per_core'], '.1f'):>9}")
         for note in r.notes:
             lines.append(f"{'':>6}note: {note}")
