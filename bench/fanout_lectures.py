@@ -27,6 +27,7 @@ import aiohttp
 from bench.fanout_client import Publisher
 from bench.fanout_media import Encoded
 from bench.fanout_server import API_KEY, Server
+from bench.harness import create_session
 
 
 @dataclass
@@ -81,16 +82,8 @@ def lecture_body(learners: int, index: int = 0) -> dict[str, Any]:
 
 async def create_lecture(base: str, learners: int, index: int = 0) -> tuple[str, dict[str, str]]:
     """The session's id, and each person's join token."""
-    async with aiohttp.ClientSession() as http, http.post(
-        base + "/api/v1/sessions",
-        json=lecture_body(learners, index),
-        headers={"Authorization": f"Bearer {API_KEY}"},
-    ) as r:
-        created = await r.json()
-        if r.status != 201:
-            raise RuntimeError(f"session not created: {r.status} {created}")
-    tokens = {pid: url.split("token=", 1)[1] for pid, url in created["join_urls"].items()}
-    return str(created["session_id"]), tokens
+    async with aiohttp.ClientSession() as http:
+        return await create_session(http, base, API_KEY, lecture_body(learners, index))
 
 
 async def open_lectures(

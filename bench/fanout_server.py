@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 import redis.asyncio
 
-from bench.harness import wait_healthy
+from bench.harness import ProcessTree, wait_healthy
 from signaling.router.redis import room_key
 
 API_KEY = "bench-api-key"
@@ -36,7 +36,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class Server:
+class Server(ProcessTree):
     def __init__(self, mode: str, workdir: Path, workers: int = 1) -> None:
         self.workers = workers
         self.port = free_port()
@@ -71,13 +71,6 @@ class Server:
         elsewhere (the URL a ``moved`` names)."""
         return f"http://127.0.0.1:{self.port + 1 + index}"
 
-    def processes(self) -> list[psutil.Process]:
-        """The server and everything it started (workers, the private redis-server)."""
-        try:
-            return [self.ps, *self.ps.children(recursive=True)]
-        except psutil.Error:
-            return [self.ps]
-
     def _label(self, ps: psutil.Process) -> str:
         if ps.pid == self.ps.pid:
             return "supervisor" if self.workers > 1 else "server"
@@ -108,13 +101,6 @@ class Server:
     def pids(self) -> list[int]:
         return [ps.pid for ps in self.processes()]
 
-    def rss_mib(self) -> float:
-        total = 0
-        for ps in self.processes():
-            with contextlib.suppress(psutil.Error):
-                total += ps.memory_info().rss
-        return total / 2**20
-
     async def placement(self, session_ids: list[str]) -> list[int | None]:
         """The worker each session's room runs on, from the private redis-server's claims
         (the value of a room's key is its node, ``HOST:PORT-wI``); ``None``: not placed."""
@@ -131,13 +117,6 @@ class Server:
             await client.aclose()
         return out
 
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 def per_process_cores(before: Snapshot, after: Snapshot, wall: float) -> dict[str, float]:

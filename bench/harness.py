@@ -1,6 +1,7 @@
-"""What the end-to-end benches share: waiting for a server process to answer, the CPU
-seconds of a set of processes, and the VP8 encoder settings of a real-time camera.
-Kept here once so that every bench starts, measures and encodes the same way."""
+"""What the end-to-end benches share: waiting for a server process to answer, what a
+server's process tree costs, creating a session through the REST API, the CPU seconds
+of a set of processes, and the VP8 encoder settings of a real-time camera. Kept here
+once so that every bench starts, measures and encodes the same way."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import av
 import psutil
 
@@ -33,6 +35,52 @@ def wait_healthy(
                 stop()
                 raise RuntimeError("server did not start:\n" + log.read_text()) from None
             time.sleep(0.1)
+
+
+class ProcessTree:
+    """A server process under test and everything it started (``serve --workers``: the
+    workers and the private redis-server): its CPU and memory are theirs together."""
+
+    process: subprocess.Popen[bytes]
+    ps: psutil.Process
+
+    def processes(self) -> list[psutil.Process]:
+        try:
+            return [self.ps, *self.ps.children(recursive=True)]
+        except psutil.Error:
+            return [self.ps]
+
+    def cpu(self) -> float:
+        """User + system seconds of the whole tree so far (/proc/PID/stat)."""
+        return cpu_seconds(ps.pid for ps in self.processes())
+
+    def rss_mib(self) -> float:
+        total = 0
+        for ps in self.processes():
+            with contextlib.suppress(psutil.Error):
+                total += ps.memory_info().rss
+        return total / 2**20
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+async def create_session(
+    http: aiohttp.ClientSession, base: str, api_key: str, body: dict[str, Any]
+) -> tuple[str, dict[str, str]]:
+    """POST /api/v1/sessions: the session's id and each person's join token."""
+    async with http.post(base + "/api/v1/sessions", json=body,
+                         headers={"Authorization": f"Bearer {api_key}"}) as r:
+        created = await r.json()
+        if r.status != 201:
+            raise RuntimeError(f"session not created: {r.status} {created}")
+    tokens = {pid: url.split("token=", 1)[1] for pid, url in created["join_urls"].items()}
+    return str(created["session_id"]), tokens
 
 
 def cpu_seconds(pids: Iterable[int]) -> float:

@@ -83,7 +83,7 @@ from aiortc import RTCPeerConnection
 from bench.fanout import DELIVERED_MIN, free_port, machine_model, pct
 from bench.fanout_client import Signal, Subscriber, negotiate
 from bench.fanout_media import Encoded, PrecodedTrack, encode_audio
-from bench.harness import cpu_seconds, encode_vp8, vp8_encoder
+from bench.harness import ProcessTree, cpu_seconds, create_session, encode_vp8, vp8_encoder
 from rtc.ice import rtc_configuration
 
 API_KEY = "bench-api-key-one-to-one"
@@ -417,7 +417,7 @@ MODE_ENV = {"python": {"OPENTUTOR_NATIVE": "0"}, "queued": {"OPENTUTOR_EAGER_REC
             "framed": {"OPENTUTOR_ALWAYS_FRAMES": "1"}}
 
 
-class Server:
+class Server(ProcessTree):
     def __init__(self, mode: str, workdir: Path, redis_url: str, db_url: str,
                  workers: int = 1) -> None:
         self.port = free_port()
@@ -466,36 +466,6 @@ class Server:
                                            + self.log.read_text()[-3000:]) from None
                     await asyncio.sleep(0.2)
 
-    def processes(self) -> list[psutil.Process]:
-        """The server, or with --server-workers its workers (and private redis-server)."""
-        try:
-            return [self.ps, *self.ps.children(recursive=True)]
-        except psutil.Error:
-            return [self.ps]
-
-    def cpu(self) -> float:
-        total = 0.0
-        for ps in self.processes():
-            with contextlib.suppress(psutil.Error):
-                t = ps.cpu_times()  # /proc/PID/stat: utime + stime
-                total += t.user + t.system
-        return total
-
-    def rss_mib(self) -> float:
-        total = 0
-        for ps in self.processes():
-            with contextlib.suppress(psutil.Error):
-                total += ps.memory_info().rss
-        return total / 2**20
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
 
 def session_body(i: int) -> dict[str, Any]:
     now = datetime.now(UTC)
@@ -510,16 +480,12 @@ def session_body(i: int) -> dict[str, Any]:
 
 
 async def create_sessions(base: str, k: int) -> list[tuple[str, str]]:
+    """K one-to-ones: (the teacher's token, the student's)."""
     out: list[tuple[str, str]] = []
     async with aiohttp.ClientSession() as http:
         for i in range(k):
-            async with http.post(base + "/api/v1/sessions", json=session_body(i),
-                                 headers={"Authorization": f"Bearer {API_KEY}"}) as r:
-                created = await r.json()
-                if r.status != 201:
-                    raise RuntimeError(f"session not created: {r.status} {created}")
-            urls = created["join_urls"]
-            out.append((urls["t1"].split("token=", 1)[1], urls["s1"].split("token=", 1)[1]))
+            _, tokens = await create_session(http, base, API_KEY, session_body(i))
+            out.append((tokens["t1"], tokens["s1"]))
     return out
 
 

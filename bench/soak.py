@@ -62,7 +62,7 @@ from aiortc import RTCPeerConnection
 
 from bench.fanout_client import Signal, Subscriber, negotiate
 from bench.fanout_media import Encoded, PrecodedTrack, encode_audio
-from bench.harness import encode_vp8, vp8_encoder, wait_healthy
+from bench.harness import create_session, encode_vp8, vp8_encoder, wait_healthy
 from rtc.ice import rtc_configuration
 
 API_KEY = "soak-api-key"
@@ -245,14 +245,8 @@ class RoomDriver:
                 await asyncio.sleep(2)
 
     async def one_session(self) -> None:
-        async with aiohttp.ClientSession() as http, http.post(
-            self.base + "/api/v1/sessions", json=session_body(),
-            headers={"Authorization": f"Bearer {API_KEY}"},
-        ) as r:
-            created = await r.json()
-            if r.status != 201:
-                raise RuntimeError(f"session not created: {r.status} {created}")
-        tokens = {pid: url.split("token=", 1)[1] for pid, url in created["join_urls"].items()}
+        async with aiohttp.ClientSession() as http:
+            _, tokens = await create_session(http, self.base, API_KEY, session_body())
         people = [Person(self.base, pid, tok, self.media, self.counts)
                   for pid, tok in sorted(tokens.items(), key=lambda i: i[0] != "t1")]
         self.counts.sessions += 1
