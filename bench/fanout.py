@@ -607,6 +607,29 @@ def print_headline(plan: list[Run], head: dict[str, Any]) -> None:
     for pair, ratios in head.get("server_workers_ratio", {}).items():
         a, b = pair.split("/")
         print(f"per-core figure at {a} server workers / at {b} (same run): {ratios}")
+    print(goal_line(plan))
+
+
+# Issue 15's goal for a lecture's fan-out, on a clean link.
+GOAL_US_PER_PACKET = 4.0  # server CPU per forwarded packet: ≥ 1,500 A/V subscribers per core
+GOAL_P95_MS = 20.0
+
+
+def goal_line(plan: list[Run]) -> str:
+    """The goal against the product's path: its best valid forward run (100 % delivered),
+    µs of server CPU per forwarded packet and p95 latency there."""
+    runs = [r for r in plan if r.mode == "forward" and not r.slow
+            and r.values.get("cpu_us_per_packet") and r.values.get("delivered_ratio", 0) >= 1.0]
+    if not runs:
+        return ("issue 15's goal (≤ 4 µs of server CPU per forwarded packet, p95 ≤ 20 ms, "
+                "100 % delivered): no valid forward run to judge")
+    best = min(runs, key=lambda r: r.values["cpu_us_per_packet"])
+    us, p95 = best.values["cpu_us_per_packet"], best.values.get("latency_ms_p95")
+    met = us <= GOAL_US_PER_PACKET and p95 is not None and p95 <= GOAL_P95_MS
+    return (f"issue 15's goal (≤ {GOAL_US_PER_PACKET:g} µs of server CPU per forwarded packet, "
+            f"p95 ≤ {GOAL_P95_MS:g} ms, 100 % delivered): {'met' if met else 'not met'}: "
+            f"{us:.1f} µs, p95 {p95} ms at N = {best.subscribers} "
+            f"({us / GOAL_US_PER_PACKET:.1f}× the goal's CPU)")
 
 
 async def main_async(args: argparse.Namespace) -> int:

@@ -417,6 +417,9 @@ MODE_ENV = {"python": {"OPENTUTOR_NATIVE": "0"}, "queued": {"OPENTUTOR_EAGER_REC
             "framed": {"OPENTUTOR_ALWAYS_FRAMES": "1"}}
 
 
+GOAL_SESSIONS_PER_CORE = 300  # issue 15
+
+
 class Server(ProcessTree):
     def __init__(self, mode: str, workdir: Path, redis_url: str, db_url: str,
                  workers: int = 1) -> None:
@@ -762,6 +765,11 @@ async def main_async(args: argparse.Namespace) -> int:
     ratio = round(fwd / base, 1) if fwd and base else None
     print(f"\nconcurrent one-to-one sessions per fully used server core (largest valid K): "
           f"{best}; forward/reencode = {ratio}")
+    fwd_best = best.get("forward")
+    print(f"issue 15's goal (≥ {GOAL_SESSIONS_PER_CORE} concurrent one-to-one A/V sessions per "
+          f"core): {'met' if fwd_best and fwd_best >= GOAL_SESSIONS_PER_CORE else 'not met'}"
+          + (f": {fwd_best} ({GOAL_SESSIONS_PER_CORE / fwd_best:.1f}× short)" if fwd_best and
+             fwd_best < GOAL_SESSIONS_PER_CORE else f": {fwd_best}"))
     for other in ("python", "queued", "framed"):
         per_k = {r.sessions: r.values["sessions_per_core"] for r in plan
                  if r.mode == other and r.values.get("valid")}
