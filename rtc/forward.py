@@ -678,9 +678,37 @@ def raise_receive_buffers(pc: RTCPeerConnection, size: int = RECEIVE_BUFFER) -> 
     ~1 s of this lecture's publisher at best, less with several publishers or bursts."""
     for connection in ice_connections(pc):
         for protocol in getattr(connection, "_protocols", []):
-            sock = protocol.transport.get_extra_info("socket")
+            transport = protocol.transport
+            sock = transport.get_extra_info("socket")
             if sock is not None and sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) < size:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+            if isinstance(getattr(transport, "max_size", None), int):
+                transport.max_size = DATAGRAM_READ
+
+
+# asyncio's datagram transport reads every datagram into a new buffer of ``max_size``,
+# 256 KiB, then shrinks it to the datagram (``recvfrom``; CPython reallocs the bytes).
+# Once glibc's mmap threshold has risen past that size (it does when any large block
+# is freed), each of those buffers comes from the main heap and needs 256 KiB free in
+# one piece: the small blocks made right after it (the packet, the NACK cache's copy)
+# sit in its remainder, the next read cannot use what is left and takes fresh heap
+# above, and long-lived blocks left scattered there keep its pages resident. In the
+# 50-room soak the heap's free-but-kept bytes grew ~6 MiB a minute and RSS with them
+# (README, "Soak"). A WebRTC datagram is at most a path MTU (browsers send RTP and DTLS
+# records of ≤ 1,200-1,500 bytes; STUN less), so reads of 4 KiB lose nothing and are
+# served from glibc's bins like any small block.
+DATAGRAM_READ = 4096
+_FULL_READS = [0]
+
+
+def _full_read(size: int) -> None:
+    """A datagram filled the read: it may have been cut. Logged at the 1st, 2nd, 4th,
+    8th… such datagram (never a flood), so an operator sees it if a peer ever sends one."""
+    _FULL_READS[0] += 1
+    count = _FULL_READS[0]
+    if count & (count - 1) == 0:  # 1, 2, 4, 8, …: rare, and never a flood
+        log.warning("a %d-byte datagram filled the %d-byte read (%d so far): larger ones "
+                    "are cut; see DATAGRAM_READ in rtc/forward.py", size, DATAGRAM_READ, count)
 
 
 def observe_traffic(
@@ -754,6 +782,8 @@ def receive_eagerly(pc: RTCPeerConnection) -> None:
                 # An empty datagram, from anyone who can reach the port: aiortc's
                 # receive task would fail on it (data[0]) and close the transport.
                 return
+            if len(data) >= DATAGRAM_READ:
+                _full_read(len(data))
             if 127 < data[0] < 192 and _dtls._rx_srtp is not None and _dtls._state is _CONNECTED:
                 run_eagerly(_srtp_in(_dtls, data))
             else:

@@ -170,6 +170,10 @@ async def test_two_subscribers_get_frames_and_no_server_codec_runs(
     assert len(server_connections) == 3
     assert all(getattr(conn, forward._EAGER, False) for conn in server_connections)
     assert eager["packets"] > 105, eager
+    # Its sockets are read 4 KiB at a time, not into asyncio's 256 KiB buffers.
+    reads = {protocol.transport.max_size for conn in server_connections
+             for protocol in conn._protocols}
+    assert reads == {forward.DATAGRAM_READ}
 
 
 async def test_events_arrive_in_order(
