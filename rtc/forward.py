@@ -675,7 +675,8 @@ def raise_receive_buffers(pc: RTCPeerConnection, size: int = RECEIVE_BUFFER) -> 
     sockets (it grants up to ``net.core.rmem_max``). asyncio reads one datagram per
     socket per loop turn, and one publisher packet costs N sends before the loop turns
     again; a keyframe at N = 200 is ~100 ms of work, while the default 208 KiB holds
-    ~1 s of this lecture's publisher at best, less with several publishers or bursts."""
+    ~1 s of this lecture's publisher at best, less with several publishers or bursts.
+    Also sets each socket's read size to :data:`DATAGRAM_READ` (see there)."""
     for connection in ice_connections(pc):
         for protocol in getattr(connection, "_protocols", []):
             transport = protocol.transport
