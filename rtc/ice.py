@@ -36,6 +36,7 @@ from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer, RTCPeerConne
 from .forward import ice_connections
 
 _RESTRICTED = "_opentutor_host_addresses"
+_CONSENT_GUARD = "_opentutor_consent_guard"
 
 
 def parse_ice_server(url: str) -> RTCIceServer:
@@ -127,6 +128,36 @@ def restrict_host_addresses(pc: RTCPeerConnection, addresses: Sequence[str] | No
 
         connection.get_component_candidates = restricted  # type: ignore[method-assign]
         setattr(connection, _RESTRICTED, tuple(wanted))
+
+
+def no_consent_after_close(pc: RTCPeerConnection) -> None:
+    """Keep aioice from starting consent checks on a connection already closed.
+
+    aioice 0.13's ``Connection.connect()`` starts its consent task (RFC 7675) once the
+    check list has completed. If ``close()`` runs between the check list completing and
+    ``connect()`` resuming (a browser that reconnects or leaves right after ICE
+    succeeded), close finds no consent task to cancel, and ``connect()`` then starts one
+    on the closed connection: it has no nominated pairs left, so it never fails and runs
+    every 5 s for as long as the process. It holds the connection, and through
+    :func:`rtc.forward.receive_eagerly`'s hook the DTLS transport and the whole peer
+    connection, beyond any collection. The 50-room soak kept ~2 of them a minute
+    (``signaling/server/leaks.py`` found every closed peer connection left in memory
+    held by such a task). So the consent loop of each of ``pc``'s connections
+    first checks whether close has begun. Idempotent; per instance, nothing global."""
+    for connection in ice_connections(pc):
+        if getattr(connection, _CONSENT_GUARD, False):
+            continue
+        query: Callable[[], Awaitable[None]] = connection.query_consent
+
+        async def query_consent(
+            _connection: Any = connection, _query: Callable[[], Awaitable[None]] = query
+        ) -> None:
+            if _connection._closing:
+                return
+            await _query()
+
+        connection.query_consent = query_consent  # type: ignore[method-assign]
+        setattr(connection, _CONSENT_GUARD, True)
 
 
 def host_addresses_of(pc: RTCPeerConnection) -> list[tuple[str, ...] | None]:

@@ -58,7 +58,7 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 from . import fanout, forward, memory
 from .clock import Clock
 from .contract import KINDS, MediaEvents, OfferError, SlotSnapshot, StreamInfo
-from .ice import restrict_host_addresses, rtc_configuration
+from .ice import no_consent_after_close, restrict_host_addresses, rtc_configuration
 from .reencode import REENCODE
 
 log = logging.getLogger(__name__)
@@ -249,6 +249,7 @@ class Peer:
         restrict_host_addresses(pc, self._host_addresses)
         forward.observe_traffic(pc, self._on_rtp, self._on_rtcp, self._on_stun)
         forward.receive_eagerly(pc)
+        no_consent_after_close(pc)
         try:
             answer = await pc.createAnswer()
             await pc.setLocalDescription(answer)

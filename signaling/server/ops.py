@@ -36,7 +36,7 @@ from recorder.media.recording import STATS
 from rtc import memory
 from rtc.peer import COLLECTOR, PEER_CONNECTIONS
 from signaling.server import drain as drain_mod
-from signaling.server import web_assets
+from signaling.server import leaks, web_assets
 from signaling.server.access import viewer
 from signaling.server.drain import DRAIN
 from signaling.server.http_util import SERVICES, error
@@ -283,7 +283,7 @@ async def _lag_probe(app: web.Application) -> AsyncIterator[None]:
             lag[0] = max(0.0, loop.time() - planned)
 
     task = asyncio.create_task(probe(), name="event-loop-lag")
-    snapshots = bool(DEBUG_SNAPSHOTS) and tracemalloc.is_tracing()
+    snapshots = bool(DEBUG_SNAPSHOTS)
     if snapshots:
         loop.add_signal_handler(signal.SIGUSR2, _dump_snapshot)
     yield
@@ -295,6 +295,10 @@ async def _lag_probe(app: web.Application) -> AsyncIterator[None]:
 
 
 def _dump_snapshot() -> None:
-    """SIGUSR2 (debug): write a tracemalloc snapshot (seconds at a few hundred MB)."""
-    path = Path(DEBUG_SNAPSHOTS) / f"snapshot-{time.time():.0f}.tracemalloc"
-    tracemalloc.take_snapshot().dump(str(path))
+    """SIGUSR2 (debug): write what holds closed peer connections (signaling/server/
+    leaks.py), and a tracemalloc snapshot if tracing (seconds at a few hundred MB)."""
+    stamp = f"{time.time():.0f}"
+    (Path(DEBUG_SNAPSHOTS) / f"closed-pcs-{stamp}.txt").write_text(leaks.report())
+    if tracemalloc.is_tracing():
+        path = Path(DEBUG_SNAPSHOTS) / f"snapshot-{stamp}.tracemalloc"
+        tracemalloc.take_snapshot().dump(str(path))
