@@ -29,6 +29,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -162,25 +163,13 @@ Link_dealloc(LinkObject *self)
 /* Write the 12-byte RTP header and the extension, copy the payload after them and
  * protect in place. Returns the protected length, or -1 with an exception set. */
 static int
-build(LinkObject *self, unsigned char *buf, PyObject *const *args)
+write_packet(LinkObject *self, unsigned char *buf, long b0, long b1, unsigned long seq,
+             unsigned long ts, unsigned long ssrc, const char *ext, Py_ssize_t ext_len,
+             const char *payload, Py_ssize_t payload_len)
 {
-    long b0 = PyLong_AsLong(args[0]);
-    long b1 = PyLong_AsLong(args[1]);
-    unsigned long seq = PyLong_AsUnsignedLong(args[2]);
-    unsigned long ts = PyLong_AsUnsignedLong(args[3]);
-    unsigned long ssrc = PyLong_AsUnsignedLong(args[4]);
-    if (PyErr_Occurred()) {
-        return -1;
-    }
     if (b0 < 0 || b0 > 255 || b1 < 0 || b1 > 255 || seq > 0xFFFF || ts > 0xFFFFFFFFUL ||
         ssrc > 0xFFFFFFFFUL) {
         PyErr_SetString(PyExc_ValueError, "RTP header field out of range");
-        return -1;
-    }
-    char *ext, *payload;
-    Py_ssize_t ext_len, payload_len;
-    if (PyBytes_AsStringAndSize(args[5], &ext, &ext_len) < 0 ||
-        PyBytes_AsStringAndSize(args[6], &payload, &payload_len) < 0) {
         return -1;
     }
     Py_ssize_t len = 12 + ext_len + payload_len;
@@ -213,6 +202,27 @@ build(LinkObject *self, unsigned char *buf, PyObject *const *args)
         return -1;
     }
     return out_len;
+}
+
+/* write_packet from send()'s Python arguments. */
+static int
+build(LinkObject *self, unsigned char *buf, PyObject *const *args)
+{
+    long b0 = PyLong_AsLong(args[0]);
+    long b1 = PyLong_AsLong(args[1]);
+    unsigned long seq = PyLong_AsUnsignedLong(args[2]);
+    unsigned long ts = PyLong_AsUnsignedLong(args[3]);
+    unsigned long ssrc = PyLong_AsUnsignedLong(args[4]);
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    char *ext, *payload;
+    Py_ssize_t ext_len, payload_len;
+    if (PyBytes_AsStringAndSize(args[5], &ext, &ext_len) < 0 ||
+        PyBytes_AsStringAndSize(args[6], &payload, &payload_len) < 0) {
+        return -1;
+    }
+    return write_packet(self, buf, b0, b1, seq, ts, ssrc, ext, ext_len, payload, payload_len);
 }
 
 static const char SEND_ARGS[] = "(b0, b1, seq, ts, ssrc, extension, payload)";
@@ -292,17 +302,359 @@ static PyTypeObject LinkType = {
     .tp_methods = Link_methods,
 };
 
+/* ------------------------------------------------------------------ SlotState
+ *
+ * The numbering state of one subscriber slot (rtc/rtp_munger.py's RtpMunger), stored
+ * in C so that forward_all can read and advance it without a Python call. It is a base
+ * the server's slot class mixes in (rtc/fanout.py's ForwardTrack): its member
+ * descriptors come before the instance dictionary, so RtpMunger's own code, unchanged,
+ * reads and writes these fields; RtpMunger alone (tests, the pure-Python twin) keeps
+ * them as ordinary attributes. Only the fields forward_all touches live here. */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *out;          /* the slot's egress (rtc.forward.RtpOut) or None */
+    char waiting_keyframe;
+    char video;             /* RtpMunger._video */
+    char has_ts;            /* last_ts is not None */
+    long long seq_offset;
+    long long ts_offset;
+    long long first_in;
+    long long last_out;
+    long long last_ts;
+    double last_time;
+    long long packets_sent;
+    long long octets_sent;
+    long long frames_sent;
+    long long frames_dropped;
+} SlotStateObject;
+
+static PyObject *
+SlotState_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    (void)args; /* a subclass's __init__ takes its own arguments */
+    (void)kwds;
+    SlotStateObject *self = (SlotStateObject *)type->tp_alloc(type, 0);
+    if (self != NULL) {
+        self->waiting_keyframe = 1;
+    }
+    return (PyObject *)self;
+}
+
+static int
+SlotState_traverse(SlotStateObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->out);
+    Py_VISIT(Py_TYPE(self)); /* heap subtypes: their instances hold their type */
+    return 0;
+}
+
+static int
+SlotState_clear(SlotStateObject *self)
+{
+    Py_CLEAR(self->out);
+    return 0;
+}
+
+static void
+SlotState_dealloc(SlotStateObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    SlotState_clear(self);
+    type->tp_free((PyObject *)self);
+}
+
+static PyObject *
+SlotState_get_last_ts(SlotStateObject *self, void *closure)
+{
+    (void)closure;
+    if (!self->has_ts) {
+        Py_RETURN_NONE;
+    }
+    return PyLong_FromLongLong(self->last_ts);
+}
+
+static int
+SlotState_set_last_ts(SlotStateObject *self, PyObject *value, void *closure)
+{
+    (void)closure;
+    if (value == NULL || value == Py_None) {
+        self->has_ts = 0;
+        return 0;
+    }
+    long long ts = PyLong_AsLongLong(value);
+    if (ts == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    self->last_ts = ts;
+    self->has_ts = 1;
+    return 0;
+}
+
+static PyGetSetDef SlotState_getset[] = {
+    {"last_ts", (getter)SlotState_get_last_ts, (setter)SlotState_set_last_ts,
+     "timestamp of the last packet sent, or None", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+#define SLOT_MEMBER(name, kind, field) \
+    {name, kind, offsetof(SlotStateObject, field), 0, NULL}
+static PyMemberDef SlotState_members[] = {
+    SLOT_MEMBER("out", T_OBJECT, out),
+    SLOT_MEMBER("waiting_keyframe", T_BOOL, waiting_keyframe),
+    SLOT_MEMBER("_video", T_BOOL, video),
+    SLOT_MEMBER("seq_offset", T_LONGLONG, seq_offset),
+    SLOT_MEMBER("ts_offset", T_LONGLONG, ts_offset),
+    SLOT_MEMBER("first_in", T_LONGLONG, first_in),
+    SLOT_MEMBER("last_out", T_LONGLONG, last_out),
+    SLOT_MEMBER("last_time", T_DOUBLE, last_time),
+    SLOT_MEMBER("packets_sent", T_LONGLONG, packets_sent),
+    SLOT_MEMBER("octets_sent", T_LONGLONG, octets_sent),
+    SLOT_MEMBER("frames_sent", T_LONGLONG, frames_sent),
+    SLOT_MEMBER("frames_dropped", T_LONGLONG, frames_dropped),
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject SlotStateType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "rtc._wire.SlotState",
+    .tp_doc = "A subscriber slot's numbering state, readable by forward_all (a base class).",
+    .tp_basicsize = sizeof(SlotStateObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_new = SlotState_new,
+    .tp_dealloc = (destructor)SlotState_dealloc,
+    .tp_traverse = (traverseproc)SlotState_traverse,
+    .tp_clear = (inquiry)SlotState_clear,
+    .tp_members = SlotState_members,
+    .tp_getset = SlotState_getset,
+};
+
+/* ---------------------------------------------------------------- forward_all
+ *
+ * forward_all(sinks, seq, ts, marker, payload, keystart, now) -> bool
+ *
+ * One publisher packet to every slot of a source, in one call: for each slot, what
+ * RtpMunger.forward does (rtc/rtp_munger.py, the reference, line for line), the
+ * header, SRTP and sendto included. Returns whether any slot waits for a keyframe.
+ * A slot it cannot take whole is handed to its own Python ``forward`` (same arguments),
+ * so the result is always what calling ``forward`` on each slot would give:
+ *   - not a SlotState, or ``forward`` replaced on the instance (the reduced level);
+ *   - waiting for a keyframe and this packet starts one (the rebase draws random
+ *     starting points and reads the clock: Python's);
+ *   - an egress whose link is not a C Link (Python's send, a TURN relay, a test's).
+ * tests/rtc/test_wire.py checks it against that loop, byte for byte and field by field. */
+
+static PyObject *str_forward, *str_link, *str_b0, *str_pt_marker, *str_ssrc, *str_extension;
+
+/* 1: sent or dropped here; 0: hand to Python; -1: an exception (as Python's would raise). */
+static int
+forward_one(SlotStateObject *slot, unsigned long seq, unsigned long ts, long marker,
+            const char *payload, Py_ssize_t payload_len, int keystart, double now,
+            int *waiting)
+{
+    PyObject *out = slot->out;
+    if (out == NULL || out == Py_None) {
+        return 1; /* no egress: nothing to send, not waiting */
+    }
+    if (slot->waiting_keyframe) {
+        if (!keystart) {
+            if (marker) {
+                slot->frames_dropped += 1;
+            }
+            *waiting = 1;
+            return 1;
+        }
+        return 0; /* the rebase: Python's */
+    }
+    if (((seq - (unsigned long long)slot->first_in) & 0xFFFF) >= 0x8000) {
+        return 1; /* older than where this slot (re)started */
+    }
+    PyObject *link = PyObject_GetAttr(out, str_link);
+    if (link == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (!Py_IS_TYPE(link, &LinkType)) {
+        Py_DECREF(link);
+        return 0;
+    }
+    PyObject *b0_obj = PyObject_GetAttr(out, str_b0);
+    PyObject *pt_marker = PyObject_GetAttr(out, str_pt_marker);
+    PyObject *ssrc_obj = PyObject_GetAttr(out, str_ssrc);
+    PyObject *ext_obj = PyObject_GetAttr(out, str_extension);
+    int result = -1;
+    if (b0_obj == NULL || pt_marker == NULL || ssrc_obj == NULL || ext_obj == NULL) {
+        goto done;
+    }
+    PyObject *b1_obj = PySequence_GetItem(pt_marker, marker);
+    if (b1_obj == NULL) {
+        goto done;
+    }
+    long b0 = PyLong_AsLong(b0_obj);
+    long b1 = PyLong_AsLong(b1_obj);
+    Py_DECREF(b1_obj);
+    unsigned long ssrc = PyLong_AsUnsignedLong(ssrc_obj);
+    char *ext;
+    Py_ssize_t ext_len;
+    if (PyErr_Occurred() || PyBytes_AsStringAndSize(ext_obj, &ext, &ext_len) < 0) {
+        goto done;
+    }
+    unsigned long o = (unsigned long)((seq + (unsigned long long)slot->seq_offset) & 0xFFFF);
+    unsigned long t =
+        (unsigned long)((ts + (unsigned long long)slot->ts_offset) & 0xFFFFFFFFULL);
+    LinkObject *l = (LinkObject *)link;
+    unsigned char buf[WIRE_BUFFER];
+    int len = write_packet(l, buf, b0, b1, o, t, ssrc, ext, ext_len, payload, payload_len);
+    if (len < 0) {
+        if (PyErr_ExceptionMatches(SrtpError)) {
+            PyErr_Clear(); /* SRTP refused an old index: Python's out.errors */
+            result = 1;
+        }
+        goto done; /* ValueError: raised, as Python's would be */
+    }
+    ssize_t sent = l->fd < 0 ? -1 : sendto(l->fd, buf, (size_t)len, MSG_DONTWAIT,
+                                            (struct sockaddr *)&l->addr, l->addrlen);
+    result = 1;
+    if (sent < 0) {
+        if (l->fd >= 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* The subscriber's send buffer is full: it is behind (rtp_munger's rule). */
+            slot->frames_dropped += 1;
+            if (slot->video) {
+                slot->waiting_keyframe = 1;
+                *waiting = 1;
+            }
+        }
+        goto done; /* any other error: the socket is gone, dropped */
+    }
+    if (((o - (unsigned long long)slot->last_out) & 0xFFFF) < 0x8000) {
+        slot->last_out = (long long)o;
+    }
+    slot->last_ts = (long long)t;
+    slot->has_ts = 1;
+    slot->last_time = now;
+    slot->packets_sent += 1;
+    slot->octets_sent += payload_len;
+    if (marker || !slot->video) {
+        slot->frames_sent += 1;
+    }
+done:
+    Py_DECREF(link);
+    Py_XDECREF(b0_obj);
+    Py_XDECREF(pt_marker);
+    Py_XDECREF(ssrc_obj);
+    Py_XDECREF(ext_obj);
+    return result;
+}
+
+/* Whether the instance replaced its ``forward`` (rtc/fanout.py: the reduced level). */
+static int
+overridden(PyObject *sink)
+{
+    PyObject *dict = PyObject_GenericGetDict(sink, NULL);
+    if (dict == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    int found = PyDict_Contains(dict, str_forward);
+    Py_DECREF(dict);
+    if (found < 0) {
+        PyErr_Clear();
+        return 1;
+    }
+    return found;
+}
+
+static PyObject *
+forward_all(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 7 || !PyTuple_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "forward_all(sinks: tuple, seq, ts, marker, payload, keystart, now)");
+        return NULL;
+    }
+    unsigned long seq = PyLong_AsUnsignedLong(args[1]);
+    unsigned long ts = PyLong_AsUnsignedLong(args[2]);
+    long marker = PyLong_AsLong(args[3]);
+    int keystart = PyObject_IsTrue(args[5]);
+    double now = PyFloat_AsDouble(args[6]);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    if (marker < 0 || marker > 3) {
+        PyErr_SetString(PyExc_ValueError, "marker out of range");
+        return NULL;
+    }
+    char *payload;
+    Py_ssize_t payload_len;
+    if (PyBytes_AsStringAndSize(args[4], &payload, &payload_len) < 0) {
+        return NULL;
+    }
+    PyObject *sinks = args[0];
+    Py_INCREF(sinks); /* a slot's Python forward could change the source's sink tuple */
+    int waiting = 0;
+    Py_ssize_t n = PyTuple_GET_SIZE(sinks);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *sink = PyTuple_GET_ITEM(sinks, i);
+        int done = 0;
+        if (PyObject_TypeCheck(sink, &SlotStateType) && !overridden(sink)) {
+            done = forward_one((SlotStateObject *)sink, seq, ts, marker, payload, payload_len,
+                               keystart, now, &waiting);
+            if (done < 0) {
+                Py_DECREF(sinks);
+                return NULL;
+            }
+        }
+        if (!done) {
+            PyObject *call[7] = {sink, args[1], args[2], args[3], args[4], args[5], args[6]};
+            PyObject *r = PyObject_VectorcallMethod(
+                str_forward, call, 7 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+            if (r == NULL) {
+                Py_DECREF(sinks);
+                return NULL;
+            }
+            int truth = PyObject_IsTrue(r);
+            Py_DECREF(r);
+            if (truth < 0) {
+                Py_DECREF(sinks);
+                return NULL;
+            }
+            waiting |= truth;
+        }
+    }
+    Py_DECREF(sinks);
+    return PyBool_FromLong(waiting);
+}
+
+static PyMethodDef wire_functions[] = {
+    {"forward_all", (PyCFunction)(void (*)(void))forward_all, METH_FASTCALL,
+     "forward_all(sinks, seq, ts, marker, payload, keystart, now) -> any slot waits for a "
+     "keyframe"},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef wire_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "rtc._wire",
     .m_doc = "The forward path's per-subscriber header, SRTP protect and send, in one C call.",
     .m_size = -1,
+    .m_methods = wire_functions,
 };
 
 PyMODINIT_FUNC
 PyInit__wire(void)
 {
-    if (PyType_Ready(&LinkType) < 0) {
+    if (PyType_Ready(&LinkType) < 0 || PyType_Ready(&SlotStateType) < 0) {
+        return NULL;
+    }
+    str_forward = PyUnicode_InternFromString("forward");
+    str_link = PyUnicode_InternFromString("link");
+    str_b0 = PyUnicode_InternFromString("b0");
+    str_pt_marker = PyUnicode_InternFromString("pt_marker");
+    str_ssrc = PyUnicode_InternFromString("ssrc");
+    str_extension = PyUnicode_InternFromString("extension");
+    if (!str_forward || !str_link || !str_b0 || !str_pt_marker || !str_ssrc || !str_extension) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&wire_module);
@@ -311,7 +663,8 @@ PyInit__wire(void)
     }
     SrtpError = PyErr_NewException("rtc._wire.SrtpError", NULL, NULL);
     if (SrtpError == NULL || PyModule_AddObjectRef(m, "SrtpError", SrtpError) < 0 ||
-        PyModule_AddObjectRef(m, "Link", (PyObject *)&LinkType) < 0) {
+        PyModule_AddObjectRef(m, "Link", (PyObject *)&LinkType) < 0 ||
+        PyModule_AddObjectRef(m, "SlotState", (PyObject *)&SlotStateType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -14,3 +14,11 @@ class Link:
     def protect(
         self, b0: int, b1: int, seq: int, ts: int, ssrc: int, extension: bytes, payload: bytes, /
     ) -> bytes: ...
+
+class SlotState:
+    """Numbering fields of a slot, in C (a base class; see rtc/wire.py)."""
+
+def forward_all(
+    sinks: tuple[Any, ...], seq: int, ts: int, marker: int, payload: bytes, keystart: bool,
+    now: float, /,
+) -> bool: ...

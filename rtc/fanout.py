@@ -43,6 +43,7 @@ from .red import primary as red_primary
 from .red import retag as red_retag
 from .reencode import REENCODE
 from .rtp_munger import RED_PT, RtpMunger
+from .wire import SlotState, forward_all
 
 log = logging.getLogger(__name__)
 
@@ -322,11 +323,9 @@ class Source:
                 if payload:  # an empty primary (only earlier copies) is no Opus packet
                     sink.forward(seq, ts, marker, payload, True, now)
             return
-        waiting = False
-        for sink in sinks:
-            if sink.forward(seq, ts, marker, payload, keystart, now):
-                waiting = True
-        if waiting and start and not keystart:
+        # Every slot in one call (C where built: rtc/wire.py); RED audio above stays
+        # per slot, its payload differing by subscriber.
+        if forward_all(sinks, seq, ts, marker, payload, keystart, now) and start and not keystart:
             self._relay.request()  # coalesced: at most one PLI per 500 ms
 
     def take_second(self) -> tuple[int, int, int, int, int | None]:
@@ -385,7 +384,7 @@ class Source:
         return sent
 
 
-class ForwardTrack(MediaStreamTrack, RtpMunger):
+class ForwardTrack(MediaStreamTrack, RtpMunger, SlotState):
     """One subscriber slot (one server-side RTCRtpSender), for its whole life.
 
     Forward mode: :meth:`forward` rewrites each publisher packet's SSRC, payload type,

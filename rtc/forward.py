@@ -888,6 +888,8 @@ class RtpOut:
         if link is None:
             assert protect is not None and transport is not None
             link = python_link(protect, transport, addr)
+        # ``send`` is ``link.send``: Python's forward calls it; the C forward_all
+        # (rtc/wire.py) writes through ``link`` itself, when it is a C link.
         self.link = link
         self.send = link.send
         self.rtx_seq = random.randint(0, 0x7FFF)

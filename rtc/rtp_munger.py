@@ -208,3 +208,18 @@ class RtpMunger:
             except out.errors:  # a full socket (an OSError) included: it is behind
                 continue
             self.nacks_answered += 1
+
+
+def forward_all(
+    sinks: tuple[RtpMunger, ...], seq: int, ts: int, marker: int, payload: bytes,
+    keystart: bool, now: float,
+) -> bool:
+    """One publisher packet to every slot of a source: :meth:`RtpMunger.forward` on each.
+    Whether any of them waits for a keyframe. The pure-Python twin of
+    ``rtc._wire.forward_all``, which does the same for all slots in one C call
+    (:mod:`rtc.wire` picks one; tests/rtc/test_wire.py compares them)."""
+    waiting = False
+    for sink in sinks:
+        if sink.forward(seq, ts, marker, payload, keystart, now):
+            waiting = True
+    return waiting

@@ -19,6 +19,14 @@ no keystream is used twice.
 
 Numbering (which sequence number and timestamp) is decided before, in
 :mod:`rtc.rtp_munger`; this module only writes it.
+
+Per publisher packet, :data:`forward_all` sends to every slot of a source: in C
+(``rtc._wire.forward_all``, one call for all slots: numbering by the offsets the munger
+set, header, SRTP, ``sendto``), the munger's fields then living in the C base
+:data:`SlotState` that the server's slot class mixes in; or in Python,
+:func:`rtc.rtp_munger.forward_all`, ``forward`` on each. The C loop hands a slot back
+to its Python ``forward`` whenever it is not in the steady state (a rebase at a
+keyframe, the reduced level, a Python link), so both give the same result.
 """
 
 from __future__ import annotations
@@ -26,10 +34,12 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pylibsrtp import Policy, Session
 from pylibsrtp._binding import ffi, lib
+
+from . import rtp_munger
 
 try:
     from . import _wire
@@ -141,4 +151,22 @@ _PROTECT = (int(ffi.cast("uintptr_t", _protect_fn))
 # What a failed protect or send raises, on either path (besides BlockingIOError).
 ERRORS: tuple[type[BaseException], ...] = (OSError,) + (
     (_wire.SrtpError,) if _wire is not None else ()
+)
+
+
+# -- one call per publisher packet for all of a source's slots
+
+# The C path decides at import (``OPENTUTOR_NATIVE=0``: all Python, the benches'
+# "python" baseline; ``OPENTUTOR_FORWARD_ALL=0``: a C send per slot from Python's loop,
+# the previous path, the benches' "per-slot" baseline).
+FORWARD_ALL_NATIVE = native_enabled() and os.environ.get("OPENTUTOR_FORWARD_ALL", "1") != "0"
+if TYPE_CHECKING:
+
+    class SlotState:
+        """``rtc._wire.SlotState`` (the numbering fields in C) or ``object``."""
+
+else:
+    SlotState = _wire.SlotState if FORWARD_ALL_NATIVE else object
+forward_all: Callable[..., bool] = (
+    _wire.forward_all if FORWARD_ALL_NATIVE else rtp_munger.forward_all
 )

@@ -21,7 +21,7 @@ from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.opus import OpusEncoder
 from aiortc.codecs.vpx import Vp8Encoder
 
-from rtc import fanout, forward
+from rtc import fanout, forward, wire
 from rtc.clock import SystemClock
 from rtc.contract import StreamInfo
 from rtc.room import MediaRoom
@@ -361,7 +361,10 @@ async def test_a_subscriber_whose_socket_is_full_does_not_stall_the_others(
 
     for slot in (video, audio):
         assert slot.out is not None
+        # Both: Python's forward sends with ``send``, the C forward_all with ``link``
+        # (a link that is not C's sends the slot back to Python's forward).
         monkeypatch.setattr(slot.out, "send", full)
+        monkeypatch.setattr(slot.out, "link", wire.PyLink(bytes, full, None))
     frames_b, sent_c = b.frames("A", "video"), video.packets_sent
     frames_in = room.snapshot().people["A"].sources["video"].frames_in
     asked = room.snapshot().people["A"].sources["video"].pli_requested

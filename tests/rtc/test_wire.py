@@ -12,14 +12,15 @@ import socket
 import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from aiortc.rtp import RtpPacket
 from pylibsrtp import Policy
 
-from rtc import wire
+from rtc import rtp_munger, wire
 from rtc.forward import RtpOut
+from rtc.payloads import vp8_frame_start
 from rtc.room import MediaRoom
 from rtc.rtp_munger import RtpMunger
 from tests.rtc.clients import Client, until
@@ -242,3 +243,169 @@ def raises_oserror(link: wire.Wire) -> bool:
     except OSError:
         return True
     return False
+
+
+# -- forward_all: every slot of a source in one C call, against forward on each
+
+FIELDS = ("waiting_keyframe", "seq_offset", "ts_offset", "first_in", "last_out", "last_ts",
+          "last_time", "packets_sent", "octets_sent", "frames_sent", "frames_dropped",
+          "frames_thinned")
+
+
+def _slot_class() -> type[RtpMunger]:
+    from rtc import _wire
+
+    class CSlot(RtpMunger, _wire.SlotState):  # as rtc.fanout.ForwardTrack mixes it in
+        # How often forward_all handed a slot back to Python:
+        python_calls: ClassVar[list[int]] = [0]
+
+        def forward(self, *args: Any) -> bool:
+            self.python_calls[0] += 1
+            return RtpMunger.forward(self, *args)
+
+    return CSlot
+
+
+def _c_forward_all() -> Any:
+    from rtc import _wire
+
+    return _wire.forward_all
+
+
+def _out(link: wire.Wire, ssrc: int) -> RtpOut:
+    return RtpOut(ssrc=ssrc, pt=100, rtx_ssrc=ssrc + 1, rtx_pt=101, extension=MID, link=link)
+
+
+class Feed:
+    """Five video slots of one source, each with its own SRTP session and destination:
+    on the C side four send through C links on real sockets (read back from loopback)
+    and one through a Python link; on the reference side all are plain RtpMungers on
+    Python links. Seeded alike, keyed alike: the same calls must give the same bytes."""
+
+    N = 5
+
+    def __init__(self, native: bool, profile: int) -> None:
+        import random
+
+        self.native = native
+        self.sockets: list[socket.socket] = []
+        self.sinks: list[socket.socket] = []
+        self.captured = [Capture() for _ in range(self.N)]
+        cls = _slot_class() if native else RtpMunger
+        self.slots: list[RtpMunger] = []
+        for i in range(self.N):
+            key = bytes([i]) * PROFILES[profile]
+            munger = cls(video=True, clock_rate=90_000, frame_step=3000, rng=random.Random(i))
+            if native and i != 3:
+                out, sink = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in "ab")
+                out.bind(("127.0.0.1", 0))
+                sink.bind(("127.0.0.1", 0))
+                sink.setblocking(False)
+                self.sockets.append(out)
+                self.sinks.append(sink)
+                link: wire.Wire = c_link(profile, key, out.fileno(), sink.getsockname())
+            else:
+                session = wire.outbound_session(profile, key)
+                link = wire.PyLink(session.protect, self.captured[i].sendto, ("192.0.2.1", 9))
+            munger.out = _out(link, 0x1000 * (i + 1))
+            self.slots.append(munger)
+        self.routes = [i for i in range(self.N) if native and i != 3]
+
+    def forward(self, *args: Any) -> bool:
+        sinks = tuple(s for s in self.slots)
+        fn = _c_forward_all() if self.native else rtp_munger.forward_all
+        waiting: bool = fn(sinks, *args)
+        for i, sink in zip(self.routes, self.sinks, strict=True):
+            while True:
+                try:
+                    self.captured[i].sent.append(sink.recv(4096))
+                except BlockingIOError:
+                    break
+        return waiting
+
+    def close(self) -> None:
+        for s in (*self.sockets, *self.sinks):
+            s.close()
+
+
+def script(feed: Feed, packets: list[RtpPacket]) -> list[bool]:
+    """The recorded stream over and over through forward_all, with what happens to slots
+    in a class: restarts (a rebase at the next keyframe), the reduced level on and off,
+    a slot without an egress, and packets from before a slot's (re)start."""
+    results = []
+    n = 0
+    for r in range(20):
+        for p in packets:
+            seq = (p.sequence_number + r * len(packets) + 65_400) & 0xFFFF
+            ts = (p.timestamp + r * 9000) & 0xFFFFFFFF
+            start, key = vp8_frame_start(p.payload)
+            payload = p.payload
+            if r % 2 and not key:  # odd rounds: frames nothing refers to (VP8's N bit)
+                payload = bytes([payload[0] | 0x20]) + payload[1:]
+            now = n * 0.033
+            results.append(feed.forward(seq, ts, p.marker, payload, start and key, now))
+            if n % 7 == 3:  # a late copy of an earlier packet
+                old_seq, old_ts = (seq - 40) & 0xFFFF, (ts - 9000) & 0xFFFFFFFF
+                results.append(feed.forward(old_seq, old_ts, 0, p.payload, False, now))
+            n += 1
+            slots = feed.slots
+            if n == 20:
+                slots[1].restart()
+            if n == 45:
+                slots[2].forward = slots[2].forward_reduced  # type: ignore[method-assign]
+            if n == 90:
+                del slots[2].forward
+            if n == 60:
+                saved, slots[4].out = slots[4].out, None
+            if n == 80:
+                slots[4].out = saved
+                slots[4].restart()
+            if n == 130:
+                slots[0].restart()
+    return results
+
+
+@pytest.mark.parametrize("profile", list(PROFILES), ids=["aes256gcm", "aes128gcm", "aes128cm"])
+def test_forward_all_in_c_is_forward_on_each_slot(profile: int) -> None:
+    packets = [p for p in recorded("vp8-packets.bin") if p.payload_type == 96]
+    feeds = [Feed(native=True, profile=profile), Feed(native=False, profile=profile)]
+    try:
+        results = [script(feed, packets) for feed in feeds]
+        assert results[0] == results[1]
+        assert any(results[0]) and not all(results[0])
+        c, py = feeds
+        for i in range(Feed.N):
+            assert c.captured[i].sent == py.captured[i].sent, f"slot {i}"
+            assert len(py.captured[i].sent) > 50
+            for name in FIELDS:
+                assert getattr(c.slots[i], name) == getattr(py.slots[i], name), (i, name)
+        assert py.slots[2].frames_thinned > 0 and py.slots[4].frames_dropped > 0
+        # The C side sent most packets itself: Python saw the rebases and slot 3 (a
+        # Python link); the reduced level's forward_reduced is an instance attribute.
+        sent = sum(s.packets_sent for s in c.slots)
+        calls = c.slots[0].python_calls[0]  # type: ignore[attr-defined]
+        assert calls < sent / 3, (calls, sent)
+    finally:
+        for feed in feeds:
+            feed.close()
+
+
+def test_forward_all_refuses_what_forward_would() -> None:
+    from rtc import _wire
+
+    munger = _slot_class()(video=False, clock_rate=48_000, frame_step=960)
+    with pytest.raises(TypeError):
+        _wire.forward_all([munger], 1, 1, 0, b"x", True, 0.0)  # type: ignore[arg-type]  # a list, not a tuple
+    with pytest.raises(ValueError):
+        _wire.forward_all((munger,), 1, 1, 4, b"x", True, 0.0)  # no such marker index
+    assert _wire.forward_all((), 1, 1, 0, b"x", True, 0.0) is False
+    # A slot that is not a SlotState goes through its own forward.
+    seen: list[tuple[Any, ...]] = []
+
+    class Other:
+        def forward(self, *args: Any) -> bool:
+            seen.append(args)
+            return True
+
+    assert _wire.forward_all((Other(),), 7, 9, 1, b"p", False, 1.5) is True
+    assert seen == [(7, 9, 1, b"p", False, 1.5)]
