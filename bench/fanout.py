@@ -16,6 +16,9 @@ subscribers (learners) run in worker processes and do not decode
   header, SRTP and send in C (``rtc/_wire.c``) where it was built.
 - ``python``: the same path with the pure-Python send (``OPENTUTOR_NATIVE=0``): the
   ratio of the two is what the C piece buys (issue 15).
+- ``per-slot``: C sends, but one C call per subscriber from Python's loop and Python's
+  numbering (``OPENTUTOR_FORWARD_ALL=0``, the path before ``rtc._wire.forward_all``):
+  the ratio to ``forward`` is what one call per publisher packet buys.
 - ``reencode``: the baseline, aiortc's stock MediaRelay and one encoder per subscriber
   (the server runs with ``OPENTUTOR_MEDIA_MODE=reencode``, a benchmark-only switch). It
   costs one VP8 encode per frame per subscriber, so it runs at its own, small N list
@@ -482,13 +485,15 @@ def table(runs: list[Run]) -> str:
 def per_core(runs: list[Run]) -> dict[str, Any]:
     """Subscribers per fully used core: from the largest valid run of each mode."""
     figure: dict[str, float | None] = {}
-    for mode in ("forward", "python", "reencode"):
+    for mode in ("forward", "per-slot", "python", "reencode"):
         valid = [r for r in runs if r.mode == mode and not r.slow and r.values.get("valid")]
         best = max(valid, key=lambda r: r.subscribers, default=None)
         figure[mode] = None if best is None else best.values["subscribers_per_core"]
     f, r, p = figure.get("forward"), figure.get("reencode"), figure.get("python")
+    s = figure.get("per-slot")
     return {"subscribers_per_core": figure, "ratio": round(f / r, 1) if f and r else None,
-            "native_ratio": round(f / p, 2) if f and p else None}
+            "native_ratio": round(f / p, 2) if f and p else None,
+            "forward_all_ratio": round(f / s, 2) if f and s else None}
 
 
 def headline(runs: list[Run]) -> dict[str, Any]:
@@ -580,7 +585,8 @@ def make_plan(args: argparse.Namespace) -> list[Run]:
     for w in counts:
         lectures = args.lectures or w
         for mode in modes:
-            ns = args.subscribers if mode in ("forward", "python") else args.reencode_subscribers
+            ns = (args.subscribers if mode in ("forward", "per-slot", "python")
+                  else args.reencode_subscribers)
             plan += [Run(mode, int(n), workers=w, lectures=lectures)
                      for n in ns.split(",") if n.strip()]
     if args.slow and "forward" in modes:
@@ -603,7 +609,8 @@ def print_headline(plan: list[Run], head: dict[str, Any]) -> None:
             f"{'s' * (lectures > 1)}{tree})")
         print(f"subscribers per fully used server core{shape}: {h['subscribers_per_core']}; "
               f"forward/reencode = {h['ratio']}; forward (C send) / python send = "
-              f"{h['native_ratio']}")
+              f"{h['native_ratio']}; forward (one C call per packet) / per-slot (one per "
+              f"subscriber) = {h['forward_all_ratio']}")
     for pair, ratios in head.get("server_workers_ratio", {}).items():
         a, b = pair.split("/")
         print(f"per-core figure at {a} server workers / at {b} (same run): {ratios}")

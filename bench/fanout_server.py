@@ -44,8 +44,11 @@ class Server(ProcessTree):
         self.log = workdir / f"server-{mode}-{self.port}.log"
         self.data_dir = workdir / f"data-{self.port}"
         # "python": the forward path with rtc/wire.py's pure-Python send instead of the C one.
+        # "per-slot": C sends, one call per slot from Python's loop (before forward_all).
         if mode == "python":
             env = dict(os.environ, OPENTUTOR_MEDIA_MODE="forward", OPENTUTOR_NATIVE="0")
+        elif mode == "per-slot":
+            env = dict(os.environ, OPENTUTOR_MEDIA_MODE="forward", OPENTUTOR_FORWARD_ALL="0")
         else:
             env = dict(os.environ, OPENTUTOR_MEDIA_MODE=mode)
         args = [

@@ -25,6 +25,8 @@ Modes, each in a server process of its own, in the same run:
 - ``forward``: the product's path (``rtc/forward.py``), the per-subscriber send in C
   (``rtc/_wire.c``) where it was built.
 - ``python``: the same with the pure-Python send (``OPENTUTOR_NATIVE=0``).
+- ``per-slot``: the C send called per slot from Python's loop and numbering
+  (``OPENTUTOR_FORWARD_ALL=0``), not ``rtc._wire.forward_all``.
 - ``queued``: the same with SRTP received through aioice's queue and the DTLS
   transport's task, as aiortc does (``OPENTUTOR_EAGER_RECEIVE=0``), not on the
   datagram's own call (:func:`rtc.forward.receive_eagerly`).
@@ -411,9 +413,11 @@ class Run:
 # "python", rtc/wire.py's pure-Python send, not the C one; "queued", SRTP through aioice's
 # queue and the DTLS transport's task, not on the datagram's call (rtc.forward.
 # receive_eagerly); "framed", frames made of every packet, not only for the recorder.
+# "per-slot": the C send called per slot from Python's loop and numbering, not forward_all.
 FORWARD_LIKE = {"forward": "forward", "python": "forward", "queued": "forward",
-                "framed": "forward"}
+                "framed": "forward", "per-slot": "forward"}
 MODE_ENV = {"python": {"OPENTUTOR_NATIVE": "0"}, "queued": {"OPENTUTOR_EAGER_RECEIVE": "0"},
+            "per-slot": {"OPENTUTOR_FORWARD_ALL": "0"},
             "framed": {"OPENTUTOR_ALWAYS_FRAMES": "1"}}
 
 
