@@ -19,7 +19,9 @@ Rows, each the best of ``--rounds``, CPU time of this process (user + system, so
   called directly, ``sendto(2)``);
 * ``path, python`` / ``path, C``: the whole per-packet path of :meth:`rtc.fanout.
   Source._on_rtp` (VP8 descriptor, packet cache, per subscriber the munger's numbering and
-  keyframe gate, then the send) on each;
+  keyframe gate, then the send) on each; ``path, C`` sends to every subscriber in one C
+  call (``rtc._wire.forward_all``), ``path, C per slot`` calls the C send once per
+  subscriber from Python's loop and numbering (the path before it);
 * ``floor``: a bare ``socket.sendto`` of an already protected packet, the least any
   path must pay (the syscall and the loopback delivery).
 
@@ -43,7 +45,7 @@ from aiortc.rtp import RtpPacket
 from pylibsrtp import Policy
 
 from bench.forward_path import packets
-from rtc import wire
+from rtc import fanout, rtp_munger, wire
 from rtc.clock import SystemClock
 from rtc.fanout import ForwardTrack, Source
 from rtc.forward import RtpOut
@@ -123,7 +125,15 @@ def send_run(links: list[wire.Wire], stream: list[RtpPacket]) -> tuple[float, in
     return cpu() - started, dropped
 
 
-def path_run(links: list[wire.Wire], stream: list[RtpPacket]) -> tuple[float, int]:
+def path_run(
+    links: list[wire.Wire], stream: list[RtpPacket], batch: bool
+) -> tuple[float, int]:
+    """``batch``: every slot in one C call (rtc._wire.forward_all); otherwise Python's
+    loop calls each slot's forward (and its send)."""
+    from rtc import _wire  # built: main() checked
+
+    # What Source._on_rtp calls (rtc/fanout.py imports it from rtc/wire.py at import).
+    fanout.__dict__["forward_all"] = _wire.forward_all if batch else rtp_munger.forward_all
     source = Source("t1", "video", SystemClock(), lambda s, up: None)
     source.forwarding = True
     source._payload_types = {96: MEDIA}
@@ -182,8 +192,9 @@ def main() -> None:
         "floor (sendto only)": lambda: floor_run(subs, stream),
         "send, python": lambda: send_run(subs.links(False), stream),
         "send, C": lambda: send_run(subs.links(True), stream),
-        "path, python": lambda: path_run(subs.links(False), stream),
-        "path, C": lambda: path_run(subs.links(True), stream),
+        "path, python": lambda: path_run(subs.links(False), stream, batch=False),
+        "path, C per slot": lambda: path_run(subs.links(True), stream, batch=False),
+        "path, C": lambda: path_run(subs.links(True), stream, batch=True),
     }
     per = args.subscribers * args.packets
     best: dict[str, float] = {}
@@ -207,6 +218,7 @@ def main() -> None:
               f"   ({drops[name]} dropped)")
     print(f"  send: python / C = {us['send, python'] / us['send, C']:.2f}×;"
           f" path: python / C = {us['path, python'] / us['path, C']:.2f}×;"
+          f" path: C per slot / C = {us['path, C per slot'] / us['path, C']:.2f}×;"
           f" path C / floor = {us['path, C'] / us['floor (sendto only)']:.2f}×")
     print("  (issue 15's goal is <= 4 µs of server CPU per forwarded packet for the whole "
           "server: bench.fanout; this is the part a packet costs per subscriber here)")
