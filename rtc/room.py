@@ -315,32 +315,26 @@ class MediaRoom:
         return participant
 
     def _media_changed(self, source: Source, up: bool) -> None:
-        """A source's media went up or down: called on the packet path (a frame's first
-        packet), or on the owner (forwarding revoked, the publisher gone). The events
-        keep the order the evidence needs: a publisher's first packet can be read, on
-        the datagram's own call, before the owner has run the "transport up" that the
-        same handshake queued; its media_up then waits behind it on the owner, and a
-        media_down is said only of media whose media_up was."""
+        """A source's media went up (on the packet path: a frame's first packet) or down
+        (on the owner: forwarding revoked, the publisher gone, idle). The room's state
+        and events change on the owner only: a media_up is applied by the owner, behind
+        the "transport up" that the same handshake queued before the packet could be
+        read, and only if the source is still up and current by then; a media_down is
+        applied at once (before the transport-down it precedes), and only for media whose
+        media_up was said, so a down that overtakes its queued up says nothing at all."""
         if not up:
             if source in self._announced:
                 self._announced.discard(source)
                 self._events.media_down(source.person, source.kind)
             return
-        participant = self._people.get(source.person)
-        if participant is None or participant.transport_up:
-            self._announce(source)
-            return
 
-        async def after_transport() -> None:
-            if source.up and self._sources.get((source.person, source.kind)) is source:
-                self._announce(source)
+        async def announce() -> None:
+            if (source.up and source not in self._announced
+                    and self._sources.get((source.person, source.kind)) is source):
+                self._announced.add(source)
+                self._events.media_up(source.person, source.kind)
 
-        self._owner.run(after_transport)
-
-    def _announce(self, source: Source) -> None:
-        if source not in self._announced:
-            self._announced.add(source)
-            self._events.media_up(source.person, source.kind)
+        self._owner.run(announce)
 
     def _streams(self) -> list[StreamInfo]:
         return [
