@@ -344,8 +344,9 @@ SlotState_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 static int
 SlotState_traverse(SlotStateObject *self, visitproc visit, void *arg)
 {
+    /* Not Py_TYPE(self): a static type; a heap subtype's own traverse visits its type
+     * before calling this one. */
     Py_VISIT(self->out);
-    Py_VISIT(Py_TYPE(self)); /* heap subtypes: their instances hold their type */
     return 0;
 }
 
