@@ -409,3 +409,24 @@ def test_forward_all_refuses_what_forward_would() -> None:
 
     assert _wire.forward_all((Other(),), 7, 9, 1, b"p", False, 1.5) is True
     assert seen == [(7, 9, 1, b"p", False, 1.5)]
+
+
+def test_a_slot_in_a_cycle_through_its_c_fields_is_collected() -> None:
+    import gc
+    import weakref
+
+    from rtc import _wire
+    from rtc.fanout import ForwardTrack
+
+    class Egress:
+        track: Any = None
+
+    track = ForwardTrack("video")
+    if wire.FORWARD_ALL_NATIVE:  # the server's slots keep their numbering in C
+        assert isinstance(track, _wire.SlotState)
+    egress = Egress()
+    egress.track, track.out = track, egress  # type: ignore[assignment]
+    gone = weakref.ref(track)
+    del track, egress
+    gc.collect()
+    assert gone() is None
