@@ -77,7 +77,9 @@ def _is_root(obj: Any, tracked: set[int], modules: set[int], tasks: set[int]) ->
         return "module globals"
     if id(obj) in tasks:
         return "a running task"
-    if id(obj) not in tracked:
+    if id(obj) not in tracked and gc.is_tracked(obj):
+        # Tracked yet not listed: moved to the permanent generation by gc.freeze().
+        # (Containers the collector does not track at all are walked through.)
         return "frozen at start-up (lives as long as the process)"
     return None
 
