@@ -25,7 +25,9 @@ under load, in %, against the goal (< 5 %), and the lost events (goal: none).
 
 ``OPENTUTOR_DEBUG_OBJECTS=N`` (or ``--debug-objects N``) makes the server list its N
 most numerous object types in ``/metrics``; the table then shows the types that grew,
-and glibc's heap (bytes in use, bytes free but kept). ``--tracemalloc N`` runs the server
+and glibc's heap (bytes in use, bytes free but kept); once every client has left, the
+server reports the peer connections still in memory after a full collection and what
+holds each (SIGUSR2, ``signaling/server/leaks.py``). ``--tracemalloc N`` runs the server
 with ``PYTHONTRACEMALLOC=N`` (slower), takes a snapshot at the end of warm-up and at the
 last loaded sample (SIGUSR2, ``signaling/server/ops.py``) and prints the tracebacks
 whose memory grew most in between.
@@ -383,10 +385,13 @@ class Server:
         if args.debug_objects:
             env["OPENTUTOR_DEBUG_OBJECTS"] = str(args.debug_objects)
         self.snapshots = workdir / "snapshots"
-        if args.tracemalloc:
+        if args.tracemalloc or args.debug_objects:
+            # SIGUSR2: what holds closed peer connections (signaling/server/leaks.py),
+            # and a tracemalloc snapshot when tracing.
             self.snapshots.mkdir()
-            env["PYTHONTRACEMALLOC"] = str(args.tracemalloc)
             env["OPENTUTOR_DEBUG_SNAPSHOTS"] = str(self.snapshots)
+        if args.tracemalloc:
+            env["PYTHONTRACEMALLOC"] = str(args.tracemalloc)
         command = [
             sys.executable, "-m", "signaling.server.cli", "serve", "--host", "127.0.0.1",
             "--port", str(self.port), "--data-dir", str(self.data_dir),
@@ -448,13 +453,19 @@ class Server:
         except Exception:
             return None
 
-    def snapshot(self) -> Path | None:
+    def leak_report(self) -> str | None:
+        """Ask the server what holds the closed peer connections still in memory after a
+        full collection (and, when tracing, for a tracemalloc snapshot too)."""
+        path = self.snapshot("closed-pcs-*.txt")
+        return None if path is None else path.read_text()
+
+    def snapshot(self, pattern: str = "*.tracemalloc") -> Path | None:
         """Ask the server for a tracemalloc snapshot; its path once written."""
-        before = set(self.snapshots.glob("*.tracemalloc"))
+        before = set(self.snapshots.glob(pattern))
         self.process.send_signal(signals.SIGUSR2)
         for _ in range(600):
             time.sleep(0.5)
-            new = set(self.snapshots.glob("*.tracemalloc")) - before
+            new = set(self.snapshots.glob(pattern)) - before
             if new:
                 path = new.pop()
                 size = -1
@@ -664,6 +675,13 @@ async def main_async(args: argparse.Namespace) -> int:
                 proc.join(timeout=30)
             await asyncio.sleep(15)  # let the last teardowns settle
             samples.append(sample(final, idle=True))
+            if args.debug_objects and not args.tracemalloc:
+                # Everyone left: nothing should hold a closed connection now.
+                report = await loop.run_in_executor(None, server.leak_report)
+                leak_lines = (report or "no report from the server").splitlines()
+                print("\nafter everyone left, " + leak_lines[0])
+                for line in leak_lines[1:12]:
+                    print("  " + line[:400])
             if len(snapshots) >= 2:
                 print_growth(snapshots[0], snapshots[-1], args.tracemalloc)
         finally:
