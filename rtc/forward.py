@@ -566,8 +566,10 @@ def hook_rtp(
     (:func:`receive_without_frames`). Calling again replaces both callbacks."""
     if not hasattr(receiver, "_opentutor_on_rtp"):
         original = receiver._handle_rtp_packet
-        if receiver._RTCRtpReceiver__remote_bitrate_estimator is not None:  # type: ignore[attr-defined]
-            # Video: the same estimate, REMB for REMB, without its two per-packet loops.
+        remb = receiver._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
+        if remb is not None and not isinstance(remb, bitrate.RemoteBitrateEstimator):
+            # Video: the same estimate, REMB for REMB, without its two per-packet loops
+            # (made so already where bitrate.install() ran first).
             receiver._RTCRtpReceiver__remote_bitrate_estimator = bitrate.estimator()  # type: ignore[attr-defined]
 
         async def handle(packet: RtpPacket, arrival_time_ms: int) -> None:

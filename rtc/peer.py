@@ -55,7 +55,7 @@ from aiortc import RTCIceServer, RTCPeerConnection, RTCRtpReceiver, RTCSessionDe
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
-from . import fanout, forward, memory
+from . import bitrate, fanout, forward, memory
 from .clock import Clock
 from .contract import KINDS, MediaEvents, OfferError, SlotSnapshot, StreamInfo
 from .ice import no_consent_after_close, restrict_host_addresses, rtc_configuration
@@ -373,6 +373,7 @@ class Peer:
     # ------------------------------------------------------------- lifecycle
 
     def _create_pc(self) -> RTCPeerConnection:
+        bitrate.install()  # its receivers' REMB estimators without 1,000 objects each
         pc = RTCPeerConnection(rtc_configuration(self._ice_servers))
         PEER_CONNECTIONS.add(pc)
         self.pc = pc

@@ -128,3 +128,34 @@ def test_estimator_sends_the_remb_aiortcs_would(seed: int) -> None:
     assert estimator_state(ours) == estimator_state(theirs)
     assert sent > 10  # REMBs went out, and the congestion was seen
     assert rate.BandwidthUsage.OVERUSING in states
+
+
+def test_our_estimator_has_aiortcs_fields_and_makes_no_buckets() -> None:
+    theirs, ours = rate.RemoteBitrateEstimator(), bitrate.RemoteBitrateEstimator()
+    replaced = {"incoming_bitrate": bitrate.RateCounter, "estimator": bitrate.OveruseEstimator}
+    assert vars(ours).keys() == vars(theirs).keys()  # an upgrade adding one fails here
+    for name, value in vars(theirs).items():
+        mine = vars(ours)[name]
+        assert isinstance(mine, replaced.get(name, type(value))), name
+        if name not in replaced and not hasattr(value, "__dict__"):
+            assert mine == value, name
+        elif name not in replaced:
+            assert vars(mine) == vars(value), name
+
+
+async def test_installed_every_video_receiver_gets_it() -> None:
+    from aiortc import RTCPeerConnection, rtcrtpreceiver
+
+    before = vars(rtcrtpreceiver)["RemoteBitrateEstimator"]
+    pc = RTCPeerConnection()
+    try:
+        bitrate.install()
+        bitrate.install()  # idempotent
+        video = pc.addTransceiver("video").receiver
+        audio = pc.addTransceiver("audio").receiver
+        estimator = video._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
+        assert isinstance(estimator, bitrate.RemoteBitrateEstimator)
+        assert audio._RTCRtpReceiver__remote_bitrate_estimator is None  # type: ignore[attr-defined]
+    finally:
+        vars(rtcrtpreceiver)["RemoteBitrateEstimator"] = before
+        await pc.close()
