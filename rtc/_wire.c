@@ -505,6 +505,10 @@ forward_one(SlotStateObject *slot, unsigned long seq, unsigned long ts, long mar
     unsigned long t =
         (unsigned long)((ts + (unsigned long long)slot->ts_offset) & 0xFFFFFFFFULL);
     LinkObject *l = (LinkObject *)link;
+    if (l->fd < 0) {
+        result = 1; /* the transport is gone: Link.send's OSError, before any protect */
+        goto done;
+    }
     unsigned char buf[WIRE_BUFFER];
     int len = write_packet(l, buf, b0, b1, o, t, ssrc, ext, ext_len, payload, payload_len);
     if (len < 0) {
@@ -514,11 +518,11 @@ forward_one(SlotStateObject *slot, unsigned long seq, unsigned long ts, long mar
         }
         goto done; /* ValueError: raised, as Python's would be */
     }
-    ssize_t sent = l->fd < 0 ? -1 : sendto(l->fd, buf, (size_t)len, MSG_DONTWAIT,
-                                            (struct sockaddr *)&l->addr, l->addrlen);
+    ssize_t sent = sendto(l->fd, buf, (size_t)len, MSG_DONTWAIT, (struct sockaddr *)&l->addr,
+                          l->addrlen);
     result = 1;
     if (sent < 0) {
-        if (l->fd >= 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
             /* The subscriber's send buffer is full: it is behind (rtp_munger's rule). */
             slot->frames_dropped += 1;
             if (slot->video) {

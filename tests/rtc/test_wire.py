@@ -430,3 +430,22 @@ def test_a_slot_in_a_cycle_through_its_c_fields_is_collected() -> None:
     del track, egress
     gc.collect()
     assert gone() is None
+
+
+def test_forward_all_on_a_closed_link_sends_nothing_as_forward_does(
+    udp_pair: tuple[socket.socket, socket.socket],
+) -> None:
+    out, sink = udp_pair
+    profile = Policy.SRTP_PROFILE_AEAD_AES_128_GCM
+    slots = []
+    for fn in (_c_forward_all(), rtp_munger.forward_all):
+        link = c_link(profile, bytes(28), out.fileno(), sink.getsockname())
+        munger = _slot_class()(video=True, clock_rate=90_000, frame_step=3000)
+        munger.out = _out(link, 0xABC)
+        assert fn((munger,), 10, 900, 0, b"\x10key", True, 0.0) is False  # rebased, sent
+        link.close()  # the subscriber's transport is gone
+        assert fn((munger,), 11, 900, 1, b"\x00more", False, 0.0) is False
+        slots.append(munger)
+    for name in FIELDS:
+        assert getattr(slots[0], name) == getattr(slots[1], name), name
+    assert slots[0].packets_sent == 1
