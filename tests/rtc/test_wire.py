@@ -8,6 +8,7 @@ profile aiortc offers; then both paths carry a real aiortc session through a Med
 from __future__ import annotations
 
 import os
+import random
 import socket
 import struct
 from collections.abc import Callable, Iterator
@@ -285,7 +286,6 @@ class Feed:
     N = 5
 
     def __init__(self, native: bool, profile: int) -> None:
-        import random
 
         self.native = native
         self.sockets: list[socket.socket] = []
@@ -440,7 +440,8 @@ def test_forward_all_on_a_closed_link_sends_nothing_as_forward_does(
     slots = []
     for fn in (_c_forward_all(), rtp_munger.forward_all):
         link = c_link(profile, bytes(28), out.fileno(), sink.getsockname())
-        munger = _slot_class()(video=True, clock_rate=90_000, frame_step=3000)
+        munger = _slot_class()(video=True, clock_rate=90_000, frame_step=3000,
+                               rng=random.Random(7))
         munger.out = _out(link, 0xABC)
         assert fn((munger,), 10, 900, 0, b"\x10key", True, 0.0) is False  # rebased, sent
         link.close()  # the subscriber's transport is gone
