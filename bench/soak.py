@@ -460,7 +460,8 @@ class Server:
         return None if path is None else path.read_text()
 
     def snapshot(self, pattern: str = "*.tracemalloc") -> Path | None:
-        """Ask the server for a tracemalloc snapshot; its path once written."""
+        """Send SIGUSR2 and wait for the server's new file matching ``pattern`` (a
+        tracemalloc snapshot by default); its path once written."""
         before = set(self.snapshots.glob(pattern))
         self.process.send_signal(signals.SIGUSR2)
         for _ in range(600):

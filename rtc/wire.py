@@ -167,6 +167,8 @@ if TYPE_CHECKING:
 
 else:
     SlotState = _wire.SlotState if FORWARD_ALL_NATIVE else object
-forward_all: Callable[..., bool] = (
+# (sinks, seq, ts, marker, payload, keystart, now) -> whether any slot waits for a keyframe
+ForwardAll = Callable[[tuple[Any, ...], int, int, int, bytes, bool, float], bool]
+forward_all: ForwardAll = (
     _wire.forward_all if FORWARD_ALL_NATIVE else rtp_munger.forward_all
 )

@@ -53,10 +53,12 @@ LAG_EVERY_S = 0.5
 # types in the process, by a gc.get_objects() walk at each scrape (tens of ms at a few
 # hundred MB, so never on by default), and glibc's heap: bytes in use, and free but kept.
 DEBUG_OBJECTS = int(os.environ.get("OPENTUTOR_DEBUG_OBJECTS", "0") or 0)
-# Debugging memory growth only: with CPython's own PYTHONTRACEMALLOC=N (tracing from
-# start-up, N frames per allocation), SIGUSR2 dumps a tracemalloc snapshot into this
-# directory (bench/soak.py --tracemalloc compares the warm-up's with the last one).
-# Off (the default), nothing is installed.
+# Debugging memory growth only: SIGUSR2 writes into this directory what holds the
+# closed peer connections still in memory (signaling/server/leaks.py: a full collection
+# and a referrer walk, seconds at a few hundred MB), and, with CPython's own
+# PYTHONTRACEMALLOC=N (tracing from start-up), a tracemalloc snapshot (bench/soak.py
+# --tracemalloc compares the warm-up's with the last one). Off (the default), nothing
+# is installed.
 DEBUG_SNAPSHOTS = os.environ.get("OPENTUTOR_DEBUG_SNAPSHOTS", "")
 
 LOOP_LAG = web.AppKey("loop_lag", list)  # [seconds], the last measured event-loop lag
